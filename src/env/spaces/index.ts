@@ -1,0 +1,15 @@
+export { Space, isSpace } from './space';
+export type { SpaceJSON, SpaceValue } from './space';
+export { Discrete } from './discrete';
+export { MultiDiscrete } from './multi-discrete';
+export { Box } from './box';
+export type { BoxDType, BoxArrays } from './box';
+export { Dict } from './dict';
+export type { DictValue, SpaceMap } from './dict';
+export { TensorRefSpace } from './tensor-ref';
+export type { TensorRef, TensorRefSpaceOptions } from './tensor-ref';
+export { CustomSpace } from './custom';
+export type { CustomSpaceOptions } from './custom';
+export { spaceFromJSON, registerSpaceType } from './from-json';
+export type { SpaceBuilder } from './from-json';
+export { deepEqual, cloneValue, firstDifference } from './values';
