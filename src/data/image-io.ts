@@ -11,6 +11,18 @@ function label(input: string | Buffer, name?: string): string {
   return name ?? (typeof input === 'string' ? input : '<buffer>');
 }
 
+/** A file that cannot be read as an image; the message names the file. */
+export class ImageFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+    what = 'image',
+  ) {
+    super(`cannot decode ${what} ${file}: ${detail}`);
+    this.name = 'ImageFileError';
+  }
+}
+
 function openSharp(input: string | Buffer): sharp.Sharp {
   // failOn 'error': truncated or corrupt pixel data is an error, minor warnings are not.
   return sharp(input, { failOn: 'error', autoOrient: true });
@@ -30,7 +42,7 @@ export async function decodeImageRgb(input: string | Buffer, name?: string): Pro
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return { width: info.width, height: info.height, data: toUint8(data) };
   } catch (err) {
-    throw new Error(`cannot decode image ${label(input, name)}: ${(err as Error).message}`);
+    throw new ImageFileError(label(input, name), (err as Error).message);
   }
 }
 
@@ -47,7 +59,7 @@ export async function readImageSize(file: string): Promise<{ width: number; heig
     if (!oriented.width || !oriented.height) throw new Error('no width/height in header');
     return { width: oriented.width, height: oriented.height };
   } catch (err) {
-    throw new Error(`cannot read image ${file}: ${(err as Error).message}`);
+    throw new ImageFileError(file, (err as Error).message);
   }
 }
 
@@ -111,7 +123,7 @@ export async function readMaskValues(file: string): Promise<MaskValues> {
     }
     return { width: info.width, height: info.height, values, source: 'colour' };
   } catch (err) {
-    throw new Error(`cannot decode mask ${file}: ${(err as Error).message}`);
+    throw new ImageFileError(file, (err as Error).message, 'mask');
   }
 }
 

@@ -73,7 +73,7 @@ describe('decodeImageRgb', () => {
     const bad = path.join(dir, 'garbage.png');
     fs.writeFileSync(bad, 'this is not an image');
     await expect(readImageRgb(bad)).rejects.toThrow(`cannot decode image ${bad}`);
-    await expect(readImageSize(bad)).rejects.toThrow(`cannot read image ${bad}`);
+    await expect(readImageSize(bad)).rejects.toThrow(`cannot decode image ${bad}`);
 
     const jpg = await sharp(Buffer.from(gradient(64, 64)), { raw: { width: 64, height: 64, channels: 3 } })
       .jpeg()
