@@ -1,0 +1,217 @@
+/**
+ * SAM's ViT image encoder (segment_anything/modeling/image_encoder.py): patch embedding, absolute
+ * positions, blocks with windowed or global attention and decomposed relative positions, and the
+ * convolutional neck. Runs on one image at a time, channels-last: [S, S, 3] -> [G, G, outChans].
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ImageEncoderConfig } from './config';
+import { bmm, gelu, layerNorm, linear } from './ops';
+import { LinearParams, NormParams, ParamStore } from './params';
+
+/** Upper bound on attention-score elements materialised at once (16M floats = 64 MB). */
+const MAX_SCORE_ELEMENTS = 1 << 24;
+
+interface BlockParams {
+  norm1: NormParams;
+  norm2: NormParams;
+  qkv: LinearParams;
+  proj: LinearParams;
+  lin1: LinearParams;
+  lin2: LinearParams;
+  /** Relative-position tables expanded per query row/column: [q, headDim, k]. */
+  relHT: tf.Tensor3D | null;
+  relWT: tf.Tensor3D | null;
+  /** 0 for global attention. */
+  windowSize: number;
+}
+
+/** rel_pos [2S-1, C] -> R[q, k, :] = rel_pos[q - k + S - 1], laid out as [q, C, k] for the product q @ R. */
+function expandRelPos(relPos: tf.Tensor2D, size: number): tf.Tensor3D {
+  const idx = new Int32Array(size * size);
+  for (let q = 0; q < size; q++) for (let k = 0; k < size; k++) idx[q * size + k] = q - k + size - 1;
+  const dim = relPos.shape[1];
+  return tf.gather(relPos, tf.tensor1d(idx, 'int32')).reshape([size, size, dim]).transpose([0, 2, 1]) as tf.Tensor3D;
+}
+
+export class ImageEncoder {
+  private readonly patchW: tf.Tensor2D;
+  private readonly patchB: tf.Tensor1D;
+  private readonly posEmbed: tf.Tensor | null;
+  private readonly blocks: BlockParams[] = [];
+  private readonly neckConv1: tf.Tensor2D;
+  private readonly neckNorm1: NormParams;
+  private readonly neckConv2: tf.Tensor4D;
+  private readonly neckNorm2: NormParams;
+  readonly gridSize: number;
+
+  constructor(
+    readonly config: ImageEncoderConfig,
+    params: ParamStore,
+    prefix = 'image_encoder',
+  ) {
+    const c = config;
+    this.gridSize = c.imgSize / c.patchSize;
+    // Patch embedding as a matMul over flattened patches ordered (ky, kx, channel).
+    this.patchW = params.own(
+      () =>
+        params
+          .temp(`${prefix}.patch_embed.proj.weight`)
+          .transpose([2, 3, 1, 0])
+          .reshape([c.patchSize * c.patchSize * c.inChans, c.embedDim]) as tf.Tensor2D,
+    );
+    this.patchB = params.tensor(`${prefix}.patch_embed.proj.bias`) as tf.Tensor1D;
+    this.posEmbed = c.useAbsPos ? params.own(() => params.temp(`${prefix}.pos_embed`).reshape([this.gridSize, this.gridSize, c.embedDim])) : null;
+    for (let i = 0; i < c.depth; i++) {
+      const b = `${prefix}.blocks.${i}`;
+      const windowSize = c.globalAttnIndexes.includes(i) ? 0 : c.windowSize;
+      const attnSize = windowSize > 0 ? windowSize : this.gridSize;
+      this.blocks.push({
+        norm1: params.norm(`${b}.norm1`),
+        norm2: params.norm(`${b}.norm2`),
+        qkv: params.linear(`${b}.attn.qkv`),
+        proj: params.linear(`${b}.attn.proj`),
+        lin1: params.linear(`${b}.mlp.lin1`),
+        lin2: params.linear(`${b}.mlp.lin2`),
+        relHT: c.useRelPos ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_h`) as tf.Tensor2D, attnSize)) : null,
+        relWT: c.useRelPos ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_w`) as tf.Tensor2D, attnSize)) : null,
+        windowSize,
+      });
+    }
+    this.neckConv1 = params.own(() => params.temp(`${prefix}.neck.0.weight`).reshape([c.outChans, c.embedDim]).transpose() as tf.Tensor2D);
+    this.neckNorm1 = params.norm(`${prefix}.neck.1`);
+    this.neckConv2 = params.convFilter(`${prefix}.neck.2.weight`);
+    this.neckNorm2 = params.norm(`${prefix}.neck.3`);
+  }
+
+  /** Patch embedding without positions: [S, S, 3] -> [G, G, C] (the fixtures' `encoder.patch_embed`). */
+  patchEmbed(input: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const { patchSize: p, inChans, embedDim } = this.config;
+      const g = this.gridSize;
+      const patches = input.reshape([g, p, g, p, inChans]).transpose([0, 2, 1, 3, 4]).reshape([g * g, p * p * inChans]);
+      return linear(patches, this.patchW, this.patchB).reshape([g, g, embedDim]) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Encode a preprocessed image [S, S, 3] (normalised and padded) into the embedding [G, G, outChans].
+   * `onBlock` receives each block's output (for parity checks); it must not dispose it.
+   */
+  forward(input: tf.Tensor3D, onBlock?: (index: number, output: tf.Tensor3D) => void): tf.Tensor3D {
+    let x = tf.tidy(() => {
+      const patches = this.patchEmbed(input);
+      return this.posEmbed ? patches.add(this.posEmbed) : patches;
+    }) as tf.Tensor3D;
+    this.blocks.forEach((block, i) => {
+      const next = this.block(block, x);
+      x.dispose();
+      x = next;
+      onBlock?.(i, x);
+    });
+    const out = tf.tidy(() => {
+      const eps = this.config.normEps;
+      let y = linear(x, this.neckConv1, null);
+      y = layerNorm(y, this.neckNorm1.gamma, this.neckNorm1.beta, eps);
+      y = tf.conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2, 1, 'same').squeeze([0]);
+      return layerNorm(y, this.neckNorm2.gamma, this.neckNorm2.beta, eps) as tf.Tensor3D;
+    });
+    x.dispose();
+    return out;
+  }
+
+  private block(p: BlockParams, x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const eps = this.config.normEps;
+      const [h, w, c] = x.shape;
+      let y = layerNorm(x, p.norm1.gamma, p.norm1.beta, eps) as tf.Tensor3D;
+      let windows: tf.Tensor4D;
+      let padH = 0;
+      let padW = 0;
+      if (p.windowSize > 0) {
+        const ws = p.windowSize;
+        // Zero padding after the norm, and no attention mask: exactly the reference's behaviour.
+        padH = (ws - (h % ws)) % ws;
+        padW = (ws - (w % ws)) % ws;
+        if (padH > 0 || padW > 0) y = tf.pad(y, [[0, padH], [0, padW], [0, 0]]);
+        const nh = (h + padH) / ws;
+        const nw = (w + padW) / ws;
+        windows = y.reshape([nh, ws, nw, ws, c]).transpose([0, 2, 1, 3, 4]).reshape([nh * nw, ws, ws, c]);
+      } else {
+        windows = y.expandDims(0) as tf.Tensor4D;
+      }
+      let attended = this.attention(p, windows);
+      if (p.windowSize > 0) {
+        const ws = p.windowSize;
+        const nh = (h + padH) / ws;
+        const nw = (w + padW) / ws;
+        attended = attended.reshape([nh, nw, ws, ws, c]).transpose([0, 2, 1, 3, 4]).reshape([h + padH, w + padW, c]);
+        if (padH > 0 || padW > 0) attended = attended.slice([0, 0, 0], [h, w, c]);
+      } else {
+        attended = attended.reshape([h, w, c]);
+      }
+      const x1 = x.add(attended);
+      const hidden = gelu(linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps), p.lin1.w, p.lin1.b));
+      return x1.add(linear(hidden, p.lin2.w, p.lin2.b)) as tf.Tensor3D;
+    });
+  }
+
+  /** Multi-head attention with decomposed relative positions over windows [B, H, W, C]. */
+  private attention(p: BlockParams, x: tf.Tensor4D): tf.Tensor {
+    const [nb, h, w, c] = x.shape;
+    const heads = this.config.numHeads;
+    const dh = c / heads;
+    const n = h * w;
+    const scale = 1 / Math.sqrt(dh);
+    // qkv rows are q|k|v, head-major: [B, N, 3, heads, dh] -> [3, B*heads, N, dh]
+    const qkv = linear(x.reshape([nb * n, c]), p.qkv.w, p.qkv.b)
+      .reshape([nb, n, 3, heads, dh])
+      .transpose([2, 0, 3, 1, 4])
+      .reshape([3, nb * heads, n, dh]);
+    const [q, k, v] = tf.unstack(qkv) as tf.Tensor3D[];
+    const bh = nb * heads;
+    let relH: tf.Tensor | null = null;
+    let relW: tf.Tensor | null = null;
+    if (p.relHT && p.relWT) {
+      // rel_h[b, qy, qx, ky] = sum_c q[b, qy, qx, c] * Rh[qy, ky, c]  (unscaled q, as the reference)
+      const q4 = q.reshape([bh, h, w, dh]);
+      relH = bmm(q4.transpose([1, 0, 2, 3]).reshape([h, bh * w, dh]) as tf.Tensor3D, p.relHT)
+        .reshape([h, bh, w, h])
+        .transpose([1, 0, 2, 3]); // [bh, qy, qx, ky]
+      relW = bmm(q4.transpose([2, 0, 1, 3]).reshape([w, bh * h, dh]) as tf.Tensor3D, p.relWT)
+        .reshape([w, bh, h, w])
+        .transpose([1, 2, 0, 3]); // [bh, qy, qx, kx]
+    }
+    const qs = q.mul(scale);
+    const outputs: tf.Tensor[] = [];
+    // Rows of queries per chunk so that a chunk's scores stay under MAX_SCORE_ELEMENTS.
+    const rowsPerChunk = Math.max(1, Math.min(h, Math.floor(MAX_SCORE_ELEMENTS / (w * n))));
+    const qsItems = tf.unstack(qs);
+    const kItems = tf.unstack(k);
+    const vItems = tf.unstack(v);
+    const relHItems = relH ? tf.unstack(relH) : null;
+    const relWItems = relW ? tf.unstack(relW) : null;
+    for (let i = 0; i < bh; i++) {
+      const kT = kItems[i].transpose();
+      const chunks: tf.Tensor[] = [];
+      for (let y0 = 0; y0 < h; y0 += rowsPerChunk) {
+        const rows = Math.min(rowsPerChunk, h - y0);
+        chunks.push(
+          tf.tidy(() => {
+            const qChunk = qsItems[i].slice([y0 * w, 0], [rows * w, dh]);
+            let scores: tf.Tensor = tf.matMul(qChunk, kT);
+            if (relHItems && relWItems) {
+              const rh = relHItems[i].slice([y0, 0, 0], [rows, w, h]).reshape([rows, w, h, 1]);
+              const rw = relWItems[i].slice([y0, 0, 0], [rows, w, w]).reshape([rows, w, 1, w]);
+              scores = scores.reshape([rows, w, h, w]).add(rh).add(rw).reshape([rows * w, n]);
+            }
+            return tf.matMul(tf.softmax(scores) as tf.Tensor2D, vItems[i]);
+          }),
+        );
+      }
+      outputs.push(chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0));
+    }
+    // [B*heads, N, dh] -> [B, N, heads*dh]
+    const attended = tf.stack(outputs).reshape([nb, heads, n, dh]).transpose([0, 2, 1, 3]).reshape([nb * n, c]);
+    return linear(attended, p.proj.w, p.proj.b).reshape([nb, h, w, c]);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * SAM's mask decoder (segment_anything/modeling/mask_decoder.py): output tokens (IoU token and
+ * mask tokens) plus the prompt tokens go through the two-way transformer; the image side is
+ * upscaled 4x by two 2x2 transposed convolutions, and per-mask hypernetwork MLPs turn the mask
+ * tokens into dynamic 1x1 filters. Multimask output returns masks 1..3, single output mask 0.
+ *
+ * The transposed convolutions are matMuls kept in sub-pixel layout ([E, E, dy1, dx1, dy2, dx2, C]);
+ * the hypernetwork product runs in that layout and only the few output masks are rearranged.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { MaskDecoderConfig } from './config';
+import { gelu, layerNorm, linear, convTranspose2x2Weights } from './ops';
+import { LinearParams, NormParams, ParamStore } from './params';
+import { ImageKeysCache, TwoWayTransformer } from './two-way-transformer';
+
+export interface DecoderOutput {
+  /** [M, 4E, 4E] mask logits at the low (decoder) resolution. */
+  lowResLogits: tf.Tensor3D;
+  /** [M] predicted IoU per mask. */
+  iouPredictions: tf.Tensor1D;
+}
+
+export interface DecoderIntermediates {
+  /** [Tq, D] after norm_final_attn. */
+  transformerQueries: tf.Tensor2D;
+  /** [HW, D]. */
+  transformerKeys: tf.Tensor2D;
+  /** [4E, 4E, D/8] channels-last. */
+  upscaledEmbedding: tf.Tensor3D;
+}
+
+export class MaskDecoder {
+  readonly transformer: TwoWayTransformer;
+  readonly numMaskTokens: number;
+  private readonly outputTokens: tf.Tensor2D;
+  private readonly up1: { w: tf.Tensor2D; b: tf.Tensor1D };
+  private readonly upNorm: NormParams;
+  private readonly up2: { w: tf.Tensor2D; b: tf.Tensor1D };
+  private readonly hyper: LinearParams[][];
+  private readonly iouHead: LinearParams[];
+
+  constructor(
+    readonly config: MaskDecoderConfig,
+    params: ParamStore,
+    prefix = 'mask_decoder',
+  ) {
+    this.transformer = new TwoWayTransformer(config.transformer, params, `${prefix}.transformer`);
+    this.numMaskTokens = config.numMultimaskOutputs + 1;
+    this.outputTokens = params.own(() =>
+      tf.concat([params.temp(`${prefix}.iou_token.weight`), params.temp(`${prefix}.mask_tokens.weight`)], 0),
+    ) as tf.Tensor2D;
+    const upscale = (i: number) => {
+      const weights = () =>
+        convTranspose2x2Weights(
+          params.temp(`${prefix}.output_upscaling.${i}.weight`) as tf.Tensor4D,
+          params.temp(`${prefix}.output_upscaling.${i}.bias`) as tf.Tensor1D,
+        );
+      return { w: params.own(() => weights().w), b: params.own(() => weights().b) };
+    };
+    this.up1 = upscale(0);
+    this.upNorm = params.norm(`${prefix}.output_upscaling.1`);
+    this.up2 = upscale(3);
+    this.hyper = [];
+    for (let i = 0; i < this.numMaskTokens; i++) {
+      this.hyper.push([0, 1, 2].map((j) => params.linear(`${prefix}.output_hypernetworks_mlps.${i}.layers.${j}`)));
+    }
+    this.iouHead = [];
+    for (let j = 0; j < config.iouHeadDepth; j++) this.iouHead.push(params.linear(`${prefix}.iou_prediction_head.layers.${j}`));
+  }
+
+  /**
+   * Decode one prompt set. `sparse` [T, D]; `keys` is the image embedding plus the dense prompt
+   * [HW, D] or the per-image layer-0 cache; `pe` the dense positional encoding [HW, D].
+   */
+  decode(
+    sparse: tf.Tensor2D,
+    keys: tf.Tensor2D | ImageKeysCache,
+    pe: tf.Tensor2D,
+    gridSize: number,
+    multimaskOutput: boolean,
+    intermediates?: (x: DecoderIntermediates) => void,
+  ): DecoderOutput {
+    return tf.tidy(() => {
+      const dim = this.config.transformerDim;
+      const tokens = tf.concat([this.outputTokens, sparse], 0) as tf.Tensor2D;
+      const { queries, keys: src } = this.transformer.forward(tokens, keys, pe);
+      const first = multimaskOutput ? 1 : 0;
+      const count = multimaskOutput ? this.numMaskTokens - 1 : 1;
+
+      // Upscaling in sub-pixel layout: [E*E, D] -> [E*E, 2*2, D/4] -> [E*E, 2*2, 2*2, D/8].
+      const e = gridSize;
+      let up = linear(src, this.up1.w, this.up1.b).reshape([e * e * 4, dim / 4]);
+      up = gelu(layerNorm(up, this.upNorm.gamma, this.upNorm.beta, 1e-6));
+      up = gelu(linear(up, this.up2.w, this.up2.b)).reshape([e * e * 16, dim / 8]);
+
+      // Hypernetwork filters for the masks we return: [count, D/8].
+      const filters: tf.Tensor[] = [];
+      for (let m = first; m < first + count; m++) {
+        const [l0, l1, l2] = this.hyper[m];
+        let h = queries.slice([1 + m, 0], [1, dim]);
+        h = tf.relu(linear(h, l0.w, l0.b));
+        h = tf.relu(linear(h, l1.w, l1.b));
+        filters.push(linear(h, l2.w, l2.b));
+      }
+      const filterMat = tf.concat(filters, 0).transpose(); // [D/8, count]
+      // [E, E, dy1, dx1, dy2, dx2, count] -> [count, E, dy1, dy2, E, dx1, dx2] -> [count, 4E, 4E]
+      const lowResLogits = tf
+        .matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D)
+        .reshape([e, e, 2, 2, 2, 2, count])
+        .transpose([6, 0, 2, 4, 1, 3, 5])
+        .reshape([count, 4 * e, 4 * e]) as tf.Tensor3D;
+
+      let iou: tf.Tensor = queries.slice([0, 0], [1, dim]);
+      this.iouHead.forEach((l, j) => {
+        iou = linear(iou, l.w, l.b);
+        if (j < this.iouHead.length - 1) iou = tf.relu(iou);
+      });
+      const iouPredictions = iou.reshape([this.numMaskTokens]).slice([first], [count]) as tf.Tensor1D;
+
+      if (intermediates) {
+        const c8 = dim / 8;
+        const upscaledEmbedding = up
+          .reshape([e, e, 2, 2, 2, 2, c8])
+          .transpose([0, 2, 4, 1, 3, 5, 6])
+          .reshape([4 * e, 4 * e, c8]) as tf.Tensor3D;
+        intermediates({ transformerQueries: tf.keep(queries), transformerKeys: tf.keep(src), upscaledEmbedding: tf.keep(upscaledEmbedding) });
+      }
+      return { lowResLogits, iouPredictions };
+    });
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Turns validated PyTorch-layout weights into tensors in the layouts the tfjs modules compute with
+ * (Linear [out, in] -> [in, out], Conv2d [out, in, kh, kw] -> [kh, kw, in, out], ...). Every tensor
+ * created here is owned by the `ParamStore` and released by `dispose()`.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface RawWeight {
+  shape: number[];
+  data: Float32Array;
+}
+
+export type RawWeights = Map<string, RawWeight>;
+
+export interface LinearParams {
+  /** [in, out] */
+  w: tf.Tensor2D;
+  b: tf.Tensor1D | null;
+}
+
+export interface NormParams {
+  gamma: tf.Tensor1D;
+  beta: tf.Tensor1D;
+}
+
+export class ParamStore {
+  private readonly owned: tf.Tensor[] = [];
+
+  constructor(private readonly raw: RawWeights) {}
+
+  private get(name: string): RawWeight {
+    const w = this.raw.get(name);
+    if (!w) throw new Error(`SAM weights: missing tensor '${name}'`);
+    return w;
+  }
+
+  has(name: string): boolean {
+    return this.raw.has(name);
+  }
+
+  /** Register a tensor built from parameters, keeping it alive until dispose(). */
+  own<T extends tf.Tensor>(build: () => T): T {
+    const t = tf.tidy(build);
+    this.owned.push(t);
+    return t;
+  }
+
+  /** The tensor as stored (PyTorch layout). */
+  tensor(name: string): tf.Tensor {
+    const w = this.get(name);
+    return this.own(() => tf.tensor(w.data, w.shape, 'float32'));
+  }
+
+  /** A temporary tensor in PyTorch layout, for use inside `own(...)`. */
+  temp(name: string): tf.Tensor {
+    const w = this.get(name);
+    return tf.tensor(w.data, w.shape, 'float32');
+  }
+
+  linear(prefix: string): LinearParams {
+    const w = this.own(() => this.temp(`${prefix}.weight`).transpose() as tf.Tensor2D);
+    const b = this.has(`${prefix}.bias`) ? (this.tensor(`${prefix}.bias`) as tf.Tensor1D) : null;
+    return { w, b };
+  }
+
+  norm(prefix: string): NormParams {
+    return { gamma: this.tensor(`${prefix}.weight`) as tf.Tensor1D, beta: this.tensor(`${prefix}.bias`) as tf.Tensor1D };
+  }
+
+  /** Conv2d weight [out, in, kh, kw] -> tfjs filter [kh, kw, in, out]. */
+  convFilter(name: string): tf.Tensor4D {
+    return this.own(() => this.temp(name).transpose([2, 3, 1, 0]) as tf.Tensor4D);
+  }
+
+  dispose(): void {
+    for (const t of this.owned) t.dispose();
+    this.owned.length = 0;
+  }
+}
