@@ -23,18 +23,32 @@ export class ImageFileError extends Error {
   }
 }
 
-function openSharp(input: string | Buffer): sharp.Sharp {
+function openSharp(input: string | Buffer, autoOrient = true): sharp.Sharp {
   // failOn 'error': truncated or corrupt pixel data is an error, minor warnings are not.
-  return sharp(input, { failOn: 'error', autoOrient: true });
+  return sharp(input, { failOn: 'error', autoOrient });
+}
+
+export interface DecodeOptions {
+  /** Names a buffer input in errors. */
+  name?: string;
+  /**
+   * Apply the EXIF orientation (default true). COCO annotations refer to the stored pixels (as
+   * PIL reads them), so the COCO loader turns it off.
+   */
+  autoOrient?: boolean;
 }
 
 /**
  * Decodes any image sharp reads (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...) to RGB: EXIF orientation
  * applied, alpha dropped, greyscale and palette images expanded to three channels.
  */
-export async function decodeImageRgb(input: string | Buffer, name?: string): Promise<RgbImage> {
+export async function decodeImageRgb(
+  input: string | Buffer,
+  options: DecodeOptions = {},
+): Promise<RgbImage> {
+  const name = options.name;
   try {
-    const { data, info } = await openSharp(input)
+    const { data, info } = await openSharp(input, options.autoOrient ?? true)
       .removeAlpha()
       .toColourspace('srgb')
       .raw()
@@ -47,15 +61,18 @@ export async function decodeImageRgb(input: string | Buffer, name?: string): Pro
 }
 
 /** Reads an image file as RGB (see decodeImageRgb). */
-export function readImageRgb(file: string): Promise<RgbImage> {
-  return decodeImageRgb(file);
+export function readImageRgb(file: string, options: Omit<DecodeOptions, 'name'> = {}): Promise<RgbImage> {
+  return decodeImageRgb(file, options);
 }
 
-/** Width and height after EXIF orientation, from the header only (no pixel decoding). */
-export async function readImageSize(file: string): Promise<{ width: number; height: number }> {
+/** Width and height (after EXIF orientation unless told not to), from the header only. */
+export async function readImageSize(
+  file: string,
+  options: Omit<DecodeOptions, 'name'> = {},
+): Promise<{ width: number; height: number }> {
   try {
     const md = await sharp(file).metadata();
-    const oriented = md.autoOrient ?? md;
+    const oriented = (options.autoOrient ?? true) ? (md.autoOrient ?? md) : md;
     if (!oriented.width || !oriented.height) throw new Error('no width/height in header');
     return { width: oriented.width, height: oriented.height };
   } catch (err) {

@@ -67,6 +67,11 @@ describe('decodeImageRgb', () => {
     expect(red(10, 3)).toBeGreaterThan(200);
     expect(red(10, 36)).toBeLessThan(50);
     expect(red(3, 20)).toBeLessThan(50);
+    // Without orientation: the stored pixels.
+    expect(await readImageSize(file, { autoOrient: false })).toEqual({ width: 40, height: 20 });
+    const stored2 = await readImageRgb(file, { autoOrient: false });
+    expect([stored2.width, stored2.height]).toEqual([40, 20]);
+    expect(stored2.data[(10 * 40 + 3) * 3]).toBeGreaterThan(200);
   });
 
   it('names the file when it is not an image or is truncated', async () => {
