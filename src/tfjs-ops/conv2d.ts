@@ -84,9 +84,8 @@ export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, pad: ConvPadding = '
   }
   const p = resolvePadding(pad, kh, kw);
   const tfPad = toTfPad(p);
-  const op = tf.customGrad((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xi = xIn as tf.Tensor4D;
-    const wi = wIn as tf.Tensor4D;
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, wi, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
     save([xi, wi]);
     return {
       value: tf.conv2d(xi, wi, 1, tfPad),

@@ -1,0 +1,319 @@
+/**
+ * The policy/value network (and DQN's Q-network) over the AlignSAM state s_t = E_I(x) * M_{t-1}.
+ *
+ *   E [He, We, C] --1x1 proj (no bias)--> [He, We, p]   (once per image: proj(E * m) = proj(E) * m)
+ *     * mask probs m                                  (the AlignSAM gating)
+ *     -> (2x2 avg pool while the result stays >= G) + 3x3 conv + ReLU, per `embedConvChannels`
+ *     -> adaptive average pool to the G x G action grid
+ *     ++ [mask pooled to the grid, positive clicks, negative clicks, step fraction]
+ *     -> 3x3 conv + ReLU per `gridConvChannels`, the first modulated by FiLM from the text vector
+ *     -> per-cell 1x1 head: logits (actor-critic) or Q-values, 1 or 2 per cell
+ *     -> value head: global mean pool -> dense + ReLU -> dense
+ *
+ * Action layout with 2 outputs per cell ('agent' label source): `label-major` puts all G*G cells
+ * with label 0 first, then all with label 1 (action = label * G*G + cell); `cell-major` interleaves
+ * (action = cell * 2 + label). Cells are row-major on the grid.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { conv2d } from '../../tfjs-ops/conv2d';
+import { Rng } from '../../utils/rng';
+import type { EmbeddingRef, ObservationDims, PromptObservationBatch } from '../observation';
+import { embeddingShape } from '../observation';
+import { orthogonalConv, orthogonalDense } from './init';
+import { ParamSet } from './params';
+import { AdaptivePool } from './pooling';
+
+export type NetHead = 'actor-critic' | 'q';
+export type ActionLayout = 'label-major' | 'cell-major';
+
+export interface PromptNetConfig {
+  /** Action grid side G (the paper's 10). */
+  gridSize: number;
+  /** Channels C of the image embedding (256 for SAM). */
+  embedChannels: number;
+  /** 1 when the env labels clicks (action = cell), 2 when the action also picks the label. */
+  logitsPerCell: 1 | 2;
+  actionLayout: ActionLayout;
+  /** Length of the text vector; 0 for tasks without a name. */
+  textDim: number;
+  /** Width of the 1x1 embedding projection. */
+  projChannels: number;
+  /** Output channels of the 3x3 convs on the embedding grid (each preceded by 2x2 pooling while >= G). */
+  embedConvChannels: number[];
+  /** Output channels of the 3x3 convs on the action grid. */
+  gridConvChannels: number[];
+  /** Hidden width of the value head (actor-critic only). */
+  valueHidden: number;
+  head: NetHead;
+}
+
+export const DEFAULT_NET_CONFIG: Omit<PromptNetConfig, 'head'> = {
+  gridSize: 10,
+  embedChannels: 256,
+  logitsPerCell: 1,
+  actionLayout: 'label-major',
+  textDim: 0,
+  projChannels: 32,
+  embedConvChannels: [32, 32],
+  gridConvChannels: [64, 64],
+  valueHidden: 64,
+};
+
+export interface NetOutput {
+  /** [B, nActions]: action logits (actor-critic) or Q-values (q). */
+  logits: tf.Tensor2D;
+  /** [B] state values, actor-critic only. */
+  values: tf.Tensor1D | null;
+}
+
+export function validateNetConfig(c: PromptNetConfig): void {
+  const posInt = (v: unknown, name: string): void => {
+    if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
+      throw new Error(`network config: '${name}' must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+  };
+  posInt(c.gridSize, 'gridSize');
+  posInt(c.embedChannels, 'embedChannels');
+  posInt(c.projChannels, 'projChannels');
+  posInt(c.valueHidden, 'valueHidden');
+  if (c.logitsPerCell !== 1 && c.logitsPerCell !== 2) throw new Error(`network config: 'logitsPerCell' must be 1 or 2, got ${c.logitsPerCell}`);
+  if (c.actionLayout !== 'label-major' && c.actionLayout !== 'cell-major') {
+    throw new Error(`network config: 'actionLayout' must be 'label-major' or 'cell-major', got ${JSON.stringify(c.actionLayout)}`);
+  }
+  if (!(Number.isInteger(c.textDim) && c.textDim >= 0)) throw new Error(`network config: 'textDim' must be an integer >= 0, got ${c.textDim}`);
+  if (!Array.isArray(c.embedConvChannels)) throw new Error(`network config: 'embedConvChannels' must be an array`);
+  c.embedConvChannels.forEach((v, i) => posInt(v, `embedConvChannels[${i}]`));
+  if (!Array.isArray(c.gridConvChannels) || c.gridConvChannels.length === 0) {
+    throw new Error(`network config: 'gridConvChannels' needs at least one layer`);
+  }
+  c.gridConvChannels.forEach((v, i) => posInt(v, `gridConvChannels[${i}]`));
+  if (c.head !== 'actor-critic' && c.head !== 'q') throw new Error(`network config: 'head' must be 'actor-critic' or 'q', got ${JSON.stringify(c.head)}`);
+}
+
+interface CachedProjection {
+  tensor: tf.Tensor4D;
+  weightsId: unknown;
+}
+
+const SQRT2 = Math.SQRT2;
+
+export class PromptNet {
+  readonly config: PromptNetConfig;
+  readonly params: ParamSet;
+  readonly nActions: number;
+  private readonly pool = new AdaptivePool();
+  private readonly projCache = new Map<string, CachedProjection>();
+  /** How many per-image projections the inference cache keeps. */
+  projectionCacheSize = 64;
+
+  constructor(config: PromptNetConfig, rng: Rng, label = 'net') {
+    validateNetConfig(config);
+    this.config = { ...config, embedConvChannels: [...config.embedConvChannels], gridConvChannels: [...config.gridConvChannels] };
+    const c = this.config;
+    this.nActions = c.logitsPerCell * c.gridSize * c.gridSize;
+    const p = new ParamSet(label);
+    this.params = p;
+    const zeros = (n: number): Float32Array => new Float32Array(n);
+    // The projection is linear (the mask multiplies its output), so it gets gain 1.
+    p.add('proj/w', [c.embedChannels, c.projChannels], orthogonalDense(c.embedChannels, c.projChannels, 1, rng));
+    let ch = c.projChannels;
+    c.embedConvChannels.forEach((out, i) => {
+      p.add(`embed${i}/w`, [3, 3, ch, out], orthogonalConv(3, 3, ch, out, SQRT2, rng));
+      p.add(`embed${i}/b`, [out], zeros(out));
+      ch = out;
+    });
+    ch += 4; // mask on the grid, positive clicks, negative clicks, step fraction
+    c.gridConvChannels.forEach((out, i) => {
+      p.add(`grid${i}/w`, [3, 3, ch, out], orthogonalConv(3, 3, ch, out, SQRT2, rng));
+      p.add(`grid${i}/b`, [out], zeros(out));
+      if (i === 0 && c.textDim > 0) {
+        // Small gain: FiLM starts close to identity ((1 + gamma) * h + beta with gamma, beta ~ 0).
+        p.add('film/w', [c.textDim, 2 * out], orthogonalDense(c.textDim, 2 * out, 0.1, rng));
+        p.add('film/b', [2 * out], zeros(2 * out));
+      }
+      ch = out;
+    });
+    const k = c.logitsPerCell;
+    if (c.head === 'actor-critic') {
+      p.add('pi/w', [ch, k], orthogonalDense(ch, k, 0.01, rng));
+      p.add('pi/b', [k], zeros(k));
+      p.add('v0/w', [ch, c.valueHidden], orthogonalDense(ch, c.valueHidden, SQRT2, rng));
+      p.add('v0/b', [c.valueHidden], zeros(c.valueHidden));
+      p.add('v1/w', [c.valueHidden, 1], orthogonalDense(c.valueHidden, 1, 1, rng));
+      p.add('v1/b', [1], zeros(1));
+    } else {
+      p.add('q/w', [ch, k], orthogonalDense(ch, k, 1, rng));
+      p.add('q/b', [k], zeros(k));
+    }
+  }
+
+  /** The sizes an observation must have for this network on embeddings of [embedH, embedW]. */
+  dims(embedH: number, embedW: number): ObservationDims {
+    return {
+      embedH,
+      embedW,
+      embedChannels: this.config.embedChannels,
+      gridSize: this.config.gridSize,
+      nActions: this.nActions,
+      textDim: this.config.textDim,
+    };
+  }
+
+  /** proj(E) for unique embeddings, [U, He, We, p]; cached per key when `useCache`. */
+  private projectUnique(refs: EmbeddingRef[], useCache: boolean): tf.Tensor4D {
+    const w = this.params.get('proj/w');
+    const parts: tf.Tensor4D[] = [];
+    const todo: EmbeddingRef[] = [];
+    const todoAt: number[] = [];
+    refs.forEach((ref, i) => {
+      const hit = useCache ? this.projCache.get(ref.key) : undefined;
+      if (hit && hit.weightsId === w.dataId) {
+        // Most recently used goes last, so eviction takes the oldest.
+        this.projCache.delete(ref.key);
+        this.projCache.set(ref.key, hit);
+        parts[i] = hit.tensor;
+      } else {
+        todo.push(ref);
+        todoAt.push(i);
+      }
+    });
+    const fresh: Array<[string, tf.Tensor4D]> = [];
+    if (todo.length > 0) {
+      const [h, wd, c] = embeddingShape(todo[0], 'PromptNet');
+      const e = tf.concat(todo.map((r) => tf.reshape(r.tensor, [1, h, wd, c])), 0);
+      const proj = tf.reshape(tf.matMul(tf.reshape(e, [todo.length * h * wd, c]), w), [todo.length, h, wd, this.config.projChannels]) as tf.Tensor4D;
+      for (let j = 0; j < todo.length; j++) {
+        const one = todo.length === 1 ? proj : (tf.slice(proj, [j, 0, 0, 0], [1, h, wd, this.config.projChannels]) as tf.Tensor4D);
+        parts[todoAt[j]] = one;
+        fresh.push([todo[j].key, one]);
+      }
+    }
+    const out = parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as tf.Tensor4D);
+    // Cache after the batch is assembled, so that evictions never free a tensor still in use here.
+    if (useCache) for (const [key, t] of fresh) this.remember(key, t, w.dataId);
+    return out;
+  }
+
+  private remember(key: string, t: tf.Tensor4D, weightsId: unknown): void {
+    const old = this.projCache.get(key);
+    if (old) {
+      old.tensor.dispose();
+      this.projCache.delete(key);
+    }
+    while (this.projCache.size >= this.projectionCacheSize) {
+      const [oldest, entry] = this.projCache.entries().next().value as [string, CachedProjection];
+      entry.tensor.dispose();
+      this.projCache.delete(oldest);
+    }
+    this.projCache.set(key, { tensor: tf.keep(t), weightsId });
+  }
+
+  /** Drop cached projections (they are also invalidated automatically when the weights change). */
+  clearCache(): void {
+    for (const e of this.projCache.values()) e.tensor.dispose();
+    this.projCache.clear();
+  }
+
+  /**
+   * Forward pass. Call inside tf.tidy (or a gradient function). `useCache` reuses per-image
+   * projections; leave it off inside gradient computations.
+   */
+  forward(batch: PromptObservationBatch, opts: { useCache?: boolean } = {}): NetOutput {
+    const c = this.config;
+    const b = batch.size;
+    const g = c.gridSize;
+    if (batch.embeddings.length !== b) throw new Error(`PromptNet: batch has ${batch.embeddings.length} embeddings for size ${b}`);
+    const [he, we, ce] = embeddingShape(batch.embeddings[0], 'PromptNet');
+    if (ce !== c.embedChannels) throw new Error(`PromptNet: embedding has ${ce} channels, network expects ${c.embedChannels}`);
+    if (batch.maskProbs.length !== b * he * we) {
+      throw new Error(`PromptNet: maskProbs has ${batch.maskProbs.length} values, expected B*He*We = ${b * he * we}`);
+    }
+
+    // Unique images in this batch, and which one each sample uses.
+    const uniqueIndex = new Map<string, number>();
+    const uniqueRefs: EmbeddingRef[] = [];
+    const sampleToUnique = new Int32Array(b);
+    batch.embeddings.forEach((ref, i) => {
+      let u = uniqueIndex.get(ref.key);
+      if (u === undefined) {
+        const [h2, w2] = embeddingShape(ref, 'PromptNet');
+        if (h2 !== he || w2 !== we) throw new Error(`PromptNet: embeddings in one batch must share a grid; '${ref.key}' is ${h2}x${w2}, not ${he}x${we}`);
+        u = uniqueRefs.length;
+        uniqueIndex.set(ref.key, u);
+        uniqueRefs.push(ref);
+      }
+      sampleToUnique[i] = u;
+    });
+    const projU = this.projectUnique(uniqueRefs, opts.useCache === true);
+    const p = c.projChannels;
+    const nU = uniqueRefs.length;
+    let identity = nU === b;
+    for (let i = 0; identity && i < b; i++) identity = sampleToUnique[i] === i;
+    let x: tf.Tensor4D;
+    if (identity) {
+      x = projU;
+    } else {
+      // Gather by a one-hot matmul: its gradient is a matmul too (tf.gather's needs a kernel wasm lacks).
+      const onehot = new Float32Array(b * nU);
+      for (let i = 0; i < b; i++) onehot[i * nU + sampleToUnique[i]] = 1;
+      x = tf.reshape(tf.matMul(tf.tensor2d(onehot, [b, nU]), tf.reshape(projU, [nU, he * we * p])), [b, he, we, p]);
+    }
+    const mask = tf.tensor4d(batch.maskProbs, [b, he, we, 1]);
+    x = tf.mul(x, mask);
+
+    let h = he;
+    let w = we;
+    c.embedConvChannels.forEach((_, i) => {
+      if (Math.floor(h / 2) >= g && Math.floor(w / 2) >= g) {
+        x = tf.avgPool(x, 2, 2, 'valid') as tf.Tensor4D;
+        h = Math.floor(h / 2);
+        w = Math.floor(w / 2);
+      }
+      x = tf.relu(tf.add(conv2d(x, this.params.get(`embed${i}/w`) as tf.Tensor4D, 'same'), this.params.get(`embed${i}/b`))) as tf.Tensor4D;
+    });
+    x = this.pool.pool(x, g, g);
+
+    const maskGrid = this.pool.pool(mask, g, g);
+    const pos = tf.tensor4d(batch.clicksPositive, [b, g, g, 1]);
+    const neg = tf.tensor4d(batch.clicksNegative, [b, g, g, 1]);
+    const step = tf.mul(tf.ones([b, g, g, 1]), tf.tensor4d(batch.stepFraction, [b, 1, 1, 1]));
+    x = tf.concat([x, maskGrid, pos, neg, step], 3) as tf.Tensor4D;
+
+    c.gridConvChannels.forEach((out, i) => {
+      let y = tf.add(conv2d(x, this.params.get(`grid${i}/w`) as tf.Tensor4D, 'same'), this.params.get(`grid${i}/b`)) as tf.Tensor4D;
+      if (i === 0 && c.textDim > 0) {
+        if (!batch.textVector) throw new Error('PromptNet: this network is text-conditioned but the batch has no textVector');
+        const film = tf.add(tf.matMul(tf.tensor2d(batch.textVector, [b, c.textDim]), this.params.get('film/w')), this.params.get('film/b'));
+        const gamma = tf.reshape(tf.slice(film, [0, 0], [b, out]), [b, 1, 1, out]);
+        const beta = tf.reshape(tf.slice(film, [0, out], [b, out]), [b, 1, 1, out]);
+        y = tf.add(tf.mul(y, tf.add(gamma, 1)), beta);
+      }
+      x = tf.relu(y) as tf.Tensor4D;
+    });
+    const chOut = c.gridConvChannels[c.gridConvChannels.length - 1];
+    const k = c.logitsPerCell;
+    const flat = tf.reshape(x, [b * g * g, chOut]);
+    const headName = c.head === 'actor-critic' ? 'pi' : 'q';
+    let cells = tf.add(tf.matMul(flat, this.params.get(`${headName}/w`)), this.params.get(`${headName}/b`));
+    let logits: tf.Tensor2D;
+    if (k === 1 || c.actionLayout === 'cell-major') {
+      logits = tf.reshape(cells, [b, g * g * k]);
+    } else {
+      cells = tf.reshape(cells, [b, g * g, k]);
+      logits = tf.reshape(tf.transpose(cells, [0, 2, 1]), [b, k * g * g]);
+    }
+    let values: tf.Tensor1D | null = null;
+    if (c.head === 'actor-critic') {
+      const pooled = tf.mean(x, [1, 2]);
+      const hid = tf.relu(tf.add(tf.matMul(pooled, this.params.get('v0/w')), this.params.get('v0/b')));
+      values = tf.reshape(tf.add(tf.matMul(hid, this.params.get('v1/w')), this.params.get('v1/b')), [b]);
+    }
+    return { logits, values };
+  }
+
+  dispose(): void {
+    this.clearCache();
+    this.pool.dispose();
+    this.params.dispose();
+  }
+}
