@@ -43,9 +43,7 @@ export class ImageEmbedding {
     this.embedding.dispose();
     if (this.keysCache) {
       this.keysCache.keys.dispose();
-      this.keysCache.tokenToImageKT.dispose();
-      this.keysCache.tokenToImageV.dispose();
-      this.keysCache.imageToTokenQ.dispose();
+      this.keysCache.keysWithPe.dispose();
       this.keysCache = null;
     }
   }

@@ -29,6 +29,38 @@ export interface DecoderIntermediates {
   upscaledEmbedding: tf.Tensor3D;
 }
 
+/**
+ * [E*E*16, M] rows ordered (ey, ex, dy1, dx1, dy2, dx2) -> [M, 4E, 4E] with y = 4ey + 2dy1 + dy2,
+ * x = 4ex + 2dx1 + dx2. A rank-7 transpose with a size-2 inner axis runs element by element on the
+ * CPU backends (~20 ms for 3 masks on wasm), so there the few values are moved in a JS loop.
+ */
+function subpixelToMasks(x: tf.Tensor2D, e: number): tf.Tensor3D {
+  const m = x.shape[1];
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    return x.reshape([e, e, 2, 2, 2, 2, m]).transpose([6, 0, 2, 4, 1, 3, 5]).reshape([m, 4 * e, 4 * e]) as tf.Tensor3D;
+  }
+  const src = x.dataSync();
+  const side = 4 * e;
+  const out = new Float32Array(m * side * side);
+  let i = 0;
+  for (let ey = 0; ey < e; ey++) {
+    for (let ex = 0; ex < e; ex++) {
+      for (let dy1 = 0; dy1 < 2; dy1++) {
+        for (let dx1 = 0; dx1 < 2; dx1++) {
+          for (let dy2 = 0; dy2 < 2; dy2++) {
+            const row = (4 * ey + 2 * dy1 + dy2) * side + 4 * ex + 2 * dx1;
+            for (let dx2 = 0; dx2 < 2; dx2++) {
+              for (let k = 0; k < m; k++) out[k * side * side + row + dx2] = src[i++];
+            }
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor3d(out, [m, side, side]);
+}
+
 export class MaskDecoder {
   readonly transformer: TwoWayTransformer;
   readonly numMaskTokens: number;
@@ -103,12 +135,7 @@ export class MaskDecoder {
         filters.push(linear(h, l2.w, l2.b));
       }
       const filterMat = tf.concat(filters, 0).transpose(); // [D/8, count]
-      // [E, E, dy1, dx1, dy2, dx2, count] -> [count, E, dy1, dy2, E, dx1, dx2] -> [count, 4E, 4E]
-      const lowResLogits = tf
-        .matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D)
-        .reshape([e, e, 2, 2, 2, 2, count])
-        .transpose([6, 0, 2, 4, 1, 3, 5])
-        .reshape([count, 4 * e, 4 * e]) as tf.Tensor3D;
+      const lowResLogits = subpixelToMasks(tf.matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D), e);
 
       let iou: tf.Tensor = queries.slice([0, 0], [1, dim]);
       this.iouHead.forEach((l, j) => {

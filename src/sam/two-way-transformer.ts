@@ -4,8 +4,14 @@
  * Layer 0's self-attention has no positional term and no residual; cross-attention works at
  * `dim / downsampleRate` width; LayerNorm eps is the config's (1e-5 in the reference).
  *
- * With no dense mask prompt, the image-side inputs of layer 0 depend only on the image, so their
- * projections are computed once per image (`ImageKeysCache`) and reused by every prompt set.
+ * Cross-attention is computed with the projections folded onto the token side. With Tq tokens and
+ * h heads, the image side (HW = 4096 rows) is only ever multiplied by [D, h*Tq] matrices, instead
+ * of being projected by the [D, D/2] q/k/v/out weights: for the token counts SAM sees (up to ~30)
+ * this is less arithmetic and needs no per-head slicing of large tensors, which is slow on wasm.
+ *   token->image: q_h k_h^T = (q_h Wk_h^T) X^T + q_h.bk_h (the last term is constant along the
+ *                 softmax axis and drops out); P_h (X Wv_h + bv_h) = (P_h X) Wv_h + bv_h.
+ *   image->token: (X Wq_h + bq_h) k_h^T = X (Wq_h k_h^T) + bq_h k_h^T;
+ *                 sum_h P_h v_h Wo_h = P (blockdiag(v) Wo).
  */
 import * as tf from '@tensorflow/tfjs';
 import { TwoWayTransformerConfig } from './config';
@@ -17,7 +23,10 @@ interface AttentionParams {
   k: LinearParams;
   v: LinearParams;
   out: LinearParams;
+  /** k_proj weight as [inner, D] (PyTorch layout), for folding onto queries. */
+  kWeightT: tf.Tensor2D;
   heads: number;
+  inner: number;
 }
 
 interface LayerParams {
@@ -32,16 +41,37 @@ interface LayerParams {
   imageToToken: AttentionParams;
 }
 
-/** Image-only tensors of layer 0, valid when the keys are `embedding + no_mask_embed`. */
+/** Image-only inputs of layer 0 (valid when the dense prompt is no_mask_embed), computed once per image. */
 export interface ImageKeysCache {
-  /** keys0 = embedding + dense prompt, [HW, D] */
+  /** embedding + dense prompt, [HW, D] */
   keys: tf.Tensor2D;
-  /** token-to-image k_proj(keys0 + pe) transposed, [inner, HW] */
-  tokenToImageKT: tf.Tensor2D;
-  /** token-to-image v_proj(keys0), [HW, inner] */
-  tokenToImageV: tf.Tensor2D;
-  /** image-to-token q_proj(keys0 + pe), [HW, inner] */
-  imageToTokenQ: tf.Tensor2D;
+  /** keys + positional encoding, [HW, D] */
+  keysWithPe: tf.Tensor2D;
+}
+
+/** Block-diagonal spread of x [T, h*dh] into [h*T, h*dh]: row (j, t) keeps only head j's channels. */
+function blockDiagonal(x: tf.Tensor2D, heads: number): tf.Tensor2D {
+  const [t, inner] = x.shape;
+  const dh = inner / heads;
+  const mask = new Float32Array(heads * inner);
+  for (let j = 0; j < heads; j++) mask.fill(1, j * inner + j * dh, j * inner + (j + 1) * dh);
+  return x
+    .expandDims(0)
+    .mul(tf.tensor3d(mask, [heads, 1, inner]))
+    .reshape([heads * t, inner]) as tf.Tensor2D;
+}
+
+/** Inverse of blockDiagonal: from y [h*T, h*dh] keep the diagonal blocks, giving [T, h*dh]. */
+function diagonalBlocks(y: tf.Tensor2D, heads: number): tf.Tensor2D {
+  const inner = y.shape[1];
+  const t = y.shape[0] / heads;
+  const dh = inner / heads;
+  const mask = new Float32Array(heads * inner);
+  for (let j = 0; j < heads; j++) mask.fill(1, j * inner + j * dh, j * inner + (j + 1) * dh);
+  return y
+    .reshape([heads, t, inner])
+    .mul(tf.tensor3d(mask, [heads, 1, inner]))
+    .sum(0) as tf.Tensor2D;
 }
 
 export class TwoWayTransformer {
@@ -54,13 +84,18 @@ export class TwoWayTransformer {
     params: ParamStore,
     prefix: string,
   ) {
-    const attention = (p: string): AttentionParams => ({
-      q: params.linear(`${p}.q_proj`),
-      k: params.linear(`${p}.k_proj`),
-      v: params.linear(`${p}.v_proj`),
-      out: params.linear(`${p}.out_proj`),
-      heads: config.numHeads,
-    });
+    const attention = (p: string): AttentionParams => {
+      const q = params.linear(`${p}.q_proj`);
+      return {
+        q,
+        k: params.linear(`${p}.k_proj`),
+        v: params.linear(`${p}.v_proj`),
+        out: params.linear(`${p}.out_proj`),
+        kWeightT: params.tensor(`${p}.k_proj.weight`) as tf.Tensor2D,
+        heads: config.numHeads,
+        inner: q.w.shape[1],
+      };
+    };
     for (let i = 0; i < config.depth; i++) {
       const l = `${prefix}.layers.${i}`;
       this.layers.push({
@@ -79,23 +114,13 @@ export class TwoWayTransformer {
     this.normFinal = params.norm(`${prefix}.norm_final_attn`);
   }
 
-  /** Precompute layer 0's image-side projections for keys0 [HW, D] and the positional encoding [HW, D]. */
   buildKeysCache(keys: tf.Tensor2D, pe: tf.Tensor2D): ImageKeysCache {
-    return tf.tidy(() => {
-      const l0 = this.layers[0];
-      const keysPe = keys.add(pe);
-      return {
-        keys: keys.clone(),
-        tokenToImageKT: linear(keysPe, l0.tokenToImage.k.w, l0.tokenToImage.k.b).transpose() as tf.Tensor2D,
-        tokenToImageV: linear(keys, l0.tokenToImage.v.w, l0.tokenToImage.v.b) as tf.Tensor2D,
-        imageToTokenQ: linear(keysPe, l0.imageToToken.q.w, l0.imageToToken.q.b) as tf.Tensor2D,
-      };
-    });
+    return tf.tidy(() => ({ keys: keys.clone(), keysWithPe: keys.add(pe) as tf.Tensor2D }));
   }
 
   /**
    * Run the transformer for one prompt set. `tokens` [Tq, D] are also the query positional
-   * encoding (as in the reference); `keys` [HW, D] or a layer-0 cache; `pe` [HW, D].
+   * encoding (as in the reference); `keys` [HW, D] or the layer-0 cache; `pe` [HW, D].
    * Returns the final queries [Tq, D] and keys [HW, D].
    */
   forward(tokens: tf.Tensor2D, keysOrCache: tf.Tensor2D | ImageKeysCache, pe: tf.Tensor2D): { queries: tf.Tensor2D; keys: tf.Tensor2D } {
@@ -105,68 +130,66 @@ export class TwoWayTransformer {
       let keys = cache ? cache.keys : (keysOrCache as tf.Tensor2D);
       let queries = tokens;
       this.layers.forEach((p, i) => {
-        const useCache = cache !== null && i === 0;
-        // Self-attention over the tokens.
         if (i === 0) {
-          queries = this.attend(p.selfAttn, queries, queries, queries);
+          queries = this.selfAttend(p.selfAttn, queries, queries);
         } else {
           const q = queries.add(tokens) as tf.Tensor2D;
-          queries = queries.add(this.attend(p.selfAttn, q, q, queries));
+          queries = queries.add(this.selfAttend(p.selfAttn, q, queries));
         }
         queries = layerNorm(queries, p.norm1.gamma, p.norm1.beta, eps) as tf.Tensor2D;
-        // Tokens attend to the image.
-        const qTok = queries.add(tokens) as tf.Tensor2D;
-        const keysPe = useCache ? null : (keys.add(pe) as tf.Tensor2D);
-        const toImage = useCache
-          ? this.attendProjected(p.tokenToImage, linear(qTok, p.tokenToImage.q.w, p.tokenToImage.q.b) as tf.Tensor2D, cache!.tokenToImageKT, cache!.tokenToImageV)
-          : this.attend(p.tokenToImage, qTok, keysPe!, keys);
+        const keysPe = cache && i === 0 ? cache.keysWithPe : (keys.add(pe) as tf.Tensor2D);
+        const toImage = this.tokenToImage(p.tokenToImage, queries.add(tokens) as tf.Tensor2D, keysPe, keys);
         queries = layerNorm(queries.add(toImage), p.norm2.gamma, p.norm2.beta, eps) as tf.Tensor2D;
-        // MLP (ReLU) on the tokens.
         const hidden = tf.relu(linear(queries, p.lin1.w, p.lin1.b));
         queries = layerNorm(queries.add(linear(hidden, p.lin2.w, p.lin2.b)), p.norm3.gamma, p.norm3.beta, eps) as tf.Tensor2D;
-        // The image attends to the tokens.
-        const kTok = queries.add(tokens) as tf.Tensor2D;
-        const toTokens = useCache
-          ? this.attendProjected(
-              p.imageToToken,
-              cache!.imageToTokenQ,
-              linear(kTok, p.imageToToken.k.w, p.imageToToken.k.b).transpose() as tf.Tensor2D,
-              linear(queries, p.imageToToken.v.w, p.imageToToken.v.b) as tf.Tensor2D,
-            )
-          : this.attend(p.imageToToken, keysPe!, kTok, queries);
+        const toTokens = this.imageToToken(p.imageToToken, keysPe, queries.add(tokens) as tf.Tensor2D, queries);
         keys = layerNorm(keys.add(toTokens), p.norm4.gamma, p.norm4.beta, eps) as tf.Tensor2D;
       });
-      const qFinal = queries.add(tokens) as tf.Tensor2D;
-      const kFinal = keys.add(pe) as tf.Tensor2D;
-      const attn = this.attend(this.finalAttn, qFinal, kFinal, keys);
+      const attn = this.tokenToImage(this.finalAttn, queries.add(tokens) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys);
       queries = layerNorm(queries.add(attn), this.normFinal.gamma, this.normFinal.beta, eps) as tf.Tensor2D;
       return { queries, keys };
     });
   }
 
-  /** Multi-head attention with projections: q [Nq, D], k [Nk, D], v [Nk, D] -> [Nq, D]. */
-  private attend(p: AttentionParams, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
-    const qp = linear(q, p.q.w, p.q.b) as tf.Tensor2D;
-    const kpT = linear(k, p.k.w, p.k.b).transpose() as tf.Tensor2D;
-    const vp = linear(v, p.v.w, p.v.b) as tf.Tensor2D;
-    return this.attendProjected(p, qp, kpT, vp);
+  /** Plain multi-head attention among the (few) tokens. */
+  private selfAttend(p: AttentionParams, qk: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
+    const dh = p.inner / p.heads;
+    const t = qk.shape[0];
+    const qp = linear(qk, p.q.w, p.q.b).reshape([t, p.heads, dh]).transpose([1, 0, 2]) as tf.Tensor3D;
+    const kp = linear(qk, p.k.w, p.k.b).reshape([t, p.heads, dh]).transpose([1, 2, 0]) as tf.Tensor3D;
+    const vp = linear(v, p.v.w, p.v.b).reshape([t, p.heads, dh]).transpose([1, 0, 2]) as tf.Tensor3D;
+    const probs = tf.softmax(tf.matMul(qp, kp).mul(1 / Math.sqrt(dh)));
+    const out = tf.matMul(probs as tf.Tensor3D, vp).transpose([1, 0, 2]).reshape([t, p.inner]);
+    return linear(out, p.out.w, p.out.b) as tf.Tensor2D;
   }
 
-  /** Attention on projected inputs: qp [Nq, inner], kpT [inner, Nk], vp [Nk, inner] -> out_proj -> [Nq, D]. */
-  private attendProjected(p: AttentionParams, qp: tf.Tensor2D, kpT: tf.Tensor2D, vp: tf.Tensor2D): tf.Tensor2D {
-    const inner = qp.shape[1];
-    const dh = inner / p.heads;
+  /** Tokens [Tq, D] attend to the image: keys [HW, D] (with pe), values [HW, D]. */
+  private tokenToImage(p: AttentionParams, q: tf.Tensor2D, imageKeys: tf.Tensor2D, imageValues: tf.Tensor2D): tf.Tensor2D {
+    const heads = p.heads;
+    const dh = p.inner / heads;
+    const qp = linear(q, p.q.w, p.q.b) as tf.Tensor2D; // [Tq, inner]
+    // Per-head queries pulled back through k_proj: [h*Tq, D].
+    const qFolded = tf.matMul(blockDiagonal(qp, heads), p.kWeightT).mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
+    const scores = tf.matMul(imageKeys, qFolded.transpose() as tf.Tensor2D).transpose(); // [h*Tq, HW]
+    const probs = tf.softmax(scores) as tf.Tensor2D;
+    const mixed = tf.matMul(probs, imageValues); // [h*Tq, D]
+    const perHead = diagonalBlocks(tf.matMul(mixed, p.v.w), heads).add(p.v.b!); // [Tq, inner]
+    return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
+  }
+
+  /** The image [HW, D] (queries, with pe) attends to tokens: keys [Tq, D] (with pe), values [Tq, D]. */
+  private imageToToken(p: AttentionParams, imageQueries: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
+    const heads = p.heads;
+    const dh = p.inner / heads;
+    const t = k.shape[0];
+    const kBlocksT = blockDiagonal(linear(k, p.k.w, p.k.b) as tf.Tensor2D, heads).transpose() as tf.Tensor2D; // [inner, h*Tq]
     const scale = 1 / Math.sqrt(dh);
-    const nq = qp.shape[0];
-    const nk = vp.shape[0];
-    const outs: tf.Tensor2D[] = [];
-    for (let h = 0; h < p.heads; h++) {
-      const qh = qp.slice([0, h * dh], [nq, dh]);
-      const khT = kpT.slice([h * dh, 0], [dh, nk]);
-      const vh = vp.slice([0, h * dh], [nk, dh]);
-      const probs = tf.softmax(tf.matMul(qh, khT).mul(scale)) as tf.Tensor2D;
-      outs.push(tf.matMul(probs, vh));
-    }
-    return linear(tf.concat(outs, 1), p.out.w, p.out.b) as tf.Tensor2D;
+    const folded = tf.matMul(p.q.w, kBlocksT).mul(scale) as tf.Tensor2D; // [D, h*Tq]
+    const biasRow = tf.matMul(p.q.b!.expandDims(0) as tf.Tensor2D, kBlocksT).mul(scale); // [1, h*Tq]
+    const hw = imageQueries.shape[0];
+    const scores = tf.matMul(imageQueries, folded).add(biasRow).reshape([hw, heads, t]);
+    const probs = tf.softmax(scores).reshape([hw, heads * t]) as tf.Tensor2D;
+    const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w); // [h*Tq, D]
+    return tf.matMul(probs, valuesOut).add(p.out.b!) as tf.Tensor2D;
   }
 }
