@@ -6,6 +6,7 @@
 import { Dict } from './spaces/dict';
 import { Discrete } from './spaces/discrete';
 import { isSpace, Space } from './spaces/space';
+import { isTypedArrayOf } from './spaces/typed-array';
 import { cloneValue, deepEqual, firstDifference } from './spaces/values';
 import type { Env, RgbImage } from './types';
 
@@ -66,7 +67,7 @@ export function explainRender(img: unknown): string | null {
   if (!Number.isInteger(width) || !Number.isInteger(height) || (width as number) <= 0 || (height as number) <= 0) {
     return `render(): width and height must be positive integers, got ${width} x ${height}`;
   }
-  if (!(data instanceof Uint8Array)) return 'render(): data must be a Uint8Array (HWC RGB)';
+  if (!isTypedArrayOf(data, 'Uint8Array')) return 'render(): data must be a Uint8Array (HWC RGB)';
   const want = (width as number) * (height as number) * 3;
   if (data.length !== want) return `render(): data has ${data.length} bytes, ${width}x${height}x3 needs ${want}`;
   return null;
@@ -142,7 +143,7 @@ export async function checkEnv(env: Env<unknown, unknown>, options: CheckEnvOpti
   // steps with sampled actions, twice from the same seed (determinism)
   const sampleAction = (obs: unknown): unknown => {
     const mask = isPlainObject(obs) ? obs[maskKey] : undefined;
-    if (actSpace instanceof Discrete && mask instanceof Uint8Array && mask.length === actSpace.n && mask.some((v) => v === 1)) {
+    if (actSpace instanceof Discrete && isTypedArrayOf(mask, 'Uint8Array') && mask.length === actSpace.n && mask.some((v) => v === 1)) {
       return actSpace.sample(mask);
     }
     return actSpace.sample();

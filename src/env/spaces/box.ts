@@ -1,3 +1,4 @@
+import { isTypedArrayOf, TypedArrayName } from './typed-array';
 import { checkShape, decodeBound, encodeBound, shapeSize, Space, SpaceJSON } from './space';
 
 export type BoxDType = 'float32' | 'int32' | 'uint8';
@@ -25,7 +26,7 @@ function allocate<D extends BoxDType>(dtype: D, size: number): BoxArrays[D] {
   }
 }
 
-const ARRAY_CLASS: Record<BoxDType, Function> = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array };
+const ARRAY_NAME: Record<BoxDType, TypedArrayName> = { float32: 'Float32Array', int32: 'Int32Array', uint8: 'Uint8Array' };
 
 /**
  * An axis-aligned box in R^n, as Gymnasium's `Box`. A value is a flat typed array in row-major order
@@ -115,7 +116,7 @@ export class Box<D extends BoxDType = 'float32'> extends Space<BoxArrays[D]> {
   }
 
   contains(x: unknown): x is BoxArrays[D] {
-    if (!(x instanceof ARRAY_CLASS[this.dtype]) || (x as ArrayLike<number>).length !== this.size) return false;
+    if (!isTypedArrayOf(x, ARRAY_NAME[this.dtype]) || (x as ArrayLike<number>).length !== this.size) return false;
     const a = x as ArrayLike<number>;
     for (let i = 0; i < this.size; i++) {
       const v = a[i];
@@ -139,7 +140,7 @@ export class Box<D extends BoxDType = 'float32'> extends Space<BoxArrays[D]> {
     const bound = (v: unknown): number | number[] =>
       Array.isArray(v) ? v.map((e, i) => decodeBound(e, `${where} [${i}]`)) : decodeBound(v, where);
     const dtype = json.dtype as BoxDType;
-    if (!(dtype in ARRAY_CLASS)) throw new Error(`${where}: unknown dtype ${JSON.stringify(json.dtype)}`);
+    if (!(dtype in ARRAY_NAME)) throw new Error(`${where}: unknown dtype ${JSON.stringify(json.dtype)}`);
     return new Box(bound(json.low), bound(json.high), json.shape as number[], dtype);
   }
 }

@@ -12,4 +12,6 @@ export { CustomSpace } from './custom';
 export type { CustomSpaceOptions } from './custom';
 export { spaceFromJSON, registerSpaceType } from './from-json';
 export type { SpaceBuilder } from './from-json';
-export { deepEqual, cloneValue, firstDifference } from './values';
+export { deepEqual, cloneValue, firstDifference, isPlainObject } from './values';
+export { typedArrayName, isTypedArrayOf } from './typed-array';
+export type { TypedArrayName, TypedArrayByName } from './typed-array';

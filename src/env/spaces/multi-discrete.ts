@@ -1,5 +1,6 @@
 import { checkMask, describe } from './discrete';
 import { Space, SpaceJSON } from './space';
+import { isTypedArrayOf } from './typed-array';
 
 /**
  * A vector of independent discrete values, value i in {start[i], ..., start[i] + nvec[i] - 1}, as
@@ -56,7 +57,7 @@ export class MultiDiscrete extends Space<Int32Array> {
   }
 
   contains(x: unknown): x is Int32Array {
-    if (!(x instanceof Int32Array) || x.length !== this.nvec.length) return false;
+    if (!isTypedArrayOf(x, 'Int32Array') || x.length !== this.nvec.length) return false;
     for (let d = 0; d < x.length; d++) {
       if (x[d] < this.start[d] || x[d] >= this.start[d] + this.nvec[d]) return false;
     }

@@ -2,11 +2,13 @@
  * Structural equality and copying of space values (numbers, strings, typed arrays, arrays and plain
  * objects), for the env checker and the vector envs.
  */
+import { typedArrayName } from './typed-array';
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
+/** A plain object of any realm (a worker's clone, a jest sandbox's literal), not a class instance. */
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (x === null || typeof x !== 'object') return false;
   const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
+  return proto === null || (Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(x) === '[object Object]');
 }
 
 /**
@@ -18,7 +20,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (typeof a === 'number' && typeof b === 'number') return a === b;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
   if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
-    if (!ArrayBuffer.isView(a) || !ArrayBuffer.isView(b) || a.constructor !== b.constructor) return false;
+    if (typedArrayName(a) !== typedArrayName(b) || !ArrayBuffer.isView(a) || !ArrayBuffer.isView(b)) return false;
     const x = a as unknown as ArrayLike<number>;
     const y = b as unknown as ArrayLike<number>;
     if (x.length !== y.length) return false;
@@ -44,7 +46,7 @@ export function firstDifference(a: unknown, b: unknown, path = 'observation'): s
       if (d) return d;
     }
   }
-  if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && a.constructor === b.constructor) {
+  if (ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && typedArrayName(a) === typedArrayName(b)) {
     const x = a as unknown as ArrayLike<number>;
     const y = b as unknown as ArrayLike<number>;
     if (x.length === y.length) {
