@@ -112,7 +112,7 @@ export class MaskDecoder {
     multimaskOutput: boolean,
     intermediates?: (x: DecoderIntermediates) => void,
   ): DecoderOutput {
-    return tf.tidy(() => {
+    return tf.tidy((): tf.TensorContainer => {
       const dim = this.config.transformerDim;
       const tokens = tf.concat([this.outputTokens, sparse], 0) as tf.Tensor2D;
       const { queries, keys: src } = this.transformer.forward(tokens, keys, pe);
@@ -129,7 +129,7 @@ export class MaskDecoder {
       const filters: tf.Tensor[] = [];
       for (let m = first; m < first + count; m++) {
         const [l0, l1, l2] = this.hyper[m];
-        let h = queries.slice([1 + m, 0], [1, dim]);
+        let h: tf.Tensor = queries.slice([1 + m, 0], [1, dim]);
         h = tf.relu(linear(h, l0.w, l0.b));
         h = tf.relu(linear(h, l1.w, l1.b));
         filters.push(linear(h, l2.w, l2.b));
@@ -153,6 +153,6 @@ export class MaskDecoder {
         intermediates({ transformerQueries: tf.keep(queries), transformerKeys: tf.keep(src), upscaledEmbedding: tf.keep(upscaledEmbedding) });
       }
       return { lowResLogits, iouPredictions };
-    });
+    }) as unknown as DecoderOutput;
   }
 }

@@ -112,11 +112,12 @@ export class SamModel {
       try {
         indices.forEach((reqIndex, row) => {
           const req = requests[reqIndex];
-          outputs[reqIndex] = tf.tidy(() => {
+          outputs[reqIndex] = tf.tidy((): tf.TensorContainer => {
             const tokens = sparse.slice([row, 0, 0], [1, sparse.shape[1], sparse.shape[2]]).squeeze([0]) as tf.Tensor2D;
             const keys = this.decoderKeys(req);
-            return this.maskDecoder.decode(tokens, keys, this.densePeFlat, this.gridSize, req.multimaskOutput, intermediates && ((x) => intermediates(reqIndex, x)));
-          });
+            const out = this.maskDecoder.decode(tokens, keys, this.densePeFlat, this.gridSize, req.multimaskOutput, intermediates && ((x) => intermediates(reqIndex, x)));
+            return { lowResLogits: out.lowResLogits, iouPredictions: out.iouPredictions };
+          }) as unknown as DecoderOutput;
         });
       } finally {
         sparse.dispose();
@@ -150,9 +151,14 @@ export class SamModel {
       }
       return flat().add(this.denseEmbedding(req.maskInput).reshape([e * e, d])) as tf.Tensor2D;
     }
-    return req.embedding.getKeysCache(() =>
-      tf.tidy(() => this.maskDecoder.transformer.buildKeysCache(flat().add(this.promptEncoder.noMaskEmbed) as tf.Tensor2D, this.densePeFlat)),
-    );
+    return req.embedding.getKeysCache(() => {
+      const keys0 = tf.tidy(() => flat().add(this.promptEncoder.noMaskEmbed) as tf.Tensor2D);
+      try {
+        return this.maskDecoder.transformer.buildKeysCache(keys0, this.densePeFlat);
+      } finally {
+        keys0.dispose();
+      }
+    });
   }
 
   private assertAlive(): void {

@@ -115,7 +115,7 @@ export class TwoWayTransformer {
   }
 
   buildKeysCache(keys: tf.Tensor2D, pe: tf.Tensor2D): ImageKeysCache {
-    return tf.tidy(() => ({ keys: keys.clone(), keysWithPe: keys.add(pe) as tf.Tensor2D }));
+    return tf.tidy(() => ({ keys: keys.clone(), keysWithPe: keys.add(pe) as tf.Tensor2D })) as unknown as ImageKeysCache;
   }
 
   /**
@@ -124,7 +124,7 @@ export class TwoWayTransformer {
    * Returns the final queries [Tq, D] and keys [HW, D].
    */
   forward(tokens: tf.Tensor2D, keysOrCache: tf.Tensor2D | ImageKeysCache, pe: tf.Tensor2D): { queries: tf.Tensor2D; keys: tf.Tensor2D } {
-    return tf.tidy(() => {
+    return tf.tidy((): tf.TensorContainer => {
       const eps = this.config.layerNormEps;
       const cache = keysOrCache instanceof tf.Tensor ? null : keysOrCache;
       let keys = cache ? cache.keys : (keysOrCache as tf.Tensor2D);
@@ -148,7 +148,7 @@ export class TwoWayTransformer {
       const attn = this.tokenToImage(this.finalAttn, queries.add(tokens) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys);
       queries = layerNorm(queries.add(attn), this.normFinal.gamma, this.normFinal.beta, eps) as tf.Tensor2D;
       return { queries, keys };
-    });
+    }) as unknown as { queries: tf.Tensor2D; keys: tf.Tensor2D };
   }
 
   /** Plain multi-head attention among the (few) tokens. */
