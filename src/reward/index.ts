@@ -1,0 +1,10 @@
+export { MaskScores, validateRewardContext } from './context';
+export type { RewardContext, PointXY } from './context';
+export { BUILTIN_TERMS } from './terms';
+export type { TermFn, BuiltinTerm } from './terms';
+export { loadCustomTerm } from './custom-term';
+export type { CustomRewardFn } from './custom-term';
+export { REWARD_PRESETS, normaliseRewardConfig, rewardTermsOf } from './config';
+export type { RewardConfig, RewardTermConfig, RewardPresetName, NormalisedTerm } from './config';
+export { RewardFunction } from './reward-function';
+export type { RewardBreakdown, RewardFunctionOptions } from './reward-function';
