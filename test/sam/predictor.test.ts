@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend';
+import { SamConfig } from '../../src/sam/config';
+import { encodeImage } from '../../src/sam/image-encoding';
+import { SamPredictor, disposePrediction } from '../../src/sam/predictor';
+import { randomSamWeights } from '../../src/sam/random-weights';
+import { SamModel } from '../../src/sam/sam-model';
+import type { RgbImage } from '../../src/data/types';
+import { Rng } from '../../src/utils/rng';
+
+/** A geometry no fixture has: 80-px input, 10x10 grid, window 4 (padded to 12), 3 blocks. */
+const odd: SamConfig = {
+  name: 'odd',
+  imageEncoder: { imgSize: 80, patchSize: 8, inChans: 3, embedDim: 24, depth: 3, numHeads: 3, mlpRatio: 2, outChans: 16, qkvBias: true, useAbsPos: true, useRelPos: true, windowSize: 4, globalAttnIndexes: [2], normEps: 1e-6 },
+  promptEncoder: { embedDim: 16, maskInChans: 8 },
+  maskDecoder: { transformerDim: 16, numMultimaskOutputs: 3, iouHeadDepth: 3, iouHeadHiddenDim: 16, transformer: { depth: 2, mlpDim: 32, numHeads: 2, attentionDownsampleRate: 2, layerNormEps: 1e-5 } },
+  pixelMean: [123.675, 116.28, 103.53],
+  pixelStd: [58.395, 57.12, 57.375],
+  maskThreshold: 0,
+};
+
+function randomImage(width: number, height: number, seed: number): RgbImage {
+  const rng = new Rng(seed);
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
+  return { width, height, data };
+}
+
+let sam: SamModel;
+beforeAll(async () => {
+  await initBackend('wasm');
+  sam = SamModel.fromWeights(odd, randomSamWeights(odd, 3), { weightsId: 'odd-3' });
+});
+afterAll(() => sam.dispose());
+
+test('predict returns masks at the original size and the reference output shapes', async () => {
+  const predictor = new SamPredictor(sam);
+  await predictor.setImage(randomImage(70, 45, 1));
+  const multi = predictor.predict({ pointCoords: [[10, 12]], pointLabels: [1] });
+  expect(multi.masks!.shape).toEqual([3, 45, 70]);
+  expect(multi.masks!.dtype).toBe('bool');
+  expect(multi.iouPredictions.shape).toEqual([3]);
+  expect(multi.lowResLogits.shape).toEqual([3, 40, 40]);
+  const single = predictor.predict({ pointCoords: [10, 12, 50, 30], pointLabels: [1, 0], box: [5, 5, 60, 40], multimaskOutput: false, returnLogits: true });
+  expect(single.masks!.shape).toEqual([1, 45, 70]);
+  expect(single.masks!.dtype).toBe('float32');
+  // Mask input from the previous prediction.
+  const again = predictor.predict({ pointCoords: [[10, 12]], pointLabels: [1], maskInput: single.lowResLogits, lowResOnly: true });
+  expect(again.masks).toBeNull();
+  [multi, single, again].forEach(disposePrediction);
+  predictor.resetImage();
+});
+
+test('a batch over several embeddings equals the same prompts decoded one by one', () => {
+  const embA = encodeImage(sam, randomImage(80, 60, 2));
+  const embB = encodeImage(sam, randomImage(50, 80, 3));
+  const predictor = new SamPredictor(sam);
+  const inputs = [
+    { embedding: embA, pointCoords: [20, 20], pointLabels: [1] },
+    { embedding: embB, pointCoords: [30, 10], pointLabels: [0] },
+    { embedding: embA, pointCoords: [20, 20, 70, 50], pointLabels: [1, 0] },
+    { embedding: embB, box: [1, 2, 40, 70] },
+  ].map((x) => ({ ...x, lowResOnly: true }));
+  const batch = predictor.predictBatch(inputs);
+  inputs.forEach((inp, i) => {
+    const one = predictor.predictBatch([inp])[0];
+    const a = one.lowResLogits.dataSync();
+    const b = batch[i].lowResLogits.dataSync();
+    let maxDiff = 0;
+    for (let j = 0; j < a.length; j++) maxDiff = Math.max(maxDiff, Math.abs(a[j] - b[j]));
+    expect(maxDiff).toBeLessThan(1e-6);
+    disposePrediction(one);
+  });
+  batch.forEach(disposePrediction);
+  embA.dispose();
+  embB.dispose();
+});
+
+test('bad prompts get clear errors', async () => {
+  const predictor = new SamPredictor(sam);
+  expect(() => predictor.predict({ pointCoords: [1, 2], pointLabels: [1] })).toThrow(/setImage/);
+  await predictor.setImage(randomImage(20, 20, 4));
+  expect(() => predictor.predict({ pointCoords: [1, 2, 3, 4], pointLabels: [1] })).toThrow(/2 points but 1 labels/);
+  expect(() => predictor.predict({ pointCoords: [1, 2], pointLabels: [3] })).toThrow(/label must be 1, 0 or -1/);
+  expect(() => predictor.predict({ box: [1, 2, 3] })).toThrow(/box must be 4/);
+  predictor.resetImage();
+});
+
+test('200 predictions leave the tensor count flat', async () => {
+  const predictor = new SamPredictor(sam);
+  await predictor.setImage(randomImage(64, 48, 5));
+  const warm = predictor.predict({ pointCoords: [5, 5], pointLabels: [1] });
+  disposePrediction(warm);
+  const before = tf.memory().numTensors;
+  const rng = new Rng(9);
+  for (let i = 0; i < 200; i++) {
+    const n = 1 + (i % 4);
+    const pts: number[] = [];
+    for (let j = 0; j < n; j++) pts.push(rng.uniform(0, 64), rng.uniform(0, 48));
+    disposePrediction(predictor.predict({ pointCoords: pts, pointLabels: pts.filter((_, k) => k % 2 === 0).map(() => rng.int(2)), multimaskOutput: i % 2 === 0 }));
+  }
+  expect(tf.memory().numTensors).toBe(before);
+  predictor.resetImage();
+});
