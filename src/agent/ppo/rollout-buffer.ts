@@ -31,6 +31,7 @@ export class RolloutBuffer {
   returns: Float32Array;
   private pos = 0;
   private computed = false;
+  private awaitingRewards = false;
 
   constructor(
     readonly nSteps: number,
@@ -58,29 +59,41 @@ export class RolloutBuffer {
     return this.pos === this.nSteps;
   }
 
-  /** Add one vector step: per env the observation acted on, its action, reward, etc. */
+  /**
+   * Add one vector step before the envs step (so that an env reusing its observation arrays cannot
+   * alter what was stored): per env the observation acted on, whether it starts an episode, the
+   * action, the value estimate and the action's log-probability. Rewards follow via `setRewards`.
+   */
   add(
     observations: readonly PromptObservation[],
-    actions: ArrayLike<number>,
-    rewards: ArrayLike<number>,
     episodeStarts: ArrayLike<boolean | number>,
+    actions: ArrayLike<number>,
     values: ArrayLike<number>,
     logProbs: ArrayLike<number>,
   ): void {
     if (this.full) throw new Error(`RolloutBuffer: full (${this.nSteps} steps); call reset() after training`);
+    if (this.awaitingRewards) throw new Error('RolloutBuffer.add: the previous step has no rewards yet (call setRewards)');
     const n = this.nEnvs;
-    for (const [name, arr] of [['observations', observations], ['actions', actions], ['rewards', rewards], ['episodeStarts', episodeStarts], ['values', values], ['logProbs', logProbs]] as const) {
+    for (const [name, arr] of [['observations', observations], ['actions', actions], ['episodeStarts', episodeStarts], ['values', values], ['logProbs', logProbs]] as const) {
       if (arr.length !== n) throw new Error(`RolloutBuffer.add: '${name}' has ${arr.length} entries, expected nEnvs = ${n}`);
     }
     for (let e = 0; e < n; e++) {
       const i = this.pos * n + e;
       this.observations.set(i, observations[e]);
       this.actions[i] = actions[e];
-      this.rewards[i] = rewards[e];
       this.episodeStarts[i] = episodeStarts[e] ? 1 : 0;
       this.values[i] = values[e];
       this.logProbs[i] = logProbs[e];
     }
+    this.awaitingRewards = true;
+  }
+
+  /** Rewards of the step added last (after any truncation bootstrap). */
+  setRewards(rewards: ArrayLike<number>): void {
+    if (!this.awaitingRewards) throw new Error('RolloutBuffer.setRewards: no step is waiting for rewards');
+    if (rewards.length !== this.nEnvs) throw new Error(`RolloutBuffer.setRewards: ${rewards.length} rewards for ${this.nEnvs} envs`);
+    for (let e = 0; e < this.nEnvs; e++) this.rewards[this.pos * this.nEnvs + e] = rewards[e];
+    this.awaitingRewards = false;
     this.pos++;
   }
 
@@ -130,5 +143,6 @@ export class RolloutBuffer {
     this.observations.clear();
     this.pos = 0;
     this.computed = false;
+    this.awaitingRewards = false;
   }
 }
