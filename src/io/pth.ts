@@ -13,7 +13,7 @@
 import { promises as fsp } from 'node:fs';
 
 import { unpickle, PyDict, PyValue } from './pickle';
-import { DTYPE_BYTES, elementCount, NamedTensor, TensorRecord, typedArrayFromBytes } from './tensor-record';
+import { adoptBytes, DTYPE_BYTES, elementCount, NamedTensor, TensorRecord } from './tensor-record';
 import { isTorchTensorRef, TorchTensorRef, torchPersistentLoad, torchStateDictGlobals } from './torch-globals';
 import { looksLikeZip, ZipReader } from './zip';
 
@@ -85,15 +85,17 @@ function findStateDict(root: PyValue, source: string): { dict: PyDict; from: Sta
   throw new Error(`${source}: the checkpoint does not hold a dict of tensors`);
 }
 
-/** Copy the (possibly strided) view out of its storage into a contiguous little-endian byte array. */
-function gatherView(ref: TorchTensorRef, storageBytes: Uint8Array, what: string): Uint8Array {
+/**
+ * The (possibly strided) view as a contiguous byte array of its own. With `mayTakeStorage` (the
+ * storage has no other user), a view covering the whole storage takes its bytes without a copy.
+ */
+function gatherView(ref: TorchTensorRef, storageBytes: Uint8Array, what: string, mayTakeStorage: boolean): Uint8Array {
   const { shape, stride, storageOffset, storage } = ref;
   const itemBytes = DTYPE_BYTES[storage.dtype];
   const count = elementCount(shape);
   if (shape.some((d) => d < 0)) throw new Error(`${what}: negative size in [${shape.join(', ')}]`);
   if (storageOffset < 0) throw new Error(`${what}: negative storage offset ${storageOffset}`);
-  const out = new Uint8Array(count * itemBytes);
-  if (count === 0) return out;
+  if (count === 0) return new Uint8Array(0);
   let last = storageOffset;
   for (let d = 0; d < shape.length; d++) {
     if (stride[d] < 0) throw new Error(`${what}: negative stride ${stride[d]}`);
@@ -110,6 +112,8 @@ function gatherView(ref: TorchTensorRef, storageBytes: Uint8Array, what: string)
     if (shape[d] !== 1 && stride[d] !== expect) contiguous = false;
     expect *= shape[d];
   }
+  if (contiguous && mayTakeStorage && storageOffset === 0 && count === storage.numel) return storageBytes;
+  const out = new Uint8Array(count * itemBytes);
   if (contiguous) {
     out.set(storageBytes.subarray(storageOffset * itemBytes, (storageOffset + count) * itemBytes));
     return out;
@@ -196,11 +200,11 @@ export async function readPth(filePath: string): Promise<PthContents> {
         }
         loaded.set(key, bytes);
       }
-      const contiguous = gatherView(ref, bytes, what);
-      const tensor: NamedTensor = { dtype, shape: ref.shape.slice(), data: typedArrayFromBytes(dtype, contiguous, byteOrder) };
-      tensors.set(name, tensor);
       const left = (remainingUses.get(key) ?? 1) - 1;
       remainingUses.set(key, left);
+      const contiguous = gatherView(ref, bytes, what, left === 0);
+      const tensor: NamedTensor = { dtype, shape: ref.shape.slice(), data: adoptBytes(dtype, contiguous, byteOrder) };
+      tensors.set(name, tensor);
       if (left === 0) loaded.delete(key);
     }
     return { tensors, from };

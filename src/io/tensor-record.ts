@@ -130,14 +130,16 @@ export function typedArrayFromBytes(
 
 /**
  * Like typedArrayFromBytes, but takes ownership of `bytes` (a fresh buffer the caller will not touch
- * again): when its buffer is exactly the bytes and the host is little-endian, no copy is made.
+ * again): when its buffer is exactly the bytes, they are used in place (byte-swapped if needed).
  */
-export function adoptBytes(dtype: DType, bytes: Uint8Array): TensorData {
+export function adoptBytes(dtype: DType, bytes: Uint8Array, byteOrder: 'little' | 'big' = 'little'): TensorData {
+  const itemBytes = DTYPE_BYTES[dtype];
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  if (whole && HOST_LITTLE_ENDIAN && bytes.buffer instanceof ArrayBuffer && bytes.length % DTYPE_BYTES[dtype] === 0) {
+  if (whole && bytes.buffer instanceof ArrayBuffer && bytes.length % itemBytes === 0) {
+    if (itemBytes > 1 && (byteOrder === 'little') !== HOST_LITTLE_ENDIAN) byteSwapInPlace(bytes, itemBytes);
     return viewFor(dtype, bytes.buffer);
   }
-  return typedArrayFromBytes(dtype, bytes);
+  return typedArrayFromBytes(dtype, bytes, byteOrder);
 }
 
 /** The little-endian bytes of a tensor's data (a view when the host is little-endian). */

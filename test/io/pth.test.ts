@@ -108,10 +108,15 @@ describe('loadPth', () => {
     expect(record.get('long')).toEqual({ dtype: 'int64', shape: [2], data: BigInt64Array.from([5n, -1n]) });
   });
 
-  test('big-endian checkpoints are converted', async () => {
+  test('big-endian checkpoints are converted, also when whole-storage views share a storage', async () => {
     const file = path.join(dir, 'be.pth');
-    fs.writeFileSync(file, buildPth(torchStateDictPickle([VIEWS[1][0]]), { '0': be32(Array.from({ length: 12 }, (_, i) => i)) }, 'big'));
-    expect(Array.from((await loadPth(file)).get('transposed')?.data as Float32Array)).toEqual(VIEWS[1][1]);
+    const specs = [VIEWS[1][0], F('flat', 0, [12], [1]), VIEWS[0][0]];
+    fs.writeFileSync(file, buildPth(torchStateDictPickle(specs), { '0': be32(Array.from({ length: 12 }, (_, i) => i)) }, 'big'));
+    const record = await loadPth(file);
+    expect(Array.from(record.get('transposed')?.data as Float32Array)).toEqual(VIEWS[1][1]);
+    expect(Array.from(record.get('flat')?.data as Float32Array)).toEqual(VIEWS[0][1]);
+    expect(Array.from(record.get('full')?.data as Float32Array)).toEqual(VIEWS[0][1]);
+    expect(record.get('flat')?.data.buffer).not.toBe(record.get('full')?.data.buffer);
   });
 
   test.each(['model', 'state_dict'])("accepts a state dict wrapped under '%s'", async (key) => {
