@@ -4,12 +4,12 @@ import { Rng } from '../../src/utils/rng';
 
 const m = (rows: string) => Uint8Array.from(rows.replace(/\s+/g, ''), (c) => (c === '#' ? 1 : 0));
 
-function disk(h: number, w: number, cx: number, cy: number, r: number, into = new Uint8Array(h * w)): Uint8Array {
+function disk(h: number, w: number, cx: number, cy: number, r: number, into: Uint8Array = new Uint8Array(h * w)): Uint8Array {
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= r * r) into[y * w + x] = 1;
   return into;
 }
 
-function rect(h: number, w: number, x0: number, y0: number, x1: number, y1: number, into = new Uint8Array(h * w)): Uint8Array {
+function rect(h: number, w: number, x0: number, y0: number, x1: number, y1: number, into: Uint8Array = new Uint8Array(h * w)): Uint8Array {
   for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) into[y * w + x] = 1;
   return into;
 }
