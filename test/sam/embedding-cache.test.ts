@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { SamConfig } from '../../src/sam/config';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
