@@ -1,0 +1,34 @@
+/**
+ * Reads a checkpoint's tensors whatever its container: torch `.pth` (zip; the legacy format gets a
+ * conversion hint) or safetensors. The format is told from the file's first bytes, not its name.
+ */
+import { promises as fsp } from 'node:fs';
+
+import { loadPth } from './pth';
+import { readSafetensors } from './safetensors';
+import { TensorRecord } from './tensor-record';
+import { looksLikeZip } from './zip';
+
+export type CheckpointFormat = 'pth' | 'safetensors';
+
+/** 'pth' for zip or pickle data (torch, current or legacy); 'safetensors' otherwise. */
+export async function detectCheckpointFormat(filePath: string): Promise<CheckpointFormat> {
+  const handle = await fsp.open(filePath, 'r');
+  try {
+    const head = new Uint8Array(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    const first = head.subarray(0, bytesRead);
+    // A pickle starts with PROTO (0x80); a safetensors header length that large is impossible.
+    if (looksLikeZip(first) || first[0] === 0x80) return 'pth';
+    return 'safetensors';
+  } finally {
+    await handle.close();
+  }
+}
+
+/** All tensors of a `.pth` or `.safetensors` checkpoint, under the names stored in it. */
+export async function readCheckpoint(filePath: string): Promise<{ tensors: TensorRecord; format: CheckpointFormat }> {
+  const format = await detectCheckpointFormat(filePath);
+  const tensors = format === 'pth' ? await loadPth(filePath) : (await readSafetensors(filePath)).tensors;
+  return { tensors, format };
+}
