@@ -12,7 +12,8 @@ export type DictValue<S extends SpaceMap> = { [K in keyof S]: SpaceValue<S[K]> }
  *
  * `sample(masks)` takes an optional object of per-key masks (a key left out samples unmasked).
  * `seed(n)` seeds this space with n and each sub-space with a seed drawn from Rng(n), so one seed
- * reproduces every sample.
+ * reproduces every sample. The constructor does the same with its `seed` (default 0), so sub-spaces'
+ * own seeds are replaced.
  */
 export class Dict<S extends SpaceMap = SpaceMap> extends Space<DictValue<S>> {
   readonly spaces: Readonly<S>;
@@ -24,7 +25,9 @@ export class Dict<S extends SpaceMap = SpaceMap> extends Space<DictValue<S>> {
       if (!(sub instanceof Space)) throw new Error(`Dict: key '${key}' is not a Space (got ${describe(sub)})`);
     }
     this.spaces = { ...spaces };
-    if (seed !== undefined) this.seed(seed);
+    // Always derive the children's seeds: they would otherwise all share the default seed 0 and
+    // draw identical values.
+    this.seed(seed ?? 0);
   }
 
   get keys(): string[] {

@@ -193,6 +193,9 @@ describe('Dict', () => {
       expect(deepEqual(x, y)).toBe(true);
     }
     expect(a.seed(3)).toHaveLength(7); // own seed + 5 children + the nested Dict's child
+    const twins = new Dict({ a: new Discrete(1000), b: new Discrete(1000) });
+    const draws = Array.from({ length: 5 }, () => twins.sample());
+    expect(draws.some((d) => d.a !== d.b)).toBe(true); // children do not share a seed
     expect(() => a.sample({ nope: 1 } as never)).toThrow(/unknown key 'nope'/);
   });
 
