@@ -93,11 +93,13 @@ export abstract class BaseVectorEnv<Obs, Act> implements VectorEnv<Obs, Act> {
     return { observations: results.map((r) => r.observation), infos: results.map((r) => r.info) };
   }
 
-  async step(actions: readonly Act[]): Promise<VectorStepResult<Obs>> {
+  /** `actions[i]` goes to env i; an array, or a typed array for number actions (e.g. Int32Array). */
+  async step(actions: ArrayLike<Act>): Promise<VectorStepResult<Obs>> {
     this.assertOpen('step');
     if (!this.hasReset) throw new Error('vector env: call reset() before step()');
-    if (!Array.isArray(actions) || actions.length !== this.numEnvs) {
-      throw new Error(`vector env: step needs ${this.numEnvs} actions, got ${Array.isArray(actions) ? actions.length : typeof actions}`);
+    if (actions === null || typeof actions !== 'object' || actions.length !== this.numEnvs) {
+      const got = actions !== null && typeof actions === 'object' ? `${actions.length}` : typeof actions;
+      throw new Error(`vector env: step needs ${this.numEnvs} actions, got ${got}`);
     }
     const n = this.numEnvs;
     const out: VectorStepResult<Obs> = {

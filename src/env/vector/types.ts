@@ -46,7 +46,7 @@ export interface VectorEnv<Obs = unknown, Act = unknown> {
   readonly singleActionSpace: Space<Act>;
   readonly autoresetMode: AutoresetMode;
   reset(opts?: VectorResetOptions): Promise<VectorResetResult<Obs>>;
-  step(actions: readonly Act[]): Promise<VectorStepResult<Obs>>;
+  step(actions: ArrayLike<Act>): Promise<VectorStepResult<Obs>>;
   render(): Promise<(RgbImage | null)[]>;
   close(): Promise<void>;
 }

@@ -44,7 +44,7 @@ describe('SyncVectorEnv', () => {
     expect(typeof s.infos[0].start).toBe('number'); // the reset info
     expect(posOf(s.observations[0])).toBe(s.infos[0].start);
     expect(s.infos[1].pos).toBe(1);
-    s = await venv.step([1, 2]); // env 0 steps normally again
+    s = await venv.step(new Int32Array([1, 2])); // typed arrays of actions work too
     expect(s.infos[0].pos).toBe(posOf(s.observations[0]));
     expect(s.terminated[1]).toBe(1);
   });
