@@ -6,21 +6,18 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadPth } from '../io/pth';
-import { readSafetensors } from '../io/safetensors';
+import { CheckpointFormat, readCheckpoint } from '../io/checkpoint';
 import { TensorRecord, toFloat32 } from '../io/tensor-record';
 import { SAM_PRESETS, SamConfig, SamPresetName, samConfigFromJson } from './config';
 import { RawWeights } from './params';
 import { SamModel } from './sam-model';
 import { toOfficialNames } from './weight-names';
 
-export type CheckpointFormat = 'safetensors' | 'pth';
+export type { CheckpointFormat };
 
 export interface LoadSamOptions {
   /** A config, a preset name, or a path to a config.json. Default: config.json beside the checkpoint, else inferred. */
   config?: SamConfig | SamPresetName | string;
-  /** Default: detected from the file's first bytes. */
-  format?: CheckpointFormat;
 }
 
 /** Streaming SHA-256 of a file (hex), used to key caches by the exact weights. */
@@ -35,23 +32,11 @@ export async function fileSha256(filePath: string): Promise<string> {
   return hash.digest('hex');
 }
 
-export async function detectCheckpointFormat(filePath: string): Promise<CheckpointFormat> {
-  const fd = await fs.promises.open(filePath, 'r');
+/** Read a checkpoint (format told from its first bytes) into official-name tensors (any dtype). */
+export async function readSamCheckpoint(filePath: string): Promise<TensorRecord> {
+  const { tensors } = await readCheckpoint(filePath);
   try {
-    const head = Buffer.alloc(4);
-    await fd.read(head, 0, 4, 0);
-    return head[0] === 0x50 && head[1] === 0x4b ? 'pth' : 'safetensors';
-  } finally {
-    await fd.close();
-  }
-}
-
-/** Read a checkpoint into official-name tensors (any dtype). */
-export async function readSamCheckpoint(filePath: string, format?: CheckpointFormat): Promise<TensorRecord> {
-  const fmt = format ?? (await detectCheckpointFormat(filePath));
-  const record = fmt === 'pth' ? await loadPth(filePath) : (await readSafetensors(filePath)).tensors;
-  try {
-    return toOfficialNames(record);
+    return toOfficialNames(tensors);
   } catch (err) {
     throw new Error(`${filePath}: ${(err as Error).message}`);
   }
@@ -94,7 +79,7 @@ async function resolveConfig(filePath: string, record: TensorRecord, option: Loa
  */
 export async function loadSam(filePath: string, options: LoadSamOptions = {}): Promise<SamModel> {
   if (!fs.existsSync(filePath)) throw new Error(`SAM checkpoint not found: ${filePath}`);
-  const record = await readSamCheckpoint(filePath, options.format);
+  const record = await readSamCheckpoint(filePath);
   const config = await resolveConfig(filePath, record, options.config);
   const raw: RawWeights = new Map();
   for (const [name, t] of record) raw.set(name, { shape: t.shape, data: toFloat32(t, `${filePath}: ${name}`) });
