@@ -1,7 +1,9 @@
 /**
  * A synchronous vector of prompting envs that share one frozen SAM and one embedding cache and
  * decode every env's prompts in ONE batched SAM call per step (and one labeler call when the
- * semantic recalibration module labels the clicks). Autoreset follows `BaseVectorEnv`.
+ * semantic recalibration module labels the clicks). Autoreset follows `BaseVectorEnv`; in
+ * same-step mode the step that ends episodes is followed by one more batched call that decodes the
+ * new episodes' initial prompts.
  */
 import type { DecoderOutput } from '../../sam/mask-decoder';
 import type { DecodeRequest } from '../../sam/sam-model';
