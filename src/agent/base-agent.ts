@@ -18,7 +18,7 @@ import { Rng, RngState } from '../utils/rng';
 import { Callback, CallbackContext, CallbackList, LearningAgent, ProgressBarCallback } from './callbacks';
 import { readJsonFile, writeFolderAtomic, writeJsonFile } from './checkpoint/folder';
 import { DEFAULT_NET_CONFIG, NetHead, PromptNet, PromptNetConfig } from './networks/prompt-net';
-import { batchObservations, embeddingShape, ObservationDims, PromptObservation, PromptObservationBatch } from './observation';
+import { batchObservations, embeddingShape, ObservationDims, PromptObservation, PromptObservationBatch, snapshotObservation } from './observation';
 import { tidyValue } from './tf-util';
 import { asVecEnv, AgentVecEnv } from './vec-env';
 
@@ -34,6 +34,21 @@ export interface AgentCommonOptions {
   net: Partial<NetArchitecture>;
   /** 1: print a summary line per training iteration to stderr. */
   verbose: 0 | 1;
+  /**
+   * The timestep count at which schedules (learning rate, clip range, exploration) reach their
+   * end. null (default, SB3's behaviour): the end of the current learn() call. Set it to the
+   * planned total so that training split over several learn() calls or resumed from a checkpoint
+   * follows the same schedule as one uninterrupted run.
+   */
+  scheduleTimesteps: number | null;
+}
+
+export function validateCommon(o: AgentCommonOptions, algo: string): void {
+  if (!Number.isFinite(o.seed)) throw new Error(`${algo} option 'seed' must be a finite number, got ${o.seed}`);
+  if (o.verbose !== 0 && o.verbose !== 1) throw new Error(`${algo} option 'verbose' must be 0 or 1, got ${JSON.stringify(o.verbose)}`);
+  if (o.scheduleTimesteps !== null && !(Number.isInteger(o.scheduleTimesteps) && o.scheduleTimesteps > 0)) {
+    throw new Error(`${algo} option 'scheduleTimesteps' must be a positive integer or null, got ${JSON.stringify(o.scheduleTimesteps)}`);
+  }
 }
 
 export type AnyEnv = AgentVecEnv<unknown> | Env<unknown, number> | Env<unknown, number>[];
@@ -161,7 +176,7 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
   }
 
   protected adaptAll(observations: readonly unknown[]): PromptObservation[] {
-    return observations.map((o) => this.adapter(o));
+    return observations.map((o) => snapshotObservation(this.adapter(o)));
   }
 
   protected batch(observations: PromptObservation[]): PromptObservationBatch {
@@ -245,9 +260,10 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     return { agent: this, numTimesteps: this.numTimesteps, totalTimesteps: this.totalForRun, infos };
   }
 
-  /** 1 at the start of this learn call's schedule, 0 at its end. */
+  /** 1 at the start of the schedule, 0 at its end (see scheduleTimesteps). */
   protected progressRemaining(): number {
-    return this.totalForRun > 0 ? 1 - this.numTimesteps / this.totalForRun : 1;
+    const end = this.options.scheduleTimesteps ?? this.totalForRun;
+    return end > 0 ? Math.max(0, 1 - this.numTimesteps / end) : 1;
   }
 
   protected logIteration(record: Record<string, number>): void {

@@ -132,3 +132,25 @@ export function batchObservations(observations: readonly PromptObservation[], di
   }
   return batch;
 }
+
+/**
+ * A copy of the small fields (the embedding stays a reference), so that an observation held across
+ * env steps cannot change if the env reuses its arrays.
+ */
+export function snapshotObservation(obs: PromptObservation): PromptObservation {
+  if (obs === null || typeof obs !== 'object') throw new Error('observation: expected an object');
+  const copy = (name: string, a: ArrayLike<number> | undefined): Float32Array => {
+    if (a === undefined || a === null || typeof a.length !== 'number') throw new Error(`observation: field '${name}' is missing`);
+    return Float32Array.from(a);
+  };
+  const out: PromptObservation = {
+    embedding: obs.embedding,
+    maskProbs: copy('maskProbs', obs.maskProbs),
+    clicksPositive: copy('clicksPositive', obs.clicksPositive),
+    clicksNegative: copy('clicksNegative', obs.clicksNegative),
+    stepFraction: stepFractionOf(obs),
+    actionMask: Uint8Array.from(copy('actionMask', obs.actionMask), (v) => (v ? 1 : 0)),
+  };
+  if (obs.textVector !== undefined) out.textVector = copy('textVector', obs.textVector);
+  return out;
+}

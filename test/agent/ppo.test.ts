@@ -114,8 +114,12 @@ describe('PPO', () => {
   });
 
   it('resumes exactly: N steps + save/load + N steps equals 2N steps straight', async () => {
-    const opts: Partial<PPOOptions> = { ...fastPpo, seed: 7, learningRate: 5e-4, clipRangeVf: 0.2, targetKl: 0.5 };
     const n = 96; // 2 rollouts of 12 steps x 4 envs; episodes (3 steps) end exactly at rollout ends
+    // Annealed learning rate and clip range on one schedule over 2N steps in both runs.
+    const opts: Partial<PPOOptions> = {
+      ...fastPpo, seed: 7, learningRate: linearSchedule(5e-4), clipRange: linearSchedule(0.3, 0.1), clipRangeVf: 0.2, targetKl: 0.5,
+      scheduleTimesteps: 2 * n,
+    };
     const straight = new PPO(envs('a', 4), opts);
     await straight.learn({ totalTimesteps: 2 * n });
 

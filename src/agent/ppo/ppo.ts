@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeSafetensors } from '../../io/safetensors';
-import { AgentCommonOptions, AgentRuntimeOptions, AnyEnv, BaseAgent, CheckpointJson, LearnOptions } from '../base-agent';
+import { AgentCommonOptions, AgentRuntimeOptions, AnyEnv, BaseAgent, CheckpointJson, LearnOptions, validateCommon } from '../base-agent';
 import type { CallbackList } from '../callbacks';
 import { argmaxMasked, maskLogits, logProbsAll, sampleMasked } from '../distributions';
 import { EmbeddingStore } from '../embedding-store';
@@ -48,6 +48,7 @@ export const PPO_DEFAULTS: PPOOptions = {
   seed: 0,
   net: {},
   verbose: 0,
+  scheduleTimesteps: null,
   learningRate: 3e-4,
   nSteps: 2048,
   batchSize: 64,
@@ -75,6 +76,7 @@ export const PPO_PRESETS: Record<'sb3' | 'alignsamPaper', Partial<PPOOptions>> =
 };
 
 function validate(o: PPOOptions): void {
+  validateCommon(o, 'PPO');
   const posInt = (k: keyof PPOOptions): void => {
     const v = o[k];
     if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) throw new Error(`PPO option '${k}' must be a positive integer, got ${JSON.stringify(v)}`);
