@@ -14,6 +14,9 @@
  * inside part begins or ends is recorded; the sorted crossings become the run boundaries.
  */
 
+// Aliases, not `Math.x`: under jest (a vm context) each global lookup in a hot loop costs ~100x.
+const { abs, ceil, floor, max, min } = Math;
+
 export interface Rle {
   height: number;
   width: number;
@@ -32,7 +35,7 @@ const cInt = Math.trunc;
  * [c, c+1) x [r, r+1)) into an RLE of an height x width mask.
  */
 export function rleFromPolygon(xy: ArrayLike<number>, height: number, width: number): Rle {
-  const nVerts = Math.floor(xy.length / 2);
+  const nVerts = floor(xy.length / 2);
   // Vertices on the fine grid, closed.
   const fx = new Int32Array(nVerts + 1);
   const fy = new Int32Array(nVerts + 1);
@@ -47,7 +50,7 @@ export function rleFromPolygon(xy: ArrayLike<number>, height: number, width: num
   // major axis (one point per fine step), the minor coordinate rounded from the lower end.
   let nPts = 0;
   for (let j = 0; j < nVerts; j++) {
-    nPts += Math.max(Math.abs(fx[j] - fx[j + 1]), Math.abs(fy[j] - fy[j + 1])) + 1;
+    nPts += max(abs(fx[j] - fx[j + 1]), abs(fy[j] - fy[j + 1])) + 1;
   }
   const pu = new Int32Array(nPts);
   const pv = new Int32Array(nPts);
@@ -57,8 +60,8 @@ export function rleFromPolygon(xy: ArrayLike<number>, height: number, width: num
     let x1 = fx[j + 1];
     let y0 = fy[j];
     let y1 = fy[j + 1];
-    const dx = Math.abs(x1 - x0);
-    const dy = Math.abs(y1 - y0);
+    const dx = abs(x1 - x0);
+    const dy = abs(y1 - y0);
     const xMajor = dx >= dy;
     // Interpolate from the lower end of the major axis so the rounding does not depend on the
     // direction the edge is walked; emit points in the original direction all the same.
@@ -93,11 +96,11 @@ export function rleFromPolygon(xy: ArrayLike<number>, height: number, width: num
     if (pu[j] === pu[j - 1]) continue;
     const fineX = pu[j] < pu[j - 1] ? pu[j] : pu[j] - 1;
     const col = (fineX + 0.5) / POLY_SCALE - 0.5;
-    if (Math.floor(col) !== col || col < 0 || col > width - 1) continue;
-    let row = (Math.min(pv[j], pv[j - 1]) + 0.5) / POLY_SCALE - 0.5;
+    if (floor(col) !== col || col < 0 || col > width - 1) continue;
+    let row = (min(pv[j], pv[j - 1]) + 0.5) / POLY_SCALE - 0.5;
     if (row < 0) row = 0;
     else if (row > height) row = height;
-    row = Math.ceil(row);
+    row = ceil(row);
     toggles.push(col * height + row);
   }
   toggles.push(height * width);
@@ -160,7 +163,7 @@ function mergeTwo(a: ArrayLike<number>, b: ArrayLike<number>, intersect: boolean
     }
     if (remA === 0 || remB === 0) break;
     const v = intersect ? valA & valB : valA | valB;
-    const step = Math.min(remA, remB);
+    const step = min(remA, remB);
     if (v !== cur) {
       out.push(runLen);
       runLen = 0;
@@ -215,7 +218,7 @@ export function rleToMask(rle: Rle): Uint8Array {
     }
     if (i % 2 === 1) {
       for (let p = pos; p < end; p++) {
-        const col = Math.floor(p / height);
+        const col = floor(p / height);
         const row = p - col * height;
         mask[row * width + col] = 1;
       }
