@@ -17,13 +17,17 @@ export interface VecResetResult<Obs> {
 export interface VecStepResult<Obs> {
   observations: Obs[];
   rewards: ArrayLike<number>;
-  terminated: ArrayLike<boolean>;
-  truncated: ArrayLike<boolean>;
+  /** true / 1 where the episode reached a terminal state on this step. */
+  terminated: ArrayLike<boolean | number>;
+  /** true / 1 where the episode was cut (time limit) on this step. */
+  truncated: ArrayLike<boolean | number>;
   infos: Info[];
 }
 
 export interface AgentVecEnv<Obs = unknown> {
   readonly numEnvs: number;
+  /** When present it must be 'same-step'. */
+  readonly autoresetMode?: string;
   reset(opts?: { seed?: number }): Promise<VecResetResult<Obs>>;
   step(actions: ArrayLike<number>): Promise<VecStepResult<Obs>>;
   close(): Promise<void>;
@@ -112,7 +116,13 @@ export class SequentialVecEnv<Obs = unknown> implements AgentVecEnv<Obs> {
 
 /** A vector env as is; a single env or an array of envs wrapped in a SequentialVecEnv. */
 export function asVecEnv<Obs>(env: AgentVecEnv<Obs> | Env<Obs, number> | Env<Obs, number>[]): AgentVecEnv<Obs> {
-  if (isVecEnv(env)) return env as AgentVecEnv<Obs>;
+  if (isVecEnv(env)) {
+    const mode = (env as AgentVecEnv<Obs>).autoresetMode;
+    if (mode !== undefined && mode !== 'same-step') {
+      throw new Error(`the agents need a vector env with autoresetMode 'same-step' (final observations in infos), got '${mode}'`);
+    }
+    return env as AgentVecEnv<Obs>;
+  }
   if (Array.isArray(env)) return new SequentialVecEnv(env);
   if (isEnv(env)) return new SequentialVecEnv([env as Env<Obs, number>]);
   throw new Error('expected an env, an array of envs, or a vector env with numEnvs/reset/step');

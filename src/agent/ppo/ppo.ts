@@ -186,7 +186,7 @@ export class PPO extends BaseAgent<PPOOptions> {
         const v = this.valuesOf(this.batch(finals));
         const full = new Float32Array(n);
         cut.forEach((i, j) => (full[i] = v[j]));
-        bootstrapTruncated(rewards, Array.from(r.terminated), Array.from(r.truncated), full, this.options.gamma);
+        bootstrapTruncated(rewards, Array.from(r.terminated, Boolean), Array.from(r.truncated, Boolean), full, this.options.gamma);
       }
       buffer.setRewards(rewards);
       this.lastObs = this.adaptAll(r.observations);
