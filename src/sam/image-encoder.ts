@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageEncoderConfig } from './config';
+import { conv2d } from '../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
 import { LinearParams, NormParams, ParamStore } from './params';
 
@@ -25,12 +26,17 @@ interface BlockParams {
   windowSize: number;
 }
 
-/** rel_pos [2S-1, C] -> R[q, k, :] = rel_pos[q - k + S - 1], laid out as [q, C, k] for the product q @ R. */
+/**
+ * rel_pos [2S-1, C] -> R[q, k, :] = rel_pos[q - k + S - 1], laid out as [q, C, k] for the product
+ * q @ R. The lookup is a one-hot matMul rather than a gather so that it is differentiable on wasm
+ * (which lacks the gather gradient's kernel).
+ */
 function expandRelPos(relPos: tf.Tensor2D, size: number): tf.Tensor3D {
-  const idx = new Int32Array(size * size);
-  for (let q = 0; q < size; q++) for (let k = 0; k < size; k++) idx[q * size + k] = q - k + size - 1;
+  const rows = relPos.shape[0];
+  const onehot = new Float32Array(size * size * rows);
+  for (let q = 0; q < size; q++) for (let k = 0; k < size; k++) onehot[(q * size + k) * rows + q - k + size - 1] = 1;
   const dim = relPos.shape[1];
-  return tf.gather(relPos, tf.tensor1d(idx, 'int32')).reshape([size, size, dim]).transpose([0, 2, 1]) as tf.Tensor3D;
+  return tf.matMul(tf.tensor2d(onehot, [size * size, rows]), relPos).reshape([size, size, dim]).transpose([0, 2, 1]) as tf.Tensor3D;
 }
 
 export class ImageEncoder {
@@ -112,7 +118,7 @@ export class ImageEncoder {
       const eps = this.config.normEps;
       let y = linear(x, this.neckConv1, null);
       y = layerNorm(y, this.neckNorm1.gamma, this.neckNorm1.beta, eps);
-      y = tf.conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2, 1, 'same').squeeze([0]);
+      y = conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2, 'same').squeeze([0]);
       return layerNorm(y, this.neckNorm2.gamma, this.neckNorm2.beta, eps) as tf.Tensor3D;
     });
     x.dispose();

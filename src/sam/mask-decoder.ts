@@ -34,10 +34,10 @@ export interface DecoderIntermediates {
  * x = 4ex + 2dx1 + dx2. A rank-7 transpose with a size-2 inner axis runs element by element on the
  * CPU backends (~20 ms for 3 masks on wasm), so there the few values are moved in a JS loop.
  */
-function subpixelToMasks(x: tf.Tensor2D, e: number): tf.Tensor3D {
+function subpixelToMasks(x: tf.Tensor2D, e: number, differentiable: boolean): tf.Tensor3D {
   const m = x.shape[1];
   const backend = tf.getBackend();
-  if (backend !== 'wasm' && backend !== 'cpu') {
+  if (differentiable || (backend !== 'wasm' && backend !== 'cpu')) {
     return x.reshape([e, e, 2, 2, 2, 2, m]).transpose([6, 0, 2, 4, 1, 3, 5]).reshape([m, 4 * e, 4 * e]) as tf.Tensor3D;
   }
   const src = x.dataSync();
@@ -70,12 +70,14 @@ export class MaskDecoder {
   private readonly up2: { w: tf.Tensor2D; b: tf.Tensor1D };
   private readonly hyper: LinearParams[][];
   private readonly iouHead: LinearParams[];
+  private readonly differentiable: boolean;
 
   constructor(
     readonly config: MaskDecoderConfig,
     params: ParamStore,
     prefix = 'mask_decoder',
   ) {
+    this.differentiable = params.differentiable;
     this.transformer = new TwoWayTransformer(config.transformer, params, `${prefix}.transformer`);
     this.numMaskTokens = config.numMultimaskOutputs + 1;
     this.outputTokens = params.own(() =>
@@ -135,7 +137,7 @@ export class MaskDecoder {
         filters.push(linear(h, l2.w, l2.b));
       }
       const filterMat = tf.concat(filters, 0).transpose(); // [D/8, count]
-      const lowResLogits = subpixelToMasks(tf.matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D), e);
+      const lowResLogits = subpixelToMasks(tf.matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D), e, this.differentiable);
 
       let iou: tf.Tensor = queries.slice([0, 0], [1, dim]);
       this.iouHead.forEach((l, j) => {

@@ -26,7 +26,19 @@ export interface NormParams {
 export class ParamStore {
   private readonly owned: tf.Tensor[] = [];
 
-  constructor(private readonly raw: RawWeights) {}
+  /**
+   * From raw arrays (inference: tensors are created once and owned here), or from variables in
+   * PyTorch layout (training: derived layouts are computed from the variables with differentiable
+   * ops, so gradients reach them; build the modules inside the gradient function).
+   */
+  constructor(
+    private readonly raw: RawWeights,
+    private readonly variables: Map<string, tf.Variable> | null = null,
+  ) {}
+
+  get differentiable(): boolean {
+    return this.variables !== null;
+  }
 
   private get(name: string): RawWeight {
     const w = this.raw.get(name);
@@ -35,26 +47,35 @@ export class ParamStore {
   }
 
   has(name: string): boolean {
-    return this.raw.has(name);
+    return this.variables ? this.variables.has(name) : this.raw.has(name);
   }
 
   /** Register a tensor built from parameters, keeping it alive until dispose(). */
   own<T extends tf.Tensor>(build: () => T): T {
     const t = tf.tidy(build);
+    if (t instanceof tf.Variable) return t;
     this.owned.push(t);
     return t;
   }
 
   /** The tensor as stored (PyTorch layout). */
   tensor(name: string): tf.Tensor {
+    if (this.variables) return this.variable(name);
     const w = this.get(name);
     return this.own(() => tf.tensor(w.data, w.shape, 'float32'));
   }
 
   /** A temporary tensor in PyTorch layout, for use inside `own(...)`. */
   temp(name: string): tf.Tensor {
+    if (this.variables) return this.variable(name);
     const w = this.get(name);
     return tf.tensor(w.data, w.shape, 'float32');
+  }
+
+  private variable(name: string): tf.Variable {
+    const v = this.variables!.get(name);
+    if (!v) throw new Error(`SAM weights: missing variable '${name}'`);
+    return v;
   }
 
   linear(prefix: string): LinearParams {

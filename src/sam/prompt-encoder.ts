@@ -5,8 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { PromptEncoderConfig } from './config';
-import { gelu, layerNorm } from './ops';
-import { NormParams, ParamStore } from './params';
+import { gelu, layerNorm, linear } from './ops';
+import { LinearParams, NormParams, ParamStore } from './params';
+
+/** Row of the not-a-point embedding in the token table. */
+const NOT_A_POINT = 4;
+
+/** [B, H, W, C] -> [B, H/2, W/2, 4C] with patch channels ordered (dy, dx, c): a 2x2 stride-2 conv becomes a matMul. */
+function spaceToDepth2(x: tf.Tensor4D): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  return x.reshape([b, h / 2, 2, w / 2, 2, c]).transpose([0, 1, 3, 2, 4, 5]).reshape([b, h / 2, w / 2, 4 * c]) as tf.Tensor4D;
+}
 
 /** One prompt set in the model's input frame (after ResizeLongestSide), before the +0.5 shift. */
 export interface ModelPrompt {
@@ -21,18 +30,15 @@ export interface ModelPrompt {
 export class PromptEncoder {
   readonly embedDim: number;
   private readonly gaussian: tf.Tensor2D;
-  /** point_embeddings[0..3] and not_a_point_embed, each [D]. */
-  private readonly pointEmbeds: Float32Array[];
-  private readonly notAPoint: Float32Array;
+  /** Rows: point_embeddings[0..3] (negative, positive, box corner 1, box corner 2), not_a_point_embed. [5, D] */
+  private readonly tokenTable: tf.Tensor2D;
   readonly noMaskEmbed: tf.Tensor1D;
-  private readonly maskConv1: tf.Tensor4D;
-  private readonly maskBias1: tf.Tensor1D;
+  /** The 2x2 stride-2 convolutions as matMuls over space-to-depth patches: [4*Cin, Cout]. */
+  private readonly maskConv1: LinearParams;
   private readonly maskNorm1: NormParams;
-  private readonly maskConv2: tf.Tensor4D;
-  private readonly maskBias2: tf.Tensor1D;
+  private readonly maskConv2: LinearParams;
   private readonly maskNorm2: NormParams;
-  private readonly maskConv3: tf.Tensor4D;
-  private readonly maskBias3: tf.Tensor1D;
+  private readonly maskConv3: LinearParams;
   /** get_dense_pe(): [E, E, D]. */
   readonly densePe: tf.Tensor3D;
   private readonly layerNormEps = 1e-6;
@@ -48,18 +54,23 @@ export class PromptEncoder {
   ) {
     this.embedDim = config.embedDim;
     this.gaussian = params.tensor(`${prefix}.pe_layer.positional_encoding_gaussian_matrix`) as tf.Tensor2D;
-    const vec = (name: string) => params.temp(name).dataSync() as Float32Array;
-    this.pointEmbeds = [0, 1, 2, 3].map((i) => Float32Array.from(vec(`${prefix}.point_embeddings.${i}.weight`)));
-    this.notAPoint = Float32Array.from(vec(`${prefix}.not_a_point_embed.weight`));
+    this.tokenTable = params.own(() =>
+      tf.concat([0, 1, 2, 3].map((i) => params.temp(`${prefix}.point_embeddings.${i}.weight`)).concat(params.temp(`${prefix}.not_a_point_embed.weight`)), 0),
+    ) as tf.Tensor2D;
     this.noMaskEmbed = params.own(() => params.temp(`${prefix}.no_mask_embed.weight`).reshape([config.embedDim])) as tf.Tensor1D;
-    this.maskConv1 = params.convFilter(`${prefix}.mask_downscaling.0.weight`);
-    this.maskBias1 = params.tensor(`${prefix}.mask_downscaling.0.bias`) as tf.Tensor1D;
+    const patchConv = (i: number): LinearParams => {
+      const w = params.own(() => {
+        const t = params.temp(`${prefix}.mask_downscaling.${i}.weight`); // [out, in, kh, kw]
+        const [out, inC, kh, kw] = t.shape;
+        return t.transpose([2, 3, 1, 0]).reshape([kh * kw * inC, out]) as tf.Tensor2D;
+      });
+      return { w, b: params.tensor(`${prefix}.mask_downscaling.${i}.bias`) as tf.Tensor1D };
+    };
+    this.maskConv1 = patchConv(0);
     this.maskNorm1 = params.norm(`${prefix}.mask_downscaling.1`);
-    this.maskConv2 = params.convFilter(`${prefix}.mask_downscaling.3.weight`);
-    this.maskBias2 = params.tensor(`${prefix}.mask_downscaling.3.bias`) as tf.Tensor1D;
+    this.maskConv2 = patchConv(3);
     this.maskNorm2 = params.norm(`${prefix}.mask_downscaling.4`);
-    this.maskConv3 = params.convFilter(`${prefix}.mask_downscaling.6.weight`);
-    this.maskBias3 = params.tensor(`${prefix}.mask_downscaling.6.bias`) as tf.Tensor1D;
+    this.maskConv3 = patchConv(6);
     this.densePe = params.own(() => {
       const e = gridSize;
       const coords = new Float32Array(e * e * 2);
@@ -99,38 +110,39 @@ export class PromptEncoder {
     const d = this.embedDim;
     const b = prompts.length;
     if (t === 0) return tf.zeros([b, 0, d]) as tf.Tensor3D;
-    // Coordinates (+0.5 pixel centre, normalised by the input size) and the additive embedding of each token.
+    // Coordinates (+0.5 pixel centre, normalised by the input size) and each token's row of the
+    // embedding table (one-hot, so that the table is trainable on wasm).
     const coords = new Float32Array(b * t * 2);
-    const additive = new Float32Array(b * t * d);
-    const zeroPe = new Uint8Array(b * t);
+    const onehot = new Float32Array(b * t * 5);
+    const keepPe = new Float32Array(b * t);
     prompts.forEach((p, bi) => {
       let tok = 0;
-      const put = (x: number, y: number, embed: Float32Array, isPadding: boolean) => {
+      const put = (x: number, y: number, row: number) => {
         const i = bi * t + tok;
         coords[i * 2] = (x + 0.5) / this.inputSize;
         coords[i * 2 + 1] = (y + 0.5) / this.inputSize;
-        additive.set(embed, i * d);
-        zeroPe[i] = isPadding ? 1 : 0;
+        onehot[i * 5 + row] = 1;
+        keepPe[i] = row === NOT_A_POINT ? 0 : 1;
         tok++;
       };
       const n = p.pointsXY ? p.pointsXY.length / 2 : 0;
       for (let j = 0; j < n; j++) {
         const label = p.pointLabels![j];
-        const embed = label === -1 ? this.notAPoint : label === 0 ? this.pointEmbeds[0] : label === 1 ? this.pointEmbeds[1] : null;
-        if (!embed) throw new Error(`point label must be 1, 0 or -1, got ${label}`);
-        put(p.pointsXY![2 * j], p.pointsXY![2 * j + 1], embed, label === -1);
+        const row = label === -1 ? NOT_A_POINT : label === 0 ? 0 : label === 1 ? 1 : null;
+        if (row === null) throw new Error(`point label must be 1, 0 or -1, got ${label}`);
+        put(p.pointsXY![2 * j], p.pointsXY![2 * j + 1], row);
       }
-      if (n > 0 && !p.boxXYXY) put(0 - 0.5, 0 - 0.5, this.notAPoint, true);
+      if (n > 0 && !p.boxXYXY) put(-0.5, -0.5, NOT_A_POINT);
       if (p.boxXYXY) {
         const bx = p.boxXYXY;
-        put(bx[0], bx[1], this.pointEmbeds[2], false);
-        put(bx[2], bx[3], this.pointEmbeds[3], false);
+        put(bx[0], bx[1], 2);
+        put(bx[2], bx[3], 3);
       }
     });
     return tf.tidy(() => {
       const pe = this.fourier(tf.tensor2d(coords, [b * t, 2]));
-      const keep = tf.tensor2d(Float32Array.from(zeroPe, (z) => 1 - z), [b * t, 1]);
-      return pe.mul(keep).add(tf.tensor2d(additive, [b * t, d])).reshape([b, t, d]) as tf.Tensor3D;
+      const rows = tf.matMul(tf.tensor2d(onehot, [b * t, 5]), this.tokenTable);
+      return pe.mul(tf.tensor2d(keepPe, [b * t, 1])).add(rows).reshape([b, t, d]) as tf.Tensor3D;
     });
   }
 
@@ -139,11 +151,11 @@ export class PromptEncoder {
     return tf.tidy(() => {
       const eps = this.layerNormEps;
       let x: tf.Tensor = masks.expandDims(3);
-      x = tf.conv2d(x as tf.Tensor4D, this.maskConv1, 2, 'valid').add(this.maskBias1);
+      x = linear(spaceToDepth2(x as tf.Tensor4D), this.maskConv1.w, this.maskConv1.b);
       x = gelu(layerNorm(x, this.maskNorm1.gamma, this.maskNorm1.beta, eps));
-      x = tf.conv2d(x as tf.Tensor4D, this.maskConv2, 2, 'valid').add(this.maskBias2);
+      x = linear(spaceToDepth2(x as tf.Tensor4D), this.maskConv2.w, this.maskConv2.b);
       x = gelu(layerNorm(x, this.maskNorm2.gamma, this.maskNorm2.beta, eps));
-      return tf.conv2d(x as tf.Tensor4D, this.maskConv3, 1, 'valid').add(this.maskBias3) as tf.Tensor4D;
+      return linear(x, this.maskConv3.w, this.maskConv3.b) as tf.Tensor4D;
     });
   }
 }

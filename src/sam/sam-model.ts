@@ -37,8 +37,9 @@ export class SamModel {
     weights: RawWeights,
     /** Identifies the weights (e.g. a content hash) for caches keyed by model. */
     readonly weightsId: string,
+    variables: Map<string, tf.Variable> | null = null,
   ) {
-    this.params = new ParamStore(weights);
+    this.params = new ParamStore(weights, variables);
     try {
       this.gridSize = embeddingGridSize(config);
       this.imageEncoder = new ImageEncoder(config.imageEncoder, this.params);
@@ -84,6 +85,24 @@ export class SamModel {
       throw new Error(`${source}checkpoint does not match SAM config '${config.name}': ${shown}${more}`);
     }
     return new SamModel(config, weights, options.weightsId ?? 'unnamed');
+  }
+
+  /**
+   * A differentiable view of the model over trainable variables (PyTorch layouts, official names;
+   * see `samVariables`). Build it INSIDE the function whose gradient you take, so that the
+   * derived layouts are part of the recorded computation, and dispose it after the step.
+   */
+  static fromVariables(config: SamConfig, variables: Map<string, tf.Variable>): SamModel {
+    validateSamConfig(config);
+    for (const spec of samWeightSpecs(config)) {
+      const v = variables.get(spec.name);
+      if (!v || v.shape.join() !== spec.shape.join()) throw new Error(`SAM variables: '${spec.name}' must be [${spec.shape}], got ${v ? `[${v.shape}]` : 'nothing'}`);
+    }
+    return new SamModel(config, new Map(), 'training', variables);
+  }
+
+  get differentiable(): boolean {
+    return this.params.differentiable;
   }
 
   /** Encode a preprocessed input [S, S, 3] into the image embedding [E, E, D] (channels-last). */
@@ -144,6 +163,10 @@ export class SamModel {
     const e = this.gridSize;
     const d = this.config.maskDecoder.transformerDim;
     const flat = () => req.embedding.embedding.reshape([e * e, d]);
+    if (this.params.differentiable) {
+      // Training: no per-image cache (it would outlive the step's tensors).
+      return tf.tidy(() => (req.maskInput ? flat().add(this.denseEmbedding(req.maskInput).reshape([e * e, d])) : flat().add(this.promptEncoder.noMaskEmbed)) as tf.Tensor2D);
+    }
     if (req.maskInput) {
       const l = 4 * e;
       if (req.maskInput.shape[0] !== l || req.maskInput.shape[1] !== l) {

@@ -102,3 +102,29 @@ test('200 predictions leave the tensor count flat', async () => {
   expect(tf.memory().numTensors).toBe(before);
   predictor.resetImage();
 });
+
+test('a model over variables is differentiable: one training step moves every trained weight', async () => {
+  const { samVariables, SAM_FROZEN_BUFFERS } = await import('../../src/sam/variables');
+  const vars = samVariables(odd, randomSamWeights(odd, 4));
+  const before = new Map([...vars].map(([k, v]) => [k, v.dataSync().slice()]));
+  const input = tf.randomNormal([80, 80, 3], 0, 1, 'float32', 1) as tf.Tensor3D;
+  const target = tf.randomUniform([1, 40, 40], 0, 1, 'float32', 2).greater(0.5).toFloat();
+  const maskInput = tf.randomNormal([40, 40], 0, 1, 'float32', 3) as tf.Tensor2D;
+  const { ImageEmbedding } = await import('../../src/sam/image-embedding');
+  const { grads, value } = tf.variableGrads(() => {
+    const m = SamModel.fromVariables(odd, vars);
+    const e = new ImageEmbedding('x', m.encodeImage(input), { height: 80, width: 80 }, { height: 80, width: 80 });
+    const [o] = m.decode([{ embedding: e, prompt: { pointsXY: [10, 10, 50, 60], pointLabels: [1, 0], boxXYXY: [5, 5, 70, 70] }, maskInput, multimaskOutput: false }]);
+    return tf.losses.sigmoidCrossEntropy(target, o.lowResLogits).add(o.iouPredictions.square().mean()) as tf.Scalar;
+  });
+  // Every trained tensor gets a gradient, except the multimask heads and no_mask_embed (a mask input is given).
+  const unused = /output_hypernetworks_mlps\.[123]\.|no_mask_embed/;
+  for (const [name] of vars) {
+    if (SAM_FROZEN_BUFFERS.has(name) || unused.test(name)) continue;
+    if (!grads[`sam/${name}`]) throw new Error(`no gradient for ${name}`);
+  }
+  expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+  expect(before.size).toBe(vars.size);
+  tf.dispose([value, input, target, maskInput, ...Object.values(grads)]);
+  vars.forEach((v) => v.dispose());
+});
