@@ -1,0 +1,270 @@
+/**
+ * The schema of an AlignSAM run config: SAM, data, env, reward, agent, SRM, text, training,
+ * evaluation and the run folder. Keys are snake_case as in the YAML files; every key is documented
+ * here and the table in configs/README.md is generated from these descriptions
+ * (`npx ts-node scripts/config-docs.ts` or `alignsam config --docs`).
+ *
+ * Relative paths in a config resolve against the current working directory (run the CLI from the
+ * repository root, or use absolute paths).
+ */
+import { DQN_DEFAULTS } from '../agent/dqn/dqn';
+import { DEFAULT_NET_CONFIG } from '../agent/networks/prompt-net';
+import { PPO_DEFAULTS } from '../agent/ppo/ppo';
+import { SHAPE_NAMES } from '../data/synthetic/shapes';
+import { TEXTURE_KINDS } from '../data/synthetic/textures';
+import { normaliseRewardConfig, REWARD_PRESETS, RewardTermConfig } from '../reward/config';
+import { Infer, NumberRule, s, SchemaContext, showValue } from './schema';
+
+/** A learning rate (or clip range): a constant, or linear from `start` to `end` over training. */
+const schedule = (what: string, rule: NumberRule) =>
+  s.union<number | { type: 'linear'; start: number; end: number }>(
+    s.number(rule),
+    s.object({
+      type: s.enum(['linear'] as const).describe('Schedule kind.'),
+      start: s.number(rule).describe(`${what} at the start of training.`),
+      end: s.number({ ...rule, min: 0, minExclusive: false }).describe(`${what} at the end of training.`),
+    }),
+  );
+
+const range = (lo: number, hi: number, integer: boolean) =>
+  s.custom<[number, number]>(`[min, max] with ${lo} <= min <= max <= ${hi}`, (v, ctx) => {
+    const ok = Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && x >= lo && x <= hi && (!integer || Number.isInteger(x))) && v[0] <= v[1];
+    if (!ok) return ctx.fail(`expected [min, max] with ${lo} <= min <= max <= ${hi}${integer ? ' (integers)' : ''}, got ${showValue(v)}`);
+    return [v[0], v[1]] as [number, number];
+  });
+
+/** A reward term list, as src/reward validates it (errors get the key's path). */
+const rewardTerms = s.custom<RewardTermConfig[]>('list of terms {term, weight, ...}', (v, ctx) => {
+  if (!Array.isArray(v) || v.length === 0) return ctx.fail(`expected a non-empty list of terms, got ${showValue(v)}`);
+  const before = ctx.issues.length;
+  // Term by term first, so a problem is pinned to its list index.
+  v.forEach((term, i) => {
+    try {
+      normaliseRewardConfig([term as RewardTermConfig]);
+    } catch (err) {
+      ctx.at(i).fail((err as Error).message.replace(/^reward term 0: /, ''));
+    }
+  });
+  if (ctx.issues.length > before) return undefined;
+  try {
+    normaliseRewardConfig(v as RewardTermConfig[]);
+  } catch (err) {
+    return ctx.fail((err as Error).message);
+  }
+  return structuredClone(v) as RewardTermConfig[];
+});
+
+export const REWARD_PRESET_NAMES = Object.keys(REWARD_PRESETS) as (keyof typeof REWARD_PRESETS)[];
+
+const rewardSection = s
+  .object({
+    preset: s
+      .enum(REWARD_PRESET_NAMES)
+      .nullable()
+      .default(null)
+      .describe("A built-in preset: 'alignsam' (the paper's +1 inside the target, -1 outside), 'iou' (IoU gain), 'mixed'. Give either preset, terms or file."),
+    terms: rewardTerms
+      .nullable()
+      .default(null)
+      .describe('Weighted terms: label, label_correct, iou_gain, dice_gain, final_iou, step_cost, repeat_penalty, custom (see src/reward/terms.ts).'),
+    file: s
+      .string({ nonEmpty: true })
+      .nullable()
+      .default(null)
+      .describe('A YAML file holding {preset} or {terms} (e.g. configs/rewards/mixed.yaml); resolved into terms when the config loads.'),
+  })
+  .describe('Reward.');
+
+export const SAM_BACKENDS = ['auto', 'wasm', 'tensorflow', 'cpu'] as const;
+
+export const configSchema = s.object({
+  sam: s.object({
+    checkpoint: s
+      .string({ nonEmpty: true })
+      .default('micro')
+      .describe("'micro' for the embedded micro-SAM in models/micro-sam/, or the path of a SAM checkpoint (.pth or .safetensors, official or Hugging Face names)."),
+    config: s
+      .string({ nonEmpty: true })
+      .nullable()
+      .default(null)
+      .describe("SAM architecture: a preset (vit_b, vit_l, vit_h) or a config.json path; null: the config.json beside the checkpoint, else inferred from the weights."),
+    backend: s.enum(SAM_BACKENDS).default('auto').describe("TensorFlow.js backend: 'auto' (native tensorflow when installed, else wasm), 'wasm', 'tensorflow', 'cpu' (slow, for debugging). The CLI's --backend overrides it."),
+  }),
+  data: s.object({
+    type: s.enum(['synthetic', 'coco', 'folder'] as const).default('synthetic').describe('Data set kind; the matching section below is used.'),
+    synthetic: s.object({
+      seed: s.integer({ min: 0 }).default(0).describe('Scene generator seed (splits are disjoint index ranges of this seed).'),
+      length: s.integer({ min: 1 }).default(1000).describe('Training scenes.'),
+      eval_length: s.integer({ min: 1 }).default(200).describe('Scenes in the evaluation split.'),
+      image_size: s.integer({ min: 8, max: 4096 }).default(128).describe('Square image side in pixels.'),
+      categories: s.array(s.enum(SHAPE_NAMES), { minItems: 1 }).default([...SHAPE_NAMES]).describe('Shapes that appear (targets and distractors).'),
+      targets: s.array(s.enum(SHAPE_NAMES), { minItems: 1 }).nullable().default(null).describe('Shapes that can be the target (null: all categories).'),
+      textures: s.array(s.enum(TEXTURE_KINDS), { minItems: 1 }).default([...TEXTURE_KINDS]).describe('Textures used for background and shapes.'),
+      distractors: range(0, 50, true).default([0, 3]).describe('Inclusive range of distractor shapes per scene.'),
+      size_range: range(0.01, 1, false).default([0.12, 0.28]).describe('Outer radius range, as a fraction of the image side.'),
+      camouflage: s.number({ min: 0, max: 1 }).default(0).describe('Probability of a camouflaged scene (target textured like the background).'),
+      multi: s.number({ min: 0, max: 1 }).default(0).describe('Probability of a scene with several target instances.'),
+      multi_target: s.enum(['all', 'one'] as const).default('all').describe("In multi scenes, the target is every instance ('all') or one of them ('one')."),
+    }),
+    coco: s.object({
+      annotation_file: s.string({ nonEmpty: true }).nullable().default(null).describe('COCO instances JSON (required when type is coco).'),
+      images_dir: s.string({ nonEmpty: true }).nullable().default(null).describe("Image folder (null: 'images/' beside the annotation file)."),
+      categories: s.array(s.string({ nonEmpty: true })).nullable().default(null).describe('Category names to keep (null: all).'),
+      mode: s.enum(['instance', 'category'] as const).default('instance').describe("'instance': one instance per sample; 'category': all instances of a category in an image."),
+      min_area: s.number({ min: 0 }).default(0).describe('Smallest instance area in pixels.'),
+      skip_crowd: s.boolean().default(true).describe('Leave out crowd annotations.'),
+    }),
+    folder: s.object({
+      root: s.string({ nonEmpty: true }).nullable().default(null).describe("Folder holding images/ and masks/ with the same base names (required when type is folder)."),
+      images_dir: s.string({ nonEmpty: true }).nullable().default(null).describe("Image folder (null: '<root>/images')."),
+      masks_dir: s.string({ nonEmpty: true }).nullable().default(null).describe("Mask folder (null: '<root>/masks')."),
+      mask_format: s.enum(['binary', 'instances'] as const).default('binary').describe("'binary': non-zero is the target; 'instances': pixel values are instance ids (0 = background)."),
+      target: s.enum(['all', 'instance'] as const).default('all').describe("'all': all foreground is one target; 'instance': one sample per instance."),
+      target_name: s.string().nullable().default(null).describe('A fixed name for every target (null: from names_file, else no name: an implicit task).'),
+      names_file: s.string({ nonEmpty: true }).nullable().default(null).describe('JSON file mapping image base names (or base#instance) to target names.'),
+    }),
+    on_bad_sample: s.enum(['error', 'skip'] as const).default('error').describe("'error': a bad image or mask stops the run naming the file; 'skip': leave it out and report it."),
+    split: s.object({
+      seed: s.integer({ min: 0 }).default(0).describe('Seed of the train/val/test split of coco and folder data sets (synthetic data has its own disjoint splits).'),
+      val_fraction: s.number({ min: 0, max: 1, maxExclusive: true }).default(0.1).describe('Fraction of samples held out for validation.'),
+      test_fraction: s.number({ min: 0, max: 1, maxExclusive: true }).default(0.1).describe('Fraction of samples held out for testing.'),
+    }),
+    eval_split: s.enum(['val', 'test'] as const).default('val').describe('Split used by periodic and final evaluation.'),
+  }),
+  env: s.object({
+    grid_size: s.integer({ min: 1, max: 64 }).default(10).describe('Cells per side of the action grid, G (the paper: 10).'),
+    horizon: s.integer({ min: 1, max: 100 }).default(15).describe('Agent clicks per episode, T (the paper: 15).'),
+    label_source: s
+      .enum(['recalibration', 'agent', 'oracle'] as const)
+      .default('recalibration')
+      .describe("Who labels a click: 'recalibration' (the SRM; needs srm.enabled), 'agent' (the action picks the label too: 2*G*G actions), 'oracle' (the ground truth)."),
+    initial_prompts: s
+      .enum(['none', 'ground-truth', 'labeler'] as const)
+      .default('ground-truth')
+      .describe("P0 in training: 'none', 'ground-truth' (one random positive and one negative point, the paper's), 'labeler' (the SRM's best and worst cells)."),
+    eval_initial_prompts: s
+      .enum(['none', 'ground-truth', 'labeler'] as const)
+      .nullable()
+      .default(null)
+      .describe("P0 at evaluation (null: as in training). The paper uses 'labeler' with the SRM."),
+    multimask: s.boolean().default(false).describe("Ask SAM for three masks and keep the best by predicted IoU."),
+    num_envs: s.integer({ min: 1, max: 256 }).default(4).describe('Environments stepped together (their SAM decodes are batched).'),
+    vector: s.enum(['sync', 'async'] as const).default('sync').describe("'sync': one thread, one batched SAM call per step; 'async': envs in worker threads."),
+    embedding_cache: s.object({
+      dir: s.string({ nonEmpty: true }).nullable().default('.cache/embeddings').describe('Disk cache of image embeddings (null: memory only). `alignsam embed` fills it ahead of training.'),
+      max_in_memory: s.integer({ min: 1 }).default(256).describe('Embeddings kept in memory.'),
+    }),
+  }),
+  reward: rewardSection,
+  agent: s.object({
+    algo: s.enum(['ppo', 'dqn'] as const).default('ppo').describe('The learner.'),
+    net: s.object({
+      proj_channels: s.integer({ min: 1 }).default(DEFAULT_NET_CONFIG.projChannels).describe('Width of the 1x1 projection of the SAM embedding.'),
+      embed_conv_channels: s.array(s.integer({ min: 1 })).default([...DEFAULT_NET_CONFIG.embedConvChannels]).describe('3x3 conv widths on the embedding grid.'),
+      grid_conv_channels: s.array(s.integer({ min: 1 })).default([...DEFAULT_NET_CONFIG.gridConvChannels]).describe('3x3 conv widths on the action grid.'),
+      value_hidden: s.integer({ min: 1 }).default(DEFAULT_NET_CONFIG.valueHidden).describe('Hidden width of the value head (PPO).'),
+    }),
+    ppo: s.object({
+      learning_rate: schedule('Learning rate', { min: 0, minExclusive: true }).default(PPO_DEFAULTS.learningRate as number).describe('Adam learning rate: a number, or {type: linear, start, end}.'),
+      n_steps: s.integer({ min: 1 }).default(PPO_DEFAULTS.nSteps).describe('Steps per env per rollout (the paper: one episode, = env.horizon).'),
+      batch_size: s.integer({ min: 1 }).default(PPO_DEFAULTS.batchSize).describe('Minibatch size.'),
+      n_epochs: s.integer({ min: 1 }).default(PPO_DEFAULTS.nEpochs).describe('Passes over each rollout (the paper: 20).'),
+      gamma: s.number({ min: 0, max: 1 }).default(PPO_DEFAULTS.gamma).describe('Discount factor.'),
+      gae_lambda: s.number({ min: 0, max: 1 }).default(PPO_DEFAULTS.gaeLambda).describe('GAE lambda (1: plain discounted returns minus the value, as the paper).'),
+      clip_range: schedule('Clip range', { min: 0, max: 1, minExclusive: true }).default(PPO_DEFAULTS.clipRange as number).describe('Policy clip epsilon in (0, 1]: a number or a linear schedule.'),
+      clip_range_vf: s.number({ min: 0, minExclusive: true }).nullable().default(PPO_DEFAULTS.clipRangeVf).describe('Value clip (null: unclipped value loss).'),
+      normalize_advantage: s.boolean().default(PPO_DEFAULTS.normalizeAdvantage).describe('Normalise advantages per minibatch.'),
+      ent_coef: s.number({ min: 0 }).default(PPO_DEFAULTS.entCoef).describe('Entropy bonus coefficient.'),
+      vf_coef: s.number({ min: 0 }).default(PPO_DEFAULTS.vfCoef).describe('Value loss coefficient.'),
+      max_grad_norm: s.number({ min: 0, minExclusive: true }).default(PPO_DEFAULTS.maxGradNorm).describe('Global gradient-norm clip.'),
+      target_kl: s.number({ min: 0, minExclusive: true }).nullable().default(PPO_DEFAULTS.targetKl).describe('Stop an update early when approx-KL exceeds 1.5 x this (null: never).'),
+      adam_eps: s.number({ min: 0, minExclusive: true }).default(PPO_DEFAULTS.adamEps).describe("Adam's epsilon."),
+    }),
+    dqn: s.object({
+      learning_rate: schedule('Learning rate', { min: 0, minExclusive: true }).default(DQN_DEFAULTS.learningRate as number).describe('Adam learning rate: a number or {type: linear, start, end}.'),
+      buffer_size: s.integer({ min: 1 }).default(DQN_DEFAULTS.bufferSize).describe('Replay buffer capacity (transitions; embeddings are stored once per image).'),
+      learning_starts: s.integer({ min: 0 }).default(DQN_DEFAULTS.learningStarts).describe('Uniform random actions before learning starts.'),
+      batch_size: s.integer({ min: 1 }).default(DQN_DEFAULTS.batchSize).describe('Minibatch size.'),
+      tau: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.tau).describe('Target update coefficient (1: hard copy).'),
+      gamma: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.gamma).describe('Discount factor.'),
+      train_freq: s.integer({ min: 1 }).default(DQN_DEFAULTS.trainFreq).describe('Vector steps between training phases.'),
+      gradient_steps: s.integer({ min: -1 }).default(DQN_DEFAULTS.gradientSteps).describe('Gradient steps per phase (-1: as many as env steps collected).'),
+      target_update_interval: s.integer({ min: 1 }).default(DQN_DEFAULTS.targetUpdateInterval).describe('Env steps between target network updates.'),
+      exploration_fraction: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.explorationFraction).describe('Fraction of training over which epsilon decays.'),
+      exploration_initial_eps: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.explorationInitialEps).describe('Initial epsilon.'),
+      exploration_final_eps: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.explorationFinalEps).describe('Final epsilon.'),
+      max_grad_norm: s.number({ min: 0, minExclusive: true }).default(DQN_DEFAULTS.maxGradNorm).describe('Global gradient-norm clip.'),
+      double_q: s.boolean().default(DQN_DEFAULTS.doubleQ).describe('Double DQN targets.'),
+      n_steps: s.integer({ min: 1 }).default(DQN_DEFAULTS.nSteps).describe('n of n-step returns.'),
+      adam_eps: s.number({ min: 0, minExclusive: true }).default(DQN_DEFAULTS.adamEps).describe("Adam's epsilon."),
+      save_replay_buffer: s.boolean().default(DQN_DEFAULTS.saveReplayBuffer).describe('Save the replay buffer with checkpoints (exact resume).'),
+      log_interval: s.integer({ min: 1 }).default(DQN_DEFAULTS.logInterval).describe('Gradient steps averaged into one metrics record.'),
+    }),
+  }),
+  srm: s.object({
+    enabled: s.boolean().default(false).describe('Train the semantic recalibration module alongside the agent (needed by label_source recalibration).'),
+    branch: s.enum(['implicit', 'explicit'] as const).default('implicit').describe("'implicit' (no target name: two conv blocks) or 'explicit' (named target: text-conditioned)."),
+    q: s.integer({ min: 0 }).default(1).describe('SRM training iterations after each action (the paper: 1 implicit, 5 explicit).'),
+    pretrain_steps: s.integer({ min: 0 }).default(0).describe('SRM iterations before the agent starts learning.'),
+    learning_rate: s.number({ min: 0, minExclusive: true }).default(1e-4).describe('SRM Adam learning rate.'),
+  }),
+  text: s.object({
+    encoder: s
+      .enum(['none', 'hashed', 'use'] as const)
+      .default('none')
+      .describe("Target-name vectors: 'none' (no text input), 'hashed' (character n-gram hashing, offline), 'use' (Universal Sentence Encoder from use_dir)."),
+    dim: s.integer({ min: 1 }).default(64).describe("Vector length of the 'hashed' encoder (USE gives 512)."),
+    use_dir: s.string({ nonEmpty: true }).nullable().default(null).describe('Folder holding the USE model.json, weights and vocab.json (`alignsam download use`).'),
+  }),
+  train: s.object({
+    total_timesteps: s.integer({ min: 1 }).default(20000).describe('Env steps (summed over envs) to train for.'),
+    seed: s.integer({ min: 0 }).default(0).describe('Seeds the agent, the envs and evaluation.'),
+    eval_every: s.integer({ min: 0 }).default(0).describe('Env steps between evaluations during training (0: only at the end).'),
+    checkpoint_every: s.integer({ min: 0 }).default(5000).describe('Env steps between checkpoints (0: only at the end).'),
+    eval_episodes: s.integer({ min: 1 }).default(20).describe('Episodes per evaluation during training.'),
+    progress: s.boolean().default(true).describe('Draw a progress bar on stderr.'),
+  }),
+  eval: s.object({
+    episodes: s.integer({ min: 1 }).default(100).describe('Episodes of the final evaluation (the same episodes for the agent and each baseline).'),
+    baselines: s.array(s.enum(['random', 'centre', 'oracle'] as const)).default(['random', 'centre', 'oracle']).describe('Baseline clickers evaluated beside the agent.'),
+    clicks: s.array(s.integer({ min: 1 }), { minItems: 1 }).default([1, 3, 5, 10, 15]).describe('k of the reported mIoU@k.'),
+    thresholds: s.array(s.number({ min: 0, max: 1, minExclusive: true }), { minItems: 1 }).default([0.85, 0.9]).describe('IoU thresholds of NoC (clicks to reach) and NoF (failures).'),
+    pictures: s.integer({ min: 0 }).default(6).describe('Episode pictures saved in the report.'),
+  }),
+  run: s.object({
+    name: s
+      .string({ nonEmpty: true, pattern: /^[A-Za-z0-9._-]+$/, patternText: 'a name of letters, digits, ".", "_" or "-"' })
+      .nullable()
+      .default(null)
+      .describe('Run folder name (null: the config file name and a timestamp).'),
+    dir: s.string({ nonEmpty: true }).default('runs').describe('Folder holding the run folders.'),
+  }),
+});
+
+export type AlignSamConfig = Infer<typeof configSchema>;
+export type RewardSection = AlignSamConfig['reward'];
+
+/** Checks that span several keys, after the per-key schema passed. */
+export function crossCheck(c: AlignSamConfig, ctx: SchemaContext): void {
+  const given = [c.reward.preset !== null, c.reward.terms !== null, c.reward.file !== null].filter(Boolean).length;
+  if (given > 1) ctx.at('reward').fail('give one of preset, terms or file');
+  if (c.data.type === 'coco' && c.data.coco.annotation_file === null) ctx.at('data').at('coco').at('annotation_file').fail("required when data.type is 'coco'");
+  if (c.data.type === 'folder' && c.data.folder.root === null) ctx.at('data').at('folder').at('root').fail("required when data.type is 'folder'");
+  if (c.data.split.val_fraction + c.data.split.test_fraction >= 1) ctx.at('data').at('split').fail('val_fraction + test_fraction must be < 1 (something must be left to train on)');
+  const syn = c.data.synthetic;
+  if (syn.targets) {
+    for (const t of syn.targets) if (!syn.categories.includes(t)) ctx.at('data').at('synthetic').at('targets').fail(`target '${t}' is not among data.synthetic.categories`);
+  }
+  if (c.env.label_source === 'recalibration' && !c.srm.enabled) {
+    ctx.at('env').at('label_source').fail("'recalibration' needs srm.enabled: true (or use 'agent' or 'oracle')");
+  }
+  for (const [key, v] of [['initial_prompts', c.env.initial_prompts], ['eval_initial_prompts', c.env.eval_initial_prompts]] as const) {
+    if (v === 'labeler' && !c.srm.enabled) ctx.at('env').at(key).fail("'labeler' needs srm.enabled: true");
+  }
+  if (c.text.encoder === 'use' && c.text.use_dir === null) ctx.at('text').at('use_dir').fail("required when text.encoder is 'use'");
+  if (c.srm.enabled && c.srm.branch === 'explicit' && c.text.encoder === 'none') ctx.at('srm').at('branch').fail("'explicit' needs target-name vectors: set text.encoder to 'hashed' or 'use'");
+  for (const k of c.eval.clicks) if (k > c.env.horizon) ctx.at('eval').at('clicks').fail(`k = ${k} exceeds env.horizon = ${c.env.horizon}`);
+  if (c.agent.algo === 'ppo' && c.agent.ppo.batch_size > c.agent.ppo.n_steps * c.env.num_envs) {
+    ctx.at('agent').at('ppo').at('batch_size').fail(`${c.agent.ppo.batch_size} exceeds a rollout of n_steps x num_envs = ${c.agent.ppo.n_steps * c.env.num_envs} samples`);
+  }
+}

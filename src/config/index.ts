@@ -1,0 +1,7 @@
+export { configSchema, crossCheck, REWARD_PRESET_NAMES, SAM_BACKENDS } from './alignsam-config';
+export type { AlignSamConfig, RewardSection } from './alignsam-config';
+export { ConfigError, applyOverrides, dumpConfig, loadConfig, loadRewardFile, parseOverride, resolveConfig } from './load-config';
+export type { LoadConfigOptions, Override } from './load-config';
+export { configKeysMarkdown, withGeneratedKeys } from './docs';
+export { docRows, s as schema, validate, SchemaContext } from './schema';
+export type { DocRow, Infer, SchemaIssue, SchemaNode } from './schema';
