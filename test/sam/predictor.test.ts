@@ -117,8 +117,10 @@ test('a model over variables is differentiable: one training step moves every tr
     const [o] = m.decode([{ embedding: e, prompt: { pointsXY: [10, 10, 50, 60], pointLabels: [1, 0], boxXYXY: [5, 5, 70, 70] }, maskInput, multimaskOutput: false }]);
     return tf.losses.sigmoidCrossEntropy(target, o.lowResLogits).add(o.iouPredictions.square().mean()) as tf.Scalar;
   });
-  // Every trained tensor gets a gradient, except the multimask heads and no_mask_embed (a mask input is given).
-  const unused = /output_hypernetworks_mlps\.[123]\.|no_mask_embed/;
+  // Every trained tensor gets a gradient, except the multimask heads and no_mask_embed (a mask input
+  // is given), and the token-to-image key biases, whose gradient is exactly zero in the reference
+  // too (q.b_k is constant along the softmax axis), so the folded attention drops them.
+  const unused = /output_hypernetworks_mlps\.[123]\.|no_mask_embed|(token_to_image|final_attn_token_to_image)\.k_proj\.bias/;
   for (const [name] of vars) {
     if (SAM_FROZEN_BUFFERS.has(name) || unused.test(name)) continue;
     if (!grads[`sam/${name}`]) throw new Error(`no gradient for ${name}`);
