@@ -1,0 +1,100 @@
+/**
+ * The run folder:
+ *   runs/<name>/config.yaml                 the resolved config (defaults filled in)
+ *   runs/<name>/metrics.jsonl               scalars, one JSON line per record
+ *   runs/<name>/events.out.tfevents.*       the same scalars for TensorBoard (--logdir runs)
+ *   runs/<name>/checkpoints/model_<N>_steps agent checkpoints (N = env timesteps)
+ *   runs/<name>/checkpoints/best             the best agent by evaluation IoU
+ *   runs/<name>/eval.json                   the final evaluation (agent and baselines)
+ *   runs/<name>/report/*.png                plots and episode pictures
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { AlignSamConfig } from '../config/alignsam-config';
+import { dumpConfig, loadConfig } from '../config/load-config';
+
+export interface RunPaths {
+  root: string;
+  config: string;
+  metrics: string;
+  checkpoints: string;
+  best: string;
+  evalJson: string;
+  report: string;
+}
+
+export function runPaths(root: string): RunPaths {
+  return {
+    root,
+    config: path.join(root, 'config.yaml'),
+    metrics: path.join(root, 'metrics.jsonl'),
+    checkpoints: path.join(root, 'checkpoints'),
+    best: path.join(root, 'checkpoints', 'best'),
+    evalJson: path.join(root, 'eval.json'),
+    report: path.join(root, 'report'),
+  };
+}
+
+function timestamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** The run's name: run.name, else the config file's base name and a timestamp. */
+export function runName(config: AlignSamConfig, configFile: string | null, now = new Date()): string {
+  if (config.run.name) return config.run.name;
+  const base = configFile ? path.basename(configFile).replace(/\.ya?ml$/i, '') : 'run';
+  return `${base}-${timestamp(now)}`;
+}
+
+/** Create a new run folder and write the resolved config; an existing non-empty folder is an error. */
+export function createRunDir(config: AlignSamConfig, configFile: string | null, opts: { now?: Date } = {}): RunPaths {
+  const root = path.join(config.run.dir, runName(config, configFile, opts.now));
+  if (fs.existsSync(root) && fs.readdirSync(root).length > 0) {
+    throw new Error(`run folder ${root} already exists; continue it with --resume ${root}, or set run.name to another name`);
+  }
+  const paths = runPaths(root);
+  fs.mkdirSync(paths.checkpoints, { recursive: true });
+  const resolved = { ...config, run: { ...config.run, name: path.basename(root) } };
+  const header = [`Resolved config of run ${path.basename(root)}${configFile ? `, from ${configFile}` : ''}.`, 'Every key is filled in; see configs/README.md.'].join('\n');
+  const tmp = `${paths.config}.tmp`;
+  fs.writeFileSync(tmp, dumpConfig(resolved, header));
+  fs.renameSync(tmp, paths.config);
+  return paths;
+}
+
+export interface CheckpointRef {
+  dir: string;
+  step: number;
+}
+
+const CHECKPOINT_NAME = /^model_(\d+)_steps$/;
+
+/** Complete checkpoints (folders with agent.json) in a checkpoints folder, by step. */
+export function listCheckpoints(checkpointsDir: string): CheckpointRef[] {
+  if (!fs.existsSync(checkpointsDir)) return [];
+  const out: CheckpointRef[] = [];
+  for (const name of fs.readdirSync(checkpointsDir)) {
+    const m = CHECKPOINT_NAME.exec(name);
+    const dir = path.join(checkpointsDir, name);
+    if (m && fs.existsSync(path.join(dir, 'agent.json'))) out.push({ dir, step: Number(m[1]) });
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+export function latestCheckpoint(checkpointsDir: string): CheckpointRef | null {
+  const all = listCheckpoints(checkpointsDir);
+  return all.length > 0 ? all[all.length - 1] : null;
+}
+
+export function checkpointDirFor(paths: RunPaths, step: number): string {
+  return path.join(paths.checkpoints, `model_${step}_steps`);
+}
+
+/** Open an existing run to continue it: its resolved config (plus overrides) and latest checkpoint. */
+export function openRunDir(root: string, overrides: readonly string[] = []): { paths: RunPaths; config: AlignSamConfig; checkpoint: CheckpointRef | null } {
+  const paths = runPaths(root);
+  if (!fs.existsSync(paths.config)) throw new Error(`${root} is not a run folder: ${paths.config} is missing`);
+  const config = loadConfig(paths.config, { overrides });
+  return { paths, config, checkpoint: latestCheckpoint(paths.checkpoints) };
+}
