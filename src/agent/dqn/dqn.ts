@@ -123,7 +123,7 @@ export class DQN extends BaseAgent<DQNOptions> {
   nUpdates = 0;
   /** Vector steps taken (SB3's _n_calls), for the target update period. */
   nCalls = 0;
-  private pendingLog = { loss: 0, q: 0, count: 0 };
+  private pendingLog = { loss: 0, q: 0, count: 0, seconds: 0 };
   private lastLr = NaN;
 
   constructor(env: AnyEnv | null, options: Partial<DQNOptions> = {}, runtime: AgentRuntimeOptions = {}) {
@@ -180,7 +180,11 @@ export class DQN extends BaseAgent<DQNOptions> {
       if (collected < 0) break;
       if (this.numTimesteps > 0 && this.numTimesteps > this.options.learningStarts) {
         const steps = this.options.gradientSteps >= 0 ? this.options.gradientSteps : collected;
-        if (steps > 0) this.train(steps);
+        if (steps > 0) {
+          const t0 = performance.now();
+          this.train(steps);
+          this.pendingLog.seconds += (performance.now() - t0) / 1000;
+        }
       }
     }
     this.flushLog();
@@ -284,11 +288,13 @@ export class DQN extends BaseAgent<DQNOptions> {
       n_updates: this.nUpdates,
       learning_rate: this.lastLr,
       loss: p.loss / p.count,
+      gradient_steps: p.count,
+      time_train_s: p.seconds,
       q_mean: p.q / p.count,
       exploration_rate: this.explorationRate,
       buffer_size: this.replayBuffer.size,
     });
-    this.pendingLog = { loss: 0, q: 0, count: 0 };
+    this.pendingLog = { loss: 0, q: 0, count: 0, seconds: 0 };
   }
 
   protected async writeCheckpointFiles(dir: string): Promise<Record<string, unknown>> {

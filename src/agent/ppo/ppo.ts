@@ -108,6 +108,7 @@ export class PPO extends BaseAgent<PPOOptions> {
   private readonly store = new EmbeddingStore();
   nUpdates = 0;
   iteration = 0;
+  private rolloutSeconds = 0;
 
   constructor(env: AnyEnv | null, options: Partial<PPOOptions> = {}, runtime: AgentRuntimeOptions = {}) {
     const opts: PPOOptions = { ...PPO_DEFAULTS, ...options, net: { ...(options.net ?? {}) } };
@@ -146,8 +147,10 @@ export class PPO extends BaseAgent<PPOOptions> {
     await this.ensureObservations();
     await callbacks.onTrainingStart(this.context());
     while (this.numTimesteps < this.totalForRun) {
+      const t0 = performance.now();
       const ok = await this.collectRollouts(callbacks);
       if (!ok) break;
+      this.rolloutSeconds = (performance.now() - t0) / 1000;
       this.iteration++;
       this.train();
     }
@@ -201,6 +204,7 @@ export class PPO extends BaseAgent<PPOOptions> {
 
   /** One PPO update over the full buffer. */
   private train(): void {
+    const tStart = performance.now();
     const buffer = this.buffer!;
     const net = this.policy;
     const optimizer = this.optimizer!;
@@ -210,6 +214,7 @@ export class PPO extends BaseAgent<PPOOptions> {
     const clipRange = scheduleValue(o.clipRange, pr, 'clipRange');
     const sums = { pg: 0, value: 0, entropy: 0, kl: 0, clipFrac: 0, gradNorm: 0 };
     let count = 0;
+    let samples = 0;
     let lastLoss = NaN;
     let stoppedEarly = false;
     const vars = net.params.variables();
@@ -259,6 +264,7 @@ export class PPO extends BaseAgent<PPOOptions> {
         sums.gradNorm += stats.norm;
         lastLoss = stats.loss;
         count++;
+        samples += mb.actions.length;
         this.nUpdates++;
       }
     }
@@ -266,6 +272,9 @@ export class PPO extends BaseAgent<PPOOptions> {
     const c = Math.max(count, 1);
     this.logIteration({
       iteration: this.iteration,
+      time_rollout_s: this.rolloutSeconds,
+      time_update_s: (performance.now() - tStart) / 1000,
+      update_samples: samples,
       n_updates: this.nUpdates,
       learning_rate: lr,
       clip_range: clipRange,

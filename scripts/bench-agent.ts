@@ -1,0 +1,141 @@
+/**
+ * Agent throughput on full-size SAM embeddings (256 x 64 x 64, random), default network, 10 x 10
+ * grid: PPO update throughput (samples/s through forward + backward + Adam), DQN gradient steps/s,
+ * and policy inference per vector step. The env here is a synthetic stand-in that costs nothing,
+ * so the rollout time is the agent's share of an iteration (inference, buffering, bootstrapping);
+ * with the real prompting env add its step time.
+ *
+ *   npm run bench:agent -- [--envs 8] [--epochs 20] [--dqn-steps 40] [--backend wasm]
+ */
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, BackendName } from '../src/backend';
+import { DQN } from '../src/agent/dqn/dqn';
+import type { PromptObservation } from '../src/agent/observation';
+import { PPO, PPO_PRESETS } from '../src/agent/ppo/ppo';
+import type { AgentVecEnv, VecResetResult, VecStepResult } from '../src/agent/vec-env';
+import { Rng } from '../src/utils/rng';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const E = 64;
+const C = 256;
+const G = 10;
+const T = 15;
+
+/** Random prompting-env stand-in: a pool of cached embeddings, T-step episodes, masked clicks. */
+class SyntheticPromptVecEnv implements AgentVecEnv<PromptObservation> {
+  readonly autoresetMode = 'same-step';
+  private readonly rng = new Rng(1);
+  private readonly pool: tf.Tensor[];
+  private t: number[];
+  private image: number[];
+  private clicked: Uint8Array[];
+  private episodes = 0;
+
+  constructor(readonly numEnvs: number, poolSize: number) {
+    this.pool = Array.from({ length: poolSize }, (_, i) => tf.randomNormal([E, E, C], 0, 1, 'float32', i));
+    this.t = new Array(numEnvs).fill(0);
+    this.image = new Array(numEnvs).fill(0);
+    this.clicked = Array.from({ length: numEnvs }, () => new Uint8Array(G * G));
+  }
+
+  private observe(i: number): PromptObservation {
+    const mask = new Float32Array(E * E);
+    for (let k = 0; k < mask.length; k++) mask[k] = this.rng.random();
+    const c = this.clicked[i];
+    return {
+      embedding: { key: `img${this.image[i]}`, tensor: this.pool[this.image[i]] },
+      maskProbs: mask,
+      clicksPositive: Float32Array.from(c, (v, k) => (v && k % 2 === 0 ? 1 : 0)),
+      clicksNegative: Float32Array.from(c, (v, k) => (v && k % 2 === 1 ? 1 : 0)),
+      stepFraction: this.t[i] / T,
+      actionMask: Uint8Array.from(c, (v) => 1 - v),
+    };
+  }
+
+  private startEpisode(i: number): void {
+    this.image[i] = this.episodes++ % this.pool.length;
+    this.t[i] = 0;
+    this.clicked[i].fill(0);
+  }
+
+  async reset(): Promise<VecResetResult<PromptObservation>> {
+    for (let i = 0; i < this.numEnvs; i++) this.startEpisode(i);
+    return { observations: Array.from({ length: this.numEnvs }, (_, i) => this.observe(i)), infos: Array.from({ length: this.numEnvs }, () => ({})) };
+  }
+
+  async step(actions: ArrayLike<number>): Promise<VecStepResult<PromptObservation>> {
+    const n = this.numEnvs;
+    const out: VecStepResult<PromptObservation> = { observations: [], rewards: new Float32Array(n), terminated: new Uint8Array(n), truncated: new Uint8Array(n), infos: [] };
+    for (let i = 0; i < n; i++) {
+      this.clicked[i][actions[i]] = 1;
+      this.t[i]++;
+      (out.rewards as Float32Array)[i] = this.rng.random() < 0.5 ? 1 : -1;
+      if (this.t[i] >= T) {
+        (out.truncated as Uint8Array)[i] = 1;
+        const final = this.observe(i);
+        this.startEpisode(i);
+        out.observations.push(this.observe(i));
+        out.infos.push({ final_observation: final });
+      } else {
+        out.observations.push(this.observe(i));
+        out.infos.push({});
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    tf.dispose(this.pool);
+  }
+}
+
+async function main(): Promise<void> {
+  const backend = await initBackend(arg('backend', 'wasm') as BackendName);
+  const nEnvs = Number(arg('envs', '8'));
+  const epochs = Number(arg('epochs', '20'));
+  const dqnSteps = Number(arg('dqn-steps', '40'));
+  process.stdout.write(`backend ${backend}; embeddings ${E}x${E}x${C}; grid ${G}x${G}; ${nEnvs} envs; horizon ${T}\n`);
+  // Timings scale with contention: report the machine's load so that numbers can be compared.
+  process.stdout.write(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
+
+  // PPO with the paper's settings: one update per episode (nSteps = T) over nEnvs * T samples.
+  const env = new SyntheticPromptVecEnv(nEnvs, 16);
+  const ppo = new PPO(env, { ...PPO_PRESETS.alignsamPaper, nEpochs: epochs, seed: 0 });
+  await ppo.learn({ totalTimesteps: 2 * nEnvs * T });
+  const params = ppo.policy.params.count;
+  const it = ppo.logs[ppo.logs.length - 1]; // the second iteration (the first warms up)
+  const inferMs = (it.time_rollout_s * 1000) / T;
+  const updS = it.time_update_s;
+  process.stdout.write(
+    `PPO  policy ${params} parameters\n` +
+      `     update: ${it.update_samples} samples (${nEnvs * T} x ${epochs} epochs, batch 64) in ${updS.toFixed(2)} s = ${(it.update_samples / updS).toFixed(1)} samples/s\n` +
+      `     rollout (agent side): ${inferMs.toFixed(1)} ms per vector step of ${nEnvs} envs; ` +
+      `agent rollout / iteration = ${((100 * it.time_rollout_s) / (it.time_rollout_s + updS)).toFixed(1)}%\n`,
+  );
+  const tensorsBefore = tf.memory().numTensors;
+  ppo.dispose();
+
+  // DQN: fill the buffer at random, then time gradient steps (batch 32, Double DQN).
+  const dqn = new DQN(env, { seed: 0, learningStarts: 4 * nEnvs * T, trainFreq: 1, gradientSteps: dqnSteps, batchSize: 32, logInterval: 1_000_000 });
+  await dqn.learn({ totalTimesteps: 4 * nEnvs * T + nEnvs });
+  const warm = dqn.logs[dqn.logs.length - 1];
+  await dqn.learn({ totalTimesteps: nEnvs, resetNumTimesteps: false });
+  const d = dqn.logs[dqn.logs.length - 1];
+  process.stdout.write(
+    `DQN  ${d.gradient_steps} gradient steps (batch 32, double Q) in ${d.time_train_s.toFixed(2)} s = ${(d.gradient_steps / d.time_train_s).toFixed(1)} steps/s ` +
+      `(warm-up: ${(warm.gradient_steps / warm.time_train_s).toFixed(1)} steps/s); replay holds ${dqn.replayBuffer.size} transitions, ${dqn.replayBuffer.store.size} embeddings\n`,
+  );
+  dqn.dispose();
+  await env.close();
+  process.stdout.write(`tensors after PPO: ${tensorsBefore}; after everything: ${tf.memory().numTensors}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
