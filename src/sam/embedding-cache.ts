@@ -64,6 +64,27 @@ export class EmbeddingCache {
     return emb;
   }
 
+  /**
+   * The embedding with this key, from memory or the disk cache, pinned until `release` (for
+   * processes that receive keys from workers that computed the embeddings).
+   */
+  async acquireKey(key: string): Promise<ImageEmbedding> {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const file = this.dir ? this.filePath(key) : null;
+      const emb = file && fs.existsSync(file) ? await this.readFile(file, key) : null;
+      if (!emb) throw new Error(`embedding '${key}' is neither in memory nor in the disk cache${this.dir ? ` (${this.dir})` : ' (no cache dir)'}`);
+      this.stats.diskHits++;
+      entry = this.entries.get(key) ?? { embedding: emb, refs: 0 };
+      this.entries.set(key, entry);
+    } else {
+      this.stats.memoryHits++;
+    }
+    entry.refs++;
+    this.evict();
+    return entry.embedding;
+  }
+
   release(embedding: ImageEmbedding): void {
     const entry = this.entries.get(embedding.key);
     if (entry && entry.embedding === embedding) {

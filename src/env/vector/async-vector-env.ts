@@ -5,6 +5,7 @@ import { spaceFromJSON } from '../spaces/from-json';
 import type { ResetOptions, ResetResult, RgbImage, StepResult } from '../types';
 import { BaseVectorEnv } from './base-vector-env';
 import { AutoresetMode, VectorEnvError } from './types';
+import { startWorkerScript } from './start-worker';
 import type { WorkerCommand, WorkerEnvSpec, WorkerInitResult, WorkerResponse } from './worker-protocol';
 
 export interface AsyncVectorEnvOptions<Obs, Act> {
@@ -25,23 +26,7 @@ const TS_EXT = /\.(ts|mts|cts)$/;
 
 /** Starts the worker script, registering ts-node first when this code or the env module is TypeScript. */
 function startWorker(spec: WorkerEnvSpec, resourceLimits?: ResourceLimits): Worker {
-  const fromSource = TS_EXT.test(__filename);
-  const workerFile = path.join(__dirname, fromSource ? 'async-worker.ts' : 'async-worker.js');
-  let tsNode: string | null = null;
-  if (fromSource || TS_EXT.test(spec.modulePath)) {
-    try {
-      tsNode = require.resolve('ts-node');
-    } catch {
-      throw new Error(`AsyncVectorEnv: ${spec.modulePath} is TypeScript; install ts-node or point modulePath to compiled JavaScript`);
-    }
-  }
-  const bootstrap = [
-    "const { workerData } = require('worker_threads');",
-    'if (workerData.tsNode) require(workerData.tsNode).register({ transpileOnly: true,',
-    "  compilerOptions: { module: 'commonjs', moduleResolution: 'node' } });",
-    'require(workerData.workerFile);',
-  ].join('\n');
-  return new Worker(bootstrap, { eval: true, workerData: { tsNode, workerFile }, resourceLimits });
+  return startWorkerScript(__filename, 'async-worker', { needsTsNode: TS_EXT.test(spec.modulePath), resourceLimits });
 }
 
 /** One worker hosting one env; requests to it are served one at a time. */
