@@ -4,6 +4,7 @@
  * means the episode was cut (time limit), and the value of the final observation should be
  * bootstrapped.
  */
+import type { RgbImage } from '../data/types';
 import type { Space } from './spaces/space';
 
 export type Info = Record<string, unknown>;
@@ -36,9 +37,5 @@ export interface Env<Obs = unknown, Act = unknown> {
   close(): Promise<void>;
 }
 
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** HWC uint8 RGB. */
-  data: Uint8Array;
-}
+/** An RGB image, HWC uint8 (the data layer's type). */
+export type { RgbImage } from '../data/types';
