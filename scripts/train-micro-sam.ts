@@ -1,0 +1,154 @@
+/**
+ * Train the micro-SAM (the project's SAM architecture at a small size) on the synthetic scenes,
+ * the way SAM was trained: simulated prompts, corrective clicks, focal + Dice mask loss and an
+ * IoU-head MSE. Resumes from its work folder when interrupted; exports the model to `--out`
+ * (weights.safetensors + config.json) every `--export-every` steps and at the end, then evaluates
+ * it with the oracle clicker on the held-out test split and writes MODEL_CARD.md.
+ *
+ *   npm run train:micro-sam                       # the committed model's run
+ *   npm run train:micro-sam -- --eval-only        # re-measure models/micro-sam
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { initBackend } from '../src/backend';
+import { syntheticSplit, type SyntheticConfig } from '../src/data/synthetic';
+import { loadSam } from '../src/sam/checkpoint';
+import { randomSamWeights } from '../src/sam/random-weights';
+import { samVariables } from '../src/sam/variables';
+import { exportSamModel, loadTrainingState, saveTrainingState, writeTextAtomic, type TrainingState } from '../src/sam-training/checkpoint-io';
+import { microSamConfig } from '../src/sam-training/micro-sam-config';
+import { writeModelCard } from '../src/sam-training/model-card';
+import { NamedAdam } from '../src/sam-training/named-adam';
+import { oracleClickEval } from '../src/sam-training/oracle-eval';
+import { trainStep } from '../src/sam-training/train-step';
+import { Rng } from '../src/utils/rng';
+
+/** Scenes of all eight shapes as targets, one to three distractors, every texture. */
+export const MICRO_SAM_DATA: SyntheticConfig = { seed: 0, imageSize: 128, distractors: [1, 3], length: 2 ** 30 };
+
+const argv = yargs(hideBin(process.argv))
+  .option('steps', { type: 'number', default: 850, describe: 'training steps (one image each)' })
+  .option('out', { type: 'string', default: 'models/micro-sam', describe: 'export folder' })
+  .option('work', { type: 'string', default: '.cache/micro-sam-train', describe: 'resumable training state' })
+  .option('seed', { type: 'number', default: 0 })
+  .option('lr', { type: 'number', default: 1e-3, describe: 'peak learning rate' })
+  .option('warmup', { type: 'number', default: 40, describe: 'linear warm-up steps' })
+  .option('min-lr-ratio', { type: 'number', default: 0.05, describe: 'final rate as a fraction of the peak (cosine decay)' })
+  .option('weight-decay', { type: 'number', default: 0.01 })
+  .option('iterations', { type: 'number', default: 3, describe: 'prompting rounds per image' })
+  .option('box-prob', { type: 'number', default: 0.15 })
+  .option('oracle-prob', { type: 'number', default: 0.5 })
+  .option('clip', { type: 'number', default: 1 })
+  .option('log-every', { type: 'number', default: 10 })
+  .option('save-every', { type: 'number', default: 50 })
+  .option('export-every', { type: 'number', default: 150 })
+  .option('eval-scenes', { type: 'number', default: 100, describe: 'held-out test scenes for the final evaluation' })
+  .option('eval-only', { type: 'boolean', default: false })
+  .option('fresh', { type: 'boolean', default: false, describe: 'ignore saved state in --work' })
+  .strict()
+  .parseSync();
+
+function learningRate(step: number): number {
+  if (step < argv.warmup) return (argv.lr * (step + 1)) / argv.warmup;
+  const t = Math.min(1, (step - argv.warmup) / Math.max(1, argv.steps - argv.warmup));
+  return argv.lr * (argv['min-lr-ratio'] + (1 - argv['min-lr-ratio']) * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
+function fmtTime(s: number): string {
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - 60 * m)).padStart(2, '0')}s`;
+}
+
+async function evaluateAndWriteCard(trainInfo: Record<string, unknown> | null): Promise<void> {
+  const weightsPath = path.join(argv.out, 'weights.safetensors');
+  const model = await loadSam(weightsPath);
+  const test = syntheticSplit({ ...MICRO_SAM_DATA, length: argv['eval-scenes'] }, 'test');
+  const t0 = Date.now();
+  const res = await oracleClickEval(model, test, argv['eval-scenes'], 5);
+  const evalSeconds = (Date.now() - t0) / 1000;
+  console.log(`test mIoU@1..5 (${res.scenes} scenes): ${res.miouAtClick.map((v) => v.toFixed(3)).join(' ')}  [${evalSeconds.toFixed(0)} s]`);
+  const infoPath = path.join(argv.out, 'training.json');
+  let info = trainInfo;
+  if (!info) info = JSON.parse(await fsp.readFile(infoPath, 'utf8').catch(() => '{}'));
+  const evaluation = { split: 'test', scenes: res.scenes, miouAtClick: res.miouAtClick, seconds: evalSeconds };
+  await writeTextAtomic(infoPath, JSON.stringify({ ...info, evaluation }, null, 1) + '\n');
+  const stat = await fsp.stat(weightsPath);
+  await writeModelCard(path.join(argv.out, 'MODEL_CARD.md'), { config: model.config, data: MICRO_SAM_DATA, training: info ?? {}, evaluation, weightsBytes: stat.size });
+  model.dispose();
+}
+
+async function main(): Promise<void> {
+  await initBackend('wasm');
+  if (argv['eval-only']) return evaluateAndWriteCard(null);
+  const config = microSamConfig();
+  const vars = samVariables(config, randomSamWeights(config, argv.seed));
+  const optimizer = new NamedAdam(vars, { weightDecay: argv['weight-decay'] });
+  const options = { steps: argv.steps, seed: argv.seed, lr: argv.lr, warmup: argv.warmup, iterations: argv.iterations, boxProb: argv['box-prob'], oracleProb: argv['oracle-prob'] };
+  const rng = new Rng(argv.seed);
+  let state: TrainingState = { step: 0, rng: rng.getState(), elapsedSeconds: 0, options, history: [] };
+  if (!argv.fresh) {
+    const saved = await loadTrainingState(argv.work, vars, optimizer);
+    if (saved) {
+      if (JSON.stringify(saved.options) !== JSON.stringify(options)) throw new Error(`${argv.work}/state.json: saved options ${JSON.stringify(saved.options)} differ from ${JSON.stringify(options)} (use --fresh)`);
+      state = saved;
+      rng.setState(saved.rng);
+      console.log(`resumed from ${argv.work} at step ${state.step}`);
+    }
+  }
+  const train = syntheticSplit(MICRO_SAM_DATA, 'train');
+  let params = 0;
+  for (const v of vars.values()) params += v.size;
+  console.log(`micro-SAM: ${params} parameters (${((params * 4) / 2 ** 20).toFixed(2)} MiB float32), ${argv.steps} steps, ${argv.iterations} rounds per image`);
+  const started = Date.now() - state.elapsedSeconds * 1000;
+  const window: Array<{ loss: number; ious: number[] }> = [];
+  let sessionStart = Date.now();
+  let sessionSteps = 0;
+  while (state.step < argv.steps) {
+    const sample = await train.get(rng.int(train.length));
+    const lr = learningRate(state.step);
+    const r = trainStep(config, vars, optimizer, sample.image, sample.mask, rng, {
+      iterations: argv.iterations,
+      boxProb: argv['box-prob'],
+      oracleProb: argv['oracle-prob'],
+      learningRate: lr,
+      clipNorm: argv.clip,
+    });
+    state.step++;
+    sessionSteps++;
+    window.push({ loss: r.loss, ious: r.roundIous });
+    if (window.length > 100) window.shift();
+    if (state.step % argv['log-every'] === 0 || state.step === argv.steps) {
+      const rate = sessionSteps / ((Date.now() - sessionStart) / 1000);
+      const meanLoss = window.reduce((s, w) => s + w.loss, 0) / window.length;
+      const rounds = Array.from({ length: argv.iterations }, (_, k) => window.reduce((s, w) => s + w.ious[k], 0) / window.length);
+      const elapsed = (Date.now() - started) / 1000;
+      console.log(
+        `step ${state.step}/${argv.steps}  ${rate.toFixed(2)} step/s  elapsed ${fmtTime(elapsed)}  ETA ${fmtTime((argv.steps - state.step) / rate)}  lr ${lr.toExponential(2)}  loss ${meanLoss.toFixed(3)}  IoU/round ${rounds.map((v) => v.toFixed(3)).join(' ')}  |g| ${r.gradNorm.toFixed(2)}  tensors ${tf.memory().numTensors}`,
+      );
+      state.history.push({ step: state.step, loss: meanLoss, ...Object.fromEntries(rounds.map((v, k) => [`iou_round${k + 1}`, v])) });
+    }
+    const done = state.step === argv.steps;
+    if (state.step % argv['save-every'] === 0 || done) {
+      state.rng = rng.getState();
+      state.elapsedSeconds = (Date.now() - started) / 1000;
+      await saveTrainingState(argv.work, vars, optimizer, state);
+    }
+    if (state.step % argv['export-every'] === 0 || done) {
+      const trainInfo = { steps: state.step, trainingSeconds: (Date.now() - started) / 1000, options, command: 'npm run train:micro-sam', history: state.history };
+      await exportSamModel(argv.out, config, vars, { format: 'micro-sam', step: String(state.step) });
+      await writeTextAtomic(path.join(argv.out, 'training.json'), JSON.stringify(trainInfo, null, 1) + '\n');
+      console.log(`exported ${argv.out} at step ${state.step}`);
+      if (done) await evaluateAndWriteCard(trainInfo);
+      sessionStart = Date.now();
+      sessionSteps = 0;
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+/**
+ * The micro-SAM: the SAM architecture at a size that trains on two CPU cores with the wasm
+ * backend and ships in the repository (< 5 MB of float32). 128 px input, 8 px patches (a 16 x 16
+ * embedding grid, a 64 x 64 low-res mask), a 4-block ViT with 8 x 8 windows and two global
+ * blocks, and SAM's decoder at width 64.
+ */
+import type { SamConfig } from '../sam/config';
+
+export function microSamConfig(): SamConfig {
+  return {
+    name: 'micro_sam',
+    imageEncoder: {
+      imgSize: 128,
+      patchSize: 8,
+      inChans: 3,
+      embedDim: 96,
+      depth: 4,
+      numHeads: 4,
+      mlpRatio: 4,
+      outChans: 64,
+      qkvBias: true,
+      useAbsPos: true,
+      useRelPos: true,
+      windowSize: 8,
+      globalAttnIndexes: [1, 3],
+      normEps: 1e-6,
+    },
+    promptEncoder: { embedDim: 64, maskInChans: 16 },
+    maskDecoder: {
+      transformerDim: 64,
+      numMultimaskOutputs: 3,
+      iouHeadDepth: 3,
+      iouHeadHiddenDim: 64,
+      transformer: { depth: 2, mlpDim: 256, numHeads: 4, attentionDownsampleRate: 2, layerNormEps: 1e-5 },
+    },
+    pixelMean: [123.675, 116.28, 103.53],
+    pixelStd: [58.395, 57.12, 57.375],
+    maskThreshold: 0,
+  };
+}
