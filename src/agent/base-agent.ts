@@ -137,6 +137,12 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     return this.net;
   }
 
+  /** The embedding grid the network was built for. */
+  get embeddingDims(): { embedH: number; embedW: number } {
+    if (!this.embedDims) throw new Error(`${this.algo}: the network is not built yet; it is built from the first observation (learn or predict)`);
+    return { ...this.embedDims };
+  }
+
   get isBuilt(): boolean {
     return this.net !== null;
   }
