@@ -14,20 +14,18 @@ import * as tf from '@tensorflow/tfjs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { initBackend } from '../src/backend';
-import { syntheticSplit, type SyntheticConfig } from '../src/data/synthetic';
+import { syntheticSplit } from '../src/data/synthetic';
 import { loadSam } from '../src/sam/checkpoint';
 import { randomSamWeights } from '../src/sam/random-weights';
 import { samVariables } from '../src/sam/variables';
 import { exportSamModel, loadTrainingState, saveTrainingState, writeTextAtomic, type TrainingState } from '../src/sam-training/checkpoint-io';
-import { microSamConfig } from '../src/sam-training/micro-sam-config';
+import { MICRO_SAM_DATA, microSamConfig } from '../src/sam-training/micro-sam-config';
 import { writeModelCard } from '../src/sam-training/model-card';
 import { NamedAdam } from '../src/sam-training/named-adam';
 import { oracleClickEval } from '../src/sam-training/oracle-eval';
 import { trainStep } from '../src/sam-training/train-step';
 import { Rng } from '../src/utils/rng';
 
-/** Scenes of all eight shapes as targets, one to three distractors, every texture. */
-export const MICRO_SAM_DATA: SyntheticConfig = { seed: 0, imageSize: 128, distractors: [1, 3], length: 2 ** 30 };
 
 const argv = yargs(hideBin(process.argv))
   .option('steps', { type: 'number', default: 850, describe: 'training steps (one image each)' })

@@ -4,6 +4,7 @@
  * embedding grid, a 64 x 64 low-res mask), a 4-block ViT with 8 x 8 windows and two global
  * blocks, and SAM's decoder at width 64.
  */
+import type { SyntheticConfig } from '../data/synthetic';
 import type { SamConfig } from '../sam/config';
 
 export function microSamConfig(): SamConfig {
@@ -38,3 +39,9 @@ export function microSamConfig(): SamConfig {
     maskThreshold: 0,
   };
 }
+
+/**
+ * The micro-SAM's data: synthetic scenes with all eight shapes as targets, every texture, one to
+ * three distractors. Training reads the 'train' split, evaluation the disjoint 'test' split.
+ */
+export const MICRO_SAM_DATA: SyntheticConfig = { seed: 0, imageSize: 128, distractors: [1, 3], length: 2 ** 30 };
