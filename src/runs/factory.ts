@@ -1,0 +1,314 @@
+/**
+ * From a resolved config to the objects a run needs: the frozen SAM, the embedding cache, the
+ * training and evaluation data sets, target-name vectors, the click labeler, the vector env, the
+ * evaluation env and the agent. Each builder names the config key behind a failure.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { AlignSamConfig } from '../config/alignsam-config';
+import { DQN, DQNOptions } from '../agent/dqn/dqn';
+import { PPO, PPOOptions } from '../agent/ppo/ppo';
+import type { NetArchitecture } from '../agent/base-agent';
+import { createDataset, type DatasetConfig } from '../data/factory';
+import type { SegmentationDataset } from '../data/types';
+import type { ClickLabeler } from '../env/prompt/labeler';
+import { SamPromptEnv, type SamPromptEnvOptions } from '../env/prompt/sam-prompt-env';
+import { SamPromptVectorEnv } from '../env/prompt/sam-prompt-vector-env';
+import { loadSam } from '../sam/checkpoint';
+import { EmbeddingCache } from '../sam/embedding-cache';
+import type { SamModel } from '../sam/sam-model';
+import { createTextEncoder } from '../text/create-text-encoder';
+import type { TextEncoder } from '../text/text-encoder';
+import { NotAvailableError } from './not-available';
+
+/** The repository root (where models/ and configs/ live), from this file's place in src/runs or dist/runs. */
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+export const MICRO_SAM_DIR = path.join(PACKAGE_ROOT, 'models', 'micro-sam');
+
+/** The weights file of the embedded micro-SAM, or a NotAvailableError saying what is missing. */
+export function microSamWeights(dir = MICRO_SAM_DIR): string {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort() : [];
+  if (files.length === 0) {
+    throw new NotAvailableError(
+      "the embedded micro-SAM (sam.checkpoint: micro)",
+      `${dir} holds no .safetensors weights; scripts/train-micro-sam.ts produces them. Meanwhile set sam.checkpoint to a SAM checkpoint file`,
+    );
+  }
+  return path.join(dir, files.includes('model.safetensors') ? 'model.safetensors' : files[0]);
+}
+
+export async function loadSamFromConfig(config: AlignSamConfig): Promise<SamModel> {
+  const ckpt = config.sam.checkpoint === 'micro' ? microSamWeights() : config.sam.checkpoint;
+  try {
+    return await loadSam(ckpt, config.sam.config ? { config: config.sam.config } : {});
+  } catch (err) {
+    throw new Error(`sam.checkpoint: ${(err as Error).message}`);
+  }
+}
+
+export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel): EmbeddingCache {
+  return new EmbeddingCache(sam, { dir: config.env.embedding_cache.dir ?? undefined, maxInMemory: config.env.embedding_cache.max_in_memory });
+}
+
+export type DataSplit = 'train' | 'val' | 'test';
+
+/** The data factory's config for one split (src/data/factory.ts uses camelCase keys). */
+export function datasetConfig(config: AlignSamConfig, split: DataSplit): DatasetConfig {
+  const d = config.data;
+  const onBadSample = d.on_bad_sample;
+  const fractions: [number, number, number] = [1 - d.split.val_fraction - d.split.test_fraction, d.split.val_fraction, d.split.test_fraction];
+  if (d.type === 'synthetic') {
+    const syn = d.synthetic;
+    return {
+      type: 'synthetic',
+      split,
+      seed: syn.seed,
+      length: split === 'train' ? syn.length : syn.eval_length,
+      imageSize: syn.image_size,
+      categories: syn.categories,
+      ...(syn.targets ? { targets: syn.targets } : {}),
+      textures: syn.textures,
+      distractors: syn.distractors,
+      sizeRange: syn.size_range,
+      camouflage: syn.camouflage,
+      multi: syn.multi,
+      multiTarget: syn.multi_target,
+    };
+  }
+  if (d.type === 'coco') {
+    const c = d.coco;
+    return {
+      type: 'coco',
+      split,
+      splitFractions: fractions,
+      splitSeed: d.split.seed,
+      annotations: c.annotation_file!,
+      ...(c.images_dir ? { images: c.images_dir } : {}),
+      ...(c.categories ? { categories: c.categories } : {}),
+      mode: c.mode,
+      minArea: c.min_area,
+      skipCrowd: c.skip_crowd,
+      onBadSample,
+    };
+  }
+  const f = d.folder;
+  return {
+    type: 'folder',
+    split,
+    splitFractions: fractions,
+    splitSeed: d.split.seed,
+    root: f.root!,
+    ...(f.images_dir ? { images: f.images_dir } : {}),
+    ...(f.masks_dir ? { masks: f.masks_dir } : {}),
+    maskFormat: f.mask_format,
+    target: f.target,
+    targetName: f.target_name,
+    ...(f.names_file ? { namesFile: f.names_file } : {}),
+    onBadSample,
+  };
+}
+
+export async function createDatasetForSplit(config: AlignSamConfig, split: DataSplit): Promise<SegmentationDataset> {
+  const ds = await createDataset(datasetConfig(config, split), { prefix: `data (${config.data.type}, ${split} split)` });
+  if (ds.length === 0) throw new Error(`data: the ${split} split of '${ds.name}' is empty`);
+  return ds;
+}
+
+export async function createTextEncoderFromConfig(config: AlignSamConfig): Promise<TextEncoder | null> {
+  const t = config.text;
+  if (t.encoder === 'none') return null;
+  if (t.encoder === 'hashed') return createTextEncoder({ type: 'hashed', dim: t.dim });
+  return createTextEncoder({ type: 'use', dir: t.use_dir!, fallback: false });
+}
+
+/**
+ * The env's synchronous text lookup: names known ahead (the data sets' categories, and the target
+ * names of the samples) are embedded once here.
+ */
+export async function textLookup(encoder: TextEncoder, datasets: readonly SegmentationDataset[], extraNames: readonly string[] = []): Promise<(name: string) => Float32Array> {
+  const names = new Set<string>(['', ...extraNames]);
+  for (const ds of datasets) {
+    if (ds.categories) for (const c of ds.categories) names.add(c);
+    else throw new Error(`text: data set '${ds.name}' does not list its target names, so they cannot be embedded ahead of training`);
+  }
+  const list = [...names];
+  const vectors = await encoder.embed(list);
+  const table = new Map(list.map((n, i) => [n, vectors[i]]));
+  return (name: string) => {
+    const v = table.get(name);
+    if (!v) throw new Error(`text: target name '${name}' was not among the data set's categories (${list.filter(Boolean).join(', ')})`);
+    return v;
+  };
+}
+
+/** The click labeler (the SRM) when the config asks for one. */
+export interface LabelerParts {
+  labeler: ClickLabeler;
+  /** Wrap the training vector env so the labeler learns online (q updates per step). */
+  wrapTrainingEnv?(env: SamPromptVectorEnv): unknown;
+  /** Extra metrics for the logs (e.g. the SRM's loss). */
+  metrics?(): Record<string, number>;
+  save?(dir: string): Promise<void>;
+  load?(dir: string): Promise<void>;
+}
+
+export interface RunParts {
+  sam: SamModel;
+  cache: EmbeddingCache;
+  trainData: SegmentationDataset;
+  evalData: SegmentationDataset;
+  text: TextEncoder | null;
+  textVector?: (name: string) => Float32Array;
+  labeler: LabelerParts | null;
+  dispose(): void;
+}
+
+/**
+ * The SRM back end. Installed by the module that provides it (see `registerLabelerFactory`), so
+ * this layer does not depend on it before it exists.
+ */
+export type LabelerFactory = (config: AlignSamConfig, sam: SamModel, text: TextEncoder | null) => Promise<LabelerParts>;
+let labelerFactory: LabelerFactory | null = null;
+
+export function registerLabelerFactory(factory: LabelerFactory | null): void {
+  labelerFactory = factory;
+}
+
+export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamModel } = {}): Promise<RunParts> {
+  const sam = opts.sam ?? (await loadSamFromConfig(config));
+  const cache = createEmbeddingCache(config, sam);
+  try {
+    const trainData = await createDatasetForSplit(config, 'train');
+    const evalData = await createDatasetForSplit(config, config.data.eval_split);
+    const text = await createTextEncoderFromConfig(config);
+    const textVector = text ? await textLookup(text, [trainData, evalData]) : undefined;
+    let labeler: LabelerParts | null = null;
+    if (config.srm.enabled) {
+      if (!labelerFactory) {
+        throw new NotAvailableError('the semantic recalibration module (srm.enabled: true)', "src/recalibration is not wired into this build yet; use env.label_source 'oracle' or 'agent' with srm.enabled: false");
+      }
+      labeler = await labelerFactory(config, sam, text);
+    }
+    return {
+      sam,
+      cache,
+      trainData,
+      evalData,
+      text,
+      textVector,
+      labeler,
+      dispose() {
+        cache.clear();
+        if (!opts.sam) sam.dispose();
+      },
+    };
+  } catch (err) {
+    cache.clear();
+    if (!opts.sam) sam.dispose();
+    throw err;
+  }
+}
+
+/** Options of one prompting env for training or evaluation. */
+export function envOptions(config: AlignSamConfig, parts: RunParts, purpose: 'train' | 'eval'): SamPromptEnvOptions {
+  const e = config.env;
+  const initial = purpose === 'eval' ? (e.eval_initial_prompts ?? e.initial_prompts) : e.initial_prompts;
+  const reward = config.reward.terms ?? config.reward.preset ?? 'alignsam';
+  return {
+    dataset: purpose === 'train' ? parts.trainData : parts.evalData,
+    embeddings: parts.cache,
+    gridSize: e.grid_size,
+    horizon: e.horizon,
+    labelSource: e.label_source,
+    labeler: parts.labeler?.labeler,
+    initialPrompts: initial,
+    reward,
+    textVector: parts.textVector,
+    textDim: parts.text?.dim ?? 0,
+    multimaskOutput: e.multimask,
+    seed: config.train.seed,
+  };
+}
+
+export function createTrainEnv(config: AlignSamConfig, parts: RunParts): SamPromptVectorEnv {
+  if (config.env.vector === 'async') {
+    throw new NotAvailableError("env.vector: async for the prompting env", "the worker-thread prompting env is not wired into the CLI yet; use env.vector: sync");
+  }
+  return new SamPromptVectorEnv({ ...envOptions(config, parts, 'train'), numEnvs: config.env.num_envs, autoresetMode: 'same-step' });
+}
+
+export function createEvalEnv(config: AlignSamConfig, parts: RunParts): SamPromptEnv {
+  return new SamPromptEnv(envOptions(config, parts, 'eval'));
+}
+
+function netOptions(config: AlignSamConfig): Partial<NetArchitecture> {
+  const n = config.agent.net;
+  return { projChannels: n.proj_channels, embedConvChannels: n.embed_conv_channels, gridConvChannels: n.grid_conv_channels, valueHidden: n.value_hidden };
+}
+
+export function ppoOptions(config: AlignSamConfig): Partial<PPOOptions> {
+  const p = config.agent.ppo;
+  return {
+    seed: config.train.seed,
+    net: netOptions(config),
+    verbose: 0,
+    learningRate: p.learning_rate,
+    nSteps: p.n_steps,
+    batchSize: p.batch_size,
+    nEpochs: p.n_epochs,
+    gamma: p.gamma,
+    gaeLambda: p.gae_lambda,
+    clipRange: p.clip_range,
+    clipRangeVf: p.clip_range_vf,
+    normalizeAdvantage: p.normalize_advantage,
+    entCoef: p.ent_coef,
+    vfCoef: p.vf_coef,
+    maxGradNorm: p.max_grad_norm,
+    targetKl: p.target_kl,
+    adamEps: p.adam_eps,
+  };
+}
+
+export function dqnOptions(config: AlignSamConfig): Partial<DQNOptions> {
+  const d = config.agent.dqn;
+  return {
+    seed: config.train.seed,
+    net: netOptions(config),
+    verbose: 0,
+    learningRate: d.learning_rate,
+    bufferSize: d.buffer_size,
+    learningStarts: d.learning_starts,
+    batchSize: d.batch_size,
+    tau: d.tau,
+    gamma: d.gamma,
+    trainFreq: d.train_freq,
+    gradientSteps: d.gradient_steps,
+    targetUpdateInterval: d.target_update_interval,
+    explorationFraction: d.exploration_fraction,
+    explorationInitialEps: d.exploration_initial_eps,
+    explorationFinalEps: d.exploration_final_eps,
+    maxGradNorm: d.max_grad_norm,
+    doubleQ: d.double_q,
+    nSteps: d.n_steps,
+    adamEps: d.adam_eps,
+    saveReplayBuffer: d.save_replay_buffer,
+    logInterval: d.log_interval,
+  };
+}
+
+export type Agent = PPO | DQN;
+
+export function createAgent(config: AlignSamConfig, env: ConstructorParameters<typeof PPO>[0]): Agent {
+  return config.agent.algo === 'ppo' ? new PPO(env, ppoOptions(config)) : new DQN(env, dqnOptions(config));
+}
+
+/** Load an agent checkpoint folder (its agent.json says PPO or DQN). */
+export async function loadAgent(dir: string, env: ConstructorParameters<typeof PPO>[0] | null): Promise<Agent> {
+  const file = path.join(dir, 'agent.json');
+  if (!fs.existsSync(file)) throw new Error(`${dir} is not an agent checkpoint: agent.json is missing`);
+  const algo = (JSON.parse(fs.readFileSync(file, 'utf8')) as { algo?: string }).algo;
+  const opts = env ? { env } : {};
+  if (algo === 'PPO') return PPO.load(dir, opts);
+  if (algo === 'DQN') return DQN.load(dir, opts);
+  throw new Error(`${file}: unknown algo ${JSON.stringify(algo)}`);
+}
