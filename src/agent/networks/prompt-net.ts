@@ -127,8 +127,9 @@ export class PromptNet {
       p.add(`grid${i}/w`, [3, 3, ch, out], orthogonalConv(3, 3, ch, out, SQRT2, rng));
       p.add(`grid${i}/b`, [out], zeros(out));
       if (i === 0 && c.textDim > 0) {
-        // Small gain: FiLM starts close to identity ((1 + gamma) * h + beta with gamma, beta ~ 0).
-        p.add('film/w', [c.textDim, 2 * out], orthogonalDense(c.textDim, 2 * out, 0.1, rng));
+        // FiLM: (1 + gamma) * h + beta, so zero text features leave h unchanged; gain 1 lets a
+        // one-hot or unit-norm text vector modulate the features from the start.
+        p.add('film/w', [c.textDim, 2 * out], orthogonalDense(c.textDim, 2 * out, 1, rng));
         p.add('film/b', [2 * out], zeros(2 * out));
       }
       ch = out;
