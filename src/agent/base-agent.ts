@@ -119,11 +119,8 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
   protected abstract writeCheckpointFiles(dir: string): Promise<Record<string, unknown>>;
 
   setEnv(env: AnyEnv): void {
-    const venv = asVecEnv(env);
-    if (this.env && this.env.numEnvs !== venv.numEnvs && this.lastObs) {
-      this.lastObs = null;
-    }
-    this.env = venv;
+    this.env = asVecEnv(env);
+    // A new env starts from its own reset.
     this.lastObs = null;
   }
 
@@ -214,9 +211,12 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     return this.env;
   }
 
-  /** Reset the env when there is no current observation; seeded only on the agent's first reset. */
-  protected async ensureObservations(): Promise<void> {
-    if (this.lastObs) return;
+  /**
+   * Reset the env when there is no current observation; seeded only on the agent's first reset.
+   * Returns whether it reset.
+   */
+  protected async ensureObservations(): Promise<boolean> {
+    if (this.lastObs) return false;
     const env = this.requireEnv();
     const r = await env.reset(this.everReset ? {} : { seed: this.options.seed });
     this.everReset = true;
@@ -225,6 +225,7 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     this.lastEpisodeStarts = new Array(env.numEnvs).fill(true);
     this.epReturn = new Array(env.numEnvs).fill(0);
     this.epLength = new Array(env.numEnvs).fill(0);
+    return true;
   }
 
   /** Accumulate rewards; record finished episodes. */

@@ -214,6 +214,22 @@ describe('DQN agent', () => {
     agent.dispose();
   });
 
+  it('stores n-step transitions from live episodes (n = 2, horizon 3)', async () => {
+    const agent = new DQN(envs('ns', 2), { ...fastDqn, nSteps: 2, gamma: 0.5, learningStarts: 1000, seed: 5 });
+    await agent.learn({ totalTimesteps: 12 }); // 2 envs x 6 steps = 2 episodes each, no training yet
+    const rb = agent.replayBuffer;
+    expect(rb.size).toBe(12);
+    const discounts = Array.from(rb.discounts.slice(0, 12)).sort();
+    // Per episode: two 2-step transitions (0.25) and the last step alone (0.5).
+    expect(discounts).toEqual([...Array(8).fill(0.25), ...Array(4).fill(0.5)]);
+    for (let i = 0; i < 12; i++) {
+      const allowed = rb.discounts[i] === 0.25 ? [1.5, 0.5, -0.5, -1.5] : [1, -1];
+      expect(allowed).toContain(rb.rewards[i]);
+      expect(rb.dones[i]).toBe(0); // episodes are truncated, never terminated
+    }
+    agent.dispose();
+  });
+
   it('refuses bad options with clear errors', () => {
     expect(() => new DQN(null, { gradientSteps: -2 })).toThrow(/'gradientSteps'/);
     expect(() => new DQN(null, { tau: 2 })).toThrow(/'tau' must be in \[0, 1\]/);

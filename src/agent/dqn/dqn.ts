@@ -171,9 +171,10 @@ export class DQN extends BaseAgent<DQNOptions> {
 
   async learn(opts: LearnOptions): Promise<this> {
     const callbacks = this.setupLearn(opts);
-    await this.ensureObservations();
+    const didReset = await this.ensureObservations();
     const n = this.requireEnv().numEnvs;
-    if (!this.nStep || (opts.resetNumTimesteps ?? true)) this.nStep = new NStepAccumulator(n, this.options.nSteps, this.options.gamma);
+    // Transitions waiting for their n-th step belong to episodes a reset has cut off.
+    if (!this.nStep || didReset || this.nStep.nEnvs !== n) this.nStep = new NStepAccumulator(n, this.options.nSteps, this.options.gamma);
     await callbacks.onTrainingStart(this.context());
     while (this.numTimesteps < this.totalForRun) {
       const collected = await this.collect(callbacks);

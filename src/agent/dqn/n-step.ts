@@ -25,7 +25,7 @@ export class NStepAccumulator {
   private readonly pending: Pending[][];
 
   constructor(
-    nEnvs: number,
+    readonly nEnvs: number,
     readonly n: number,
     readonly gamma: number,
   ) {
