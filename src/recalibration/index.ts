@@ -1,0 +1,10 @@
+export * from './srm-config';
+export * from './srm-net';
+export * from './srm';
+export * from './losses';
+export * from './srm-replay';
+export * from './evaluate-srm';
+export * from './srm-training';
+export * from './srm-io';
+export * from './ablations';
+export { matMul2d, matMulConstLeft } from './fast-matmul';

@@ -1,0 +1,70 @@
+/**
+ * SRM checkpoint folders, written atomically (a temporary sibling renamed into place):
+ *   srm.json              format, config (with the text encoder's identity), training counters, RNG
+ *   weights.safetensors   network weights by logical name
+ *   optimizer.safetensors Adam moments
+ * The replay of recent observations is not saved (it refills within a few env steps).
+ */
+import * as path from 'node:path';
+import { readJsonFile, writeFolderAtomic, writeJsonFile } from '../agent/checkpoint/folder';
+import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import type { TextEncoderIdentity } from '../text/text-encoder';
+import type { RngState } from '../utils/rng';
+import { validateSrmConfig, type SrmConfig } from './srm-config';
+import { SemanticRecalibrationModule } from './srm';
+
+export const SRM_CHECKPOINT_FORMAT = 'alignsam-srm-checkpoint';
+export const SRM_CHECKPOINT_VERSION = 1;
+
+interface SrmCheckpointJson {
+  format: string;
+  formatVersion: number;
+  config: SrmConfig;
+  state: { optimizerStep: number; updates: number; rng: RngState };
+}
+
+export async function saveSrm(srm: SemanticRecalibrationModule, dir: string): Promise<void> {
+  const s = srm.serialize();
+  const t = srm.trainingState();
+  await writeFolderAtomic(dir, async (tmp) => {
+    await writeSafetensors(path.join(tmp, 'weights.safetensors'), s.weights);
+    await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), t.optimizer);
+    const json: SrmCheckpointJson = {
+      format: SRM_CHECKPOINT_FORMAT,
+      formatVersion: SRM_CHECKPOINT_VERSION,
+      config: s.config,
+      state: { optimizerStep: t.optimizerStep, updates: t.updates, rng: t.rng },
+    };
+    await writeJsonFile(path.join(tmp, 'srm.json'), json);
+  });
+}
+
+export interface LoadSrmOptions {
+  /**
+   * The encoder whose vectors the loaded SRM will see: checked against the one it was trained
+   * with (explicit branch). Omit only when the caller checks it itself.
+   */
+  textEncoder?: TextEncoderIdentity | null;
+}
+
+export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promise<SemanticRecalibrationModule> {
+  const file = path.join(dir, 'srm.json');
+  const json = await readJsonFile<SrmCheckpointJson>(file);
+  if (json?.format !== SRM_CHECKPOINT_FORMAT) throw new Error(`${file}: not an SRM checkpoint (format ${JSON.stringify(json?.format)})`);
+  if (json.formatVersion !== SRM_CHECKPOINT_VERSION) throw new Error(`${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${SRM_CHECKPOINT_VERSION})`);
+  if (!json.config || !json.state) throw new Error(`${file}: missing 'config' or 'state'`);
+  validateSrmConfig(json.config, `${file}: config`);
+  const weightsFile = path.join(dir, 'weights.safetensors');
+  const optimFile = path.join(dir, 'optimizer.safetensors');
+  const weights = (await readSafetensors(weightsFile)).tensors;
+  const optimizer = (await readSafetensors(optimFile)).tensors;
+  const srm = SemanticRecalibrationModule.deserialize({ format: 'alignsam-srm', formatVersion: 1, config: json.config, weights }, weightsFile);
+  try {
+    srm.restoreTrainingState({ optimizer, optimizerStep: json.state.optimizerStep, updates: json.state.updates, rng: json.state.rng }, optimFile);
+    if (options.textEncoder !== undefined) srm.checkTextEncoder(options.textEncoder, dir);
+  } catch (err) {
+    srm.dispose();
+    throw err;
+  }
+  return srm;
+}

@@ -1,0 +1,165 @@
+/**
+ * Feeding the SRM its training data from the prompting env:
+ * - `withSrmTraining(vecEnv, srm)`: a vector env that, after every reset and step, records each
+ *   sub-env's new observation with its ground truth on the grid (`info.cell_fractions`) and runs
+ *   the SRM's q updates: the paper's online training, with no change to the RL trainer.
+ * - `pretrainSrm(srm, env, ...)`: optional pre-training on ground truth before RL, over states
+ *   reached by random clicks.
+ * - `collectSrmExamples(env, ...)`: held-out observations for `evaluateSrm`, holding their
+ *   embeddings (shared handles) until disposed.
+ */
+import { EmbeddingStore } from '../agent/embedding-store';
+import type { PromptObservation } from '../env/prompt/observation';
+import type { Env, Info } from '../env/types';
+import type { VectorEnv, VectorResetOptions, VectorResetResult, VectorStepResult } from '../env/vector/types';
+import { Rng } from '../utils/rng';
+import type { SrmExample } from './evaluate-srm';
+import type { SemanticRecalibrationModule, SrmUpdateStats } from './srm';
+
+function cellFractionsOf(info: Info, where: string): Float32Array {
+  const f = info.cell_fractions;
+  if (!(f instanceof Float32Array)) throw new Error(`${where}: info.cell_fractions is missing (the SRM trains on the prompting env's ground truth on the grid)`);
+  return f;
+}
+
+/** A random allowed action (seeded). */
+export function randomAllowedAction(actionMask: ArrayLike<number>, rng: Rng): number {
+  let n = 0;
+  for (let a = 0; a < actionMask.length; a++) if (actionMask[a]) n++;
+  if (n === 0) throw new Error('no allowed action (the action mask is all zeros)');
+  let k = rng.int(n);
+  for (let a = 0; a < actionMask.length; a++) if (actionMask[a] && k-- === 0) return a;
+  return -1;
+}
+
+export interface SrmTrainingOptions {
+  /** Record reset observations too (the t = 0 state). Default true. */
+  recordResets?: boolean;
+  /** Called with each step's update stats (for logging). */
+  onUpdate?: (stats: SrmUpdateStats) => void;
+}
+
+/** A vector env that trains `srm` online on the observations it hands out. */
+export class SrmTrainingVectorEnv implements VectorEnv<PromptObservation, number> {
+  constructor(
+    readonly env: VectorEnv<PromptObservation, number>,
+    readonly srm: SemanticRecalibrationModule,
+    private readonly options: SrmTrainingOptions = {},
+  ) {}
+
+  get numEnvs() {
+    return this.env.numEnvs;
+  }
+  get singleObservationSpace() {
+    return this.env.singleObservationSpace;
+  }
+  get singleActionSpace() {
+    return this.env.singleActionSpace;
+  }
+  get autoresetMode() {
+    return this.env.autoresetMode;
+  }
+
+  private train(observations: readonly PromptObservation[], infos: readonly Info[]): void {
+    const fractions = infos.map((info, i) => cellFractionsOf(info, `env ${i}`));
+    const stats = this.srm.observe(observations, fractions);
+    this.options.onUpdate?.(stats);
+  }
+
+  async reset(opts?: VectorResetOptions): Promise<VectorResetResult<PromptObservation>> {
+    const r = await this.env.reset(opts);
+    if (this.options.recordResets !== false) this.srm.record(r.observations, r.infos.map((info, i) => cellFractionsOf(info, `env ${i}`)));
+    return r;
+  }
+
+  async step(actions: ArrayLike<number>): Promise<VectorStepResult<PromptObservation>> {
+    const r = await this.env.step(actions);
+    // Every observation handed out pairs with its own episode's truth: in 'same-step' mode a
+    // finished env's observation and info both come from the new episode; in 'next-step' mode
+    // both come from the finished one.
+    this.train(r.observations, r.infos);
+    return r;
+  }
+
+  render() {
+    return this.env.render();
+  }
+
+  close() {
+    return this.env.close();
+  }
+}
+
+export function withSrmTraining(env: VectorEnv<PromptObservation, number>, srm: SemanticRecalibrationModule, options: SrmTrainingOptions = {}): SrmTrainingVectorEnv {
+  return new SrmTrainingVectorEnv(env, srm, options);
+}
+
+export interface RandomRolloutOptions {
+  /** Episodes to run. */
+  episodes: number;
+  /** Random clicks per episode (capped by the env's horizon). Default: until the episode ends. */
+  clicksPerEpisode?: number;
+  seed?: number;
+}
+
+/** Runs random-click episodes and hands each observation with its truth to `visit`. */
+async function randomRollouts(env: Env<PromptObservation, number>, opts: RandomRolloutOptions, visit: (o: PromptObservation, fractions: Float32Array) => void): Promise<void> {
+  if (!(Number.isInteger(opts.episodes) && opts.episodes > 0)) throw new Error(`episodes must be a positive integer, got ${opts.episodes}`);
+  const rng = new Rng(opts.seed ?? 0);
+  for (let ep = 0; ep < opts.episodes; ep++) {
+    let { observation, info } = await env.reset(ep === 0 ? { seed: opts.seed ?? 0 } : {});
+    visit(observation, cellFractionsOf(info, 'env'));
+    for (let k = 0; k < (opts.clicksPerEpisode ?? Infinity); k++) {
+      const r = await env.step(randomAllowedAction(observation.actionMask, rng));
+      observation = r.observation;
+      visit(observation, cellFractionsOf(r.info, 'env'));
+      if (r.terminated || r.truncated) break;
+    }
+  }
+}
+
+/**
+ * Pre-trains the SRM on ground truth: random-click episodes (use an env labelled by the oracle),
+ * q updates after each observation. Returns the mean loss of the last episode's updates.
+ */
+export async function pretrainSrm(srm: SemanticRecalibrationModule, env: Env<PromptObservation, number>, opts: RandomRolloutOptions): Promise<{ updates: number; finalLoss: number }> {
+  const start = srm.updates;
+  let lossSum = 0;
+  let lossN = 0;
+  await randomRollouts(env, opts, (o, f) => {
+    const s = srm.observe([o], [f]);
+    lossSum += s.loss * s.updates;
+    lossN += s.updates;
+  });
+  return { updates: srm.updates - start, finalLoss: lossN > 0 ? lossSum / lossN : NaN };
+}
+
+/** Held-out examples whose embeddings stay alive until `dispose()`. */
+export class SrmExampleSet {
+  readonly examples: SrmExample[] = [];
+  private readonly store = new EmbeddingStore();
+
+  add(observation: PromptObservation, cellFractions: Float32Array): void {
+    const key = this.store.acquire(observation.embedding);
+    this.examples.push({
+      observation: { embedding: this.store.get(key), maskProbs: Float32Array.from(observation.maskProbs), textVector: observation.textVector },
+      cellFractions: Float32Array.from(cellFractions),
+    });
+  }
+
+  dispose(): void {
+    this.examples.length = 0;
+    this.store.clear();
+  }
+}
+
+export async function collectSrmExamples(env: Env<PromptObservation, number>, opts: RandomRolloutOptions): Promise<SrmExampleSet> {
+  const set = new SrmExampleSet();
+  try {
+    await randomRollouts(env, opts, (o, f) => set.add(o, f));
+  } catch (err) {
+    set.dispose();
+    throw err;
+  }
+  return set;
+}

@@ -1,0 +1,253 @@
+/**
+ * The Semantic Recalibration Module (AlignSAM): decides whether a click the policy placed is
+ * positive or negative. It predicts a foreground probability for every cell of the action grid;
+ * the clicked cell's probability, thresholded (0.5 by default), is the label. At evaluation its
+ * highest- and lowest-scoring cells give the initial prompts P0 (the env's `initialPrompts:
+ * 'labeler'`).
+ *
+ * Training is online, as in the paper: after each env step the trainer calls `observe(...)` with
+ * the step's observations and the ground truth on the grid (`info.cell_fractions`), which stores
+ * them in a small replay of recent states and runs q gradient updates (q = `updatesPerStep`).
+ * `withSrmTraining` (srm-training.ts) does this for any vector env; `pretrainSrm` trains it on
+ * ground truth before RL.
+ *
+ * This file uses tfjs only (no fs): it runs wherever the exported policy runs. Checkpoint folders
+ * are in srm-io.ts.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Adam, clipByGlobalNorm } from '../agent/optim/adam';
+import type { ClickLabeler, ClickLabelRequest } from '../env/prompt/labeler';
+import type { EmbeddingRef } from '../env/prompt/observation';
+import type { TensorRecord } from '../io/tensor-record';
+import { assertSameTextEncoder, type TextEncoderIdentity } from '../text/text-encoder';
+import { Rng, type RngState } from '../utils/rng';
+import { cellTargets, diceBceLoss } from './losses';
+import { resolveSrmConfig, validateSrmConfig, type SrmConfig, type SrmConfigInput } from './srm-config';
+import { SrmNet, type SrmInputBatch } from './srm-net';
+import { SrmReplay, type SrmReplayEntry } from './srm-replay';
+
+/** The part of an observation the SRM reads (a PromptObservation has all of it). */
+export interface SrmObservation {
+  embedding: EmbeddingRef;
+  /** [He*We] previous mask probabilities on the embedding grid. */
+  maskProbs: Float32Array;
+  /** The target name's vector (explicit branch). */
+  textVector?: Float32Array;
+}
+
+export interface SrmUpdateStats {
+  /** Mean over the updates of this call. */
+  loss: number;
+  bce: number;
+  dice: number;
+  updates: number;
+}
+
+/** Weights and config, enough to run the SRM (an export). */
+export interface SerializedSrm {
+  format: 'alignsam-srm';
+  formatVersion: 1;
+  config: SrmConfig;
+  weights: TensorRecord;
+}
+
+/** Training state beyond the weights (a checkpoint). */
+export interface SrmTrainingState {
+  optimizer: TensorRecord;
+  optimizerStep: number;
+  updates: number;
+  rng: RngState;
+}
+
+/** Observations per forward pass when scoring (bounds peak memory). */
+const SCORE_CHUNK = 32;
+
+export class SemanticRecalibrationModule implements ClickLabeler {
+  readonly config: SrmConfig;
+  readonly net: SrmNet;
+  private readonly optimizer: Adam;
+  private readonly rng: Rng;
+  private readonly replay: SrmReplay;
+  /** Gradient updates applied so far. */
+  updates = 0;
+  /** Stats of the latest `update` call. */
+  lastStats: SrmUpdateStats | null = null;
+
+  constructor(config: SrmConfigInput | SrmConfig) {
+    this.config = resolveSrmConfig(config);
+    this.net = new SrmNet(this.config);
+    this.optimizer = new Adam(this.net.params);
+    // A stream of its own, so sampling never shares state with weight init.
+    this.rng = new Rng(this.config.seed ^ 0x5a17);
+    this.replay = new SrmReplay(this.config.replayCapacity);
+  }
+
+  get replaySize(): number {
+    return this.replay.size;
+  }
+
+  /** Errors when text vectors from `encoder` are about to be fed to an SRM trained with another one. */
+  checkTextEncoder(encoder: TextEncoderIdentity | null, context = 'semantic recalibration module'): void {
+    if (this.config.branch === 'implicit') return;
+    assertSameTextEncoder(this.config.textEncoder, encoder, context);
+  }
+
+  private batchOf(observations: readonly SrmObservation[]): SrmInputBatch {
+    const b = observations.length;
+    const e2 = observations[0].maskProbs.length;
+    const maskProbs = new Float32Array(b * e2);
+    const dim = this.config.textDim;
+    const textVectors = this.config.branch === 'explicit' ? new Float32Array(b * dim) : null;
+    observations.forEach((o, i) => {
+      if (!o || !o.embedding || !o.maskProbs) throw new Error(`SRM: observation ${i} lacks embedding or maskProbs`);
+      if (o.maskProbs.length !== e2) throw new Error(`SRM: observation ${i} has ${o.maskProbs.length} mask values, observation 0 has ${e2}`);
+      maskProbs.set(o.maskProbs, i * e2);
+      if (textVectors) {
+        if (!o.textVector || o.textVector.length !== dim) {
+          throw new Error(`SRM (explicit): observation ${i} needs a text vector of length ${dim}, got ${o.textVector ? o.textVector.length : 'none'} (is the env's textDim set?)`);
+        }
+        textVectors.set(o.textVector, i * dim);
+      }
+    });
+    return { size: b, embeddings: observations.map((o) => o.embedding), maskProbs, textVectors };
+  }
+
+  /** Foreground probabilities of every cell, [G*G] per observation. */
+  async scoreCells(observations: readonly SrmObservation[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    const g2 = this.config.gridSize ** 2;
+    for (let start = 0; start < observations.length; start += SCORE_CHUNK) {
+      const chunk = observations.slice(start, start + SCORE_CHUNK);
+      const probs = tf.tidy(() => tf.sigmoid(this.net.forward(this.batchOf(chunk), { useCache: true })));
+      const flat = (await probs.data()) as Float32Array;
+      probs.dispose();
+      for (let i = 0; i < chunk.length; i++) out.push(flat.slice(i * g2, (i + 1) * g2));
+    }
+    return out;
+  }
+
+  /** Labels for a batch of clicks: 1 when the clicked cell's probability >= threshold. */
+  async labelClicks(requests: readonly ClickLabelRequest[]): Promise<(0 | 1)[]> {
+    if (requests.length === 0) return [];
+    const g2 = this.config.gridSize ** 2;
+    requests.forEach((r, i) => {
+      if (!(Number.isInteger(r.cell) && r.cell >= 0 && r.cell < g2)) throw new Error(`SRM: request ${i} clicks cell ${r.cell}, outside [0, ${g2})`);
+    });
+    const scores = await this.scoreCells(requests.map((r) => r.observation));
+    return requests.map((r, i) => (scores[i][r.cell] >= this.config.threshold ? 1 : 0));
+  }
+
+  /** Store observations with their ground truth on the grid (the env's `info.cell_fractions`). */
+  record(observations: readonly SrmObservation[], cellFractions: readonly ArrayLike<number>[]): void {
+    if (observations.length !== cellFractions.length) throw new Error(`SRM.record: ${observations.length} observations but ${cellFractions.length} cell-fraction arrays`);
+    const g2 = this.config.gridSize ** 2;
+    observations.forEach((o, i) => {
+      const f = cellFractions[i];
+      if (!f || f.length !== g2) throw new Error(`SRM.record: cell fractions ${i} have ${f?.length} values, expected G*G = ${g2}`);
+      if (this.config.branch === 'explicit' && (!o.textVector || o.textVector.length !== this.config.textDim)) {
+        throw new Error(`SRM.record (explicit): observation ${i} needs a text vector of length ${this.config.textDim}`);
+      }
+      this.replay.add(o.embedding, o.maskProbs, this.config.branch === 'explicit' ? o.textVector! : null, cellTargets(f, this.config.targetMode));
+    });
+  }
+
+  /** `record`, then `updatesPerStep` updates: what a trainer calls after each env step. */
+  observe(observations: readonly SrmObservation[], cellFractions: readonly ArrayLike<number>[]): SrmUpdateStats {
+    this.record(observations, cellFractions);
+    return this.update();
+  }
+
+  /** `iterations` gradient updates on minibatches drawn from the replay. */
+  update(iterations = this.config.updatesPerStep): SrmUpdateStats {
+    if (!(Number.isInteger(iterations) && iterations >= 0)) throw new Error(`SRM.update: iterations must be an integer >= 0, got ${iterations}`);
+    let loss = 0;
+    let bce = 0;
+    let dice = 0;
+    for (let k = 0; k < iterations; k++) {
+      const entries = this.replay.sample(this.config.batchSize, this.rng);
+      const terms = this.trainStep(entries);
+      loss += terms[0];
+      bce += terms[1];
+      dice += terms[2];
+    }
+    const n = Math.max(1, iterations);
+    this.lastStats = { loss: loss / n, bce: bce / n, dice: dice / n, updates: iterations };
+    return this.lastStats;
+  }
+
+  /** One Adam step on a given minibatch; returns [total, bce, dice]. */
+  private trainStep(entries: readonly SrmReplayEntry[]): [number, number, number] {
+    const batch = this.batchOf(
+      entries.map((e) => ({ embedding: this.replay.embedding(e.key), maskProbs: e.maskProbs, textVector: e.textVector ?? undefined })),
+    );
+    const g2 = this.config.gridSize ** 2;
+    const targets = new Float32Array(entries.length * g2);
+    entries.forEach((e, i) => targets.set(e.targets, i * g2));
+    const params = this.net.params;
+    let parts: tf.Tensor | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = this.net.forward(batch);
+      const t = diceBceLoss(logits, tf.tensor2d(targets, [entries.length, g2]), this.config.bceWeight, this.config.diceWeight);
+      parts = tf.keep(tf.stack([t.bce, t.dice]));
+      return t.total;
+    }, params.variables());
+    try {
+      tf.tidy(() => {
+        let named = new Map<string, tf.Tensor>();
+        for (const [tfName, g] of Object.entries(grads)) named.set(params.logicalName(tfName), g);
+        if (this.config.maxGradNorm > 0) named = clipByGlobalNorm(named, this.config.maxGradNorm).grads;
+        this.optimizer.apply(named, this.config.learningRate);
+      });
+      this.updates++;
+      const [b, d] = (parts as unknown as tf.Tensor).dataSync();
+      return [value.dataSync()[0], b, d];
+    } finally {
+      value.dispose();
+      for (const g of Object.values(grads)) g.dispose();
+      (parts as tf.Tensor | null)?.dispose();
+    }
+  }
+
+  /** Weights and config (for exports; no optimizer state). */
+  serialize(): SerializedSrm {
+    return { format: 'alignsam-srm', formatVersion: 1, config: { ...this.config }, weights: this.net.params.toRecord() };
+  }
+
+  /** Builds an SRM from `serialize()`'s output; errors name `source` and the field or tensor. */
+  static deserialize(s: SerializedSrm, source = 'serialized SRM'): SemanticRecalibrationModule {
+    if (!s || s.format !== 'alignsam-srm') throw new Error(`${source}: not a serialized SRM (format ${JSON.stringify(s?.format)})`);
+    if (s.formatVersion !== 1) throw new Error(`${source}: unsupported formatVersion ${s.formatVersion} (this build reads 1)`);
+    validateSrmConfig(s.config, `${source}: config`);
+    const srm = new SemanticRecalibrationModule(s.config);
+    try {
+      srm.net.params.loadRecord(s.weights, source);
+    } catch (err) {
+      srm.dispose();
+      throw err;
+    }
+    return srm;
+  }
+
+  trainingState(): SrmTrainingState {
+    return { optimizer: this.optimizer.toRecord(), optimizerStep: this.optimizer.step, updates: this.updates, rng: this.rng.getState() };
+  }
+
+  restoreTrainingState(state: SrmTrainingState, source = 'SRM training state'): void {
+    if (!(Number.isInteger(state.updates) && state.updates >= 0)) throw new Error(`${source}: 'updates' must be an integer >= 0, got ${state.updates}`);
+    if (!Array.isArray(state.rng) || state.rng.length !== 4) throw new Error(`${source}: 'rng' must be 4 integers`);
+    this.optimizer.loadRecord(state.optimizer, state.optimizerStep, source);
+    this.updates = state.updates;
+    this.rng.setState(state.rng);
+  }
+
+  /** Forget the replay (e.g. after loading a checkpoint for another data set). */
+  clearReplay(): void {
+    this.replay.clear();
+  }
+
+  dispose(): void {
+    this.replay.clear();
+    this.optimizer.dispose();
+    this.net.dispose();
+  }
+}
