@@ -42,8 +42,7 @@ export class ImageEmbedding {
     this.disposed = true;
     this.embedding.dispose();
     if (this.keysCache) {
-      this.keysCache.keys.dispose();
-      this.keysCache.keysWithPe.dispose();
+      for (const t of Object.values(this.keysCache)) (t as tf.Tensor).dispose();
       this.keysCache = null;
     }
   }

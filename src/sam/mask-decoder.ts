@@ -117,7 +117,8 @@ export class MaskDecoder {
     return tf.tidy((): tf.TensorContainer => {
       const dim = this.config.transformerDim;
       const tokens = tf.concat([this.outputTokens, sparse], 0) as tf.Tensor2D;
-      const { queries, keys: src } = this.transformer.forward(tokens, keys, pe);
+      // Heads read the IoU and mask tokens only; all rows when intermediates are inspected.
+      const { queries, keys: src } = this.transformer.forward(tokens, keys, pe, intermediates ? undefined : this.numMaskTokens + 1);
       const first = multimaskOutput ? 1 : 0;
       const count = multimaskOutput ? this.numMaskTokens - 1 : 1;
 

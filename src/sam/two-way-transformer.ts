@@ -41,12 +41,19 @@ interface LayerParams {
   imageToToken: AttentionParams;
 }
 
-/** Image-only inputs of layer 0 (valid when the dense prompt is no_mask_embed), computed once per image. */
+/**
+ * Image-only inputs of layer 0 (valid when the dense prompt is no_mask_embed), computed once per
+ * image: with them layer 0 never multiplies the image side by a [D, *] matrix.
+ */
 export interface ImageKeysCache {
   /** embedding + dense prompt, [HW, D] */
   keys: tf.Tensor2D;
-  /** keys + positional encoding, [HW, D] */
-  keysWithPe: tf.Tensor2D;
+  /** token-to-image k_proj(keys + pe), [HW, inner] */
+  tokenToImageK: tf.Tensor2D;
+  /** token-to-image v_proj(keys), [HW, inner] */
+  tokenToImageV: tf.Tensor2D;
+  /** image-to-token q_proj(keys + pe), [HW, inner] */
+  imageToTokenQ: tf.Tensor2D;
 }
 
 /** Block-diagonal spread of x [T, h*dh] into [h*T, h*dh]: row (j, t) keeps only head j's channels. */
@@ -115,15 +122,26 @@ export class TwoWayTransformer {
   }
 
   buildKeysCache(keys: tf.Tensor2D, pe: tf.Tensor2D): ImageKeysCache {
-    return tf.tidy(() => ({ keys: keys.clone(), keysWithPe: keys.add(pe) as tf.Tensor2D })) as unknown as ImageKeysCache;
+    const l0 = this.layers[0];
+    return tf.tidy(() => {
+      const keysPe = keys.add(pe);
+      return {
+        keys: keys.clone(),
+        tokenToImageK: linear(keysPe, l0.tokenToImage.k.w, l0.tokenToImage.k.b) as tf.Tensor2D,
+        tokenToImageV: linear(keys, l0.tokenToImage.v.w, l0.tokenToImage.v.b) as tf.Tensor2D,
+        imageToTokenQ: linear(keysPe, l0.imageToToken.q.w, l0.imageToToken.q.b) as tf.Tensor2D,
+      };
+    }) as unknown as ImageKeysCache;
   }
 
   /**
    * Run the transformer for one prompt set. `tokens` [Tq, D] are also the query positional
    * encoding (as in the reference); `keys` [HW, D] or the layer-0 cache; `pe` [HW, D].
-   * Returns the final queries [Tq, D] and keys [HW, D].
+   * Returns the final queries and keys [HW, D]. Only the first `outputRows` queries (the IoU and
+   * mask tokens) are read by the heads, and the final attention treats query rows independently,
+   * so it runs on those rows alone unless `outputRows` is omitted.
    */
-  forward(tokens: tf.Tensor2D, keysOrCache: tf.Tensor2D | ImageKeysCache, pe: tf.Tensor2D): { queries: tf.Tensor2D; keys: tf.Tensor2D } {
+  forward(tokens: tf.Tensor2D, keysOrCache: tf.Tensor2D | ImageKeysCache, pe: tf.Tensor2D, outputRows?: number): { queries: tf.Tensor2D; keys: tf.Tensor2D } {
     return tf.tidy((): tf.TensorContainer => {
       const eps = this.config.layerNormEps;
       const cache = keysOrCache instanceof tf.Tensor ? null : keysOrCache;
@@ -137,16 +155,26 @@ export class TwoWayTransformer {
           queries = queries.add(this.selfAttend(p.selfAttn, q, queries));
         }
         queries = layerNorm(queries, p.norm1.gamma, p.norm1.beta, eps) as tf.Tensor2D;
-        const keysPe = cache && i === 0 ? cache.keysWithPe : (keys.add(pe) as tf.Tensor2D);
-        const toImage = this.tokenToImage(p.tokenToImage, queries.add(tokens) as tf.Tensor2D, keysPe, keys);
+        const cached = cache !== null && i === 0;
+        const keysPe = cached ? null : (keys.add(pe) as tf.Tensor2D);
+        const qTok = queries.add(tokens) as tf.Tensor2D;
+        const toImage = cached
+          ? this.tokenToImageProjected(p.tokenToImage, qTok, cache!.tokenToImageK, cache!.tokenToImageV)
+          : this.tokenToImage(p.tokenToImage, qTok, keysPe!, keys);
         queries = layerNorm(queries.add(toImage), p.norm2.gamma, p.norm2.beta, eps) as tf.Tensor2D;
         const hidden = tf.relu(linear(queries, p.lin1.w, p.lin1.b));
         queries = layerNorm(queries.add(linear(hidden, p.lin2.w, p.lin2.b)), p.norm3.gamma, p.norm3.beta, eps) as tf.Tensor2D;
-        const toTokens = this.imageToToken(p.imageToToken, keysPe, queries.add(tokens) as tf.Tensor2D, queries);
+        const kTok = queries.add(tokens) as tf.Tensor2D;
+        const toTokens = cached
+          ? this.imageToTokenProjected(p.imageToToken, cache!.imageToTokenQ, kTok, queries)
+          : this.imageToToken(p.imageToToken, keysPe!, kTok, queries);
         keys = layerNorm(keys.add(toTokens), p.norm4.gamma, p.norm4.beta, eps) as tf.Tensor2D;
       });
-      const attn = this.tokenToImage(this.finalAttn, queries.add(tokens) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys);
-      queries = layerNorm(queries.add(attn), this.normFinal.gamma, this.normFinal.beta, eps) as tf.Tensor2D;
+      const rows = outputRows ?? queries.shape[0];
+      const d = queries.shape[1];
+      const q = queries.slice([0, 0], [rows, d]) as tf.Tensor2D;
+      const attn = this.tokenToImage(this.finalAttn, q.add(tokens.slice([0, 0], [rows, d])) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys);
+      queries = layerNorm(q.add(attn), this.normFinal.gamma, this.normFinal.beta, eps) as tf.Tensor2D;
       return { queries, keys };
     }) as unknown as { queries: tf.Tensor2D; keys: tf.Tensor2D };
   }
@@ -175,6 +203,27 @@ export class TwoWayTransformer {
     const mixed = tf.matMul(probs, imageValues); // [h*Tq, D]
     const perHead = diagonalBlocks(tf.matMul(mixed, p.v.w), heads).add(p.v.b!); // [Tq, inner]
     return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
+  }
+
+  /** Token-to-image attention with the image side already projected: k [HW, inner], v [HW, inner]. */
+  private tokenToImageProjected(p: AttentionParams, q: tf.Tensor2D, kImage: tf.Tensor2D, vImage: tf.Tensor2D): tf.Tensor2D {
+    const dh = p.inner / p.heads;
+    const qBlocks = blockDiagonal(linear(q, p.q.w, p.q.b) as tf.Tensor2D, p.heads).mul(1 / Math.sqrt(dh)); // [h*Tq, inner]
+    const scores = tf.matMul(kImage, qBlocks.transpose() as tf.Tensor2D).transpose(); // [h*Tq, HW]
+    const perHead = diagonalBlocks(tf.matMul(tf.softmax(scores) as tf.Tensor2D, vImage), p.heads); // [Tq, inner]
+    return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
+  }
+
+  /** Image-to-token attention with the image queries already projected: q [HW, inner]. */
+  private imageToTokenProjected(p: AttentionParams, qImage: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
+    const heads = p.heads;
+    const dh = p.inner / heads;
+    const t = k.shape[0];
+    const kBlocksT = blockDiagonal(linear(k, p.k.w, p.k.b) as tf.Tensor2D, heads).transpose().mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
+    const hw = qImage.shape[0];
+    const probs = tf.softmax(tf.matMul(qImage, kBlocksT).reshape([hw, heads, t])).reshape([hw, heads * t]) as tf.Tensor2D;
+    const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w); // [h*Tq, D]
+    return tf.matMul(probs, valuesOut).add(p.out.b!) as tf.Tensor2D;
   }
 
   /** The image [HW, D] (queries, with pe) attends to tokens: keys [Tq, D] (with pe), values [Tq, D]. */
