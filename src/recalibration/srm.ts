@@ -65,7 +65,8 @@ const SCORE_CHUNK = 32;
 export class SemanticRecalibrationModule implements ClickLabeler {
   readonly config: SrmConfig;
   readonly net: SrmNet;
-  private readonly optimizer: Adam;
+  /** Created on first use: an SRM that only labels (an export) needs no optimizer state. */
+  private optimizerOrNull: Adam | null = null;
   private readonly rng: Rng;
   private readonly replay: SrmReplay;
   /** Gradient updates applied so far. */
@@ -76,10 +77,14 @@ export class SemanticRecalibrationModule implements ClickLabeler {
   constructor(config: SrmConfigInput | SrmConfig) {
     this.config = resolveSrmConfig(config);
     this.net = new SrmNet(this.config);
-    this.optimizer = new Adam(this.net.params);
     // A stream of its own, so sampling never shares state with weight init.
     this.rng = new Rng(this.config.seed ^ 0x5a17);
     this.replay = new SrmReplay(this.config.replayCapacity);
+  }
+
+  private get optimizer(): Adam {
+    if (!this.optimizerOrNull) this.optimizerOrNull = new Adam(this.net.params);
+    return this.optimizerOrNull;
   }
 
   get replaySize(): number {
@@ -247,7 +252,8 @@ export class SemanticRecalibrationModule implements ClickLabeler {
 
   dispose(): void {
     this.replay.clear();
-    this.optimizer.dispose();
+    this.optimizerOrNull?.dispose();
+    this.optimizerOrNull = null;
     this.net.dispose();
   }
 }

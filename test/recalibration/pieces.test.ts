@@ -1,0 +1,104 @@
+/** The SRM's building blocks: fast matMul gradients, the loss, AUC and metrics. */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend';
+import { rocAuc, srmMetrics } from '../../src/recalibration/evaluate-srm';
+import { matMul2d, matMulConstLeft } from '../../src/recalibration/fast-matmul';
+import { cellTargets, diceBceLoss } from '../../src/recalibration/losses';
+import { Rng } from '../../src/utils/rng';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const randn = (rng: Rng, shape: [number, number]) => tf.tensor2d(Float32Array.from({ length: shape[0] * shape[1] }, () => rng.normal()), shape);
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+describe('matMul2d / matMulConstLeft', () => {
+  it.each([
+    [5, 7, 3],
+    [2, 50, 40], // dA by the transposed form
+    [64, 40, 3], // dB by the transposed form
+  ])('match tf.matMul and its gradients for [%i x %i] x [%i-wide]', (m, k, n) => {
+    const rng = new Rng(m * 100 + k);
+    const a = randn(rng, [m, k]);
+    const b = randn(rng, [k, n]);
+    const w = randn(rng, [m, n]); // a fixed weighting makes the loss sensitive to every entry
+    const loss = (f: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D), w)) as tf.Scalar;
+    const ref = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
+    const ours = tf.grads(loss(matMul2d))([a, b]);
+    expect(maxAbsDiff(matMul2d(a, b), tf.matMul(a, b))).toBe(0);
+    expect(maxAbsDiff(ours[0], ref[0])).toBeLessThan(1e-4);
+    expect(maxAbsDiff(ours[1], ref[1])).toBeLessThan(1e-4);
+    const gw = tf.grad((y: tf.Tensor) => tf.sum(tf.mul(matMulConstLeft(a, y as tf.Tensor2D), w)))(b);
+    expect(maxAbsDiff(gw, ref[1])).toBeLessThan(1e-4);
+    tf.dispose([a, b, w, ...ref, ...ours, gw]);
+  });
+
+  it('rejects shapes that do not chain', () => {
+    const a = tf.zeros([2, 3]) as tf.Tensor2D;
+    expect(() => matMul2d(a, a)).toThrow(/\[2,3\] x \[2,3\] do not chain/);
+    a.dispose();
+  });
+});
+
+describe('diceBceLoss', () => {
+  it('matches hand-computed BCE and Dice', () => {
+    const x = [[2, -1, 0], [0.5, -3, 1]];
+    const y = [[1, 0, 1], [0, 0, 0]];
+    const sig = (v: number) => 1 / (1 + Math.exp(-v));
+    let bce = 0;
+    let dice = 0;
+    for (let i = 0; i < 2; i++) {
+      let inter = 0;
+      let ps = 0;
+      let ys = 0;
+      for (let j = 0; j < 3; j++) {
+        const p = sig(x[i][j]);
+        bce += -(y[i][j] * Math.log(p) + (1 - y[i][j]) * Math.log(1 - p)) / 6;
+        inter += p * y[i][j];
+        ps += p;
+        ys += y[i][j];
+      }
+      dice += (1 - (2 * inter + 1) / (ps + ys + 1)) / 2;
+    }
+    const t = diceBceLoss(tf.tensor2d(x), tf.tensor2d(y), 0.7, 0.3);
+    expect(t.bce.dataSync()[0]).toBeCloseTo(bce, 5);
+    expect(t.dice.dataSync()[0]).toBeCloseTo(dice, 5);
+    expect(t.total.dataSync()[0]).toBeCloseTo(0.7 * bce + 0.3 * dice, 5);
+  });
+
+  it('is finite for extreme logits', () => {
+    const t = diceBceLoss(tf.tensor2d([[80, -80]]), tf.tensor2d([[0, 1]]));
+    const v = t.bce.dataSync()[0];
+    expect(v).toBeCloseTo(80, 3);
+  });
+
+  it('turns cell fractions into hard or soft targets', () => {
+    expect(Array.from(cellTargets([0, 0.49, 0.5, 1], 'hard'))).toEqual([0, 0, 1, 1]);
+    expect(Array.from(cellTargets([0, 0.25], 'soft'))).toEqual([0, 0.25]);
+    expect(() => cellTargets([0, 1.5], 'hard')).toThrow(/cell fraction 1 is 1.5/);
+  });
+});
+
+describe('rocAuc and srmMetrics', () => {
+  it('computes AUC by ranks, ties at half', () => {
+    expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBeCloseTo(0.75, 10);
+    expect(rocAuc([0.5, 0.5, 0.5], [0, 1, 0])).toBeCloseTo(0.5, 10);
+    expect(rocAuc([1, 2, 3], [0, 0, 1])).toBe(1);
+    expect(rocAuc([3, 2, 1], [0, 0, 1])).toBe(0);
+    expect(rocAuc([1, 2], [1, 1])).toBeNaN();
+  });
+
+  it('reports accuracy against the majority-class baseline', () => {
+    const m = srmMetrics([Float32Array.from([0.9, 0.2, 0.6, 0.1])], [Float32Array.from([1, 0, 0, 0])]);
+    expect(m.cells).toBe(4);
+    expect(m.accuracy).toBeCloseTo(0.75);
+    expect(m.majorityAccuracy).toBeCloseTo(0.75);
+    expect(m.balancedAccuracy).toBeCloseTo((1 + 2 / 3) / 2);
+    expect(m.auc).toBe(1);
+    expect(m.positiveRate).toBeCloseTo(0.25);
+  });
+});
