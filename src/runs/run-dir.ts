@@ -56,11 +56,16 @@ export function createRunDir(config: AlignSamConfig, configFile: string | null, 
   const paths = runPaths(root);
   fs.mkdirSync(paths.checkpoints, { recursive: true });
   const resolved = { ...config, run: { ...config.run, name: path.basename(root) } };
-  const header = [`Resolved config of run ${path.basename(root)}${configFile ? `, from ${configFile}` : ''}.`, 'Every key is filled in; see configs/README.md.'].join('\n');
-  const tmp = `${paths.config}.tmp`;
-  fs.writeFileSync(tmp, dumpConfig(resolved, header));
-  fs.renameSync(tmp, paths.config);
+  writeRunConfig(paths, resolved, `Resolved config of run ${path.basename(root)}${configFile ? `, from ${configFile}` : ''}.`);
   return paths;
+}
+
+/** Write the run's resolved config (atomically). */
+export function writeRunConfig(paths: RunPaths, config: AlignSamConfig, note: string): void {
+  const header = [note, 'Every key is filled in; see configs/README.md.'].join('\n');
+  const tmp = `${paths.config}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, dumpConfig(config, header));
+  fs.renameSync(tmp, paths.config);
 }
 
 export interface CheckpointRef {

@@ -14,7 +14,7 @@ import { episodeSpecs, evaluate, reportToJson, type EvaluationReport } from '../
 import { writeRunReport, type ReportFiles } from '../report/run-report';
 import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, loadAgent, type RunParts } from './factory';
 import { EveryNSteps, TrainingMonitor } from './monitor';
-import { checkpointDirFor, createRunDir, openRunDir, type RunPaths } from './run-dir';
+import { checkpointDirFor, createRunDir, openRunDir, writeRunConfig, type RunPaths } from './run-dir';
 import { RunLogger } from './run-logger';
 
 export interface TrainRunOptions {
@@ -99,6 +99,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (opts.resumeDir) {
     const opened = openRunDir(opts.resumeDir, opts.resumeOverrides ?? []);
     ({ paths, config, checkpoint } = opened);
+    if ((opts.resumeOverrides ?? []).length > 0) {
+      // The run's config.yaml stays the truth for the next resume.
+      writeRunConfig(paths, config, `Resolved config of run ${path.basename(paths.root)}, resumed with --set ${opts.resumeOverrides!.join(' --set ')}.`);
+    }
     log(checkpoint ? `resuming ${paths.root} from ${checkpoint.dir} (${checkpoint.step} steps)` : `resuming ${paths.root}: no checkpoint yet, starting over`);
   } else {
     paths = createRunDir(config, opts.configFile ?? null);

@@ -1,0 +1,94 @@
+import type { CommandModule } from 'yargs';
+import { setList, startBackend, stderrLog, withBackend, withSet } from '../common';
+
+export interface EvalArgs {
+  run?: string;
+  export?: string;
+  config?: string;
+  checkpoint: string;
+  episodes?: number;
+  set?: string | string[];
+  backend?: string;
+  write: boolean;
+}
+
+export const evalCommand: CommandModule<object, EvalArgs> = {
+  command: 'eval',
+  describe: 'Evaluate an agent against the random, centre and oracle clickers on the same episodes',
+  builder: (y) =>
+    withSet(
+      withBackend(
+        y
+          .option('run', { type: 'string', describe: 'A run folder (its config.yaml and a checkpoint)' })
+          .option('export', { type: 'string', describe: 'An exported agent folder (alignsam export)' })
+          .option('config', { alias: 'c', type: 'string', describe: 'Without --run or --export: evaluate the baseline clickers of this config only' })
+          .option('checkpoint', { type: 'string', default: 'latest', describe: "With --run: 'latest', 'best', or a checkpoint folder" })
+          .option('episodes', { alias: 'n', type: 'number', describe: 'Episodes (default: eval.episodes of the config)' })
+          .option('write', { type: 'boolean', default: true, describe: 'With --run: write eval.json and report/*.png into the run folder (--no-write to only print)' }),
+      ),
+    )
+      .check((a) => {
+        const given = [a.run, a.export, a.config].filter((v) => v !== undefined).length;
+        if (given !== 1) throw new Error('give exactly one of --run <run folder>, --export <export folder> or --config <yaml> (baselines only)');
+        return true;
+      })
+      .example('$0 eval --run runs/synthetic-ppo-20250101-120000', 'the latest checkpoint vs the baselines, table on stdout, report in the run folder')
+      .example('$0 eval --run runs/my-run --checkpoint best -n 200', 'the best checkpoint on 200 episodes')
+      .example('$0 eval --config configs/coco-ppo.yaml --set eval.baselines=[oracle]', 'how well the oracle clicker does with your SAM on your data')
+      .epilogue('Columns: mIoU@k (mean IoU after k clicks), NoC@85/90 (clicks to reach that IoU, 20 when never), NoF (share of episodes that never reach it), final IoU, label accuracy, return.'),
+  handler: async (a) => {
+    if (a.export) {
+      const { NotAvailableError } = await import('../../runs/not-available');
+      throw new NotAvailableError('eval --export', 'loading an exported agent: the export format of src/agent is not wired into the CLI yet; use eval --run');
+    }
+    const { loadConfig } = await import('../../config/load-config');
+    const { openRunDir, runPaths } = await import('../../runs/run-dir');
+    const { createRunParts, createEvalEnv, loadAgent } = await import('../../runs/factory');
+    const { evaluateWithBaselines, formatEvaluationTable } = await import('../../runs/train-run');
+    const { agentPolicy } = await import('../../eval/clickers');
+    const overrides = setList(a.set);
+    const opened = a.run ? openRunDir(a.run, overrides) : null;
+    const config = opened ? opened.config : loadConfig(a.config!, { overrides });
+    let ckptDir: string | null = null;
+    if (opened) {
+      if (a.checkpoint === 'latest') {
+        if (!opened.checkpoint) throw new Error(`${a.run}: no checkpoint yet (checkpoints/model_<N>_steps)`);
+        ckptDir = opened.checkpoint.dir;
+      } else ckptDir = a.checkpoint === 'best' ? runPaths(a.run!).best : a.checkpoint;
+      const fs = await import('fs');
+      const path = await import('path');
+      if (!fs.existsSync(path.join(ckptDir, 'agent.json'))) {
+        const why = a.checkpoint === 'best' ? ' (the best model is kept only when train.eval_every > 0; try --checkpoint latest)' : '';
+        throw new Error(`no agent checkpoint at ${ckptDir}${why}`);
+      }
+    }
+    await startBackend(a.backend, config.sam.backend, stderrLog);
+    const parts = await createRunParts(config);
+    const env = createEvalEnv(config, parts);
+    const agent = ckptDir ? await loadAgent(ckptDir, null) : null;
+    try {
+      if (ckptDir && parts.labeler?.load) await parts.labeler.load(ckptDir);
+      const episodes = a.episodes ?? config.eval.episodes;
+      if (!(Number.isInteger(episodes) && episodes > 0)) throw new Error(`--episodes must be a positive integer, got ${a.episodes}`);
+      stderrLog(`evaluating ${ckptDir ? `${ckptDir} and ` : ''}${config.eval.baselines.join(', ') || 'no baselines'} on ${episodes} episodes of '${parts.evalData.name}'`);
+      const reports = await evaluateWithBaselines(config, env, agent ? agentPolicy(agent) : null, episodes, {
+        datasetLength: parts.evalData.length,
+        pictures: opened && a.write ? config.eval.pictures : 0,
+        onEpisode: process.stderr.isTTY ? (policy, done, total) => process.stderr.write(`\r${policy}: ${done}/${total} episodes`.padEnd(40) + (done === total ? '\n' : '')) : undefined,
+      });
+      process.stdout.write(`${formatEvaluationTable(reports)}\n`);
+      if (opened && a.write) {
+        const fs = await import('fs');
+        const { reportToJson } = await import('../../eval/evaluate');
+        const { writeRunReport } = await import('../../report/run-report');
+        fs.writeFileSync(opened.paths.evalJson, `${JSON.stringify({ checkpoint: ckptDir, step: agent?.numTimesteps ?? null, episodes, policies: reports.map(reportToJson) }, null, 1)}\n`);
+        const files = await writeRunReport(opened.paths.root, reports);
+        process.stdout.write(`wrote ${opened.paths.evalJson}\n${[files.training, files.miouClicks, ...files.episodes].filter(Boolean).map((f) => `  ${f}`).join('\n')}\n`);
+      }
+    } finally {
+      agent?.dispose();
+      await env.close();
+      parts.dispose();
+    }
+  },
+};
