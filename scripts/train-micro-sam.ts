@@ -28,21 +28,22 @@ import { Rng } from '../src/utils/rng';
 
 
 const argv = yargs(hideBin(process.argv))
-  .option('steps', { type: 'number', default: 850, describe: 'training steps (one image each)' })
+  .option('steps', { type: 'number', default: 450, describe: 'training steps (one image each)' })
   .option('out', { type: 'string', default: 'models/micro-sam', describe: 'export folder' })
   .option('work', { type: 'string', default: '.cache/micro-sam-train', describe: 'resumable training state' })
   .option('seed', { type: 'number', default: 0 })
-  .option('lr', { type: 'number', default: 1e-3, describe: 'peak learning rate' })
-  .option('warmup', { type: 'number', default: 40, describe: 'linear warm-up steps' })
+  .option('lr', { type: 'number', default: 4e-4, describe: 'peak learning rate' })
+  .option('warmup', { type: 'number', default: 30, describe: 'linear warm-up steps' })
   .option('min-lr-ratio', { type: 'number', default: 0.05, describe: 'final rate as a fraction of the peak (cosine decay)' })
   .option('weight-decay', { type: 'number', default: 0.01 })
-  .option('iterations', { type: 'number', default: 3, describe: 'prompting rounds per image' })
+  .option('iterations', { type: 'number', default: 2, describe: 'prompting rounds per image' })
   .option('box-prob', { type: 'number', default: 0.15 })
   .option('oracle-prob', { type: 'number', default: 0.5 })
   .option('clip', { type: 'number', default: 1 })
+  .option('focal-alpha', { type: 'number', default: 0.5, describe: "focal loss alpha (SAM: 0.25, which collapsed to empty masks here)" })
   .option('log-every', { type: 'number', default: 10 })
   .option('save-every', { type: 'number', default: 50 })
-  .option('export-every', { type: 'number', default: 150 })
+  .option('export-every', { type: 'number', default: 100 })
   .option('eval-scenes', { type: 'number', default: 100, describe: 'held-out test scenes for the final evaluation' })
   .option('eval-only', { type: 'boolean', default: false })
   .option('fresh', { type: 'boolean', default: false, describe: 'ignore saved state in --work' })
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   const config = microSamConfig();
   const vars = samVariables(config, randomSamWeights(config, argv.seed));
   const optimizer = new NamedAdam(vars, { weightDecay: argv['weight-decay'] });
-  const options = { steps: argv.steps, seed: argv.seed, lr: argv.lr, warmup: argv.warmup, iterations: argv.iterations, boxProb: argv['box-prob'], oracleProb: argv['oracle-prob'] };
+  const options = { steps: argv.steps, seed: argv.seed, lr: argv.lr, warmup: argv.warmup, iterations: argv.iterations, boxProb: argv['box-prob'], oracleProb: argv['oracle-prob'], focalAlpha: argv['focal-alpha'] };
   const rng = new Rng(argv.seed);
   let state: TrainingState = { step: 0, rng: rng.getState(), elapsedSeconds: 0, options, history: [] };
   if (!argv.fresh) {
@@ -113,11 +114,12 @@ async function main(): Promise<void> {
       oracleProb: argv['oracle-prob'],
       learningRate: lr,
       clipNorm: argv.clip,
+      focalAlpha: argv['focal-alpha'],
     });
     state.step++;
     sessionSteps++;
     window.push({ loss: r.loss, ious: r.roundIous });
-    if (window.length > 100) window.shift();
+    if (window.length > 50) window.shift();
     if (state.step % argv['log-every'] === 0 || state.step === argv.steps) {
       const rate = sessionSteps / ((Date.now() - sessionStart) / 1000);
       const meanLoss = window.reduce((s, w) => s + w.loss, 0) / window.length;

@@ -42,8 +42,10 @@ trained together. Per image, ${String(t.options?.iterations ?? '?')} prompting r
 random foreground point (three masks, loss on the lowest-loss one) or with probability
 ${String(t.options?.boxProb ?? '?')} a noisy ground-truth box; then corrective clicks in the error region
 (the oracle's click with probability ${String(t.options?.oracleProb ?? '?')}, else a uniform error pixel),
-with the previous low-res logits as mask input. Loss: 20 focal + 1 Dice on the 64 x 64 low-res
-logits against the pooled ground truth, plus the MSE between predicted and actual IoU. AdamW
+with the previous low-res logits as mask input. Loss: 20 focal (gamma 2, alpha
+${String(t.options?.focalAlpha ?? 0.25)}) + 1 Dice on the 64 x 64 low-res logits against the pooled ground truth, plus the
+MSE between predicted and actual IoU. (SAM's alpha 0.25 made a first run collapse to empty masks
+within 100 steps at one image per step; 0.5 weighs foreground and background pixels alike.) AdamW
 (weight decay on matrices), peak rate ${String(t.options?.lr ?? '?')} with linear warm-up and cosine decay, gradient norm
 clipped to 1.
 

@@ -30,6 +30,11 @@ export interface TrainStepOptions {
   learningRate: number;
   /** Global gradient-norm clip (0 = none). */
   clipNorm: number;
+  /**
+   * Focal loss alpha (weight of foreground pixels; SAM's 0.25 by default). With one image per
+   * step, 0.25 let the micro-SAM collapse to empty masks early on; 0.5 weighs both classes alike.
+   */
+  focalAlpha?: number;
 }
 
 export interface TrainStepResult {
@@ -102,7 +107,7 @@ export function trainStep(
         const multimask = round === 0 && !box;
         const [out] = model.decode([{ embedding, prompt, maskInput, multimaskOutput: multimask }]);
         const m = out.lowResLogits.shape[0];
-        const perMask = maskLoss(out.lowResLogits, gtT);
+        const perMask = maskLoss(out.lowResLogits, gtT, opts.focalAlpha);
         const perMaskData = perMask.dataSync();
         let best = 0;
         for (let i = 1; i < m; i++) if (perMaskData[i] < perMaskData[best]) best = i;
