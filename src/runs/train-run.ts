@@ -138,6 +138,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     if (config.train.eval_every > 0) {
       callbacks.push(
         new EveryNSteps(config.train.eval_every, async (ctx) => {
+          // At the end, the final evaluation (eval.episodes) takes this step's place.
+          if (ctx.numTimesteps >= ctx.totalTimesteps && !opts.skipFinalEval) return;
           monitor!.note = 'evaluating...';
           const [r] = await evaluateWithBaselines({ ...config, eval: { ...config.eval, baselines: [] } }, evalEnv, agentPolicy(agent!), config.train.eval_episodes, { datasetLength: parts.evalData.length });
           logger!.log(ctx.numTimesteps, evalScalars(r));
