@@ -54,6 +54,20 @@ interface CachedProjection {
   weightsId: unknown;
 }
 
+/**
+ * Non-overlapping f x f average pooling ('valid': a remainder is dropped) as two means over
+ * reshaped axes. Same result as tf.avgPool; on wasm its gradient is ~3x faster than AvgPoolGrad
+ * (measured 40 vs 128 ms for [8, 64, 64, 32] by 4, forward + backward).
+ */
+export function averagePoolBy(x: tf.Tensor4D, f: number): tf.Tensor4D {
+  const [b, h0, w0, c] = x.shape;
+  const h = Math.floor(h0 / f);
+  const w = Math.floor(w0 / f);
+  const cropped = h * f === h0 && w * f === w0 ? x : (tf.slice(x, [0, 0, 0, 0], [b, h * f, w * f, c]) as tf.Tensor4D);
+  const rows = tf.mean(tf.reshape(cropped, [b * h, f, w * f * c]), 1);
+  return tf.reshape(tf.mean(tf.reshape(rows, [b * h * w, f, c]), 1), [b, h, w, c]);
+}
+
 export class SrmNet {
   readonly params: ParamSet;
   /** Constant matrices (pooling, attention masks), kept. */
@@ -164,7 +178,7 @@ export class SrmNet {
     const [, h, w] = x.shape;
     let f = 1;
     while (Math.floor(h / (2 * f)) >= g && Math.floor(w / (2 * f)) >= g) f *= 2;
-    return f === 1 ? x : (tf.avgPool(x, f, f, 'valid') as tf.Tensor4D);
+    return f === 1 ? x : averagePoolBy(x, f);
   }
 
   /** proj(E) of one image, [He*We, p]; from the inference cache when it holds it for these weights. */
