@@ -205,7 +205,7 @@ export const configSchema = s.object({
     enabled: s.boolean().default(false).describe('Train the semantic recalibration module alongside the agent (needed by label_source recalibration).'),
     branch: s.enum(['implicit', 'explicit'] as const).default('implicit').describe("'implicit' (no target name: two conv blocks) or 'explicit' (named target: text-conditioned)."),
     q: s.integer({ min: 0 }).default(1).describe('SRM training iterations after each action (the paper: 1 implicit, 5 explicit).'),
-    pretrain_steps: s.integer({ min: 0 }).default(0).describe('SRM iterations before the agent starts learning.'),
+    pretrain_episodes: s.integer({ min: 0 }).default(0).describe('Random-click episodes, labelled by the ground truth, whose states pre-train the SRM (q updates each) before RL starts.'),
     learning_rate: s.number({ min: 0, minExclusive: true }).default(1e-4).describe('SRM Adam learning rate.'),
   }),
   text: s.object({

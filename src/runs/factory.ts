@@ -19,6 +19,11 @@ import { EmbeddingCache } from '../sam/embedding-cache';
 import type { SamModel } from '../sam/sam-model';
 import { createTextEncoder } from '../text/create-text-encoder';
 import type { TextEncoder } from '../text/text-encoder';
+import type { AgentVecEnv } from '../agent/vec-env';
+import { SemanticRecalibrationModule } from '../recalibration/srm';
+import { loadSrm, saveSrm } from '../recalibration/srm-io';
+import { withSrmTraining } from '../recalibration/srm-training';
+import { textEncoderIdentity } from '../text/text-encoder';
 import { NotAvailableError } from './not-available';
 
 /** The repository root (where models/ and configs/ live), from this file's place in src/runs or dist/runs. */
@@ -141,15 +146,16 @@ export async function textLookup(encoder: TextEncoder, datasets: readonly Segmen
   };
 }
 
-/** The click labeler (the SRM) when the config asks for one. */
+/** The click labeler (the SRM) when the config asks for one, with its training and saving hooks. */
 export interface LabelerParts {
   labeler: ClickLabeler;
-  /** Wrap the training vector env so the labeler learns online (q updates per step). */
-  wrapTrainingEnv?(env: SamPromptVectorEnv): unknown;
-  /** Extra metrics for the logs (e.g. the SRM's loss). */
-  metrics?(): Record<string, number>;
-  save?(dir: string): Promise<void>;
-  load?(dir: string): Promise<void>;
+  srm: SemanticRecalibrationModule;
+  /** Wrap the training vector env so the SRM learns online (q updates per step), as the paper. */
+  wrapTrainingEnv(env: SamPromptVectorEnv): AgentVecEnv<unknown>;
+  /** The SRM's latest losses, for the logs. */
+  metrics(): Record<string, number>;
+  /** Save into `<dir>/srm` (beside the agent's files of a checkpoint). */
+  save(dir: string): Promise<void>;
 }
 
 export interface RunParts {
@@ -163,18 +169,46 @@ export interface RunParts {
   dispose(): void;
 }
 
-/**
- * The SRM back end. Installed by the module that provides it (see `registerLabelerFactory`), so
- * this layer does not depend on it before it exists.
- */
-export type LabelerFactory = (config: AlignSamConfig, sam: SamModel, text: TextEncoder | null) => Promise<LabelerParts>;
-let labelerFactory: LabelerFactory | null = null;
-
-export function registerLabelerFactory(factory: LabelerFactory | null): void {
-  labelerFactory = factory;
+/** Where a checkpoint keeps its SRM. */
+export function srmDirOf(checkpointDir: string): string {
+  return path.join(checkpointDir, 'srm');
 }
 
-export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamModel } = {}): Promise<RunParts> {
+async function createSrm(config: AlignSamConfig, sam: SamModel, text: TextEncoder | null, checkpointDir: string | undefined): Promise<LabelerParts> {
+  let srm: SemanticRecalibrationModule;
+  if (checkpointDir) {
+    const dir = srmDirOf(checkpointDir);
+    if (!fs.existsSync(path.join(dir, 'srm.json'))) throw new Error(`${checkpointDir}: srm.enabled but the checkpoint holds no SRM (${dir}/srm.json)`);
+    srm = await loadSrm(dir, { textEncoder: text ? textEncoderIdentity(text) : null });
+  } else {
+    srm = new SemanticRecalibrationModule({
+      branch: config.srm.branch,
+      gridSize: config.env.grid_size,
+      embedChannels: sam.config.maskDecoder.transformerDim,
+      textDim: config.srm.branch === 'explicit' ? (text?.dim ?? 0) : 0,
+      textEncoder: config.srm.branch === 'explicit' && text ? textEncoderIdentity(text) : null,
+      updatesPerStep: config.srm.q,
+      learningRate: config.srm.learning_rate,
+      seed: config.train.seed,
+    });
+  }
+  return {
+    labeler: srm,
+    srm,
+    wrapTrainingEnv: (env) => withSrmTraining(env, srm),
+    metrics: (): Record<string, number> => {
+      const s = srm.lastStats;
+      return s ? { 'srm/loss': s.loss, 'srm/bce': s.bce, 'srm/dice': s.dice, 'srm/updates': srm.updates } : {};
+    },
+    save: (dir) => saveSrm(srm, srmDirOf(dir)),
+  };
+}
+
+/**
+ * Everything but the envs and the agent. `srmCheckpointDir`: load the SRM saved in that agent
+ * checkpoint (resume, evaluation) instead of creating a fresh one.
+ */
+export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamModel; srmCheckpointDir?: string } = {}): Promise<RunParts> {
   const sam = opts.sam ?? (await loadSamFromConfig(config));
   const cache = createEmbeddingCache(config, sam);
   try {
@@ -182,13 +216,7 @@ export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamMo
     const evalData = await createDatasetForSplit(config, config.data.eval_split);
     const text = await createTextEncoderFromConfig(config);
     const textVector = text ? await textLookup(text, [trainData, evalData]) : undefined;
-    let labeler: LabelerParts | null = null;
-    if (config.srm.enabled) {
-      if (!labelerFactory) {
-        throw new NotAvailableError('the semantic recalibration module (srm.enabled: true)', "src/recalibration is not wired into this build yet; use env.label_source 'oracle' or 'agent' with srm.enabled: false");
-      }
-      labeler = await labelerFactory(config, sam, text);
-    }
+    const labeler = config.srm.enabled ? await createSrm(config, sam, text, opts.srmCheckpointDir) : null;
     return {
       sam,
       cache,
@@ -198,6 +226,7 @@ export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamMo
       textVector,
       labeler,
       dispose() {
+        labeler?.srm.dispose();
         cache.clear();
         if (!opts.sam) sam.dispose();
       },

@@ -75,20 +75,23 @@ export interface CheckpointRef {
 
 const CHECKPOINT_NAME = /^model_(\d+)_steps$/;
 
-/** Complete checkpoints (folders with agent.json) in a checkpoints folder, by step. */
-export function listCheckpoints(checkpointsDir: string): CheckpointRef[] {
+/**
+ * Complete checkpoints in a checkpoints folder, by step: folders with agent.json (and whatever else
+ * `isComplete` asks for, e.g. the SRM), so a save cut short is never picked.
+ */
+export function listCheckpoints(checkpointsDir: string, isComplete: (dir: string) => boolean = () => true): CheckpointRef[] {
   if (!fs.existsSync(checkpointsDir)) return [];
   const out: CheckpointRef[] = [];
   for (const name of fs.readdirSync(checkpointsDir)) {
     const m = CHECKPOINT_NAME.exec(name);
     const dir = path.join(checkpointsDir, name);
-    if (m && fs.existsSync(path.join(dir, 'agent.json'))) out.push({ dir, step: Number(m[1]) });
+    if (m && fs.existsSync(path.join(dir, 'agent.json')) && isComplete(dir)) out.push({ dir, step: Number(m[1]) });
   }
   return out.sort((a, b) => a.step - b.step);
 }
 
-export function latestCheckpoint(checkpointsDir: string): CheckpointRef | null {
-  const all = listCheckpoints(checkpointsDir);
+export function latestCheckpoint(checkpointsDir: string, isComplete?: (dir: string) => boolean): CheckpointRef | null {
+  const all = listCheckpoints(checkpointsDir, isComplete);
   return all.length > 0 ? all[all.length - 1] : null;
 }
 
@@ -101,5 +104,6 @@ export function openRunDir(root: string, overrides: readonly string[] = []): { p
   const paths = runPaths(root);
   if (!fs.existsSync(paths.config)) throw new Error(`${root} is not a run folder: ${paths.config} is missing`);
   const config = loadConfig(paths.config, { overrides });
-  return { paths, config, checkpoint: latestCheckpoint(paths.checkpoints) };
+  const withSrm = (dir: string) => !config.srm.enabled || fs.existsSync(path.join(dir, 'srm', 'srm.json'));
+  return { paths, config, checkpoint: latestCheckpoint(paths.checkpoints, withSrm) };
 }

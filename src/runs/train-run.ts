@@ -8,11 +8,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointCallback, type Callback } from '../agent/callbacks';
 import type { AlignSamConfig } from '../config/alignsam-config';
-import type { SamPromptEnv } from '../env/prompt/sam-prompt-env';
+import { SamPromptEnv } from '../env/prompt/sam-prompt-env';
+import { pretrainSrm } from '../recalibration/srm-training';
+import type { SamModel } from '../sam/sam-model';
 import { agentPolicy, createBaseline, type ClickPolicy } from '../eval/clickers';
 import { episodeSpecs, evaluate, reportToJson, type EvaluationReport } from '../eval/evaluate';
 import { writeRunReport, type ReportFiles } from '../report/run-report';
-import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, loadAgent, type RunParts } from './factory';
+import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, envOptions, loadAgent, type RunParts } from './factory';
 import { EveryNSteps, TrainingMonitor } from './monitor';
 import { checkpointDirFor, createRunDir, openRunDir, writeRunConfig, type RunPaths } from './run-dir';
 import { RunLogger } from './run-logger';
@@ -31,8 +33,8 @@ export interface TrainRunOptions {
   log?: (message: string) => void;
   /** Skip the final evaluation and report (tests). */
   skipFinalEval?: boolean;
-  /** Reuse a loaded SAM (tests). */
-  parts?: RunParts;
+  /** Reuse a loaded SAM (tests); it is not disposed. */
+  sam?: SamModel;
 }
 
 export interface TrainRunResult {
@@ -91,6 +93,21 @@ function evalScalars(r: EvaluationReport): Record<string, number> {
   return out;
 }
 
+/** Pre-train the SRM on states of random clicks in an env labelled by the ground truth. */
+async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts): Promise<{ updates: number; finalLoss: number }> {
+  const env = new SamPromptEnv({
+    ...envOptions(config, parts, 'train'),
+    labelSource: 'oracle',
+    labeler: undefined,
+    initialPrompts: config.env.initial_prompts === 'labeler' ? 'ground-truth' : config.env.initial_prompts,
+  });
+  try {
+    return await pretrainSrm(parts.labeler!.srm, env, { episodes: config.srm.pretrain_episodes, seed: config.train.seed + 7919 });
+  } finally {
+    await env.close();
+  }
+}
+
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   let config = opts.config;
@@ -108,16 +125,22 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     paths = createRunDir(config, opts.configFile ?? null);
     log(`run folder: ${paths.root}`);
   }
-  const parts = opts.parts ?? (await createRunParts(config));
+  const parts = await createRunParts(config, { sam: opts.sam, srmCheckpointDir: checkpoint?.dir });
   const env = createTrainEnv(config, parts);
+  // With the SRM, the agent trains on a wrapper that feeds the SRM every step's states (q updates).
+  const trainEnv = parts.labeler ? parts.labeler.wrapTrainingEnv(env) : env;
   const evalEnv = createEvalEnv(config, parts);
   let agent: Agent | null = null;
   let logger: RunLogger | null = null;
   const onSignal = () => monitor?.requestStop('interrupted (SIGINT)');
   let monitor: TrainingMonitor | null = null;
   try {
-    agent = checkpoint ? await loadAgent(checkpoint.dir, env) : createAgent(config, env);
-    if (checkpoint && parts.labeler?.load) await parts.labeler.load(checkpoint.dir);
+    agent = checkpoint ? await loadAgent(checkpoint.dir, trainEnv) : createAgent(config, trainEnv);
+    if (!checkpoint && parts.labeler && config.srm.pretrain_episodes > 0) {
+      log(`pre-training the SRM on ${config.srm.pretrain_episodes} random-click episodes ...`);
+      const r = await pretrainSrmFromConfig(config, parts);
+      log(`SRM pre-training: ${r.updates} updates, final loss ${r.finalLoss.toFixed(4)}`);
+    }
     logger = new RunLogger(paths.root, { resumeFromStep: checkpoint ? checkpoint.step : opts.resumeDir ? 0 : undefined });
     const algo = config.agent.algo;
     const progress = opts.progress === undefined ? (config.train.progress ? process.stderr : null) : opts.progress;
@@ -187,8 +210,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     process.removeListener('SIGINT', onSignal);
     logger?.close();
     agent?.dispose();
-    await env.close();
+    await trainEnv.close();
     await evalEnv.close();
-    if (!opts.parts) parts.dispose();
+    parts.dispose();
   }
 }

@@ -4,7 +4,8 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { initBackend } from '../../src/backend';
 import { resolveConfig } from '../../src/config/load-config';
-import { createRunParts, type RunParts } from '../../src/runs/factory';
+import { loadSam } from '../../src/sam/checkpoint';
+import type { SamModel } from '../../src/sam/sam-model';
 import { readMetrics } from '../../src/runs/metrics-log';
 import { listCheckpoints } from '../../src/runs/run-dir';
 import { readEventFile } from '../../src/runs/tfevents';
@@ -17,7 +18,8 @@ function tinyConfig(runDir: string, total: number) {
     {
       sam: { checkpoint: TINY_WEIGHTS },
       data: { synthetic: { length: 12, eval_length: 4, image_size: 64 } },
-      env: { grid_size: 4, horizon: 4, label_source: 'oracle', num_envs: 2, embedding_cache: { dir: null } },
+      env: { grid_size: 4, horizon: 4, label_source: 'recalibration', num_envs: 2, embedding_cache: { dir: null } },
+      srm: { enabled: true, q: 1, pretrain_episodes: 1 },
       agent: { ppo: { n_steps: 4, batch_size: 8, n_epochs: 1 } },
       train: { total_timesteps: total, checkpoint_every: 8, eval_every: 8, eval_episodes: 2, progress: false },
       eval: { episodes: 2, pictures: 1, baselines: ['random', 'oracle'], clicks: [1, 2, 4] },
@@ -27,15 +29,15 @@ function tinyConfig(runDir: string, total: number) {
   );
 }
 
-let parts: RunParts;
+let sam: SamModel;
 const quiet = () => undefined;
 
 beforeAll(async () => {
   await initBackend('wasm');
-  parts = await createRunParts(tinyConfig(os.tmpdir(), 8));
+  sam = await loadSam(TINY_WEIGHTS);
 });
 
-afterAll(() => parts.dispose());
+afterAll(() => sam.dispose());
 
 /** Every (tag, step) pair at most once, steps increasing per tag. */
 function expectNoDuplicates(records: ReturnType<typeof readMetrics>): void {
@@ -53,10 +55,12 @@ function expectNoDuplicates(records: ReturnType<typeof readMetrics>): void {
 describe('trainRun', () => {
   it('trains, checkpoints, logs, evaluates against baselines and writes the report; resumes after a crash without duplicates', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-train-'));
-    const first = await trainRun({ config: tinyConfig(dir, 16), parts, progress: null, log: quiet });
+    const first = await trainRun({ config: tinyConfig(dir, 16), sam, progress: null, log: quiet });
     const root = first.paths.root;
     expect(first.numTimesteps).toBe(16);
     expect(listCheckpoints(first.paths.checkpoints).map((c) => c.step)).toEqual([8, 16]);
+    // The SRM is saved with each checkpoint and trained online (its losses are logged).
+    expect(fs.existsSync(path.join(first.paths.checkpoints, 'model_8_steps', 'srm', 'srm.json'))).toBe(true);
     expect(fs.existsSync(path.join(first.paths.best, 'agent.json'))).toBe(true);
     expect(first.evaluation.map((r) => r.policy)).toEqual(['agent', 'random', 'oracle']);
     expect(formatEvaluationTable(first.evaluation)).toMatch(/^policy\s+mIoU@1\s+mIoU@2\s+mIoU@4\s+NoC@85/);
@@ -70,10 +74,11 @@ describe('trainRun', () => {
     const before = readMetrics(path.join(root, 'metrics.jsonl'));
     expect(before.some((r) => typeof r['eval/final_iou'] === 'number')).toBe(true);
     expect(before.some((r) => typeof r['ppo/approx_kl'] === 'number' && typeof r['rollout/ep_rew_mean'] === 'number')).toBe(true);
+    expect(before.some((r) => typeof r['srm/loss'] === 'number' && typeof r['rollout/label_accuracy'] === 'number')).toBe(true);
 
     // A crash after the step-8 checkpoint: the step-16 checkpoint never made it to disk.
     fs.rmSync(path.join(first.paths.checkpoints, 'model_16_steps'), { recursive: true });
-    const resumed = await trainRun({ config: tinyConfig(dir, 16), resumeDir: root, resumeOverrides: ['train.total_timesteps=24', 'eval.baselines=[]'], parts, progress: null, log: quiet });
+    const resumed = await trainRun({ config: tinyConfig(dir, 16), resumeDir: root, resumeOverrides: ['train.total_timesteps=24', 'eval.baselines=[]'], sam, progress: null, log: quiet });
     expect(resumed.resumedFrom).toBe(8);
     expect(resumed.numTimesteps).toBe(24);
     expect(listCheckpoints(resumed.paths.checkpoints).map((c) => c.step)).toEqual([8, 16, 24]);
@@ -98,6 +103,6 @@ describe('trainRun', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-train-'));
     fs.mkdirSync(path.join(dir, 'tiny'));
     fs.writeFileSync(path.join(dir, 'tiny', 'config.yaml'), '{}');
-    await expect(trainRun({ config: tinyConfig(dir, 8), parts, progress: null, log: quiet })).rejects.toThrow(/already exists; continue it with --resume/);
+    await expect(trainRun({ config: tinyConfig(dir, 8), sam, progress: null, log: quiet })).rejects.toThrow(/already exists; continue it with --resume/);
   });
 });

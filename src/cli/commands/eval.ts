@@ -63,11 +63,10 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       }
     }
     await startBackend(a.backend, config.sam.backend, stderrLog);
-    const parts = await createRunParts(config);
+    const parts = await createRunParts(config, { srmCheckpointDir: ckptDir ?? undefined });
     const env = createEvalEnv(config, parts);
     const agent = ckptDir ? await loadAgent(ckptDir, null) : null;
     try {
-      if (ckptDir && parts.labeler?.load) await parts.labeler.load(ckptDir);
       const episodes = a.episodes ?? config.eval.episodes;
       if (!(Number.isInteger(episodes) && episodes > 0)) throw new Error(`--episodes must be a positive integer, got ${a.episodes}`);
       stderrLog(`evaluating ${ckptDir ? `${ckptDir} and ` : ''}${config.eval.baselines.join(', ') || 'no baselines'} on ${episodes} episodes of '${parts.evalData.name}'`);

@@ -29,7 +29,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .example('$0 train --config configs/synthetic-ppo.yaml', 'the embedded default: PPO on the synthetic task with the micro-SAM')
       .example('$0 train -c configs/synthetic-dqn.yaml --set train.total_timesteps=5000 --set env.num_envs=2', 'DQN, shorter, two envs')
       .example('$0 train --resume runs/synthetic-ppo-20250101-120000', 'continue an interrupted run from its latest checkpoint')
-      .epilogue('Writes runs/<name>/: config.yaml, metrics.jsonl, TensorBoard events (tensorboard --logdir runs), checkpoints/, eval.json and report/*.png. Ctrl-C saves a checkpoint and stops.'),
+      .epilogue('Writes runs/<name>/: config.yaml, metrics.jsonl, TensorBoard events (tensorboard --logdir runs), checkpoints/, eval.json and report/*.png. Ctrl-C saves a checkpoint and stops. With --resume, --set changes are written into the run\'s config.yaml.'),
   handler: async (a) => {
     const { loadConfig } = await import('../../config/load-config');
     const { trainRun, formatEvaluationTable } = await import('../../runs/train-run');
