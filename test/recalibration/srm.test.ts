@@ -57,8 +57,11 @@ const implicitConfig = { gridSize: G, embedChannels: D, projChannels: 8, channel
 const explicitConfig = { ...implicitConfig, branch: 'explicit' as const, textDim: TEXT, attentionDim: 8, textEncoder: { id: 'hashed-ngram-v1:d6:n1-4', dim: TEXT } };
 
 describe('SemanticRecalibrationModule as a labeler', () => {
-  it.each(['implicit', 'explicit'] as const)('%s: scores are probabilities, labels threshold the clicked cell, batching changes nothing', async (branch) => {
-    const srm = new SemanticRecalibrationModule(branch === 'implicit' ? implicitConfig : explicitConfig);
+  it.each(['implicit', 'explicit', 'explicit-per-sample-attention'] as const)('%s: scores are probabilities, labels threshold the clicked cell, batching changes nothing', async (variant) => {
+    const branch = variant === 'implicit' ? 'implicit' : 'explicit';
+    // G = 12: 144 cells exceed the rows one attention block holds, so each sample attends alone.
+    const g = variant === 'explicit-per-sample-attention' ? 12 : G;
+    const srm = new SemanticRecalibrationModule(branch === 'implicit' ? implicitConfig : { ...explicitConfig, gridSize: g });
     try {
       const a = embedding('a', 1);
       const b = embedding('b', 2);
@@ -68,18 +71,18 @@ describe('SemanticRecalibrationModule as a labeler', () => {
       const scores = await srm.scoreCells(batch);
       expect(scores).toHaveLength(3);
       for (const s of scores) {
-        expect(s).toHaveLength(G * G);
+        expect(s).toHaveLength(g * g);
         for (const v of s) expect(v > 0 && v < 1).toBe(true);
       }
       for (let i = 0; i < 3; i++) {
         const [alone] = await srm.scoreCells([batch[i]]);
-        for (let c = 0; c < G * G; c++) expect(alone[c]).toBeCloseTo(scores[i][c], 5);
+        for (let c = 0; c < g * g; c++) expect(alone[c]).toBeCloseTo(scores[i][c], 5);
       }
       expect(Array.from(scores[0])).not.toEqual(Array.from(scores[2])); // the mask gates the state
       const requests = [0, 5, 15].map((cell, i) => ({ observation: batch[i] as never, cell }));
       const labels = await srm.labelClicks(requests);
       expect(labels).toEqual(requests.map((r, i) => (scores[i][r.cell] >= 0.5 ? 1 : 0)));
-      await expect(srm.labelClicks([{ observation: batch[0] as never, cell: G * G }])).rejects.toThrow(/cell 16, outside \[0, 16\)/);
+      await expect(srm.labelClicks([{ observation: batch[0] as never, cell: g * g }])).rejects.toThrow(new RegExp(`cell ${g * g}, outside \\[0, ${g * g}\\)`));
     } finally {
       srm.dispose();
     }
