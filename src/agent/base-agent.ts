@@ -26,7 +26,10 @@ export const CHECKPOINT_FORMAT = 'alignsam-tfjs/agent';
 export const CHECKPOINT_VERSION = 1;
 
 /** Architecture choices a user may set; the sizes tied to the env are read from observations. */
-export type NetArchitecture = Pick<PromptNetConfig, 'projChannels' | 'embedConvChannels' | 'gridConvChannels' | 'valueHidden' | 'actionLayout'>;
+export type NetArchitecture = Pick<
+  PromptNetConfig,
+  'projChannels' | 'embedConvChannels' | 'embedConvMinSize' | 'gridConvChannels' | 'valueHidden' | 'actionLayout'
+>;
 
 export interface AgentCommonOptions {
   /** Seeds network initialisation, action sampling, minibatch order and the env's first reset. */

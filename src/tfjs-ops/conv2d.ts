@@ -3,7 +3,7 @@
  *
  * Why: the wasm backend has no `Conv2DBackpropFilter` kernel, so `tf.conv2d` cannot be trained on
  * it. Here dx is a forward convolution of dy with the spatially flipped, in/out-transposed filter,
- * and dW is, for each filter tap (i, j), the matrix product of the shifted input patch with dy.
+ * and dW a forward 'valid' convolution of the (transposed) input by dy.
  * Matches tf.conv2d's forward result exactly (it calls it) and its gradients up to float rounding.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -45,7 +45,7 @@ function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, p: Padding2D): tf.T
   const [kh, kw, cIn, cOut] = filter.shape;
   if (kh === 1 && kw === 1) {
     const [b, h, w] = dy.shape;
-    const dx = tf.matMul(tf.reshape(dy, [b * h * w, cOut]), tf.reshape(filter, [cIn, cOut]), false, true);
+    const dx = tf.matMul(tf.reshape(dy, [b * h * w, cOut]), tf.transpose(tf.reshape(filter, [cIn, cOut])));
     return tf.reshape(dx, [b, h, w, cIn]);
   }
   const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
@@ -53,22 +53,24 @@ function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, p: Padding2D): tf.T
   return tf.conv2d(dy, flipped, 1, toTfPad(back));
 }
 
-/** dL/dW[i, j] = sum over batch and output pixels of x_padded[.., y + i, x + j, :]^T dy[.., y, x, :]. */
+/**
+ * dL/dW[i, j, ci, co] = sum over batch and output pixels of x_padded[b, y + i, x + j, ci] * dy[b, y, x, co].
+ * That is a 'valid' convolution of the padded input, viewed as a batch of Cin single images with B
+ * channels, by dy viewed as an [Ho, Wo, B, Cout] filter. On wasm this runs 2-5x faster than
+ * per-tap matrix products (tfjs-wasm's transposed matMul is slow).
+ */
 function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, p: Padding2D): tf.Tensor4D {
   const cIn = x.shape[3];
   const [b, ho, wo, cOut] = dy.shape;
-  const n = b * ho * wo;
-  const dy2 = tf.reshape(dy, [n, cOut]);
-  const xp = p[0][0] + p[0][1] + p[1][0] + p[1][1] === 0 ? x : tf.pad(x, [[0, 0], [p[0][0], p[0][1]], [p[1][0], p[1][1]], [0, 0]]);
-  const taps: tf.Tensor2D[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const patch = kh === 1 && kw === 1 ? xp : tf.slice(xp, [0, i, j, 0], [b, ho, wo, cIn]);
-      taps.push(tf.matMul(tf.reshape(patch, [n, cIn]), dy2, true, false));
-    }
+  if (kh === 1 && kw === 1 && p[0][0] + p[0][1] + p[1][0] + p[1][1] === 0) {
+    const n = b * ho * wo;
+    return tf.reshape(tf.matMul(tf.transpose(tf.reshape(x, [n, cIn])), tf.reshape(dy, [n, cOut])), [1, 1, cIn, cOut]);
   }
-  const stacked = taps.length === 1 ? taps[0] : tf.stack(taps);
-  return tf.reshape(stacked, [kh, kw, cIn, cOut]);
+  const xp = p[0][0] + p[0][1] + p[1][0] + p[1][1] === 0 ? x : tf.pad(x, [[0, 0], [p[0][0], p[0][1]], [p[1][0], p[1][1]], [0, 0]]);
+  const images = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, Hp, Wp, B]
+  const kernel = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, B, Cout]
+  const out = tf.conv2d(images, kernel, 1, 'valid'); // [Cin, kh, kw, Cout]
+  return tf.transpose(out, [1, 2, 0, 3]) as tf.Tensor4D;
 }
 
 /**

@@ -40,33 +40,52 @@ export function adaptivePool2dMatrixT(inH: number, inW: number, outH: number, ou
   return out;
 }
 
-/** Caches the pooling matrices (small, constant) as kept tensors. */
-export class AdaptivePool {
-  private readonly mats = new Map<string, tf.Tensor2D>();
+interface PoolMatrices {
+  /** [inH * inW, outH * outW] */
+  mT: tf.Tensor2D;
+  /** [outH * outW, inH * inW] */
+  m: tf.Tensor2D;
+}
 
-  matrixT(inH: number, inW: number, outH: number, outW: number): tf.Tensor2D {
+/**
+ * Caches the pooling matrices (small, constant) as kept tensors. The pooling op's gradient uses
+ * the stored matrix directly: no transposed matMul (slow on wasm) and no gradient for the constant.
+ */
+export class AdaptivePool {
+  private readonly mats = new Map<string, PoolMatrices>();
+
+  private matrices(inH: number, inW: number, outH: number, outW: number): PoolMatrices {
     const key = `${inH}x${inW}->${outH}x${outW}`;
-    let m = this.mats.get(key);
-    if (!m) {
-      m = tf.keep(tf.tensor2d(adaptivePool2dMatrixT(inH, inW, outH, outW), [inH * inW, outH * outW]));
-      this.mats.set(key, m);
+    let e = this.mats.get(key);
+    if (!e) {
+      const mT = tf.keep(tf.tensor2d(adaptivePool2dMatrixT(inH, inW, outH, outW), [inH * inW, outH * outW]));
+      e = { mT, m: tf.keep(tf.transpose(mT)) as tf.Tensor2D };
+      this.mats.set(key, e);
     }
-    return m;
+    return e;
   }
 
   /** x [B, H, W, C] -> [B, outH, outW, C]. */
   pool(x: tf.Tensor4D, outH: number, outW: number): tf.Tensor4D {
     const [b, h, w, c] = x.shape;
     if (h === outH && w === outW) return x;
-    const m = this.matrixT(h, w, outH, outW);
-    if (c === 1) return tf.reshape(tf.matMul(tf.reshape(x, [b, h * w]), m), [b, outH, outW, 1]);
-    const xt = tf.reshape(tf.transpose(tf.reshape(x, [b, h * w, c]), [0, 2, 1]), [b * c, h * w]);
-    const pooled = tf.reshape(tf.matMul(xt, m), [b, c, outH * outW]);
+    const { mT, m } = this.matrices(h, w, outH, outW);
+    // Rows are (sample, channel) pairs, columns pixels: one product pools them all.
+    const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [rows] = args as [tf.Tensor2D, tf.GradSaveFunc];
+      return {
+        value: tf.matMul(rows, mT),
+        gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.matMul(dy as tf.Tensor2D, m),
+      };
+    });
+    if (c === 1) return tf.reshape(op(tf.reshape(x, [b, h * w])), [b, outH, outW, 1]);
+    const rows = tf.reshape(tf.transpose(tf.reshape(x, [b, h * w, c]), [0, 2, 1]), [b * c, h * w]);
+    const pooled = tf.reshape(op(rows), [b, c, outH * outW]);
     return tf.reshape(tf.transpose(pooled, [0, 2, 1]), [b, outH, outW, c]);
   }
 
   dispose(): void {
-    for (const m of this.mats.values()) m.dispose();
+    for (const e of this.mats.values()) tf.dispose([e.mT, e.m]);
     this.mats.clear();
   }
 }

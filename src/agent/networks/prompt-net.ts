@@ -3,7 +3,9 @@
  *
  *   E [He, We, C] --1x1 proj (no bias)--> [He, We, p]   (once per image: proj(E * m) = proj(E) * m)
  *     * mask probs m                                  (the AlignSAM gating)
- *     -> (2x2 avg pool while the result stays >= G) + 3x3 conv + ReLU, per `embedConvChannels`
+ *     -> 3x3 conv + ReLU per `embedConvChannels`, each preceded by 2x2 average pools while the
+ *        side stays >= embedConvMinSize (default ceil(1.5 G): 64 -> 16 for G = 10, so the convs
+ *        run at 16 x 16, which resolves a 10 x 10 action grid at a quarter of the cost of 32 x 32)
  *     -> adaptive average pool to the G x G action grid
  *     ++ [mask pooled to the grid, positive clicks, negative clicks, step fraction]
  *     -> 3x3 conv + ReLU per `gridConvChannels`, the first modulated by FiLM from the text vector
@@ -16,6 +18,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../../tfjs-ops/conv2d';
+import { gatherScalePool } from '../../tfjs-ops/gather-scale-pool';
+import { matMul } from '../../tfjs-ops/matmul';
+import { projectGatherScalePool } from '../../tfjs-ops/project-gather-scale-pool';
+import { projectConstant } from '../../tfjs-ops/project';
 import { Rng } from '../../utils/rng';
 import type { EmbeddingRef, ObservationDims, PromptObservationBatch } from '../observation';
 import { embeddingShape } from '../observation';
@@ -38,8 +44,10 @@ export interface PromptNetConfig {
   textDim: number;
   /** Width of the 1x1 embedding projection. */
   projChannels: number;
-  /** Output channels of the 3x3 convs on the embedding grid (each preceded by 2x2 pooling while >= G). */
+  /** Output channels of the 3x3 convs on the embedding grid. */
   embedConvChannels: number[];
+  /** Smallest side the embedding grid is average-pooled down to before the convs; null: ceil(1.5 G). */
+  embedConvMinSize: number | null;
   /** Output channels of the 3x3 convs on the action grid. */
   gridConvChannels: number[];
   /** Hidden width of the value head (actor-critic only). */
@@ -55,6 +63,7 @@ export const DEFAULT_NET_CONFIG: Omit<PromptNetConfig, 'head'> = {
   textDim: 0,
   projChannels: 32,
   embedConvChannels: [32, 32],
+  embedConvMinSize: null,
   gridConvChannels: [64, 64],
   valueHidden: 64,
 };
@@ -83,6 +92,7 @@ export function validateNetConfig(c: PromptNetConfig): void {
   if (!(Number.isInteger(c.textDim) && c.textDim >= 0)) throw new Error(`network config: 'textDim' must be an integer >= 0, got ${c.textDim}`);
   if (!Array.isArray(c.embedConvChannels)) throw new Error(`network config: 'embedConvChannels' must be an array`);
   c.embedConvChannels.forEach((v, i) => posInt(v, `embedConvChannels[${i}]`));
+  if (c.embedConvMinSize !== null && c.embedConvMinSize !== undefined) posInt(c.embedConvMinSize, 'embedConvMinSize');
   if (!Array.isArray(c.gridConvChannels) || c.gridConvChannels.length === 0) {
     throw new Error(`network config: 'gridConvChannels' needs at least one layer`);
   }
@@ -179,15 +189,12 @@ export class PromptNet {
       }
     });
     const fresh: Array<[string, tf.Tensor4D]> = [];
-    if (todo.length > 0) {
-      const [h, wd, c] = embeddingShape(todo[0], 'PromptNet');
-      const e = tf.concat(todo.map((r) => tf.reshape(r.tensor, [1, h, wd, c])), 0);
-      const proj = tf.reshape(tf.matMul(tf.reshape(e, [todo.length * h * wd, c]), w), [todo.length, h, wd, this.config.projChannels]) as tf.Tensor4D;
-      for (let j = 0; j < todo.length; j++) {
-        const one = todo.length === 1 ? proj : (tf.slice(proj, [j, 0, 0, 0], [1, h, wd, this.config.projChannels]) as tf.Tensor4D);
-        parts[todoAt[j]] = one;
-        fresh.push([todo[j].key, one]);
-      }
+    for (let j = 0; j < todo.length; j++) {
+      // Per image, with the gradient for the weights only (the embedding is data).
+      const [h, wd] = embeddingShape(todo[j], 'PromptNet');
+      const one = tf.reshape(projectConstant(todo[j].tensor, w), [1, h, wd, this.config.projChannels]) as tf.Tensor4D;
+      parts[todoAt[j]] = one;
+      fresh.push([todo[j].key, one]);
     }
     const out = parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as tf.Tensor4D);
     // Cache after the batch is assembled, so that evictions never free a tensor still in use here.
@@ -245,27 +252,34 @@ export class PromptNet {
       }
       sampleToUnique[i] = u;
     });
-    const projU = this.projectUnique(uniqueRefs, opts.useCache === true);
-    const p = c.projChannels;
-    const nU = uniqueRefs.length;
-    let identity = nU === b;
-    for (let i = 0; identity && i < b; i++) identity = sampleToUnique[i] === i;
-    let x: tf.Tensor4D;
-    if (identity) {
-      x = projU;
-    } else {
-      // Gather by a one-hot matmul: its gradient is a matmul too (tf.gather's needs a kernel wasm lacks).
-      const onehot = new Float32Array(b * nU);
-      for (let i = 0; i < b; i++) onehot[i * nU + sampleToUnique[i]] = 1;
-      x = tf.reshape(tf.matMul(tf.tensor2d(onehot, [b, nU]), tf.reshape(projU, [nU, he * we * p])), [b, he, we, p]);
-    }
     const mask = tf.tensor4d(batch.maskProbs, [b, he, we, 1]);
-    x = tf.mul(x, mask);
 
+    // The AlignSAM state proj(E) * m per sample, average-pooled by k before the first conv, in one
+    // op (see gatherScalePool): k = 2^n halvings while the side stays >= embedConvMinSize.
+    const minSide = c.embedConvMinSize ?? Math.ceil(1.5 * g);
     let h = he;
     let w = we;
+    let poolK = 1;
+    if (c.embedConvChannels.length > 0) {
+      while (Math.floor(h / 2) >= minSide && Math.floor(w / 2) >= minSide) {
+        h = Math.floor(h / 2);
+        w = Math.floor(w / 2);
+        poolK *= 2;
+      }
+    }
+    // Inference reuses per-image projections; training fuses projection, gathering, gating and
+    // pooling into one op whose gradient is for the projection weights only.
+    let x = opts.useCache
+      ? gatherScalePool(this.projectUnique(uniqueRefs, true), sampleToUnique, mask, poolK)
+      : projectGatherScalePool(
+          uniqueRefs.map((r) => r.tensor),
+          this.params.get('proj/w'),
+          sampleToUnique,
+          mask,
+          poolK,
+        );
     c.embedConvChannels.forEach((_, i) => {
-      if (Math.floor(h / 2) >= g && Math.floor(w / 2) >= g) {
+      while (Math.floor(h / 2) >= minSide && Math.floor(w / 2) >= minSide) {
         x = tf.avgPool(x, 2, 2, 'valid') as tf.Tensor4D;
         h = Math.floor(h / 2);
         w = Math.floor(w / 2);
@@ -284,7 +298,7 @@ export class PromptNet {
       let y = tf.add(conv2d(x, this.params.get(`grid${i}/w`) as tf.Tensor4D, 'same'), this.params.get(`grid${i}/b`)) as tf.Tensor4D;
       if (i === 0 && c.textDim > 0) {
         if (!batch.textVector) throw new Error('PromptNet: this network is text-conditioned but the batch has no textVector');
-        const film = tf.add(tf.matMul(tf.tensor2d(batch.textVector, [b, c.textDim]), this.params.get('film/w')), this.params.get('film/b'));
+        const film = tf.add(matMul(tf.tensor2d(batch.textVector, [b, c.textDim]), this.params.get('film/w')), this.params.get('film/b'));
         const gamma = tf.reshape(tf.slice(film, [0, 0], [b, out]), [b, 1, 1, out]);
         const beta = tf.reshape(tf.slice(film, [0, out], [b, out]), [b, 1, 1, out]);
         y = tf.add(tf.mul(y, tf.add(gamma, 1)), beta);
@@ -295,7 +309,7 @@ export class PromptNet {
     const k = c.logitsPerCell;
     const flat = tf.reshape(x, [b * g * g, chOut]);
     const headName = c.head === 'actor-critic' ? 'pi' : 'q';
-    let cells = tf.add(tf.matMul(flat, this.params.get(`${headName}/w`)), this.params.get(`${headName}/b`));
+    let cells = tf.add(matMul(flat, this.params.get(`${headName}/w`)), this.params.get(`${headName}/b`));
     let logits: tf.Tensor2D;
     if (k === 1 || c.actionLayout === 'cell-major') {
       logits = tf.reshape(cells, [b, g * g * k]);
@@ -306,8 +320,8 @@ export class PromptNet {
     let values: tf.Tensor1D | null = null;
     if (c.head === 'actor-critic') {
       const pooled = tf.mean(x, [1, 2]);
-      const hid = tf.relu(tf.add(tf.matMul(pooled, this.params.get('v0/w')), this.params.get('v0/b')));
-      values = tf.reshape(tf.add(tf.matMul(hid, this.params.get('v1/w')), this.params.get('v1/b')), [b]);
+      const hid = tf.relu(tf.add(matMul(pooled, this.params.get('v0/w')), this.params.get('v0/b')));
+      values = tf.reshape(tf.add(matMul(hid, this.params.get('v1/w')), this.params.get('v1/b')), [b]);
     }
     return { logits, values };
   }
