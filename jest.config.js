@@ -7,4 +7,6 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   testTimeout: 120000,
+  // Two cores: jest's default (cores - 1) would run one test file at a time.
+  maxWorkers: 2,
 };
