@@ -97,3 +97,37 @@ export async function evaluateSrm(
   const scores = await srm.scoreCells(examples.map((e) => e.observation));
   return srmMetrics(scores, examples.map((e) => e.cellFractions), srm.config?.threshold ?? 0.5);
 }
+
+/**
+ * A training callback (the agents' Callback shape) that evaluates the SRM on held-out examples
+ * every `everySteps` env timesteps and keeps the history, for logs.
+ */
+export class SrmEvalCallback {
+  readonly history: Array<{ timesteps: number } & SrmEvaluation> = [];
+  private next = 0;
+
+  constructor(
+    readonly opts: {
+      srm: Parameters<typeof evaluateSrm>[0];
+      examples: readonly SrmExample[];
+      everySteps: number;
+      log?: (entry: { timesteps: number } & SrmEvaluation) => void;
+    },
+  ) {
+    if (!(Number.isInteger(opts.everySteps) && opts.everySteps > 0)) throw new Error(`SrmEvalCallback: 'everySteps' must be a positive integer, got ${opts.everySteps}`);
+  }
+
+  onTrainingStart(ctx: { numTimesteps: number }): void {
+    this.next = (Math.floor(ctx.numTimesteps / this.opts.everySteps) + 1) * this.opts.everySteps;
+  }
+
+  async onStep(ctx: { numTimesteps: number }): Promise<boolean> {
+    if (ctx.numTimesteps >= this.next) {
+      this.next += this.opts.everySteps * Math.max(1, Math.floor((ctx.numTimesteps - this.next) / this.opts.everySteps) + 1);
+      const entry = { timesteps: ctx.numTimesteps, ...(await evaluateSrm(this.opts.srm, this.opts.examples)) };
+      this.history.push(entry);
+      this.opts.log?.(entry);
+    }
+    return true;
+  }
+}

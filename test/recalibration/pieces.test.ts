@@ -1,7 +1,7 @@
 /** The SRM's building blocks: fast matMul gradients, the loss, AUC and metrics. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { rocAuc, srmMetrics } from '../../src/recalibration/evaluate-srm';
+import { rocAuc, SrmEvalCallback, srmMetrics } from '../../src/recalibration/evaluate-srm';
 import { matMul2d, matMulConstLeft } from '../../src/recalibration/fast-matmul';
 import { averagePoolBy } from '../../src/recalibration/srm-net';
 import { cellTargets, diceBceLoss } from '../../src/recalibration/losses';
@@ -117,5 +117,27 @@ describe('averagePoolBy', () => {
       const g2 = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(v as tf.Tensor4D, f, f, 'valid'), wts)))(x);
       expect(maxAbsDiff(g1, g2)).toBeLessThan(1e-6);
     }
+  });
+});
+
+describe('SrmEvalCallback', () => {
+  it('evaluates every N timesteps on the held-out examples', async () => {
+    let calls = 0;
+    const srm = {
+      config: { threshold: 0.5 },
+      scoreCells: async (o: readonly unknown[]) => {
+        calls++;
+        return o.map(() => Float32Array.from([0.9, 0.1]));
+      },
+    };
+    const examples = [{ observation: {} as never, cellFractions: Float32Array.from([1, 0]) }];
+    const logged: number[] = [];
+    const cb = new SrmEvalCallback({ srm, examples, everySteps: 10, log: (e) => logged.push(e.timesteps) });
+    cb.onTrainingStart({ numTimesteps: 0 });
+    for (const t of [4, 8, 12, 16, 20, 35]) await cb.onStep({ numTimesteps: t });
+    expect(logged).toEqual([12, 20, 35]);
+    expect(calls).toBe(3);
+    expect(cb.history[0].accuracy).toBe(1);
+    expect(() => new SrmEvalCallback({ srm, examples, everySteps: 0 })).toThrow(/'everySteps' must be a positive integer/);
   });
 });
