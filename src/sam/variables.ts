@@ -11,12 +11,18 @@ import { samWeightSpecs } from './weight-spec';
 /** Buffers of the reference that are not trained (the random-Fourier matrix is a registered buffer). */
 export const SAM_FROZEN_BUFFERS = new Set(['prompt_encoder.pe_layer.positional_encoding_gaussian_matrix']);
 
-export function samVariables(config: SamConfig, weights: RawWeights): Map<string, tf.Variable> {
+let nextSet = 0;
+
+/**
+ * Variables keyed by official name. tfjs registers variable names globally, so each set gets its
+ * own prefix (`sam<k>/`, or the one given) and several sets can live in one process.
+ */
+export function samVariables(config: SamConfig, weights: RawWeights, prefix = `sam${nextSet++}`): Map<string, tf.Variable> {
   const vars = new Map<string, tf.Variable>();
   for (const { name, shape } of samWeightSpecs(config)) {
     const w = weights.get(name);
     if (!w) throw new Error(`samVariables: missing '${name}'`);
-    vars.set(name, tf.variable(tf.tensor(w.data, shape, 'float32'), !SAM_FROZEN_BUFFERS.has(name), `sam/${name}`));
+    vars.set(name, tf.variable(tf.tensor(w.data, shape, 'float32'), !SAM_FROZEN_BUFFERS.has(name), `${prefix}/${name}`));
   }
   return vars;
 }

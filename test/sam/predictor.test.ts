@@ -105,7 +105,9 @@ test('200 predictions leave the tensor count flat', async () => {
 
 test('a model over variables is differentiable: one training step moves every trained weight', async () => {
   const { samVariables, SAM_FROZEN_BUFFERS } = await import('../../src/sam/variables');
-  const vars = samVariables(odd, randomSamWeights(odd, 4));
+  const vars = samVariables(odd, randomSamWeights(odd, 4), 'grad-test');
+  // A second set in the same process is fine (names are prefixed per set).
+  samVariables(odd, randomSamWeights(odd, 5)).forEach((v) => v.dispose());
   const before = new Map([...vars].map(([k, v]) => [k, v.dataSync().slice()]));
   const input = tf.randomNormal([80, 80, 3], 0, 1, 'float32', 1) as tf.Tensor3D;
   const target = tf.randomUniform([1, 40, 40], 0, 1, 'float32', 2).greater(0.5).toFloat();
@@ -123,7 +125,7 @@ test('a model over variables is differentiable: one training step moves every tr
   const unused = /output_hypernetworks_mlps\.[123]\.|no_mask_embed|(token_to_image|final_attn_token_to_image)\.k_proj\.bias/;
   for (const [name] of vars) {
     if (SAM_FROZEN_BUFFERS.has(name) || unused.test(name)) continue;
-    if (!grads[`sam/${name}`]) throw new Error(`no gradient for ${name}`);
+    if (!grads[`grad-test/${name}`]) throw new Error(`no gradient for ${name}`);
   }
   expect(Number.isFinite(value.dataSync()[0])).toBe(true);
   expect(before.size).toBe(vars.size);
