@@ -149,7 +149,8 @@ export const configSchema = s.object({
       .describe("P0 at evaluation (null: as in training). The paper uses 'labeler' with the SRM."),
     multimask: s.boolean().default(false).describe("Ask SAM for three masks and keep the best by predicted IoU."),
     num_envs: s.integer({ min: 1, max: 256 }).default(4).describe('Environments stepped together (their SAM decodes are batched).'),
-    vector: s.enum(['sync', 'async'] as const).default('sync').describe("'sync': one thread, one batched SAM call per step; 'async': envs in worker threads."),
+    vector: s.enum(['sync', 'async'] as const).default('sync').describe("'sync': one thread, one batched SAM call per step; 'async': envs sharded over worker threads (uses more cores; needs embedding_cache.dir)."),
+    workers: s.integer({ min: 1, max: 64 }).default(2).describe("Worker threads of env.vector 'async'."),
     embedding_cache: s.object({
       dir: s.string({ nonEmpty: true }).nullable().default('.cache/embeddings').describe('Disk cache of image embeddings (null: memory only). `alignsam embed` fills it ahead of training.'),
       max_in_memory: s.integer({ min: 1 }).default(256).describe('Embeddings kept in memory.'),
@@ -261,6 +262,8 @@ export function crossCheck(c: AlignSamConfig, ctx: SchemaContext): void {
   for (const [key, v] of [['initial_prompts', c.env.initial_prompts], ['eval_initial_prompts', c.env.eval_initial_prompts]] as const) {
     if (v === 'labeler' && !c.srm.enabled) ctx.at('env').at(key).fail("'labeler' needs srm.enabled: true");
   }
+  if (c.env.vector === 'async' && c.env.embedding_cache.dir === null) ctx.at('env').at('embedding_cache').at('dir').fail("required by env.vector 'async' (the workers share embeddings through it)");
+  if (c.env.vector === 'async' && c.env.initial_prompts === 'labeler') ctx.at('env').at('initial_prompts').fail("'labeler' is not supported with env.vector 'async'");
   if (c.text.encoder === 'use' && c.text.use_dir === null) ctx.at('text').at('use_dir').fail("required when text.encoder is 'use'");
   if (c.srm.enabled && c.srm.branch === 'explicit' && c.text.encoder === 'none') ctx.at('srm').at('branch').fail("'explicit' needs target-name vectors: set text.encoder to 'hashed' or 'use'");
   for (const k of c.eval.clicks) if (k > c.env.horizon) ctx.at('eval').at('clicks').fail(`k = ${k} exceeds env.horizon = ${c.env.horizon}`);

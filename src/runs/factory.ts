@@ -14,6 +14,9 @@ import type { SegmentationDataset } from '../data/types';
 import type { ClickLabeler } from '../env/prompt/labeler';
 import { SamPromptEnv, type SamPromptEnvOptions } from '../env/prompt/sam-prompt-env';
 import { SamPromptVectorEnv } from '../env/prompt/sam-prompt-vector-env';
+import { SamPromptWorkerVectorEnv } from '../env/prompt/sam-prompt-worker-env';
+import type { PromptObservation } from '../env/prompt/observation';
+import type { VectorEnv, VectorResetOptions } from '../env/vector/types';
 import { loadSam } from '../sam/checkpoint';
 import { EmbeddingCache } from '../sam/embedding-cache';
 import type { SamModel } from '../sam/sam-model';
@@ -151,7 +154,7 @@ export interface LabelerParts {
   labeler: ClickLabeler;
   srm: SemanticRecalibrationModule;
   /** Wrap the training vector env so the SRM learns online (q updates per step), as the paper. */
-  wrapTrainingEnv(env: SamPromptVectorEnv): AgentVecEnv<unknown>;
+  wrapTrainingEnv(env: TrainVecEnv): AgentVecEnv<unknown>;
   /** The SRM's latest losses, for the logs. */
   metrics(): Record<string, number>;
   /** Save into `<dir>/srm` (beside the agent's files of a checkpoint). */
@@ -259,12 +262,72 @@ export function envOptions(config: AlignSamConfig, parts: RunParts, purpose: 'tr
   };
 }
 
-export function createTrainEnv(config: AlignSamConfig, parts: RunParts): SamPromptVectorEnv {
-  if (config.env.vector === 'async') {
-    throw new NotAvailableError("env.vector: async for the prompting env", "the worker-thread prompting env is not wired into the CLI yet; use env.vector: sync");
+/** The training vector env: one thread with batched SAM decodes ('sync'), or envs sharded over worker threads ('async'). */
+export async function createTrainEnv(config: AlignSamConfig, parts: RunParts, opts: { backend?: string } = {}): Promise<TrainVecEnv> {
+  if (config.env.vector === 'sync') {
+    return new SamPromptVectorEnv({ ...envOptions(config, parts, 'train'), numEnvs: config.env.num_envs, autoresetMode: 'same-step' });
   }
-  return new SamPromptVectorEnv({ ...envOptions(config, parts, 'train'), numEnvs: config.env.num_envs, autoresetMode: 'same-step' });
+  const e = config.env;
+  if (e.embedding_cache.dir === null) throw new Error("env.vector 'async': the workers share embeddings through the disk cache; set env.embedding_cache.dir");
+  if (e.initial_prompts === 'labeler') throw new Error("env.vector 'async': initial_prompts 'labeler' runs the SRM in the workers, which is not supported; use 'ground-truth' or 'none'");
+  const workers = await SamPromptWorkerVectorEnv.create({
+    numEnvs: e.num_envs,
+    numWorkers: e.workers,
+    env: {
+      checkpoint: path.resolve(config.sam.checkpoint === 'micro' ? microSamWeights() : config.sam.checkpoint),
+      cacheDir: path.resolve(e.embedding_cache.dir),
+      data: datasetConfig(config, 'train') as unknown as Record<string, unknown>,
+      dataBaseDir: process.cwd(),
+      labelSource: e.label_source,
+      gridSize: e.grid_size,
+      horizon: e.horizon,
+      initialPrompts: e.initial_prompts,
+      reward: config.reward.terms ?? config.reward.preset ?? 'alignsam',
+      multimaskOutput: e.multimask,
+      backend: opts.backend,
+    },
+    embeddings: parts.cache,
+    labeler: parts.labeler?.labeler,
+    textVector: parts.textVector,
+    textDim: parts.text?.dim ?? 0,
+    seed: config.train.seed,
+  });
+  return new PlainArrayActions(workers);
 }
+
+/**
+ * Hands actions to the worker env as a plain array: its labelling path maps over the actions, and
+ * the agents pass an Int32Array, whose map() cannot hold the label requests.
+ */
+class PlainArrayActions implements VectorEnv<PromptObservation, number> {
+  constructor(readonly env: SamPromptWorkerVectorEnv) {}
+  get numEnvs() {
+    return this.env.numEnvs;
+  }
+  get singleObservationSpace() {
+    return this.env.singleObservationSpace;
+  }
+  get singleActionSpace() {
+    return this.env.singleActionSpace;
+  }
+  get autoresetMode() {
+    return this.env.autoresetMode;
+  }
+  reset(opts?: VectorResetOptions) {
+    return this.env.reset(opts);
+  }
+  step(actions: ArrayLike<number>) {
+    return this.env.step(Array.from(actions));
+  }
+  render() {
+    return this.env.render();
+  }
+  close() {
+    return this.env.close();
+  }
+}
+
+export type TrainVecEnv = SamPromptVectorEnv | VectorEnv<PromptObservation, number>;
 
 export function createEvalEnv(config: AlignSamConfig, parts: RunParts): SamPromptEnv {
   return new SamPromptEnv(envOptions(config, parts, 'eval'));

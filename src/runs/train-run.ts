@@ -5,6 +5,7 @@
  * `resume` continues a run folder from its latest checkpoint.
  */
 import * as fs from 'fs';
+import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { CheckpointCallback, type Callback } from '../agent/callbacks';
 import type { AlignSamConfig } from '../config/alignsam-config';
@@ -126,7 +127,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     log(`run folder: ${paths.root}`);
   }
   const parts = await createRunParts(config, { sam: opts.sam, srmCheckpointDir: checkpoint?.dir });
-  const env = createTrainEnv(config, parts);
+  let env: Awaited<ReturnType<typeof createTrainEnv>>;
+  try {
+    env = await createTrainEnv(config, parts, { backend: tf.getBackend() });
+  } catch (err) {
+    parts.dispose();
+    throw err;
+  }
   // With the SRM, the agent trains on a wrapper that feeds the SRM every step's states (q updates).
   const trainEnv = parts.labeler ? parts.labeler.wrapTrainingEnv(env) : env;
   const evalEnv = createEvalEnv(config, parts);

@@ -89,10 +89,10 @@ describe('alignsam errors', () => {
   });
 
   it.each([
-    [['export', '--run', 'runs/x', '--out', 'out'], 'not available yet: export'],
-    [['predict', '--export', 'e', '--image', 'i.png', '--target', 'dog'], 'not available yet: predict'],
-    [['eval', '--export', 'e'], 'not available yet: eval --export'],
-  ])('%j fails clearly instead of pretending', async (args, message) => {
+    [['export', '--run', '/nonexistent/run', '--out', '/tmp/x'], '/nonexistent/run is not a run folder: /nonexistent/run/config.yaml is missing'],
+    [['predict', '--export', '/nonexistent/export', '--image', path.join(ROOT, 'package.json')], 'package.json'],
+    [['eval', '--export', '/nonexistent/export'], 'eval --export needs --config <yaml>'],
+  ])('%j fails with a message naming what is wrong', async (args, message) => {
     const r = await runMain(args as string[]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(message);

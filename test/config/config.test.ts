@@ -68,6 +68,8 @@ describe('config validation', () => {
     expect(coco.issues.map((i) => i.path)).toEqual(['data.coco.annotation_file']);
     const batch = errorOf(() => resolveConfig({ env: { label_source: 'oracle', num_envs: 2 }, agent: { ppo: { n_steps: 8, batch_size: 64 } } }, 'x.yaml'));
     expect(batch.issues.map((i) => i.path)).toEqual(['agent.ppo.batch_size']);
+    const async = errorOf(() => resolveConfig({ env: { label_source: 'oracle', vector: 'async', embedding_cache: { dir: null } } }, 'x.yaml'));
+    expect(async.issues.map((i) => i.path)).toEqual(['env.embedding_cache.dir']);
   });
 
   it('validates reward terms through src/reward, naming the term', () => {

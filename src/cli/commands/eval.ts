@@ -20,8 +20,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       withBackend(
         y
           .option('run', { type: 'string', describe: 'A run folder (its config.yaml and a checkpoint)' })
-          .option('export', { type: 'string', describe: 'An exported agent folder (alignsam export)' })
-          .option('config', { alias: 'c', type: 'string', describe: 'Without --run or --export: evaluate the baseline clickers of this config only' })
+          .option('export', { type: 'string', describe: 'An exported agent folder (alignsam export); --config gives the data' })
+          .option('config', { alias: 'c', type: 'string', describe: 'With --export: the data and eval settings; alone: evaluate the baseline clickers of this config only' })
           .option('checkpoint', { type: 'string', default: 'latest', describe: "With --run: 'latest', 'best', or a checkpoint folder" })
           .option('episodes', { alias: 'n', type: 'number', describe: 'Episodes (default: eval.episodes of the config)' })
           .option('write', { type: 'boolean', default: true, describe: 'With --run: write eval.json and report/*.png into the run folder (--no-write to only print)' }),
@@ -29,18 +29,17 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     )
       .check((a) => {
         const given = [a.run, a.export, a.config].filter((v) => v !== undefined).length;
-        if (given !== 1) throw new Error('give exactly one of --run <run folder>, --export <export folder> or --config <yaml> (baselines only)');
+        if (a.export !== undefined && a.config !== undefined && a.run === undefined) return true;
+        if (given !== 1) throw new Error('give one of --run <run folder>, --export <export folder> --config <yaml> (the data), or --config <yaml> (baselines only)');
         return true;
       })
       .example('$0 eval --run runs/synthetic-ppo-20250101-120000', 'the latest checkpoint vs the baselines, table on stdout, report in the run folder')
       .example('$0 eval --run runs/my-run --checkpoint best -n 200', 'the best checkpoint on 200 episodes')
+      .example('$0 eval --export exports/synthetic --config configs/synthetic-ppo.yaml', 'an exported agent on the evaluation split of a config (the export sets grid, horizon, labels and SAM)')
       .example('$0 eval --config configs/coco-ppo.yaml --set eval.baselines=[oracle]', 'how well the oracle clicker does with your SAM on your data')
       .epilogue('Columns: mIoU@k (mean IoU after k clicks), NoC@85/90 (clicks to reach that IoU, 20 when never), NoF (share of episodes that never reach it), final IoU, label accuracy, return.'),
   handler: async (a) => {
-    if (a.export) {
-      const { NotAvailableError } = await import('../../runs/not-available');
-      throw new NotAvailableError('eval --export', 'loading an exported agent: the export format of src/agent is not wired into the CLI yet; use eval --run');
-    }
+    if (a.export) return evalExport(a);
     const { loadConfig } = await import('../../config/load-config');
     const { openRunDir, runPaths } = await import('../../runs/run-dir');
     const { createRunParts, createEvalEnv, loadAgent } = await import('../../runs/factory');
@@ -91,3 +90,34 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     }
   },
 };
+
+/** An exported agent on the evaluation split of a config, with the export's env settings and SAM. */
+async function evalExport(a: EvalArgs): Promise<void> {
+  const { loadConfig } = await import('../../config/load-config');
+  const { createRunParts } = await import('../../runs/factory');
+  const { loadExport } = await import('../../runs/export');
+  const { exportEnvOptions, exportPolicy } = await import('../../runs/predict');
+  const { evaluateWithBaselines, formatEvaluationTable } = await import('../../runs/train-run');
+  const { SamPromptEnv } = await import('../../env/prompt/sam-prompt-env');
+  if (!a.config) throw new Error('eval --export needs --config <yaml> for the data to evaluate on');
+  const base = loadConfig(a.config, { overrides: setList(a.set) });
+  await startBackend(a.backend, base.sam.backend, stderrLog);
+  const exp = await loadExport(a.export!);
+  const m = exp.manifest.env;
+  // The export decides the env; the config the data and the evaluation.
+  const config = { ...base, env: { ...base.env, grid_size: m.gridSize, horizon: m.horizon, label_source: m.labelSource }, srm: { ...base.srm, enabled: false }, text: { ...base.text, encoder: 'none' as const } };
+  const parts = await createRunParts(config, { sam: exp.sam });
+  const env = new SamPromptEnv({ ...exportEnvOptions(exp, parts.evalData, parts.cache), seed: config.train.seed });
+  try {
+    for (const name of parts.evalData.categories ?? []) await exp.prepareTarget(name);
+    const episodes = a.episodes ?? config.eval.episodes;
+    stderrLog(`evaluating ${a.export} and ${config.eval.baselines.join(', ') || 'no baselines'} on ${episodes} episodes of '${parts.evalData.name}'`);
+    const evalConfig = { ...config, eval: { ...config.eval, clicks: config.eval.clicks.filter((k) => k <= m.horizon) } };
+    const reports = await evaluateWithBaselines(evalConfig, env, exportPolicy(exp), episodes, { datasetLength: parts.evalData.length });
+    process.stdout.write(`${formatEvaluationTable(reports)}\n`);
+  } finally {
+    await env.close();
+    parts.dispose();
+    exp.dispose();
+  }
+}

@@ -15,9 +15,20 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('out', { type: 'string', demandOption: true, describe: 'Folder to write' })
       .option('checkpoint', { type: 'string', default: 'best', describe: "'best', 'latest', or a checkpoint folder" })
       .example('$0 export --run runs/synthetic-ppo-20250101-120000 --out exports/synthetic', 'policy, SRM, action grid, preprocessing and category vectors in one folder')
-      .epilogue('Load it with the loader in the folder, or run it with `alignsam predict --export <dir>`.'),
-  handler: async () => {
-    const { NotAvailableError } = await import('../../runs/not-available');
-    throw new NotAvailableError('export', 'the full agent export (policy + SRM + grid + preprocessing + category vectors) from src/agent is not wired into the CLI yet');
+      .example('$0 export --run runs/my-run --checkpoint latest --out exports/my-run', 'the last checkpoint instead of the best')
+      .epilogue(
+        'The folder holds alignsam-export.json (grid, horizon, label source, initial prompts, SAM, text encoder), policy.json + policy.weights.bin ' +
+          '(PolicyRuntime in src/agent/export runs them with @tensorflow/tfjs alone), srm/, categories.json, and the SAM weights when they are small (the micro-SAM). ' +
+          'Run it with `alignsam predict --export <dir>` or `alignsam eval --export <dir> --config <yaml>`.',
+      ),
+  handler: async (a) => {
+    const { exportRun } = await import('../../runs/export');
+    const { startBackend, stderrLog } = await import('../common');
+    await startBackend(undefined, 'auto', stderrLog);
+    const m = await exportRun(a.run, a.out, { checkpoint: a.checkpoint, log: stderrLog });
+    process.stdout.write(
+      `exported ${m.algo} (${m.source.numTimesteps} steps) to ${a.out}: ${m.env.gridSize}x${m.env.gridSize} grid, ${m.env.horizon} clicks, labels from ${m.env.labelSource}, ` +
+        `start '${m.env.initialPrompts}', SAM ${m.sam.copied ? 'copied' : `at ${m.sam.weights}`}${m.srm ? ', SRM' : ''}${m.categories ? ', category vectors' : ''}\n`,
+    );
   },
 };

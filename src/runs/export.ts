@@ -1,0 +1,215 @@
+/**
+ * A trained agent as one folder to deploy:
+ *   alignsam-export.json   manifest: action grid, horizon, label source, initial prompts,
+ *                          preprocessing (the SAM and its config), text encoder identity, source run
+ *   policy.json, policy.weights.bin   the policy (src/agent/export: runs with @tensorflow/tfjs alone)
+ *   srm/                   the semantic recalibration module, when the agent uses one
+ *   categories.json        target names and their text vectors (so known names need no encoder)
+ *   sam.safetensors + sam-config.json   the SAM weights when small enough to copy (the micro-SAM);
+ *                          otherwise the manifest names the checkpoint file
+ * Written into a temporary folder and renamed into place.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { writeFolderAtomic } from '../agent/checkpoint/folder';
+import { policyArtifacts } from '../agent/export/policy-export';
+import { PolicyRuntime, POLICY_JSON, POLICY_WEIGHTS, type PolicyExportJson } from '../agent/export/policy-runtime';
+import type { AlignSamConfig } from '../config/alignsam-config';
+import type { InitialPrompts } from '../env/prompt/sam-prompt-env';
+import type { LabelSource } from '../env/prompt/action-grid';
+import type { SemanticRecalibrationModule } from '../recalibration/srm';
+import { loadSrm, saveSrm } from '../recalibration/srm-io';
+import { loadSam } from '../sam/checkpoint';
+import { samConfigToJson } from '../sam/config';
+import type { SamModel } from '../sam/sam-model';
+import { createTextEncoder } from '../text/create-text-encoder';
+import { textEncoderIdentity, type TextEncoder, type TextEncoderIdentity } from '../text/text-encoder';
+import { createRunParts, loadAgent, microSamWeights, srmDirOf } from './factory';
+import { listCheckpoints, openRunDir, runPaths } from './run-dir';
+
+export const EXPORT_MANIFEST = 'alignsam-export.json';
+export const EXPORT_FORMAT = 'alignsam-tfjs/export';
+export const EXPORT_VERSION = 1;
+/** SAM checkpoints up to this size are copied into the export. */
+export const COPY_SAM_MAX_BYTES = 64 * 1024 * 1024;
+
+export interface ExportManifest {
+  format: string;
+  formatVersion: number;
+  source: { run: string; checkpoint: string; numTimesteps: number };
+  algo: string;
+  env: { gridSize: number; horizon: number; labelSource: LabelSource; initialPrompts: InitialPrompts; multimask: boolean };
+  sam: { weights: string; config: string | null; copied: boolean };
+  text: { encoder: 'none' | 'hashed' | 'use'; identity: TextEncoderIdentity | null; useDir: string | null; dim: number };
+  srm: string | null;
+  categories: string | null;
+}
+
+/** Which checkpoint of a run: 'best', 'latest', or a folder. */
+export function resolveCheckpoint(runDir: string, which: string, srmEnabled: boolean): string {
+  const paths = runPaths(runDir);
+  const complete = (dir: string) => !srmEnabled || fs.existsSync(path.join(dir, 'srm', 'srm.json'));
+  if (which === 'latest' || which === 'best') {
+    if (which === 'best' && fs.existsSync(path.join(paths.best, 'agent.json')) && complete(paths.best)) return paths.best;
+    const all = listCheckpoints(paths.checkpoints, complete);
+    if (all.length === 0) throw new Error(`${runDir}: no complete checkpoint in ${paths.checkpoints}`);
+    return all[all.length - 1].dir;
+  }
+  if (!fs.existsSync(path.join(which, 'agent.json'))) throw new Error(`${which}: not an agent checkpoint (agent.json missing)`);
+  return which;
+}
+
+/** The eval-time initial prompts an exported agent starts from (no ground truth at deployment). */
+function deployInitialPrompts(config: AlignSamConfig): InitialPrompts {
+  const p = config.env.eval_initial_prompts ?? config.env.initial_prompts;
+  if (p !== 'ground-truth') return p;
+  return config.srm.enabled ? 'labeler' : 'none';
+}
+
+export async function exportRun(runDir: string, outDir: string, opts: { checkpoint?: string; log?: (m: string) => void } = {}): Promise<ExportManifest> {
+  const log = opts.log ?? (() => undefined);
+  const { config } = openRunDir(runDir);
+  if (config.env.label_source === 'oracle') {
+    throw new Error(`${runDir}: the agent was trained with env.label_source 'oracle' (ground-truth labels), which a deployed agent does not have; export an agent trained with 'recalibration' or 'agent' labels`);
+  }
+  const ckpt = resolveCheckpoint(runDir, opts.checkpoint ?? 'best', config.srm.enabled);
+  log(`exporting ${ckpt}`);
+  const agent = await loadAgent(ckpt, null);
+  const samFile = config.sam.checkpoint === 'micro' ? microSamWeights() : path.resolve(config.sam.checkpoint);
+  const copySam = fs.statSync(samFile).size <= COPY_SAM_MAX_BYTES;
+  let text: TextEncoder | null = null;
+  let srm: SemanticRecalibrationModule | null = null;
+  try {
+    // The SAM config goes with the weights, so the export does not depend on files beside them.
+    const sam = await loadSam(samFile, config.sam.config ? { config: config.sam.config } : {});
+    const samConfigJson = samConfigToJson(sam.config);
+    sam.dispose();
+    if (config.text.encoder !== 'none') text = await createTextEncoder(config.text.encoder === 'hashed' ? { type: 'hashed', dim: config.text.dim } : { type: 'use', dir: config.text.use_dir!, fallback: false });
+    const categories = await categoryNames(config);
+    if (config.srm.enabled) srm = await loadSrm(srmDirOf(ckpt), { textEncoder: text ? textEncoderIdentity(text) : null });
+    const manifest: ExportManifest = {
+      format: EXPORT_FORMAT,
+      formatVersion: EXPORT_VERSION,
+      source: { run: path.resolve(runDir), checkpoint: path.resolve(ckpt), numTimesteps: agent.numTimesteps },
+      algo: agent.algo,
+      env: { gridSize: config.env.grid_size, horizon: config.env.horizon, labelSource: config.env.label_source, initialPrompts: deployInitialPrompts(config), multimask: config.env.multimask },
+      sam: copySam ? { weights: `sam${path.extname(samFile)}`, config: 'sam-config.json', copied: true } : { weights: samFile, config: 'sam-config.json', copied: false },
+      text: { encoder: config.text.encoder, identity: text ? textEncoderIdentity(text) : null, useDir: config.text.use_dir ? path.resolve(config.text.use_dir) : null, dim: text?.dim ?? 0 },
+      srm: srm ? 'srm' : null,
+      categories: text ? 'categories.json' : null,
+    };
+    const { spec, weights } = await policyArtifacts(agent, { labelSource: manifest.env.labelSource, gridSize: manifest.env.gridSize, horizon: manifest.env.horizon });
+    await writeFolderAtomic(outDir, async (tmp) => {
+      fs.writeFileSync(path.join(tmp, POLICY_WEIGHTS), new Uint8Array(weights));
+      fs.writeFileSync(path.join(tmp, POLICY_JSON), `${JSON.stringify(spec, null, 2)}\n`);
+      fs.writeFileSync(path.join(tmp, 'sam-config.json'), `${JSON.stringify(samConfigJson, null, 2)}\n`);
+      if (copySam) fs.copyFileSync(samFile, path.join(tmp, manifest.sam.weights));
+      if (srm) await saveSrm(srm, path.join(tmp, 'srm'));
+      if (text) {
+        const vectors = await text.embed(categories);
+        fs.writeFileSync(path.join(tmp, 'categories.json'), `${JSON.stringify({ encoder: textEncoderIdentity(text), names: categories, vectors: vectors.map((v) => Array.from(v)) })}\n`);
+      }
+      fs.writeFileSync(path.join(tmp, EXPORT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+    });
+    return manifest;
+  } finally {
+    srm?.dispose();
+    agent.dispose();
+  }
+}
+
+/** Target names the agent was trained on (the data sets' categories). */
+async function categoryNames(config: AlignSamConfig): Promise<string[]> {
+  if (config.text.encoder === 'none') return [];
+  if (config.data.type === 'synthetic') return [...(config.data.synthetic.targets ?? config.data.synthetic.categories)];
+  const parts = await createRunParts({ ...config, srm: { ...config.srm, enabled: false }, text: { ...config.text, encoder: 'none' } });
+  try {
+    return [...new Set([...(parts.trainData.categories ?? []), ...(parts.evalData.categories ?? [])])];
+  } finally {
+    parts.dispose();
+  }
+}
+
+export interface LoadedExport {
+  dir: string;
+  manifest: ExportManifest;
+  policy: PolicyRuntime;
+  srm: SemanticRecalibrationModule | null;
+  sam: SamModel;
+  /** Vector of a target name: from categories.json, else the text encoder; undefined without text. */
+  textVector?: (name: string) => Float32Array;
+  textDim: number;
+  /** Embed a target name the export does not list (when it has a text encoder) before using it. */
+  prepareTarget(name: string): Promise<void>;
+  dispose(): void;
+}
+
+function readJson<T>(file: string): T {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message}`);
+  }
+}
+
+/** Load an export folder (Node: it reads files and loads SAM). */
+export async function loadExport(dir: string): Promise<LoadedExport> {
+  const manifest = readJson<ExportManifest>(path.join(dir, EXPORT_MANIFEST));
+  if (manifest.format !== EXPORT_FORMAT) throw new Error(`${path.join(dir, EXPORT_MANIFEST)}: not an AlignSAM export (format ${JSON.stringify(manifest.format)})`);
+  if (manifest.formatVersion !== EXPORT_VERSION) throw new Error(`${path.join(dir, EXPORT_MANIFEST)}: unsupported formatVersion ${manifest.formatVersion}`);
+  const spec = readJson<PolicyExportJson>(path.join(dir, POLICY_JSON));
+  const bytes = fs.readFileSync(path.join(dir, POLICY_WEIGHTS));
+  const policy = PolicyRuntime.fromArtifacts(spec, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  let srm: SemanticRecalibrationModule | null = null;
+  let sam: SamModel | null = null;
+  try {
+    const samFile = manifest.sam.copied ? path.join(dir, manifest.sam.weights) : manifest.sam.weights;
+    sam = await loadSam(samFile, manifest.sam.config ? { config: path.join(dir, manifest.sam.config) } : {});
+    let textVector: ((name: string) => Float32Array) | undefined;
+    let prepareTarget = async (_name: string): Promise<void> => undefined;
+    if (manifest.text.encoder !== 'none') {
+      const table = manifest.categories ? readJson<{ names: string[]; vectors: number[][] }>(path.join(dir, manifest.categories)) : { names: [], vectors: [] };
+      const known = new Map(table.names.map((n, i) => [n, Float32Array.from(table.vectors[i])]));
+      const encoder =
+        manifest.text.encoder === 'hashed'
+          ? await createTextEncoder({ type: 'hashed', dim: manifest.text.dim })
+          : manifest.text.useDir && fs.existsSync(manifest.text.useDir)
+            ? await createTextEncoder({ type: 'use', dir: manifest.text.useDir, fallback: false })
+            : null;
+      if (encoder && manifest.text.identity && encoder.id !== manifest.text.identity.id) throw new Error(`${dir}: text encoder '${encoder.id}' differs from the one the agent was trained with ('${manifest.text.identity.id}')`);
+      const pending = new Map<string, Float32Array>();
+      textVector = (name: string) => {
+        const v = known.get(name) ?? pending.get(name);
+        if (v) return v;
+        throw new Error(`target '${name}' is not among the export's categories (${table.names.join(', ')})${encoder ? '' : ' and no text encoder is available to embed it'}`);
+      };
+      // The env's lookup is synchronous: new names are embedded ahead.
+      prepareTarget = async (name: string) => {
+        if (known.has(name) || !encoder) return;
+        pending.set(name, (await encoder.embed([name]))[0]);
+      };
+    }
+    if (manifest.srm) srm = await loadSrm(path.join(dir, manifest.srm), { textEncoder: manifest.text.identity });
+    const loaded: LoadedExport = {
+      dir,
+      manifest,
+      policy,
+      srm,
+      sam,
+      textVector,
+      textDim: manifest.text.dim,
+      prepareTarget,
+      dispose() {
+        policy.dispose();
+        srm?.dispose();
+        sam?.dispose();
+      },
+    };
+    return loaded;
+  } catch (err) {
+    policy.dispose();
+    srm?.dispose();
+    sam?.dispose();
+    throw err;
+  }
+}
