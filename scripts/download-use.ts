@@ -2,7 +2,7 @@
  * Fetches the Universal Sentence Encoder (lite) files into a local folder, for users who have a
  * network: model.json, every weight shard it lists, and vocab.json. Tests never run this.
  *
- *   npx ts-node --transpile-only scripts/download-use.ts [--dir models/use] [--model-url URL] [--vocab-url URL]
+ *   npm run download:use -- [--dir models/use] [--model-url URL] [--vocab-url URL]
  *
  * Defaults are the locations the `@tensorflow-models/universal-sentence-encoder` package used
  * (Google Cloud Storage); pass --model-url to use a mirror (e.g. the TF Hub / Kaggle tfjs model,
