@@ -42,7 +42,8 @@ export function microSamWeights(dir = MICRO_SAM_DIR): string {
       `${dir} holds no .safetensors weights; scripts/train-micro-sam.ts produces them. Meanwhile set sam.checkpoint to a SAM checkpoint file`,
     );
   }
-  return path.join(dir, files.includes('model.safetensors') ? 'model.safetensors' : files[0]);
+  const preferred = ['weights.safetensors', 'model.safetensors'].find((f) => files.includes(f));
+  return path.join(dir, preferred ?? files[0]);
 }
 
 export async function loadSamFromConfig(config: AlignSamConfig): Promise<SamModel> {
