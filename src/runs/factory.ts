@@ -293,40 +293,9 @@ export async function createTrainEnv(config: AlignSamConfig, parts: RunParts, op
     textDim: parts.text?.dim ?? 0,
     seed: config.train.seed,
   });
-  return new PlainArrayActions(workers);
+  return workers;
 }
 
-/**
- * Hands actions to the worker env as a plain array: its labelling path maps over the actions, and
- * the agents pass an Int32Array, whose map() cannot hold the label requests.
- */
-class PlainArrayActions implements VectorEnv<PromptObservation, number> {
-  constructor(readonly env: SamPromptWorkerVectorEnv) {}
-  get numEnvs() {
-    return this.env.numEnvs;
-  }
-  get singleObservationSpace() {
-    return this.env.singleObservationSpace;
-  }
-  get singleActionSpace() {
-    return this.env.singleActionSpace;
-  }
-  get autoresetMode() {
-    return this.env.autoresetMode;
-  }
-  reset(opts?: VectorResetOptions) {
-    return this.env.reset(opts);
-  }
-  step(actions: ArrayLike<number>) {
-    return this.env.step(Array.from(actions));
-  }
-  render() {
-    return this.env.render();
-  }
-  close() {
-    return this.env.close();
-  }
-}
 
 export type TrainVecEnv = SamPromptVectorEnv | VectorEnv<PromptObservation, number>;
 

@@ -393,10 +393,13 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       for (const want of [1, 0] as const) {
         const i = pick(want);
         if (i < 0) continue;
-        ep.pointsXY.push(i % width + 0.5, Math.floor(i / width) + 0.5);
+        const x = (i % width) + 0.5;
+        const y = Math.floor(i / width) + 0.5;
+        ep.pointsXY.push(x, y);
         ep.labels.push(want);
+        // P0 is part of the clicks so far (the maps show it) but its cell stays clickable.
+        (want === 1 ? ep.clicksPositive : ep.clicksNegative)[this.grid.cellOf(x, y, width, height)] = 1;
       }
-      void height;
     } else if (this.initialPrompts === 'labeler') {
       const [scores] = await this.options.labeler!.scoreCells([this.observation()]);
       let hi = 0;

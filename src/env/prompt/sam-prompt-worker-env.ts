@@ -139,8 +139,10 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
     return { observations: this.current, infos };
   }
 
-  async step(actions: readonly number[]): Promise<VectorStepResult<PromptObservation>> {
+  async step(actionsIn: ArrayLike<number>): Promise<VectorStepResult<PromptObservation>> {
     this.assertOpen('step');
+    // Agents may pass a typed array; slicing and mapping need a plain one.
+    const actions = Array.from(actionsIn);
     if (actions.length !== this.numEnvs) throw new Error(`step needs ${this.numEnvs} actions, got ${actions.length}`);
     let labels: (0 | 1)[] | null = null;
     if (this.options.env.labelSource === 'recalibration') {
