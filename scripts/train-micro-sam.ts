@@ -23,24 +23,28 @@ import { MICRO_SAM_DATA, microSamConfig } from '../src/sam-training/micro-sam-co
 import { writeModelCard } from '../src/sam-training/model-card';
 import { NamedAdam } from '../src/sam-training/named-adam';
 import { oracleClickEval } from '../src/sam-training/oracle-eval';
-import { trainStep } from '../src/sam-training/train-step';
+import { prepareTrainSample, trainStep, type TrainSample } from '../src/sam-training/train-step';
 import { Rng } from '../src/utils/rng';
 
 
 const argv = yargs(hideBin(process.argv))
-  .option('steps', { type: 'number', default: 450, describe: 'training steps (one image each)' })
+  .option('steps', { type: 'number', default: 500, describe: 'training steps' })
+  .option('images', { type: 'number', default: 2, describe: 'images per step (each encoded once)' })
+  .option('prompt-sets', { type: 'number', default: 2, describe: 'independent prompt chains per image, decoded together' })
   .option('out', { type: 'string', default: 'models/micro-sam', describe: 'export folder' })
   .option('work', { type: 'string', default: '.cache/micro-sam-train', describe: 'resumable training state' })
   .option('seed', { type: 'number', default: 0 })
-  .option('lr', { type: 'number', default: 4e-4, describe: 'peak learning rate' })
-  .option('warmup', { type: 'number', default: 30, describe: 'linear warm-up steps' })
+  .option('lr', { type: 'number', default: 1e-3, describe: 'peak learning rate' })
+  .option('warmup', { type: 'number', default: 40, describe: 'linear warm-up steps' })
   .option('min-lr-ratio', { type: 'number', default: 0.05, describe: 'final rate as a fraction of the peak (cosine decay)' })
   .option('weight-decay', { type: 'number', default: 0.01 })
-  .option('iterations', { type: 'number', default: 2, describe: 'prompting rounds per image' })
-  .option('box-prob', { type: 'number', default: 0.15 })
+  .option('iterations', { type: 'number', default: 3, describe: 'prompting rounds per chain (1 + corrective clicks)' })
+  .option('box-prob', { type: 'number', default: 0.2 })
   .option('oracle-prob', { type: 'number', default: 0.5 })
   .option('clip', { type: 'number', default: 1 })
-  .option('focal-alpha', { type: 'number', default: 0.5, describe: "focal loss alpha (SAM: 0.25, which collapsed to empty masks here)" })
+  .option('focal-alpha', { type: 'number', default: 0.75, describe: 'focal loss alpha, the weight of foreground pixels (SAM: 0.25; 0.25 and 0.5 collapsed to empty masks here)' })
+  .option('focal-weight', { type: 'number', default: 1, describe: 'focal term weight (SAM: 20)' })
+  .option('dice-weight', { type: 'number', default: 1, describe: 'Dice term weight (SAM: 1)' })
   .option('log-every', { type: 'number', default: 10 })
   .option('save-every', { type: 'number', default: 50 })
   .option('export-every', { type: 'number', default: 100 })
@@ -85,14 +89,32 @@ async function main(): Promise<void> {
   const config = microSamConfig();
   const vars = samVariables(config, randomSamWeights(config, argv.seed));
   const optimizer = new NamedAdam(vars, { weightDecay: argv['weight-decay'] });
-  const options = { steps: argv.steps, seed: argv.seed, lr: argv.lr, warmup: argv.warmup, iterations: argv.iterations, boxProb: argv['box-prob'], oracleProb: argv['oracle-prob'], focalAlpha: argv['focal-alpha'] };
+  const options = {
+    steps: argv.steps,
+    seed: argv.seed,
+    images: argv.images,
+    promptSets: argv['prompt-sets'],
+    lr: argv.lr,
+    warmup: argv.warmup,
+    iterations: argv.iterations,
+    boxProb: argv['box-prob'],
+    oracleProb: argv['oracle-prob'],
+    focalAlpha: argv['focal-alpha'],
+    focalWeight: argv['focal-weight'],
+    diceWeight: argv['dice-weight'],
+  };
   const rng = new Rng(argv.seed);
   let state: TrainingState = { step: 0, rng: rng.getState(), elapsedSeconds: 0, options, history: [] };
   if (!argv.fresh) {
     const saved = await loadTrainingState(argv.work, vars, optimizer);
     if (saved) {
-      if (JSON.stringify(saved.options) !== JSON.stringify(options)) throw new Error(`${argv.work}/state.json: saved options ${JSON.stringify(saved.options)} differ from ${JSON.stringify(options)} (use --fresh)`);
-      state = saved;
+      // --steps may change on resume (to shorten or extend a run: the cosine schedule follows the
+      // new total from the current step on); every other option must match.
+      const { steps: _savedSteps, ...savedRest } = saved.options as Record<string, unknown>;
+      const { steps: _steps, ...rest } = options;
+      if (JSON.stringify(savedRest) !== JSON.stringify(rest)) throw new Error(`${argv.work}/state.json: saved options ${JSON.stringify(saved.options)} differ from ${JSON.stringify(options)} (use --fresh)`);
+      if (_savedSteps !== _steps) console.log(`resuming with --steps ${_steps} (the run started with ${String(_savedSteps)})`);
+      state = { ...saved, options };
       rng.setState(saved.rng);
       console.log(`resumed from ${argv.work} at step ${state.step}`);
     }
@@ -100,16 +122,28 @@ async function main(): Promise<void> {
   const train = syntheticSplit(MICRO_SAM_DATA, 'train');
   let params = 0;
   for (const v of vars.values()) params += v.size;
-  console.log(`micro-SAM: ${params} parameters (${((params * 4) / 2 ** 20).toFixed(2)} MiB float32), ${argv.steps} steps, ${argv.iterations} rounds per image`);
+  console.log(`micro-SAM: ${params} parameters (${((params * 4) / 2 ** 20).toFixed(2)} MiB float32), ${argv.steps} steps of ${argv.images} images x ${argv['prompt-sets']} prompt chains x ${argv.iterations} rounds`);
   const started = Date.now() - state.elapsedSeconds * 1000;
   const window: Array<{ loss: number; ious: number[] }> = [];
   let sessionStart = Date.now();
   let sessionSteps = 0;
   while (state.step < argv.steps) {
-    const sample = await train.get(rng.int(train.length));
+    const samples: TrainSample[] = [];
+    while (samples.length < argv.images) {
+      const sample = await train.get(rng.int(train.length));
+      // A target too small to survive pooling to the low-res frame is skipped.
+      try {
+        samples.push(prepareTrainSample(config, sample.image, sample.mask));
+      } catch (err) {
+        if (!String(err).includes('empty at the low-res frame')) throw err;
+      }
+    }
     const lr = learningRate(state.step);
-    const r = trainStep(config, vars, optimizer, sample.image, sample.mask, rng, {
+    const r = trainStep(config, vars, optimizer, samples, rng, {
       iterations: argv.iterations,
+      promptSets: argv['prompt-sets'],
+      focalWeight: argv['focal-weight'],
+      diceWeight: argv['dice-weight'],
       boxProb: argv['box-prob'],
       oracleProb: argv['oracle-prob'],
       learningRate: lr,

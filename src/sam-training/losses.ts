@@ -44,9 +44,9 @@ export function diceLoss(logits: tf.Tensor3D, target: tf.Tensor2D, smooth = 1): 
   });
 }
 
-/** Per-mask mask loss: FOCAL_WEIGHT * focal + DICE_WEIGHT * dice -> [M]. */
-export function maskLoss(logits: tf.Tensor3D, target: tf.Tensor2D, focalAlpha = FOCAL_ALPHA): tf.Tensor1D {
-  return tf.tidy(() => tf.add(tf.mul(sigmoidFocalLoss(logits, target, focalAlpha), FOCAL_WEIGHT), tf.mul(diceLoss(logits, target), DICE_WEIGHT)) as tf.Tensor1D);
+/** Per-mask mask loss: focalWeight * focal + diceWeight * dice -> [M] (SAM's 20 : 1 by default). */
+export function maskLoss(logits: tf.Tensor3D, target: tf.Tensor2D, focalAlpha = FOCAL_ALPHA, focalWeight = FOCAL_WEIGHT, diceWeight = DICE_WEIGHT): tf.Tensor1D {
+  return tf.tidy(() => tf.add(tf.mul(sigmoidFocalLoss(logits, target, focalAlpha), focalWeight), tf.mul(diceLoss(logits, target), diceWeight)) as tf.Tensor1D);
 }
 
 /** IoU of each thresholded mask (logits > 0) with a binary target; plain numbers, no gradient. */

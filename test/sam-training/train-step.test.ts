@@ -4,7 +4,7 @@ import type { SamConfig } from '../../src/sam/config';
 import { randomSamWeights } from '../../src/sam/random-weights';
 import { samVariables } from '../../src/sam/variables';
 import { NamedAdam } from '../../src/sam-training/named-adam';
-import { trainStep } from '../../src/sam-training/train-step';
+import { prepareTrainSample, trainStep } from '../../src/sam-training/train-step';
 import { Rng } from '../../src/utils/rng';
 
 beforeAll(async () => {
@@ -39,11 +39,12 @@ describe('trainStep', () => {
     const before = new Map([...vars].map(([k, v]) => [k, v.dataSync().slice()]));
     const opt = new NamedAdam(vars);
     const rng = new Rng(0);
-    const opts = { iterations: 2, boxProb: 0, oracleProb: 0.5, learningRate: 3e-3, clipNorm: 1 };
+    const opts = { iterations: 2, promptSets: 1, boxProb: 0, oracleProb: 0.5, learningRate: 3e-3, clipNorm: 1 };
+    const samples = [prepareTrainSample(tiny, image, mask)];
     const losses: number[] = [];
     let tensorsAfterFirst = 0;
     for (let i = 0; i < 25; i++) {
-      losses.push(trainStep(tiny, vars, opt, image, mask, rng, opts).loss);
+      losses.push(trainStep(tiny, vars, opt, samples, rng, opts).loss);
       if (i === 1) tensorsAfterFirst = tf.memory().numTensors;
     }
     expect(tf.memory().numTensors).toBe(tensorsAfterFirst);
@@ -65,5 +66,34 @@ describe('trainStep', () => {
     expect([1, 2, 3].some((k) => changed(`mask_decoder.output_hypernetworks_mlps.${k}.layers.0.weight`))).toBe(true);
     opt.dispose();
     for (const v of vars.values()) v.dispose();
-  }, 60_000);
+  }, 30_000);
+
+  it('prepares a larger image by resizing it to the input and pooling its mask to the low-res frame', () => {
+    const big = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) };
+    const bigMask = new Uint8Array(64 * 64);
+    for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) bigMask[y * 64 + x] = mask[(y >> 1) * S + (x >> 1)];
+    const smp = prepareTrainSample(tiny, big, bigMask);
+    expect(smp.input.length).toBe(32 * 32 * 3);
+    expect(smp.gtLow.length).toBe(32 * 32);
+    expect(Array.from(smp.gtLow)).toEqual(Array.from(prepareTrainSample(tiny, image, mask).gtLow));
+    // The disc spans x 6..18, y 8..20 at 32 px (radius 7 around (12, 14), strict inequality).
+    expect(smp.boxXYXY).toEqual([6, 8, 19, 21]);
+    expect(() => prepareTrainSample(tiny, big, new Uint8Array(64 * 64))).toThrow(/empty at the low-res frame/);
+    expect(() => prepareTrainSample(tiny, { width: 64, height: 32, data: new Uint8Array(64 * 32 * 3) }, new Uint8Array(64 * 32))).toThrow(/square/);
+  });
+
+  it('decodes several prompt chains on several images in one step, without leaking tensors', () => {
+    const vars = samVariables(tiny, randomSamWeights(tiny, 2));
+    const opt = new NamedAdam(vars);
+    const rng = new Rng(3);
+    const samples = [prepareTrainSample(tiny, image, mask), prepareTrainSample(tiny, image, mask)];
+    const before = tf.memory().numTensors;
+    const r = trainStep(tiny, vars, opt, samples, rng, { iterations: 2, promptSets: 2, boxProb: 0.5, oracleProb: 0.5, learningRate: 1e-3, clipNorm: 1 });
+    expect(r.roundIous).toHaveLength(2);
+    for (const v of r.roundIous) expect(v).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(r.loss) && r.loss > 0).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    opt.dispose();
+    for (const v of vars.values()) v.dispose();
+  });
 });
