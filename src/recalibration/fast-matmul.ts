@@ -47,10 +47,12 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 export function matMulConstLeft(constant: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   if (constant.rank !== 2 || w.rank !== 2 || constant.shape[1] !== w.shape[0]) throw new Error(`matMulConstLeft: shapes [${constant.shape}] x [${w.shape}] do not chain`);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [y] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    const [y, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+    // Saved (a shared clone, kept until backprop) because the caller's forward scope may dispose it.
+    save([constant]);
     return {
       value: tf.matMul(constant, y),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.tidy(() => gradB(constant, dy as tf.Tensor2D)),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.tidy(() => gradB(saved[0] as tf.Tensor2D, dy as tf.Tensor2D)),
     };
   });
   return op(w) as tf.Tensor2D;

@@ -1,22 +1,25 @@
 /**
  * The SRM's network: a foreground logit for every cell of the G x G action grid.
  *
- * Shared start: E [He, We, D] --1x1 projection (no bias)--> x [He, We, p], computed once per image
- * (the projection commutes with the per-pixel mask scale: proj(E * m) = proj(E) * m), then the
- * AlignSAM state s_t = x * M_{t-1}.
+ * Shared start, the AlignSAM state s_t = E * M_{t-1}: the embedding E [He, We, D] gated by the
+ * previous mask, average-pooled by the largest power of two f that keeps the grid >= G (64 -> 16
+ * for SAM and G = 10), then a 1x1 projection D -> p. Pooling, gating and the projection are
+ * linear, so pool(proj(E) * m) = proj(pool(E * m)): we pool the gated embedding first (no
+ * gradient flows into E) and project the 16x smaller result, instead of projecting and
+ * back-propagating through every full-resolution pixel (5x faster updates on wasm).
  *
  * Implicit branch (no target name), the paper's "two conv blocks over s_t":
- *   s_t -> avg pool by 2^k (while >= G) -> 3x3 conv + ReLU, twice -> adaptive pool to G x G
+ *   s_t -> 3x3 conv + ReLU, twice -> adaptive pool to G x G
  *   -> per-cell head: 1x1 (cell features ++ grid mean features) + ReLU -> 1x1 -> logit
  * (the grid-mean input is `globalContext`, on by default: it lets the head compare a cell with the
  * whole image, which two local convs cannot).
  *
  * Explicit branch (named target). The paper builds a semantic state s_c = E * M_c from CLIP
  * Surgery's image-text similarity map M_c; CLIP has no tfjs port here, so M_c is a LEARNED
- * text-image similarity map instead:
- *   M_c = sigmoid(<W_k x_ij, W_q t> / sqrt(a) + b)   per embedding pixel, t the text vector,
+ * text-image similarity map instead, on the pooled grid, with x = proj(pool(E)):
+ *   M_c = sigmoid(<W_k x_ij, W_q t> / sqrt(a) + b)   per cell ij, t the text vector,
  *   s_c = x * M_c,
- * and then the paper's fusion: [s_t, s_c] -> avg pool by 2^k (while >= G) -> three 3x3 convs (the first FiLM-modulated by t, so
+ * and then the paper's fusion: [s_t, s_c] -> three 3x3 convs (the first FiLM-modulated by t, so
  * the text also steers the features, not only the gate) -> adaptive pool to G x G -> one
  * self-attention layer over the G*G cells (learned cell positions, residual) -> two 3x3 convs ->
  * 1x1 -> logit.
@@ -49,32 +52,14 @@ const SQRT2 = Math.SQRT2;
 /** Most token rows that share one attention score matrix: block-diagonal masking wastes work quadratically, per-sample matMuls cost op overhead; small groups measured best. */
 const ATTENTION_ROWS = 128;
 
-interface CachedProjection {
-  tensor: tf.Tensor2D;
-  weightsId: unknown;
-}
-
-/**
- * Non-overlapping f x f average pooling ('valid': a remainder is dropped) as two means over
- * reshaped axes. Same result as tf.avgPool; on wasm its gradient is ~3x faster than AvgPoolGrad
- * (measured 40 vs 128 ms for [8, 64, 64, 32] by 4, forward + backward).
- */
-export function averagePoolBy(x: tf.Tensor4D, f: number): tf.Tensor4D {
-  const [b, h0, w0, c] = x.shape;
-  const h = Math.floor(h0 / f);
-  const w = Math.floor(w0 / f);
-  const cropped = h * f === h0 && w * f === w0 ? x : (tf.slice(x, [0, 0, 0, 0], [b, h * f, w * f, c]) as tf.Tensor4D);
-  const rows = tf.mean(tf.reshape(cropped, [b * h, f, w * f * c]), 1);
-  return tf.reshape(tf.mean(tf.reshape(rows, [b * h * w, f, c]), 1), [b, h, w, c]);
-}
-
 export class SrmNet {
   readonly params: ParamSet;
   /** Constant matrices (pooling, attention masks), kept. */
   private readonly poolMats = new Map<string, tf.Tensor2D>();
-  private readonly projCache = new Map<string, CachedProjection>();
-  /** Per-image projections kept for inference. */
-  projectionCacheSize = 64;
+  /** pool(E) per image key (explicit branch): independent of the weights, so valid while training too. */
+  private readonly pooledCache = new Map<string, tf.Tensor4D>();
+  /** Images whose pooled embedding is kept. */
+  pooledCacheSize = 64;
 
   constructor(
     readonly config: SrmConfig,
@@ -168,59 +153,45 @@ export class SrmNet {
     return tf.add(conv2d(x, this.params.get(`${name}/w`) as tf.Tensor4D, 'same'), this.params.get(`${name}/b`));
   }
 
-  /**
-   * One average pooling by the largest power of two that keeps both sides >= G: the convs then
-   * run at 1-2x the action grid's resolution (16 x 16 for SAM's 64 x 64 and G = 10), where they
-   * cost a sixteenth of full resolution. Linear, so it commutes with the 1x1 projection.
-   */
-  private shrink(x: tf.Tensor4D): tf.Tensor4D {
+  /** The pooling factor: the largest power of two that keeps both sides >= G. */
+  poolFactor(h: number, w: number): number {
     const g = this.config.gridSize;
-    const [, h, w] = x.shape;
     let f = 1;
     while (Math.floor(h / (2 * f)) >= g && Math.floor(w / (2 * f)) >= g) f *= 2;
-    return f === 1 ? x : averagePoolBy(x, f);
+    return f;
   }
 
-  /** proj(E) of one image, [He*We, p]; from the inference cache when it holds it for these weights. */
-  private project(ref: { key: string; tensor: tf.Tensor }, useCache: boolean): { tensor: tf.Tensor2D; fresh: boolean } {
-    const w = this.params.get('proj/w') as tf.Tensor2D;
+  /** pool(E) of one image, [1, h, w, D], from the cache when allowed. */
+  private pooledPlain(ref: { key: string; tensor: tf.Tensor }, he: number, we: number, f: number, useCache: boolean): tf.Tensor4D {
+    const hit = useCache ? this.pooledCache.get(ref.key) : undefined;
+    if (hit) {
+      // Most recently used goes last, so eviction takes the oldest.
+      this.pooledCache.delete(ref.key);
+      this.pooledCache.set(ref.key, hit);
+      return hit;
+    }
+    const d = ref.tensor.shape[ref.tensor.rank - 1];
+    const e4 = tf.reshape(ref.tensor, [1, he, we, d]) as tf.Tensor4D;
+    const pooled = f === 1 ? e4 : (tf.avgPool(e4, f, f, 'valid') as tf.Tensor4D);
     if (useCache) {
-      const hit = this.projCache.get(ref.key);
-      if (hit && hit.weightsId === w.dataId) {
-        // Most recently used goes last, so eviction takes the oldest.
-        this.projCache.delete(ref.key);
-        this.projCache.set(ref.key, hit);
-        return { tensor: hit.tensor, fresh: false };
+      while (this.pooledCache.size >= this.pooledCacheSize) {
+        const [oldest, t] = this.pooledCache.entries().next().value as [string, tf.Tensor4D];
+        t.dispose();
+        this.pooledCache.delete(oldest);
       }
+      this.pooledCache.set(ref.key, tf.keep(pooled));
     }
-    const s = ref.tensor.shape;
-    const d = s[s.length - 1];
-    const e2 = tf.reshape(ref.tensor, [ref.tensor.size / d, d]) as tf.Tensor2D;
-    return { tensor: useCache ? tf.matMul(e2, w) : matMulConstLeft(e2, w), fresh: true };
-  }
-
-  private remember(key: string, t: tf.Tensor2D, weightsId: unknown): void {
-    const old = this.projCache.get(key);
-    if (old) {
-      old.tensor.dispose();
-      this.projCache.delete(key);
-    }
-    while (this.projCache.size >= this.projectionCacheSize) {
-      const [oldest, entry] = this.projCache.entries().next().value as [string, CachedProjection];
-      entry.tensor.dispose();
-      this.projCache.delete(oldest);
-    }
-    this.projCache.set(key, { tensor: tf.keep(t), weightsId });
+    return pooled;
   }
 
   clearCache(): void {
-    for (const e of this.projCache.values()) e.tensor.dispose();
-    this.projCache.clear();
+    for (const t of this.pooledCache.values()) t.dispose();
+    this.pooledCache.clear();
   }
 
   /**
-   * Cell logits [B, G*G]. Call inside tf.tidy or a gradient function; `useCache` reuses per-image
-   * projections (inference only).
+   * Cell logits [B, G*G]. Call inside tf.tidy or a gradient function. `useCache` keeps pooled
+   * embeddings per image key (explicit branch) between calls; they never depend on the weights.
    */
   forward(batch: SrmInputBatch, opts: { useCache?: boolean } = {}): tf.Tensor2D {
     const c = this.config;
@@ -237,53 +208,42 @@ export class SrmNet {
         throw new Error(`SRM (explicit): needs a text vector of length ${c.textDim} per observation, got ${batch.textVectors ? batch.textVectors.length / b : 'none'}`);
       }
     }
-
-    // Unique images, each projected once; samples gather them by a one-hot matMul (its gradient is a matMul).
-    const unique = new Map<string, number>();
-    const refs: Array<{ key: string; tensor: tf.Tensor }> = [];
-    const which = new Int32Array(b);
-    batch.embeddings.forEach((ref, i) => {
-      let u = unique.get(ref.key);
-      if (u === undefined) {
-        const s = ref.tensor.shape;
-        if (ref.tensor.isDisposed) throw new Error(`SRM: embedding '${ref.key}' was disposed`);
-        if (s[s.length - 1] !== d || s[s.length - 3] !== he || s[s.length - 2] !== we || ref.tensor.size !== he * we * d) {
-          throw new Error(`SRM: embeddings in one batch must share a shape; '${ref.key}' is [${s}], not [${he}, ${we}, ${d}]`);
-        }
-        u = refs.length;
-        unique.set(ref.key, u);
-        refs.push(ref);
+    batch.embeddings.forEach((ref) => {
+      const s = ref.tensor.shape;
+      if (ref.tensor.isDisposed) throw new Error(`SRM: embedding '${ref.key}' was disposed`);
+      if (s[s.length - 1] !== d || s[s.length - 3] !== he || s[s.length - 2] !== we || ref.tensor.size !== he * we * d) {
+        throw new Error(`SRM: embeddings in one batch must share a shape; '${ref.key}' is [${s}], not [${he}, ${we}, ${d}]`);
       }
-      which[i] = u;
     });
+    const f = this.poolFactor(he, we);
+    const h = Math.floor(he / f);
+    const w = Math.floor(we / f);
     const p = c.projChannels;
-    const useCache = opts.useCache === true;
-    const projections = refs.map((r) => this.project(r, useCache));
-    const projected = projections.map((pr) => pr.tensor);
-    let x: tf.Tensor4D;
-    if (refs.length === b && which.every((u, i) => u === i)) {
-      x = tf.reshape(b === 1 ? projected[0] : tf.concat(projected, 0), [b, he, we, p]);
-    } else {
-      const stacked = tf.reshape(refs.length === 1 ? projected[0] : tf.concat(projected, 0), [refs.length, he * we * p]) as tf.Tensor2D;
-      const onehot = new Float32Array(b * refs.length);
-      for (let i = 0; i < b; i++) onehot[i * refs.length + which[i]] = 1;
-      x = tf.reshape(matMul2d(tf.tensor2d(onehot, [b, refs.length]), stacked), [b, he, we, p]);
-    }
-    // Cache only after the batch is assembled, so an eviction never frees a projection in use here.
-    if (useCache) {
-      const wId = this.params.get('proj/w').dataId;
-      projections.forEach((pr, u) => pr.fresh && this.remember(refs[u].key, pr.tensor, wId));
-    }
-    const mask = tf.tensor4d(batch.maskProbs, [b, he, we, 1]);
-    const state = tf.mul(x, mask) as tf.Tensor4D;
-    return c.branch === 'implicit' ? this.implicit(state) : this.explicit(x, state, tf.tensor2d(batch.textVectors!, [b, c.textDim]));
+    const proj = this.params.get('proj/w') as tf.Tensor2D;
+    // s_t = proj(pool(E * m)): gate and pool each sample (constants: no gradient), project together.
+    const gated = batch.embeddings.map((ref, i) =>
+      tf.tidy(() => {
+        const e4 = tf.reshape(ref.tensor, [1, he, we, d]) as tf.Tensor4D;
+        const m = tf.tensor4d(batch.maskProbs.subarray(i * he * we, (i + 1) * he * we), [1, he, we, 1]);
+        const x = tf.mul(e4, m) as tf.Tensor4D;
+        // Constants (no gradient flows into E), so the plain pooling kernel is fine here.
+        return f === 1 ? x : (tf.avgPool(x, f, f, 'valid') as tf.Tensor4D);
+      }),
+    );
+    const gatedAll = tf.reshape(b === 1 ? gated[0] : tf.concat(gated, 0), [b * h * w, d]) as tf.Tensor2D;
+    const state = tf.reshape(matMulConstLeft(gatedAll, proj), [b, h, w, p]) as tf.Tensor4D;
+    if (c.branch === 'implicit') return this.implicit(state);
+    const plain = batch.embeddings.map((ref) => this.pooledPlain(ref, he, we, f, opts.useCache === true));
+    const plainAll = tf.reshape(b === 1 ? plain[0] : tf.concat(plain, 0), [b * h * w, d]) as tf.Tensor2D;
+    const x = tf.reshape(matMulConstLeft(plainAll, proj), [b, h, w, p]) as tf.Tensor4D;
+    return this.explicit(x, state, tf.tensor2d(batch.textVectors!, [b, c.textDim]));
   }
 
   private implicit(state: tf.Tensor4D): tf.Tensor2D {
     const c = this.config;
     const b = state.shape[0];
     const g2 = c.gridSize * c.gridSize;
-    let h = tf.relu(this.convLayer(this.shrink(state), 'block0')) as tf.Tensor4D;
+    let h = tf.relu(this.convLayer(state, 'block0')) as tf.Tensor4D;
     h = tf.relu(this.convLayer(h, 'block1')) as tf.Tensor4D;
     const cells = this.poolToGrid(h);
     let flat = tf.reshape(cells, [b * g2, c.channels]) as tf.Tensor2D;
@@ -302,14 +262,14 @@ export class SrmNet {
     const a = c.attentionDim;
     const ch = c.channels;
     const g2 = c.gridSize * c.gridSize;
-    // Text-image similarity map M_c on the embedding grid (stands in for CLIP Surgery's).
+    // Text-image similarity map M_c on the pooled grid (stands in for CLIP Surgery's).
     const q = this.denseLayer(text, 'sim/q');
     const k = tf.reshape(matMul2d(tf.reshape(x, [b * he * we, p]) as tf.Tensor2D, this.params.get('sim/k') as tf.Tensor2D), [b, he * we, a]);
     const sim = tf.add(tf.div(tf.sum(tf.mul(k, tf.reshape(q, [b, 1, a])), 2), Math.sqrt(a)), this.params.get('sim/b'));
     const mapC = tf.reshape(tf.sigmoid(sim), [b, he, we, 1]);
     const semantic = tf.mul(x, mapC) as tf.Tensor4D;
 
-    let h = this.convLayer(this.shrink(tf.concat([state, semantic], 3) as tf.Tensor4D), 'fuse0');
+    let h = this.convLayer(tf.concat([state, semantic], 3) as tf.Tensor4D, 'fuse0');
     const film = this.denseLayer(text, 'film');
     const gamma = tf.reshape(tf.slice(film, [0, 0], [b, ch]), [b, 1, 1, ch]);
     const beta = tf.reshape(tf.slice(film, [0, ch], [b, ch]), [b, 1, 1, ch]);

@@ -3,7 +3,6 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { rocAuc, SrmEvalCallback, srmMetrics } from '../../src/recalibration/evaluate-srm';
 import { matMul2d, matMulConstLeft } from '../../src/recalibration/fast-matmul';
-import { averagePoolBy } from '../../src/recalibration/srm-net';
 import { cellTargets, diceBceLoss } from '../../src/recalibration/losses';
 import { Rng } from '../../src/utils/rng';
 
@@ -101,22 +100,6 @@ describe('rocAuc and srmMetrics', () => {
     expect(m.balancedAccuracy).toBeCloseTo((1 + 2 / 3) / 2);
     expect(m.auc).toBe(1);
     expect(m.positiveRate).toBeCloseTo(0.25);
-  });
-});
-
-describe('averagePoolBy', () => {
-  it('equals tf.avgPool (valid), including a cropped remainder, and its gradient', () => {
-    const rng = new Rng(7);
-    const cases: Array<[[number, number, number, number], number]> = [[[2, 8, 8, 3], 4], [[1, 10, 7, 2], 2]];
-    for (const [shape, f] of cases) {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const x = tf.tensor4d(Float32Array.from({ length: n }, () => rng.normal()), shape);
-      expect(maxAbsDiff(averagePoolBy(x, f), tf.avgPool(x, f, f, 'valid'))).toBeLessThan(1e-6);
-      const wts = tf.randomNormal(tf.avgPool(x, f, f, 'valid').shape, 0, 1, 'float32', 3);
-      const g1 = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(averagePoolBy(v as tf.Tensor4D, f), wts)))(x);
-      const g2 = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(v as tf.Tensor4D, f, f, 'valid'), wts)))(x);
-      expect(maxAbsDiff(g1, g2)).toBeLessThan(1e-6);
-    }
   });
 });
 

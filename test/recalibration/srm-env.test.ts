@@ -36,7 +36,7 @@ afterAll(() => {
 const dataset = () => syntheticSplit({ length: 50, imageSize: 64, distractors: [0, 1], seed: 5 }, 'train');
 const newSrm = () => {
   const srm = new SemanticRecalibrationModule({ gridSize: G, embedChannels: sam.config.maskDecoder.transformerDim, channels: 8, projChannels: 8, batchSize: 4, replayCapacity: 6, seed: 2 });
-  srm.net.projectionCacheSize = 4;
+  srm.net.pooledCacheSize = 4;
   return srm;
 };
 
