@@ -3,6 +3,7 @@
  * env in one call, trains online after every step through `withSrmTraining`, gives the evaluation
  * start P0, and the ablation presets build envs that run.
  */
+import { sharedPath } from '../shared-dir';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { syntheticSplit } from '../../src/data/synthetic';
@@ -16,7 +17,7 @@ import { loadSam } from '../../src/sam/checkpoint';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
 import type { SamModel } from '../../src/sam/sam-model';
 
-const TINY = '/work/shared/fixtures/sam/tiny/weights.safetensors';
+const TINY = sharedPath('fixtures/sam/tiny/weights.safetensors');
 const G = 4;
 
 let sam: SamModel;

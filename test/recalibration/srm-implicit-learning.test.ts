@@ -4,6 +4,7 @@
  * labels held-out cells far better than chance. Held-out observations come from the val split
  * (disjoint scenes), reached by random clicks as in training.
  */
+import { sharedPath } from '../shared-dir';
 import { initBackend } from '../../src/backend';
 import { syntheticSplit } from '../../src/data/synthetic';
 import { SamPromptEnv } from '../../src/env/prompt/sam-prompt-env';
@@ -14,7 +15,7 @@ import { loadSam } from '../../src/sam/checkpoint';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
 import type { SamModel } from '../../src/sam/sam-model';
 
-const TINY = '/work/shared/fixtures/sam/tiny/weights.safetensors';
+const TINY = sharedPath('fixtures/sam/tiny/weights.safetensors');
 const G = 8;
 
 let sam: SamModel;

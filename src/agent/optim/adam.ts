@@ -33,8 +33,8 @@ export class Adam {
     this.eps = opts.eps ?? 1e-8;
     for (const name of params.names()) {
       const shape = params.get(name).shape;
-      this.m.set(name, tf.variable(tf.zeros(shape), false));
-      this.v.set(name, tf.variable(tf.zeros(shape), false));
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zeros(shape), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zeros(shape), false)));
     }
   }
 
