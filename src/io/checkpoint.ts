@@ -15,10 +15,12 @@ export type CheckpointFormat = 'pth' | 'safetensors';
 export async function detectCheckpointFormat(filePath: string): Promise<CheckpointFormat> {
   const handle = await fsp.open(filePath, 'r');
   try {
-    const head = new Uint8Array(4);
-    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    const head = new Uint8Array(9);
+    const { bytesRead } = await handle.read(head, 0, 9, 0);
     const first = head.subarray(0, bytesRead);
-    // A pickle starts with PROTO (0x80); a safetensors header length that large is impossible.
+    // safetensors: an 8-byte little-endian header length, then the JSON header's '{'. Checked
+    // first, since a header length's low byte may well be 0x80 (a pickle's PROTO opcode).
+    if (bytesRead === 9 && head[8] === 0x7b && head[5] === 0 && head[6] === 0 && head[7] === 0) return 'safetensors';
     if (looksLikeZip(first) || first[0] === 0x80) return 'pth';
     return 'safetensors';
   } finally {
