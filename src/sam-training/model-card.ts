@@ -59,7 +59,7 @@ focal + 1 Dice, peak rate 4e-4) got 450 steps in 19 minutes and collapsed to emp
 0.007). This one spends its CPU on a quarter of the tokens, several prompt chains per encoding,
 a Dice-heavier loss and a higher rate.
 
-Steps: ${t.steps ?? '?'}; training time: ${t.trainingSeconds !== undefined ? (t.trainingSeconds / 60).toFixed(1) : '?'} minutes
+Steps: ${t.steps ?? '?'}${o.steps !== undefined && o.steps !== t.steps ? ` (an export of a run whose cosine schedule spans ${String(o.steps)} steps)` : ''}; training time: ${t.trainingSeconds !== undefined ? (t.trainingSeconds / 60).toFixed(1) : '?'} minutes
 (wasm backend, single-threaded, on 2 CPU cores shared with other jobs: the machine's load
 average was about 7 during the run, so the time alone would be shorter).
 
