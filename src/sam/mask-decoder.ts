@@ -38,7 +38,9 @@ function subpixelToMasks(x: tf.Tensor2D, e: number, differentiable: boolean): tf
   const m = x.shape[1];
   const backend = tf.getBackend();
   if (differentiable || (backend !== 'wasm' && backend !== 'cpu')) {
-    return x.reshape([e, e, 2, 2, 2, 2, m]).transpose([6, 0, 2, 4, 1, 3, 5]).reshape([m, 4 * e, 4 * e]) as tf.Tensor3D;
+    // Two steps of rank <= 6 (WebGL has no rank-7 transpose): the mask axis to the front, then
+    // (ey, ex, dy1, dx1, dy2, dx2) -> (ey, dy1, dy2, ex, dx1, dx2) with ey merged into it.
+    return x.transpose().reshape([m * e, e, 2, 2, 2, 2]).transpose([0, 2, 4, 1, 3, 5]).reshape([m, 4 * e, 4 * e]) as tf.Tensor3D;
   }
   const src = x.dataSync();
   const side = 4 * e;
@@ -150,8 +152,9 @@ export class MaskDecoder {
       if (intermediates) {
         const c8 = dim / 8;
         const upscaledEmbedding = up
-          .reshape([e, e, 2, 2, 2, 2, c8])
-          .transpose([0, 2, 4, 1, 3, 5, 6])
+          // dx2 and the channels stay together: a rank-6 transpose (WebGL's limit).
+          .reshape([e, e, 2, 2, 2, 2 * c8])
+          .transpose([0, 2, 4, 1, 3, 5])
           .reshape([4 * e, 4 * e, c8]) as tf.Tensor3D;
         intermediates({ transformerQueries: tf.keep(queries), transformerKeys: tf.keep(src), upscaledEmbedding: tf.keep(upscaledEmbedding) });
       }
