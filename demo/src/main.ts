@@ -7,7 +7,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { syntheticSplit, type SyntheticDataset } from '../../src/data/synthetic';
 import { SHAPE_NAMES, type ShapeName } from '../../src/data/synthetic/shapes';
 import type { RgbImage } from '../../src/data/types';
 import { drawMask, drawView } from './draw';
@@ -15,6 +14,7 @@ import { DemoEpisode, type DemoStepView } from './episode';
 import { rgbImageFromBlob } from './image-input';
 import { loadBrowserExport, type BrowserExport } from './load-export';
 import { PageEmbeddings } from './page-embeddings';
+import { demoScenes } from './scenes';
 
 const BACKENDS = ['wasm', 'webgl', 'cpu'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -98,25 +98,11 @@ async function initBackend(wanted: Backend): Promise<string> {
 
 // ---------------------------------------------------------------- images
 
-const sceneSets = new Map<string, SyntheticDataset>();
-
-function sceneDataset(shape: ShapeName): SyntheticDataset {
-  const size = exp?.sam.config.imageEncoder.imgSize ?? 128;
-  const key = `${shape}:${size}`;
-  let ds = sceneSets.get(key);
-  if (!ds) {
-    // The held-out split: these scenes were not among the training scenes of the same seed.
-    ds = syntheticSplit({ seed: 0, length: 1_000_000, imageSize: size, targets: [shape], distractors: [1, 3] }, 'test');
-    sceneSets.set(key, ds);
-  }
-  return ds;
-}
-
 function showScene(): void {
   const index = Math.max(0, Math.floor(Number(ui.sceneIndex.value) || 0));
   ui.sceneIndex.value = String(index);
   const shape = ui.sceneShape.value as ShapeName;
-  const sample = sceneDataset(shape).sample(index);
+  const sample = demoScenes(shape).sample(index);
   setImage({ image: sample.image, groundTruth: sample.mask, sceneTarget: sample.targetName, description: `synthetic scene ${index} (test split), ${sample.width}×${sample.height}, target: ${sample.targetName}` });
   if (sample.targetName) ui.target.value = sample.targetName;
   updateTargetInfo();

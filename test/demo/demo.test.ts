@@ -13,8 +13,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildDemo, ROOT_DIR } from '../../demo/build';
 import { makeQuickExport } from '../../demo/quick-export';
 import { startDemoServer, type DemoServer } from '../../demo/server';
+import { demoScenes } from '../../demo/src/scenes';
 import { initBackend } from '../../src/backend';
-import { syntheticSplit } from '../../src/data/synthetic';
 import { encodePng, resizeRgb } from '../../src/data/image-io';
 import type { RgbImage } from '../../src/data/types';
 import { loadExport, type LoadedExport } from '../../src/runs/export';
@@ -30,8 +30,8 @@ let page: Page;
 let exp: LoadedExport;
 const pageErrors: string[] = [];
 
-// The page's scenes: the test split of seed 0, star targets, as in demo/src/main.ts.
-const scenes = syntheticSplit({ seed: 0, length: 1_000_000, imageSize: 128, targets: ['star'], distractors: [1, 3] }, 'test');
+// The page's scenes with the quick export's target.
+const scenes = demoScenes('star');
 
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: install Debian's chromium (apt-get install -y chromium)`);
