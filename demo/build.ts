@@ -31,8 +31,22 @@ export const NODE_ONLY_ALLOWED: Record<string, { modules: string[]; why: string 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const bare = (m: string) => m.replace(/^node:/, '').split('/')[0];
 
+/** An ES module standing in for a node-only module: its exports exist and throw when called. */
+function stubModule(spec: string): string {
+  const name = bare(spec);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const real = require(name) as Record<string, unknown>;
+  const names = Object.keys(real).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default');
+  const lines = [
+    `const deep = (what) => new Proxy(function () { throw new Error(what + ' is not available in the browser (stubbed by demo/build.ts)'); }, { get: (_t, p) => deep(what + '.' + String(p)) });`,
+    ...names.map((k) => `export const ${k} = deep(${JSON.stringify(`${name}.${k}`)});`),
+    `export default deep(${JSON.stringify(name)});`,
+  ];
+  return lines.join('\n');
+}
+
 /** Refuses node-only imports except the allowed pairs, which resolve to a throwing stub. */
-function nodeOnlyGuard(found: Set<string>): esbuild.Plugin {
+function nodeOnlyGuard(allowedPairs: Record<string, { modules: string[] }>, found: Set<string>): esbuild.Plugin {
   return {
     name: 'node-only-guard',
     setup(build) {
@@ -41,21 +55,14 @@ function nodeOnlyGuard(found: Set<string>): esbuild.Plugin {
         // esbuild applies; the guard is for the project's code.
         if (!NODE_BUILTINS.has(args.path) || args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
         const importer = path.relative(ROOT_DIR, args.importer).split(path.sep).join('/');
-        const allowed = NODE_ONLY_ALLOWED[importer];
+        const allowed = allowedPairs[importer];
         found.add(`${importer} -> ${args.path}`);
         if (!allowed || !allowed.modules.includes(bare(args.path))) {
           return { errors: [{ text: `${importer} imports the node-only module '${args.path}', which the browser lacks (see NODE_ONLY_ALLOWED in demo/build.ts)` }] };
         }
         return { path: args.path, namespace: 'node-only-stub' };
       });
-      build.onLoad({ filter: /.*/, namespace: 'node-only-stub' }, (args) => ({
-        // Any property read gives a function that throws: `fs.promises.readFile(...)` fails with
-        // a message naming the module instead of "undefined is not a function".
-        contents: `const fail = (what) => { throw new Error(what + ' is not available in the browser'); };
-const stub = new Proxy(function () {}, { get: (_t, p) => (p === '__esModule' ? false : p === 'default' ? stub : new Proxy(function () {}, { apply: () => fail(${JSON.stringify(args.path)} + '.' + String(p)), get: () => () => fail(${JSON.stringify(args.path)} + '.' + String(p)) })), apply: () => fail(${JSON.stringify(args.path)}) });
-module.exports = stub;`,
-        loader: 'js',
-      }));
+      build.onLoad({ filter: /.*/, namespace: 'node-only-stub' }, (args) => ({ contents: stubModule(args.path), loader: 'js' }));
     },
   };
 }
@@ -68,13 +75,23 @@ export interface DemoBuildResult {
   stubbed: string[];
 }
 
-export async function buildDemo(opts: { outDir?: string; minify?: boolean } = {}): Promise<DemoBuildResult> {
+export interface DemoBuildOptions {
+  /** Default demo/dist. */
+  outDir?: string;
+  minify?: boolean;
+  /** Entry module. Default demo/src/main.ts (other entries are for testing the build). */
+  entry?: string;
+  /** Node-only imports to stub. Default NODE_ONLY_ALLOWED. */
+  allowed?: Record<string, { modules: string[] }>;
+}
+
+export async function buildDemo(opts: DemoBuildOptions = {}): Promise<DemoBuildResult> {
   const t0 = Date.now();
   const outDir = opts.outDir ?? DIST_DIR;
   const found = new Set<string>();
   fs.mkdirSync(outDir, { recursive: true });
   const result = await esbuild.build({
-    entryPoints: [path.join(DEMO_DIR, 'src', 'main.ts')],
+    entryPoints: [opts.entry ?? path.join(DEMO_DIR, 'src', 'main.ts')],
     outfile: path.join(outDir, 'app.js'),
     bundle: true,
     platform: 'browser',
@@ -83,7 +100,7 @@ export async function buildDemo(opts: { outDir?: string; minify?: boolean } = {}
     minify: opts.minify ?? false,
     sourcemap: true,
     logLevel: 'silent',
-    plugins: [nodeOnlyGuard(found)],
+    plugins: [nodeOnlyGuard(opts.allowed ?? NODE_ONLY_ALLOWED, found)],
     define: { 'process.env.NODE_ENV': '"production"' },
     metafile: true,
   });
