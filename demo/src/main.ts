@@ -205,6 +205,8 @@ async function stepOnce(): Promise<void> {
 
 function finish(e: DemoEpisode): void {
   const area = ui.maskArea.dataset.value ?? '0';
+  // Tensors alive now: flat across episodes unless something leaks.
+  ui.status.dataset.tensors = String(tf.memory().numTensors);
   if (e.done) setStatus('done', `Done: ${e.horizon} clicks, mask area ${area} px${ui.iou.textContent && ui.iou.textContent !== 'n/a' ? `, IoU ${ui.iou.textContent}` : ''}.`);
   else setStatus('ready', `${e.clicks.filter((c) => c.step > 0).length} of ${e.horizon} clicks; mask area ${area} px.`);
 }

@@ -145,6 +145,13 @@ describe('demo page in headless Chromium', () => {
     expect(shown.clickPixels).toBeGreaterThan(0);
     expect(shown.status).toContain(`mask area ${reference.maskArea} px`);
     expect(pageErrors).toEqual([]);
+
+    // Again on the same image: the same result, and no tensor left behind by the first episode.
+    const tensors = await page.getAttribute('#status', 'data-tensors');
+    await page.click('#run');
+    await waitForState('done');
+    expectSameAsNode(await readPage(), reference);
+    expect(await page.getAttribute('#status', 'data-tensors')).toBe(tensors);
     const timings = await page.evaluate(() => ({ ...document.getElementById('status')!.dataset }));
     process.stderr.write(`demo page: ready in ${loadMs} ms, ${JSON.stringify(timings)}\n`);
   });
