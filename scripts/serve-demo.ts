@@ -18,6 +18,7 @@ import { makeQuickExport } from '../demo/quick-export';
 import { startDemoServer } from '../demo/server';
 import { initBackend } from '../src/backend';
 import { EXPORT_MANIFEST, exportRun } from '../src/runs/export';
+import { microSamWeights } from '../src/runs/factory';
 
 const CACHE = path.join(ROOT_DIR, '.cache', 'demo');
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -30,6 +31,10 @@ function runsNewestFirst(dir: string): string[] {
     .map((n) => path.join(dir, n))
     .filter((d) => fs.existsSync(path.join(d, 'config.yaml')) && fs.existsSync(path.join(d, 'checkpoints')))
     .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+}
+
+function sameBytes(a: string, b: string): boolean {
+  return fs.existsSync(a) && fs.existsSync(b) && fs.statSync(a).size === fs.statSync(b).size && fs.readFileSync(a).equals(fs.readFileSync(b));
 }
 
 async function exportOf(run: string): Promise<string> {
@@ -54,10 +59,11 @@ async function chooseExport(args: { export?: string; run?: string }): Promise<st
     }
   }
   const quick = path.join(CACHE, 'quick');
-  if (fs.existsSync(path.join(quick, 'export', EXPORT_MANIFEST))) {
+  if (fs.existsSync(path.join(quick, 'export', EXPORT_MANIFEST)) && sameBytes(path.join(quick, 'export', 'sam.safetensors'), microSamWeights())) {
     log(`no run in runs/: serving the quick export in ${path.relative(process.cwd(), quick)} (a barely trained agent; train one with npm start)`);
     return path.join(quick, 'export');
   }
+  // None yet, or made with micro-SAM weights that have changed since.
   log('no run in runs/: training a quick agent for the page (a few seconds; train a real one with npm start)');
   return (await makeQuickExport({ dir: quick, log })).exportDir;
 }
