@@ -3,7 +3,7 @@
  * grid: PPO update throughput (samples/s through forward + backward + Adam), DQN gradient steps/s,
  * and policy inference per vector step. The env here is a synthetic stand-in that costs nothing,
  * so the rollout time is the agent's share of an iteration (inference, buffering, bootstrapping);
- * with the real prompting env add its step time.
+ * with the real prompting env add its step time; the "real env" line measures that (vitb2 decoder).
  *
  *   npm run bench:agent -- [--envs 8] [--epochs 20] [--dqn-steps 40] [--backend wasm]
  */
@@ -14,6 +14,11 @@ import { DQN } from '../src/agent/dqn/dqn';
 import type { PromptObservation } from '../src/agent/observation';
 import { PPO, PPO_PRESETS } from '../src/agent/ppo/ppo';
 import type { AgentVecEnv, VecResetResult, VecStepResult } from '../src/agent/vec-env';
+import * as path from 'path';
+import { SyntheticDataset } from '../src/data/synthetic';
+import { SamPromptVectorEnv } from '../src/env/prompt/sam-prompt-vector-env';
+import { loadSam } from '../src/sam/checkpoint';
+import { EmbeddingCache } from '../src/sam/embedding-cache';
 import { Rng } from '../src/utils/rng';
 
 function arg(name: string, fallback: string): string {
@@ -119,6 +124,40 @@ async function main(): Promise<void> {
   );
   const tensorsBefore = tf.memory().numTensors;
   ppo.dispose();
+
+  // The real prompting env's share: time vector steps of SamPromptVectorEnv with the full-size
+  // decoder (vitb2 fixture weights, embeddings cached on disk by bench:env) and combine them with
+  // the update and agent-side times above into one paper-style iteration (T vector steps + update).
+  if (arg('real-env', '1') !== '0') {
+    const sam = await loadSam(path.resolve(__dirname, '../../shared/fixtures/sam/vitb2/weights.safetensors'));
+    const real = new SamPromptVectorEnv({
+      numEnvs: nEnvs,
+      dataset: new SyntheticDataset({ seed: 3, length: 2, imageSize: [320, 240] }),
+      embeddings: new EmbeddingCache(sam, { dir: path.resolve(__dirname, '../.cache/bench-env') }),
+      labelSource: 'oracle',
+      gridSize: G,
+      horizon: T,
+    });
+    const rng = new Rng(0);
+    let obs = (await real.reset({ seed: 0 })).observations;
+    const steps = Number(arg('env-steps', '4'));
+    const t0 = performance.now();
+    for (let k = 0; k < steps; k++) {
+      obs = (await real.step(obs.map((o) => {
+        const allowed = [...o.actionMask.keys()].filter((a) => o.actionMask[a]);
+        return allowed[rng.int(allowed.length)];
+      }))).observations;
+    }
+    const envMs = (performance.now() - t0) / steps;
+    const envS = (envMs * T) / 1000;
+    const total = envS + it.time_rollout_s + updS;
+    process.stdout.write(
+      `     real env (vitb2 decoder, ${nEnvs} envs): ${envMs.toFixed(0)} ms per vector step; one iteration = ` +
+        `env ${((100 * envS) / total).toFixed(1)}%, agent rollout ${((100 * it.time_rollout_s) / total).toFixed(1)}%, update ${((100 * updS) / total).toFixed(1)}%\n`,
+    );
+    await real.close();
+    sam.dispose();
+  }
 
   // DQN: fill the buffer at random, then time gradient steps (batch 32, Double DQN).
   const dqn = new DQN(env, { seed: 0, learningStarts: 4 * nEnvs * T, trainFreq: 1, gradientSteps: dqnSteps, batchSize: 32, logInterval: 1_000_000 });
