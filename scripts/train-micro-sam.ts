@@ -28,7 +28,7 @@ import { Rng } from '../src/utils/rng';
 
 
 const argv = yargs(hideBin(process.argv))
-  .option('steps', { type: 'number', default: 500, describe: 'training steps' })
+  .option('steps', { type: 'number', default: 2000, describe: 'training steps (may be changed on resume)' })
   .option('images', { type: 'number', default: 2, describe: 'images per step (each encoded once)' })
   .option('prompt-sets', { type: 'number', default: 2, describe: 'independent prompt chains per image, decoded together' })
   .option('out', { type: 'string', default: 'models/micro-sam', describe: 'export folder' })

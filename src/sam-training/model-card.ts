@@ -12,7 +12,7 @@ export interface ModelCardInputs {
 }
 
 export function modelCardText(m: ModelCardInputs): string {
-  const t = m.training as { steps?: number; trainingSeconds?: number; options?: Record<string, unknown> };
+  const t = m.training as { steps?: number; trainingSeconds?: number; options?: Record<string, unknown>; notes?: string };
   const miou = m.evaluation.miouAtClick;
   const o = t.options ?? {};
   const inputSize = m.config.imageEncoder.imgSize;
@@ -74,7 +74,7 @@ the highest predicted IoU. ${m.evaluation.scenes} scenes of the \`${m.evaluation
 
 mIoU after each click 1..${miou.length}: ${miou.map((v) => v.toFixed(3)).join(', ')}.
 Measured with \`npm run train:micro-sam -- --eval-only\` (${m.evaluation.seconds.toFixed(0)} s).
-`;
+${t.notes ? `\n## Notes\n${t.notes}\n` : ''}`;
 }
 
 export async function writeModelCard(filePath: string, m: ModelCardInputs): Promise<void> {
