@@ -15,10 +15,10 @@ import { oracleClickEval } from '../../src/sam-training/oracle-eval';
 
 const WEIGHTS = path.join(__dirname, '../../models/micro-sam/weights.safetensors');
 const SCENES = 5;
-// The committed weights measure 0.134 mIoU@3 on these 5 test scenes (MODEL_CARD.md gives the
+// The committed weights measure 0.147 mIoU@3 on these 5 test scenes (MODEL_CARD.md gives the
 // 100-scene numbers); the bound sits a little below, so a regression in the weights, the loader or
 // the predictor fails it.
-const MIOU3_LOWER_BOUND = 0.12;
+const MIOU3_LOWER_BOUND = 0.13;
 
 beforeAll(async () => {
   await initBackend('wasm');
