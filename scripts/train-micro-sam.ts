@@ -21,7 +21,7 @@ import { samVariables } from '../src/sam/variables';
 import { exportSamModel, loadTrainingState, saveTrainingState, writeTextAtomic, type TrainingState } from '../src/sam-training/checkpoint-io';
 import { MICRO_SAM_DATA, microSamConfig } from '../src/sam-training/micro-sam-config';
 import { writeModelCard } from '../src/sam-training/model-card';
-import { NamedAdam } from '../src/sam-training/named-adam';
+import { Adam } from '../src/optim/adam';
 import { oracleClickEval } from '../src/sam-training/oracle-eval';
 import { prepareTrainSample, trainStep, type TrainSample } from '../src/sam-training/train-step';
 import { Rng } from '../src/utils/rng';
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   if (argv['eval-only']) return evaluateAndWriteCard(null);
   const config = microSamConfig();
   const vars = samVariables(config, randomSamWeights(config, argv.seed));
-  const optimizer = new NamedAdam(vars, { weightDecay: argv['weight-decay'] });
+  const optimizer = new Adam(vars, { weightDecay: argv['weight-decay'] });
   const options = {
     steps: argv.steps,
     seed: argv.seed,

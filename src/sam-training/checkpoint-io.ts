@@ -11,7 +11,7 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TensorRecord } from '../io/tensor-record';
 import { SamConfig, samConfigToJson } from '../sam/config';
 import type { RngState } from '../utils/rng';
-import type { NamedAdam } from './named-adam';
+import type { Adam } from '../optim/adam';
 
 export async function writeTextAtomic(filePath: string, text: string): Promise<void> {
   await writeFileAtomic(filePath, (h) => writeAll(h, new TextEncoder().encode(text)));
@@ -41,7 +41,7 @@ export interface TrainingState {
   history: Array<Record<string, number>>;
 }
 
-export async function saveTrainingState(dir: string, vars: Map<string, tf.Variable>, optimizer: NamedAdam, state: TrainingState): Promise<void> {
+export async function saveTrainingState(dir: string, vars: Map<string, tf.Variable>, optimizer: Adam, state: TrainingState): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, 'weights.safetensors'), variablesRecord(vars));
   await writeSafetensors(path.join(dir, 'optimizer.safetensors'), optimizer.toRecord());
@@ -50,7 +50,7 @@ export async function saveTrainingState(dir: string, vars: Map<string, tf.Variab
 }
 
 /** Restore variables and optimizer from `dir`; null when there is no saved state. */
-export async function loadTrainingState(dir: string, vars: Map<string, tf.Variable>, optimizer: NamedAdam): Promise<TrainingState | null> {
+export async function loadTrainingState(dir: string, vars: Map<string, tf.Variable>, optimizer: Adam): Promise<TrainingState | null> {
   const statePath = path.join(dir, 'state.json');
   let text: string;
   try {

@@ -3,7 +3,7 @@ import { initBackend } from '../../src/backend';
 import type { SamConfig } from '../../src/sam/config';
 import { randomSamWeights } from '../../src/sam/random-weights';
 import { samVariables } from '../../src/sam/variables';
-import { NamedAdam } from '../../src/sam-training/named-adam';
+import { Adam } from '../../src/optim/adam';
 import { prepareTrainSample, trainStep } from '../../src/sam-training/train-step';
 import { Rng } from '../../src/utils/rng';
 
@@ -37,7 +37,7 @@ describe('trainStep', () => {
   it('lowers the loss on a fixed scene, updates every trainable weight, and leaks no tensors', () => {
     const vars = samVariables(tiny, randomSamWeights(tiny, 0));
     const before = new Map([...vars].map(([k, v]) => [k, v.dataSync().slice()]));
-    const opt = new NamedAdam(vars);
+    const opt = new Adam(vars);
     const rng = new Rng(0);
     const opts = { iterations: 2, promptSets: 1, boxProb: 0, oracleProb: 0.5, learningRate: 3e-3, clipNorm: 1 };
     const samples = [prepareTrainSample(tiny, image, mask)];
@@ -84,7 +84,7 @@ describe('trainStep', () => {
 
   it('decodes several prompt chains on several images in one step, without leaking tensors', () => {
     const vars = samVariables(tiny, randomSamWeights(tiny, 2));
-    const opt = new NamedAdam(vars);
+    const opt = new Adam(vars);
     const rng = new Rng(3);
     const samples = [prepareTrainSample(tiny, image, mask), prepareTrainSample(tiny, image, mask)];
     const before = tf.memory().numTensors;

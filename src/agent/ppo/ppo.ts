@@ -17,7 +17,7 @@ import { argmaxMasked, maskLogits, logProbsAll, sampleMasked } from '../distribu
 import { EmbeddingStore } from '../embedding-store';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
-import { Adam, clipByGlobalNorm } from '../optim/adam';
+import { Adam, clipByGlobalNorm } from '../../optim/adam';
 import { Schedule, scheduleValue } from '../schedules';
 import { finalObservationOf } from '../vec-env';
 import { bootstrapTruncated, explainedVariance } from './gae';

@@ -1,40 +1,58 @@
 /**
- * Adam (Kingma & Ba) over a ParamSet, with the update PyTorch's torch.optim.Adam makes:
+ * Adam (Kingma & Ba) over named variables, with the update PyTorch's torch.optim.Adam makes:
  *   m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,
- *   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
- * Written here rather than using tf.train.adam so that its state is keyed by the parameters'
- * logical names (for checkpoints) and the learning rate can change every update (annealing).
+ *   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps),
+ * and optional decoupled weight decay (AdamW) on matrices and kernels. Written here rather than
+ * using tf.train.adam, whose moments are kept by position in the variable list (a step that leaves
+ * a variable without a gradient then mismatches them): here state is keyed by the parameters'
+ * logical names (for checkpoints), a missing gradient just skips its variable, and the learning
+ * rate can change every update (annealing). Used by the agents, the SRM and the SAM trainer.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TensorRecord } from '../../io/tensor-record';
-import type { ParamSet } from '../networks/params';
+import type { TensorRecord } from '../io/tensor-record';
 
 export interface AdamOptions {
   beta1?: number;
   beta2?: number;
   eps?: number;
+  /** Decoupled weight decay (AdamW), applied to rank >= 2 variables only. Default 0. */
+  weightDecay?: number;
+}
+
+/** Named trainable variables: a ParamSet, or a Map such as SAM's `samVariables`. */
+export interface NamedVariables {
+  names(): Iterable<string>;
+  get(name: string): tf.Variable | undefined;
+}
+
+function asNamed(params: NamedVariables | Map<string, tf.Variable>): NamedVariables {
+  if (params instanceof Map) return { names: () => params.keys(), get: (n) => params.get(n) };
+  return params;
 }
 
 export class Adam {
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
+  readonly weightDecay: number;
   /** Number of updates applied so far (t in the bias corrections). */
   step = 0;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
 
-  constructor(
-    private readonly params: ParamSet,
-    opts: AdamOptions = {},
-  ) {
+  private readonly params: NamedVariables;
+
+  constructor(params: NamedVariables | Map<string, tf.Variable>, opts: AdamOptions = {}) {
+    this.params = asNamed(params);
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
-    for (const name of params.names()) {
-      const shape = params.get(name).shape;
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zeros(shape), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zeros(shape), false)));
+    this.weightDecay = opts.weightDecay ?? 0;
+    for (const name of this.params.names()) {
+      const p = this.params.get(name)!;
+      if (!p.trainable) continue;
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zeros(p.shape), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zeros(p.shape), false)));
     }
   }
 
@@ -47,14 +65,16 @@ export class Adam {
     tf.tidy(() => {
       for (const [name, g] of grads) {
         const p = this.params.get(name);
-        const m = this.m.get(name) as tf.Variable;
-        const v = this.v.get(name) as tf.Variable;
+        const m = this.m.get(name);
+        const v = this.v.get(name);
+        if (!p || !m || !v) throw new Error(`Adam: gradient for unknown or frozen variable '${name}'`);
         const m2 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
         const v2 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         m.assign(m2);
         v.assign(v2);
         const denom = tf.add(tf.sqrt(tf.div(v2, bc2)), this.eps);
-        p.assign(tf.sub(p, tf.mul(tf.div(m2, denom), lr / bc1)));
+        const decayed = this.weightDecay > 0 && p.rank >= 2 ? tf.mul(p, 1 - lr * this.weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m2, denom), lr / bc1)));
       }
     });
   }
