@@ -14,11 +14,11 @@ import { MICRO_SAM_DATA } from '../../src/sam-training/micro-sam-config';
 import { oracleClickEval } from '../../src/sam-training/oracle-eval';
 
 const WEIGHTS = path.join(__dirname, '../../models/micro-sam/weights.safetensors');
-const SCENES = 5;
-// The committed weights measure 0.147 mIoU@3 on these 5 test scenes (MODEL_CARD.md gives the
-// 100-scene numbers); the bound sits a little below, so a regression in the weights, the loader or
-// the predictor fails it.
-const MIOU3_LOWER_BOUND = 0.13;
+const SCENES = 20;
+// The project's target for the micro-SAM is mIoU >= 0.80 with 3 oracle clicks; the committed
+// weights measure 0.888 on these 20 test scenes (MODEL_CARD.md gives the 100-scene numbers), so a
+// regression in the weights, the loader or the predictor fails it.
+const MIOU3_LOWER_BOUND = 0.8;
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -34,6 +34,6 @@ describe('committed micro-SAM', () => {
     model.dispose();
     random.dispose();
     expect(trained.miouAtClick[2]).toBeGreaterThanOrEqual(MIOU3_LOWER_BOUND);
-    expect(trained.miouAtClick[2]).toBeGreaterThan(baseline.miouAtClick[2] + 0.1);
+    expect(trained.miouAtClick[2]).toBeGreaterThan(baseline.miouAtClick[2] + 0.5);
   }, 60_000);
 });
