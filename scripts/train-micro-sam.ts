@@ -5,8 +5,13 @@
  * (weights.safetensors + config.json) every `--export-every` steps and at the end, then evaluates
  * it with the oracle clicker on the held-out test split and writes MODEL_CARD.md.
  *
- *   npm run train:micro-sam                       # the committed model's run
+ *   npm run train:micro-sam                       # train with tfjs on the CPU (slow)
  *   npm run train:micro-sam -- --eval-only        # re-measure models/micro-sam
+ *   npm run train:micro-sam -- --print-config     # the architecture as config.json
+ *   npm run train:micro-sam -- --import-twin DIR  # adopt a GPU run of the PyTorch twin
+ *
+ * The committed weights come from the PyTorch twin on a GPU (scripts/micro-sam-torch/train-on-gpu.sh
+ * runs the whole pipeline and ends with --import-twin); this tfjs trainer is the CPU path.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +21,8 @@ import { hideBin } from 'yargs/helpers';
 import { initBackend } from '../src/backend';
 import { syntheticSplit } from '../src/data/synthetic';
 import { loadSam } from '../src/sam/checkpoint';
+import { samConfigToJson } from '../src/sam/config';
+import { writeAll, writeFileAtomic } from '../src/io/atomic-file';
 import { randomSamWeights } from '../src/sam/random-weights';
 import { samVariables } from '../src/sam/variables';
 import { exportSamModel, loadTrainingState, saveTrainingState, writeTextAtomic, type TrainingState } from '../src/sam-training/checkpoint-io';
@@ -50,6 +57,8 @@ const argv = yargs(hideBin(process.argv))
   .option('export-every', { type: 'number', default: 100 })
   .option('eval-scenes', { type: 'number', default: 100, describe: 'held-out test scenes for the final evaluation' })
   .option('eval-only', { type: 'boolean', default: false })
+  .option('print-config', { type: 'boolean', default: false, describe: 'print the micro-SAM config.json and exit' })
+  .option('import-twin', { type: 'string', describe: 'folder written by scripts/micro-sam-torch/train.py: copy its model to --out, then evaluate and write the card' })
   .option('fresh', { type: 'boolean', default: false, describe: 'ignore saved state in --work' })
   .strict()
   .parseSync();
@@ -83,8 +92,52 @@ async function evaluateAndWriteCard(trainInfo: Record<string, unknown> | null): 
   model.dispose();
 }
 
+/**
+ * Adopt the PyTorch twin's output: check that its config is the micro-SAM's, copy the weights,
+ * and turn its training.json into the card's (camelCase, producer and device recorded).
+ */
+async function importTwin(dir: string): Promise<Record<string, unknown>> {
+  const read = async (name: string) => {
+    const file = path.join(dir, name);
+    try {
+      return await fsp.readFile(file);
+    } catch {
+      throw new Error(`--import-twin: ${file} is missing`);
+    }
+  };
+  const twinConfig = JSON.parse((await read('config.json')).toString('utf8'));
+  const expected = samConfigToJson(microSamConfig());
+  if (JSON.stringify(twinConfig) !== JSON.stringify(expected)) throw new Error(`--import-twin: ${path.join(dir, 'config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`);
+  const t = JSON.parse((await read('training.json')).toString('utf8'));
+  const weights = await read('weights.safetensors');
+  await fsp.mkdir(argv.out, { recursive: true });
+  await writeFileAtomic(path.join(argv.out, 'weights.safetensors'), (h) => writeAll(h, weights));
+  await writeTextAtomic(path.join(argv.out, 'config.json'), JSON.stringify(expected, null, 2) + '\n');
+  const o = t.options ?? {};
+  const info: Record<string, unknown> = {
+    producer: 'pytorch-twin',
+    command: 'bash scripts/micro-sam-torch/train-on-gpu.sh',
+    device: t.device,
+    torch: t.torch,
+    steps: t.steps,
+    trainingSeconds: t.training_seconds,
+    trainScenes: t.scenes,
+    options: Object.fromEntries(['seed', 'seconds', 'steps', 'batch', 'objects_per_image', 'rounds', 'box_prob', 'oracle_prob', 'min_pixels', 'lr', 'warmup', 'weight_decay', 'iou_weight', 'clip'].map((k) => [k, o[k]])),
+    history: t.history,
+    twinEvaluation: t.twin_evaluation,
+  };
+  await writeTextAtomic(path.join(argv.out, 'training.json'), JSON.stringify(info, null, 1) + '\n');
+  console.log(`imported ${dir} (${String(t.steps)} steps on ${String(t.device)}) into ${argv.out}`);
+  return info;
+}
+
 async function main(): Promise<void> {
+  if (argv['print-config']) {
+    console.log(JSON.stringify(samConfigToJson(microSamConfig()), null, 2));
+    return;
+  }
   await initBackend('wasm');
+  if (argv['import-twin']) return evaluateAndWriteCard(await importTwin(argv['import-twin']));
   if (argv['eval-only']) return evaluateAndWriteCard(null);
   const config = microSamConfig();
   const vars = samVariables(config, randomSamWeights(config, argv.seed));
