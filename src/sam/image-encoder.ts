@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageEncoderConfig } from './config';
 import { conv2d } from '../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
+import { unstack0 } from '../tfjs-ops/unstack';
 import { LinearParams, NormParams, ParamStore } from './params';
 
 /** Upper bound on attention-score elements materialised at once (16M floats = 64 MB). */
@@ -49,6 +50,8 @@ export class ImageEncoder {
   private readonly neckConv2: tf.Tensor4D;
   private readonly neckNorm2: NormParams;
   readonly gridSize: number;
+  /** Built over trainable variables: use only ops with gradients. */
+  private readonly differentiable: boolean;
 
   constructor(
     readonly config: ImageEncoderConfig,
@@ -57,6 +60,7 @@ export class ImageEncoder {
   ) {
     const c = config;
     this.gridSize = c.imgSize / c.patchSize;
+    this.differentiable = params.differentiable;
     // Patch embedding as a matMul over flattened patches ordered (ky, kx, channel).
     this.patchW = params.own(
       () =>
@@ -173,17 +177,17 @@ export class ImageEncoder {
       .reshape([nb, n, 3, heads, dh])
       .transpose([2, 0, 3, 1, 4])
       .reshape([3, nb * heads, n, dh]);
-    const [q, k, v] = tf.unstack(qkv) as tf.Tensor3D[];
+    const [q, k, v] = unstack0(qkv, this.differentiable) as tf.Tensor3D[];
     const bh = nb * heads;
     let relH: tf.Tensor | null = null;
     let relW: tf.Tensor | null = null;
     if (p.relHT && p.relWT) {
       // rel_h[b, qy, qx, ky] = sum_c q[b, qy, qx, c] * Rh[qy, ky, c]  (unscaled q, as the reference)
       const q4 = q.reshape([bh, h, w, dh]);
-      relH = bmm(q4.transpose([1, 0, 2, 3]).reshape([h, bh * w, dh]) as tf.Tensor3D, p.relHT)
+      relH = bmm(q4.transpose([1, 0, 2, 3]).reshape([h, bh * w, dh]) as tf.Tensor3D, p.relHT, this.differentiable)
         .reshape([h, bh, w, h])
         .transpose([1, 0, 2, 3]); // [bh, qy, qx, ky]
-      relW = bmm(q4.transpose([2, 0, 1, 3]).reshape([w, bh * h, dh]) as tf.Tensor3D, p.relWT)
+      relW = bmm(q4.transpose([2, 0, 1, 3]).reshape([w, bh * h, dh]) as tf.Tensor3D, p.relWT, this.differentiable)
         .reshape([w, bh, h, w])
         .transpose([1, 2, 0, 3]); // [bh, qy, qx, kx]
     }
@@ -191,11 +195,12 @@ export class ImageEncoder {
     const outputs: tf.Tensor[] = [];
     // Rows of queries per chunk so that a chunk's scores stay under MAX_SCORE_ELEMENTS.
     const rowsPerChunk = Math.max(1, Math.min(h, Math.floor(MAX_SCORE_ELEMENTS / (w * n))));
-    const qsItems = tf.unstack(qs);
-    const kItems = tf.unstack(k);
-    const vItems = tf.unstack(v);
-    const relHItems = relH ? tf.unstack(relH) : null;
-    const relWItems = relW ? tf.unstack(relW) : null;
+    const d = this.differentiable;
+    const qsItems = unstack0(qs, d);
+    const kItems = unstack0(k, d);
+    const vItems = unstack0(v, d);
+    const relHItems = relH ? unstack0(relH, d) : null;
+    const relWItems = relW ? unstack0(relW, d) : null;
     for (let i = 0; i < bh; i++) {
       const kT = kItems[i].transpose();
       const chunks: tf.Tensor[] = [];

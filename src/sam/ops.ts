@@ -7,6 +7,7 @@
  * is expressed as 2-D matMuls, looping over the batch where there is one.
  */
 import * as tf from '@tensorflow/tfjs';
+import { unstack0 } from '../tfjs-ops/unstack';
 
 function onWasm(): boolean {
   return tf.getBackend() === 'wasm';
@@ -23,13 +24,13 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.
 }
 
 /** Batched a [B, M, K] @ b [B, K, N] -> [B, M, N], using 2-D matMuls on wasm. */
-export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+export function bmm(a: tf.Tensor3D, b: tf.Tensor3D, differentiable = false): tf.Tensor3D {
   if (!onWasm() || a.shape[0] === 1) {
     if (a.shape[0] === 1) return tf.matMul(a.reshape([a.shape[1], a.shape[2]]) as tf.Tensor2D, b.reshape([b.shape[1], b.shape[2]]) as tf.Tensor2D).expandDims(0) as tf.Tensor3D;
     return tf.matMul(a, b);
   }
-  const as = tf.unstack(a) as tf.Tensor2D[];
-  const bs = tf.unstack(b) as tf.Tensor2D[];
+  const as = unstack0(a, differentiable) as tf.Tensor2D[];
+  const bs = unstack0(b, differentiable) as tf.Tensor2D[];
   return tf.stack(as.map((ai, i) => tf.matMul(ai, bs[i]))) as tf.Tensor3D;
 }
 
