@@ -14,7 +14,8 @@ describe('unstack0', () => {
     ['bool [4, 2, 2]', [4, 2, 2], 'bool'],
   ] as const)('equals tf.unstack for %s and leaks nothing', (_name, shape, dtype) => {
     const size = shape.reduce((a, d) => a * d, 1);
-    const x = tf.tensor(Array.from({ length: size }, (_, i) => (dtype === 'bool' ? i % 3 === 0 : (i * 7) % 11)), [...shape], dtype);
+    const values = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? Number(i % 3 === 0) : (i * 7) % 11));
+    const x = tf.tensor(values, [...shape], dtype);
     const before = tf.memory().numTensors;
     const ours = unstack0(x);
     const ref = tf.unstack(x);
