@@ -65,12 +65,17 @@ export class ActionGrid {
   cellFractions(mask: Uint8Array, width: number, height: number): Float32Array {
     const counts = new Float32Array(this.numCells);
     const totals = new Float32Array(this.numCells);
+    // Column cells once per call: Math lookups in the per-pixel loop cost ~100x under jest's vm
+    // context, and this runs at every reset.
+    const colCell = new Int32Array(width);
+    for (let x = 0; x < width; x++) colCell[x] = Math.min(this.gridSize - 1, Math.floor((x * this.gridSize) / width));
     for (let y = 0; y < height; y++) {
-      const row = Math.min(this.gridSize - 1, Math.floor((y * this.gridSize) / height));
+      const rowStart = Math.min(this.gridSize - 1, Math.floor((y * this.gridSize) / height)) * this.gridSize;
+      const pixelStart = y * width;
       for (let x = 0; x < width; x++) {
-        const cell = row * this.gridSize + Math.min(this.gridSize - 1, Math.floor((x * this.gridSize) / width));
+        const cell = rowStart + colCell[x];
         totals[cell]++;
-        if (mask[y * width + x]) counts[cell]++;
+        if (mask[pixelStart + x]) counts[cell]++;
       }
     }
     for (let c = 0; c < this.numCells; c++) counts[c] = totals[c] > 0 ? counts[c] / totals[c] : 0;

@@ -33,12 +33,12 @@ export class LowResFrame {
   /** A full-resolution binary mask sampled (nearest) at the valid low-res pixel centres. */
   sample(mask: Uint8Array, width: number, height: number): Uint8Array {
     const out = new Uint8Array(this.height * this.width);
+    // Source columns once per call (Math lookups in the inner loop are slow under jest's vm context).
+    const cols = new Int32Array(this.width);
+    for (let j = 0; j < this.width; j++) cols[j] = Math.min(width - 1, Math.floor((j + 0.5) * this.scaleX));
     for (let i = 0; i < this.height; i++) {
-      const y = Math.min(height - 1, Math.floor((i + 0.5) * this.scaleY));
-      for (let j = 0; j < this.width; j++) {
-        const x = Math.min(width - 1, Math.floor((j + 0.5) * this.scaleX));
-        out[i * this.width + j] = mask[y * width + x] ? 1 : 0;
-      }
+      const rowStart = Math.min(height - 1, Math.floor((i + 0.5) * this.scaleY)) * width;
+      for (let j = 0; j < this.width; j++) out[i * this.width + j] = mask[rowStart + cols[j]] ? 1 : 0;
     }
     return out;
   }
