@@ -40,7 +40,8 @@ export class EmbeddingCache {
   private readonly maxInMemory: number;
   readonly dir: string | null;
   private readonly stats = { memoryHits: 0, diskHits: 0, computed: 0 };
-  private readonly pending = new Map<string, Promise<ImageEmbedding>>();
+  /** Loads in flight, with the number of callers waiting to pin the result. */
+  private readonly pending = new Map<string, { job: Promise<ImageEmbedding>; pins: number }>();
 
   constructor(
     readonly model: SamModel,
@@ -57,9 +58,7 @@ export class EmbeddingCache {
 
   /** The embedding of `image`, pinned until `release`. Computes it at most once. */
   async acquire(image: RgbImage): Promise<ImageEmbedding> {
-    const key = this.keyOf(image);
-    const emb = await this.getByKey(key, image);
-    this.entries.get(key)!.refs++;
+    const emb = await this.getByKey(this.keyOf(image), image, true);
     this.evict();
     return emb;
   }
@@ -97,7 +96,7 @@ export class EmbeddingCache {
   async warm(image: RgbImage): Promise<string> {
     const key = this.keyOf(image);
     if (this.dir && !this.entries.has(key) && fs.existsSync(this.filePath(key))) return key;
-    await this.getByKey(key, image);
+    await this.getByKey(key, image, false);
     this.evict();
     return key;
   }
@@ -120,22 +119,47 @@ export class EmbeddingCache {
     }
   }
 
-  private async getByKey(key: string, image: RgbImage): Promise<ImageEmbedding> {
+  /**
+   * The embedding for `key`, from memory or loaded once however many callers ask. With `pin`, the
+   * caller's reference is counted in the same synchronous step that makes the entry visible (a
+   * memory hit, or the load's completion), so no other caller's eviction can run in between.
+   */
+  private getByKey(key: string, image: RgbImage, pin: boolean): Promise<ImageEmbedding> {
     const hit = this.entries.get(key);
     if (hit) {
       // Refresh recency: Map iteration order is insertion order.
       this.entries.delete(key);
       this.entries.set(key, hit);
       this.stats.memoryHits++;
-      return hit.embedding;
+      if (pin) hit.refs++;
+      return Promise.resolve(hit.embedding);
     }
-    const inFlight = this.pending.get(key);
-    if (inFlight) return inFlight;
-    const job = this.load(key, image).finally(() => this.pending.delete(key));
-    this.pending.set(key, job);
-    const emb = await job;
-    if (!this.entries.has(key)) this.entries.set(key, { embedding: emb, refs: 0 });
-    return this.entries.get(key)!.embedding;
+    let pending = this.pending.get(key);
+    if (!pending) {
+      const p: { job: Promise<ImageEmbedding>; pins: number } = { job: Promise.resolve() as unknown as Promise<ImageEmbedding>, pins: 0 };
+      p.job = this.load(key, image).then(
+        (emb) => {
+          this.pending.delete(key);
+          const existing = this.entries.get(key);
+          if (existing) {
+            // acquireKey read the same file meanwhile: keep its copy.
+            if (existing.embedding !== emb) emb.dispose();
+            existing.refs += p.pins;
+            return existing.embedding;
+          }
+          this.entries.set(key, { embedding: emb, refs: p.pins });
+          return emb;
+        },
+        (err) => {
+          this.pending.delete(key);
+          throw err;
+        },
+      );
+      this.pending.set(key, p);
+      pending = p;
+    }
+    if (pin) pending.pins++;
+    return pending.job;
   }
 
   private async load(key: string, image: RgbImage): Promise<ImageEmbedding> {

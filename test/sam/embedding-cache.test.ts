@@ -93,3 +93,17 @@ test('a stale disk file from other weights is recomputed, not trusted', async ()
   other.dispose();
   fs.rmSync(d2, { recursive: true, force: true });
 });
+
+test('concurrent acquires with a small memory bound never evict an embedding before it is pinned', async () => {
+  // Started together, the acquires' computations finish in the same microtask run: one call's
+  // eviction must not remove (and dispose) another call's fresh, not-yet-pinned entry.
+  const images = [11, 12, 13, 14, 15, 16].map((v) => image(v));
+  const cache = new EmbeddingCache(sam, { maxInMemory: 2 });
+  const embs = await Promise.all([...images, ...images.slice(0, 3)].map((im) => cache.acquire(im)));
+  for (const e of embs) expect(e.isDisposed).toBe(false);
+  expect(embs[6]).toBe(embs[0]);
+  expect(cache.getStats()).toMatchObject({ computed: 6, inMemory: 6 }); // all pinned, above the bound
+  for (const e of embs) cache.release(e);
+  expect(cache.getStats().inMemory).toBe(2);
+  cache.clear();
+});
