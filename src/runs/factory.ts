@@ -39,7 +39,7 @@ export function microSamWeights(dir = MICRO_SAM_DIR): string {
   if (files.length === 0) {
     throw new NotAvailableError(
       "the embedded micro-SAM (sam.checkpoint: micro)",
-      `${dir} holds no .safetensors weights; scripts/train-micro-sam.ts produces them. Meanwhile set sam.checkpoint to a SAM checkpoint file`,
+      `${dir} holds no .safetensors weights; scripts/micro-sam-torch/train-on-gpu.sh (GPU) or scripts/train-micro-sam.ts (CPU, slow) produces them. Meanwhile set sam.checkpoint to a SAM checkpoint file`,
     );
   }
   const preferred = ['weights.safetensors', 'model.safetensors'].find((f) => files.includes(f));
