@@ -168,11 +168,13 @@ export class PPO extends BaseAgent<PPOOptions> {
     while (!buffer.full) {
       const obs = this.lastObs!;
       const batch = this.batch(obs);
-      const step = tf.tidy(() => {
+      // Tensors out of the tidy, values read after it (tidy walks a returned typed array element by element).
+      const stepT = tf.tidy(() => {
         const out = this.policy.forward(batch, { useCache: true });
-        const logp = logProbsAll(maskLogits(out.logits, batch.actionMask));
-        return { logits: out.logits.dataSync() as Float32Array, logp: logp.dataSync() as Float32Array, values: out.values!.dataSync() as Float32Array };
+        return { logits: out.logits, logp: logProbsAll(maskLogits(out.logits, batch.actionMask)), values: out.values! };
       });
+      const step = { logits: stepT.logits.dataSync() as Float32Array, logp: stepT.logp.dataSync() as Float32Array, values: stepT.values.dataSync() as Float32Array };
+      tf.dispose([stepT.logits, stepT.logp, stepT.values]);
       const actions = sampleMasked(step.logits, batch.actionMask, nA, this.rng);
       const logProbs = Float32Array.from(actions, (a, i) => step.logp[i * nA + a]);
       buffer.add(obs, this.lastEpisodeStarts, actions, step.values, logProbs);
