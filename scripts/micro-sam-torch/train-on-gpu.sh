@@ -7,7 +7,8 @@
 #
 # Needs: this repository after `npm ci`, python3 with torch (CUDA), numpy and scipy.
 # Environment: WORK (default .cache/micro-sam-gpu), PROCS scene-dump processes (default 14),
-# PER scenes per process (default 4000), SECONDS_TRAIN (default 420). Extra arguments go to train.py.
+# PER scenes per process (default 4000), SECONDS_TRAIN (default 420), PYTHON (default python3),
+# MODEL_DIR where the model is adopted (default models/micro-sam). Extra arguments go to train.py.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${WORK:-.cache/micro-sam-gpu}
@@ -25,6 +26,6 @@ npx ts-node --transpile-only scripts/dump-synthetic-scenes.ts --split test --sta
 pids+=($!)
 for p in "${pids[@]}"; do wait "$p"; done
 echo "dumped $((PROCS * PER)) training scenes in $(($(date +%s) - T0)) s"
-python3 -u scripts/micro-sam-torch/train.py --config "$WORK/config.json" --train "$WORK/scenes/train-*.safetensors" \
+${PYTHON:-python3} -u scripts/micro-sam-torch/train.py --config "$WORK/config.json" --train "$WORK/scenes/train-*.safetensors" \
   --test "$WORK/scenes/test.safetensors" --out "$WORK/out" --seconds "${SECONDS_TRAIN:-420}" --eval-scenes 300 "$@"
-npx ts-node --transpile-only scripts/train-micro-sam.ts --import-twin "$WORK/out"
+npx ts-node --transpile-only scripts/train-micro-sam.ts --import-twin "$WORK/out" --out "${MODEL_DIR:-models/micro-sam}"

@@ -191,7 +191,7 @@ def oracle_eval(model: Sam, images: np.ndarray, owners: np.ndarray, is_target: n
     model.eval()
     n, h, w = owners.shape
     gts = np.take_along_axis(is_target, owners.reshape(n, -1).astype(np.int64), 1).reshape(n, h, w) > 0
-    emb = torch.cat([model.image_encoder(model.preprocess(torch.from_numpy(images[i:i + 64]).to(device))) for i in range(0, n, 64)])
+    emb = torch.cat([model.image_encoder(model.preprocess(torch.from_numpy(images[i:i + 64].copy()).to(device))) for i in range(0, n, 64)])
     scale = model.img_size / max(h, w)
     pred = np.zeros_like(gts)
     pts = [[] for _ in range(n)]
@@ -322,7 +322,7 @@ def main() -> None:
         step += 1
         run_iou = ious if run_iou is None else [0.95 * a + 0.05 * b for a, b in zip(run_iou, ious)]
         if step % args.log_every == 0:
-            rec = {"step": step, "seconds": round(time.time() - start, 1), "lr": opt.param_groups[0]["lr"], "loss": float(loss), "grad_norm": float(gnorm),
+            rec = {"step": step, "seconds": round(time.time() - start, 1), "lr": opt.param_groups[0]["lr"], "loss": float(loss.detach()), "grad_norm": float(gnorm),
                    "iou_by_round": [round(x, 4) for x in run_iou]}
             history.append(rec)
             print(json.dumps(rec), flush=True)
