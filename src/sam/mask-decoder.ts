@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MaskDecoderConfig } from './config';
-import { gelu, layerNorm, linear, convTranspose2x2Weights } from './ops';
+import { layerNorm, linear, convTranspose2x2Weights } from './ops';
 import { LinearParams, NormParams, ParamStore } from './params';
 import { ImageKeysCache, TwoWayTransformer } from './two-way-transformer';
 
@@ -34,6 +34,11 @@ export interface DecoderIntermediates {
  * x = 4ex + 2dx1 + dx2. A rank-7 transpose with a size-2 inner axis runs element by element on the
  * CPU backends (~20 ms for 3 masks on wasm), so there the few values are moved in a JS loop.
  */
+/** sqrt2 * GELU(sqrt2 * z) = z + z * erf(z): the exact GELU of y = sqrt2 * z, times sqrt2. */
+function scaledGelu(z: tf.Tensor): tf.Tensor {
+  return z.add(z.mul(tf.erf(z)));
+}
+
 function subpixelToMasks(x: tf.Tensor2D, e: number, differentiable: boolean): tf.Tensor3D {
   const m = x.shape[1];
   const backend = tf.getBackend();
@@ -125,10 +130,15 @@ export class MaskDecoder {
       const count = multimaskOutput ? this.numMaskTokens - 1 : 1;
 
       // Upscaling in sub-pixel layout: [E*E, D] -> [E*E, 2*2, D/4] -> [E*E, 2*2, 2*2, D/8].
+      // GELU(y) = (z + z*erf(z)) / sqrt2 with z = y / sqrt2. The 1/sqrt2 of z goes into the affine
+      // map before each GELU and the trailing 1/sqrt2 into the linear map after it, leaving erf and
+      // two elementwise passes per GELU instead of four (exact up to float rounding). `up` holds
+      // sqrt2 * GELU(.) below.
       const e = gridSize;
+      const s = Math.SQRT1_2;
       let up = linear(src, this.up1.w, this.up1.b).reshape([e * e * 4, dim / 4]);
-      up = gelu(layerNorm(up, this.upNorm.gamma, this.upNorm.beta, 1e-6));
-      up = gelu(linear(up, this.up2.w, this.up2.b)).reshape([e * e * 16, dim / 8]);
+      up = scaledGelu(layerNorm(up, this.upNorm.gamma.mul(s), this.upNorm.beta.mul(s), 1e-6));
+      up = scaledGelu(linear(up, this.up2.w.mul(0.5) as tf.Tensor2D, this.up2.b.mul(s) as tf.Tensor1D)).reshape([e * e * 16, dim / 8]);
 
       // Hypernetwork filters for the masks we return: [count, D/8].
       const filters: tf.Tensor[] = [];
@@ -139,7 +149,7 @@ export class MaskDecoder {
         h = tf.relu(linear(h, l1.w, l1.b));
         filters.push(linear(h, l2.w, l2.b));
       }
-      const filterMat = tf.concat(filters, 0).transpose(); // [D/8, count]
+      const filterMat = tf.concat(filters, 0).transpose().mul(s); // [D/8, count], with the last GELU's 1/sqrt2
       const lowResLogits = subpixelToMasks(tf.matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D), e, this.differentiable);
 
       let iou: tf.Tensor = queries.slice([0, 0], [1, dim]);
@@ -152,6 +162,7 @@ export class MaskDecoder {
       if (intermediates) {
         const c8 = dim / 8;
         const upscaledEmbedding = up
+          .mul(s)
           // dx2 and the channels stay together: a rank-6 transpose (WebGL's limit).
           .reshape([e, e, 2, 2, 2, 2 * c8])
           .transpose([0, 2, 4, 1, 3, 5])
