@@ -137,9 +137,9 @@ export class ImageEncoder {
     const out = tf.tidy(() => {
       const eps = this.config.normEps;
       let y = linear(x, this.neckConv1, null);
-      y = layerNorm(y, this.neckNorm1.gamma, this.neckNorm1.beta, eps);
+      y = layerNorm(y, this.neckNorm1.gamma, this.neckNorm1.beta, eps, this.differentiable);
       y = conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2, 'same').squeeze([0]);
-      return layerNorm(y, this.neckNorm2.gamma, this.neckNorm2.beta, eps) as tf.Tensor3D;
+      return layerNorm(y, this.neckNorm2.gamma, this.neckNorm2.beta, eps, this.differentiable) as tf.Tensor3D;
     });
     x.dispose();
     return out;
@@ -149,7 +149,7 @@ export class ImageEncoder {
     return tf.tidy(() => {
       const eps = this.config.normEps;
       const [h, w, c] = x.shape;
-      let y = layerNorm(x, p.norm1.gamma, p.norm1.beta, eps) as tf.Tensor3D;
+      let y = layerNorm(x, p.norm1.gamma, p.norm1.beta, eps, this.differentiable) as tf.Tensor3D;
       let windows: tf.Tensor4D;
       let padH = 0;
       let padW = 0;
@@ -176,7 +176,7 @@ export class ImageEncoder {
         attended = attended.reshape([h, w, c]);
       }
       const x1 = x.add(attended);
-      const hidden = gelu(linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps), p.lin1.w, p.lin1.b));
+      const hidden = gelu(linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b));
       return x1.add(linear(hidden, p.lin2.w, p.lin2.b)) as tf.Tensor3D;
     });
   }

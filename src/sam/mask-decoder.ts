@@ -137,7 +137,7 @@ export class MaskDecoder {
       const e = gridSize;
       const s = Math.SQRT1_2;
       let up = linear(src, this.up1.w, this.up1.b).reshape([e * e * 4, dim / 4]);
-      up = scaledGelu(layerNorm(up, this.upNorm.gamma.mul(s), this.upNorm.beta.mul(s), 1e-6));
+      up = scaledGelu(layerNorm(up, this.upNorm.gamma.mul(s), this.upNorm.beta.mul(s), 1e-6, this.differentiable));
       up = scaledGelu(linear(up, this.up2.w.mul(0.5) as tf.Tensor2D, this.up2.b.mul(s) as tf.Tensor1D)).reshape([e * e * 16, dim / 8]);
 
       // Hypernetwork filters for the masks we return: [count, D/8].

@@ -7,6 +7,7 @@
  * is expressed as 2-D matMuls, looping over the batch where there is one.
  */
 import * as tf from '@tensorflow/tfjs';
+import { layerNormKernel } from '../tfjs-ops/layer-norm';
 import { unstack0 } from '../tfjs-ops/unstack';
 
 function onWasm(): boolean {
@@ -35,7 +36,9 @@ export function bmm(a: tf.Tensor3D, b: tf.Tensor3D, differentiable = false): tf.
 }
 
 /** Layer norm over the last axis (biased variance, as torch.nn.LayerNorm). */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, differentiable = true): tf.Tensor {
+  const fused = layerNormKernel(x, gamma, beta, eps, differentiable);
+  if (fused) return fused;
   const { mean, variance } = tf.moments(x, -1, true);
   return x.sub(mean).mul(variance.add(eps).rsqrt()).mul(gamma).add(beta);
 }

@@ -85,12 +85,15 @@ export class TwoWayTransformer {
   private readonly layers: LayerParams[] = [];
   private readonly finalAttn: AttentionParams;
   private readonly normFinal: NormParams;
+  /** Built over trainable variables: use only ops with gradients. */
+  private readonly differentiable: boolean;
 
   constructor(
     readonly config: TwoWayTransformerConfig,
     params: ParamStore,
     prefix: string,
   ) {
+    this.differentiable = params.differentiable;
     const attention = (p: string): AttentionParams => {
       const q = params.linear(`${p}.q_proj`);
       return {
@@ -154,27 +157,27 @@ export class TwoWayTransformer {
           const q = queries.add(tokens) as tf.Tensor2D;
           queries = queries.add(this.selfAttend(p.selfAttn, q, queries));
         }
-        queries = layerNorm(queries, p.norm1.gamma, p.norm1.beta, eps) as tf.Tensor2D;
+        queries = layerNorm(queries, p.norm1.gamma, p.norm1.beta, eps, this.differentiable) as tf.Tensor2D;
         const cached = cache !== null && i === 0;
         const keysPe = cached ? null : (keys.add(pe) as tf.Tensor2D);
         const qTok = queries.add(tokens) as tf.Tensor2D;
         const toImage = cached
           ? this.tokenToImageProjected(p.tokenToImage, qTok, cache!.tokenToImageK, cache!.tokenToImageV)
           : this.tokenToImage(p.tokenToImage, qTok, keysPe!, keys);
-        queries = layerNorm(queries.add(toImage), p.norm2.gamma, p.norm2.beta, eps) as tf.Tensor2D;
+        queries = layerNorm(queries.add(toImage), p.norm2.gamma, p.norm2.beta, eps, this.differentiable) as tf.Tensor2D;
         const hidden = tf.relu(linear(queries, p.lin1.w, p.lin1.b));
-        queries = layerNorm(queries.add(linear(hidden, p.lin2.w, p.lin2.b)), p.norm3.gamma, p.norm3.beta, eps) as tf.Tensor2D;
+        queries = layerNorm(queries.add(linear(hidden, p.lin2.w, p.lin2.b)), p.norm3.gamma, p.norm3.beta, eps, this.differentiable) as tf.Tensor2D;
         const kTok = queries.add(tokens) as tf.Tensor2D;
         const toTokens = cached
           ? this.imageToTokenProjected(p.imageToToken, cache!.imageToTokenQ, kTok, queries)
           : this.imageToToken(p.imageToToken, keysPe!, kTok, queries);
-        keys = layerNorm(keys.add(toTokens), p.norm4.gamma, p.norm4.beta, eps) as tf.Tensor2D;
+        keys = layerNorm(keys.add(toTokens), p.norm4.gamma, p.norm4.beta, eps, this.differentiable) as tf.Tensor2D;
       });
       const rows = outputRows ?? queries.shape[0];
       const d = queries.shape[1];
       const q = queries.slice([0, 0], [rows, d]) as tf.Tensor2D;
       const attn = this.tokenToImage(this.finalAttn, q.add(tokens.slice([0, 0], [rows, d])) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys);
-      queries = layerNorm(q.add(attn), this.normFinal.gamma, this.normFinal.beta, eps) as tf.Tensor2D;
+      queries = layerNorm(q.add(attn), this.normFinal.gamma, this.normFinal.beta, eps, this.differentiable) as tf.Tensor2D;
       return { queries, keys };
     }) as unknown as { queries: tf.Tensor2D; keys: tf.Tensor2D };
   }
