@@ -19,7 +19,7 @@ import { Callback, CallbackContext, CallbackList, LearningAgent, ProgressBarCall
 import { readJsonFile, writeFolderAtomic, writeJsonFile } from './checkpoint/folder';
 import { DEFAULT_NET_CONFIG, NetHead, PromptNet, PromptNetConfig } from './networks/prompt-net';
 import { batchObservations, embeddingShape, ObservationDims, PromptObservation, PromptObservationBatch, snapshotObservation } from './observation';
-import { tidyValue } from './tf-util';
+import { tidyValue } from '../tfjs-ops/tidy-value';
 import { asVecEnv, AgentVecEnv } from './vec-env';
 
 export const CHECKPOINT_FORMAT = 'alignsam-tfjs/agent';

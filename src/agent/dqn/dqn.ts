@@ -22,7 +22,7 @@ import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../optim/adam';
 import { explorationValue, Schedule, scheduleValue } from '../schedules';
-import { tidyValue } from '../tf-util';
+import { tidyValue } from '../../tfjs-ops/tidy-value';
 import { finalObservationOf } from '../vec-env';
 import { dqnTargets, gatherActions, huberLoss } from './dqn-targets';
 import { NStepAccumulator } from './n-step';

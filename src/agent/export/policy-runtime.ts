@@ -10,7 +10,7 @@ import { Rng } from '../../utils/rng';
 import { argmaxMasked, sampleMasked } from '../distributions';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import { batchObservations, PromptObservation } from '../observation';
-import { tidyValue } from '../tf-util';
+import { tidyValue } from '../../tfjs-ops/tidy-value';
 
 export const POLICY_EXPORT_FORMAT = 'alignsam-tfjs/policy';
 export const POLICY_EXPORT_VERSION = 1;

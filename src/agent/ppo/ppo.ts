@@ -10,6 +10,7 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { tidyValue } from '../../tfjs-ops/tidy-value';
 import { writeSafetensors } from '../../io/safetensors';
 import { AgentCommonOptions, AgentRuntimeOptions, AnyEnv, BaseAgent, CheckpointJson, LearnOptions, validateCommon } from '../base-agent';
 import type { CallbackList } from '../callbacks';
@@ -168,13 +169,11 @@ export class PPO extends BaseAgent<PPOOptions> {
     while (!buffer.full) {
       const obs = this.lastObs!;
       const batch = this.batch(obs);
-      // Tensors out of the tidy, values read after it (tidy walks a returned typed array element by element).
-      const stepT = tf.tidy(() => {
+      const step = tidyValue(() => {
         const out = this.policy.forward(batch, { useCache: true });
-        return { logits: out.logits, logp: logProbsAll(maskLogits(out.logits, batch.actionMask)), values: out.values! };
+        const logp = logProbsAll(maskLogits(out.logits, batch.actionMask));
+        return { logits: out.logits.dataSync() as Float32Array, logp: logp.dataSync() as Float32Array, values: out.values!.dataSync() as Float32Array };
       });
-      const step = { logits: stepT.logits.dataSync() as Float32Array, logp: stepT.logp.dataSync() as Float32Array, values: stepT.values.dataSync() as Float32Array };
-      tf.dispose([stepT.logits, stepT.logp, stepT.values]);
       const actions = sampleMasked(step.logits, batch.actionMask, nA, this.rng);
       const logProbs = Float32Array.from(actions, (a, i) => step.logp[i * nA + a]);
       buffer.add(obs, this.lastEpisodeStarts, actions, step.values, logProbs);

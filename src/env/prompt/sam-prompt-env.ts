@@ -14,6 +14,7 @@
  * reward, observation). `step()` runs the three for one env.
  */
 import * as tf from '@tensorflow/tfjs';
+import { tidyValue } from '../../tfjs-ops/tidy-value';
 import type { Sample, SegmentationDataset } from '../../data/types';
 import type { EmbeddingCache } from '../../sam/embedding-cache';
 import type { ImageEmbedding } from '../../sam/image-embedding';
@@ -304,14 +305,10 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     const ep = this.requireEpisode('fullResolutionMask');
     const { width, height } = ep.sample;
     if (!ep.logits) return new Uint8Array(width * height);
-    const binary = tf.tidy(() => {
+    return tidyValue(() => {
       const full = postprocessMasks(ep.logits!.expandDims(0) as tf.Tensor3D, ep.embedding.inputSize, ep.embedding.originalSize, this.model.config.imageEncoder.imgSize);
-      return full.greater(this.model.config.maskThreshold);
+      return full.greater(this.model.config.maskThreshold).dataSync() as Uint8Array;
     });
-    // Read after the tidy: tidy walks a returned typed array element by element.
-    const values = binary.dataSync() as Uint8Array;
-    binary.dispose();
-    return values;
   }
 
   async render(): Promise<RgbImage | null> {
@@ -365,16 +362,11 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
         const l = decoded.lowResLogits.shape[1];
         return decoded.lowResLogits.slice([best, 0, 0], [1, l, l]).reshape([l, l]) as tf.Tensor2D;
       });
-      // The tidy returns tensors, not their values: tf.tidy walks a returned container element by
-      // element, and a 49k-element typed array cost ~12 ms per step that way.
-      const [pooledT, validT] = tf.tidy(() => {
+      const [gridProbs, validProbs] = tidyValue(() => {
         const probs = tf.sigmoid(logits);
         const pooled = tf.avgPool(probs.expandDims(0).expandDims(3) as tf.Tensor4D, 4, 4, 'valid').reshape([e * e]);
-        return [pooled, probs.slice([0, 0], [h, w])];
+        return [pooled.dataSync() as Float32Array, probs.slice([0, 0], [h, w]).dataSync() as Float32Array];
       });
-      const gridProbs = pooledT.dataSync() as Float32Array;
-      const validProbs = validT.dataSync() as Float32Array;
-      tf.dispose([pooledT, validT]);
       ep.logits?.dispose();
       ep.logits = logits;
       ep.maskProbsGrid = Float32Array.from(gridProbs);
