@@ -11,13 +11,9 @@
  * the tf-op form.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { WasmHeapBackend } from './wasm-heap';
 
 const KERNEL = 'AlignSamLayerNorm';
-
-interface WasmHeapBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 const sqrt = Math.sqrt;
 let registered = false;

@@ -10,14 +10,9 @@
  * Not differentiable (no gradient is registered): callers that record gradients use tf.unstack.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { WasmHeapBackend } from './wasm-heap';
 
 const KERNEL = 'AlignSamUnstack0';
-
-/** What this kernel needs of tfjs-wasm's backend object (public methods its own kernels use). */
-interface WasmHeapBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 let registered = false;
 

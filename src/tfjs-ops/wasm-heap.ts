@@ -1,0 +1,13 @@
+/**
+ * What the project's own wasm kernels need of tfjs-wasm's backend object: the two public methods
+ * its built-in kernels use to read inputs and write outputs in place on the wasm heap.
+ *
+ * `makeOutput` may grow the heap, which detaches every view taken before it: take views after
+ * the last output is made (or fresh ones after each).
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+export interface WasmHeapBackend {
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
