@@ -114,11 +114,8 @@ decay ${String(o.weight_decay ?? '?')} on weight matrices and kernels, none on b
 embeddings), peak rate ${String(o.lr ?? '?')} after ${String(o.warmup ?? '?')} warm-up steps, cosine decay to 2% over the time budget,
 gradient norm clipped to ${String(o.clip ?? '?')}.
 
-Steps: ${String(t.steps ?? '?')} in ${t.trainingSeconds !== undefined ? (t.trainingSeconds / 60).toFixed(1) : '?'} minutes on one ${String(t.device ?? '?')} (torch ${String(t.torch ?? '?')}); the masks collapsed
-to empty around step 100 and recovered by step 150, then the running training IoU of round 1
-rose to 0.83 (training.json has the curve). The GPU machine of this project's run had no network:
-the same scene dump ran there as compiled JavaScript under a carried Node binary (14 processes of
-4000 scenes, as the script's defaults), then train.py with the options above.
+Steps: ${String(t.steps ?? '?')} in ${t.trainingSeconds !== undefined ? (t.trainingSeconds / 60).toFixed(1) : '?'} minutes on one ${String(t.device ?? '?')} (torch ${String(t.torch ?? '?')}); \`training.json\`
+has the loss and IoU curves.
 ${twin ? `The twin's own quick evaluation (scipy's connected components and distance transform standing in
 for the project's oracle) on ${twin.scenes} test scenes: mIoU@1..${twin.miou_at_click.length} ${twin.miou_at_click.map((v) => v.toFixed(3)).join(', ')}.
 ` : ''}`;
