@@ -6,6 +6,7 @@
 import type { RgbImage, SegmentationDataset } from '../../src/data/types';
 import { SamPromptEnv } from '../../src/env/prompt/sam-prompt-env';
 import type { PromptObservation } from '../../src/env/prompt/observation';
+import { exportEnvOptions } from '../../src/runs/export-env';
 import type { BrowserExport } from './load-export';
 import { PageEmbeddings } from './page-embeddings';
 
@@ -76,7 +77,6 @@ export class DemoEpisode {
     const name = exp.textDim > 0 ? (input.target ?? '').trim() : null;
     if (exp.textDim > 0 && !name) throw new Error('this agent was trained on named targets: type the target name');
     if (name) await exp.prepareTarget(name);
-    const e = exp.manifest.env;
     const dataset: SegmentationDataset = {
       name: 'page',
       length: 1,
@@ -84,19 +84,9 @@ export class DemoEpisode {
       get: async () => ({ id: 'page', image, mask: new Uint8Array(image.width * image.height), width: image.width, height: image.height, targetName: name }),
     };
     const env = new SamPromptEnv({
-      dataset,
-      embeddings: embeddings.asCache(),
-      gridSize: e.gridSize,
-      horizon: e.horizon,
-      labelSource: e.labelSource,
-      labeler: exp.srm ?? undefined,
-      initialPrompts: e.initialPrompts,
-      reward: 'alignsam',
+      ...exportEnvOptions(exp, dataset, embeddings.asCache()),
       // Only custom reward modules resolve against it; without it the env asks process.cwd().
       rewardBaseDir: '.',
-      textVector: exp.textVector,
-      textDim: exp.textDim,
-      multimaskOutput: e.multimask,
     });
     const episode = new DemoEpisode(exp, env, input);
     try {

@@ -6,9 +6,10 @@
  */
 import type { RgbImage, SegmentationDataset } from '../data/types';
 import type { ClickPolicy } from '../eval/clickers';
-import { SamPromptEnv, type SamPromptEnvOptions } from '../env/prompt/sam-prompt-env';
+import { SamPromptEnv } from '../env/prompt/sam-prompt-env';
 import { EmbeddingCache } from '../sam/embedding-cache';
 import type { LoadedExport } from './export';
+import { exportEnvOptions } from './export-env';
 
 export interface PredictedClick {
   /** 0 for the initial prompts, then 1, 2, ... */
@@ -28,24 +29,6 @@ export interface Prediction {
   /** Full-resolution binary mask after the last click. */
   mask: Uint8Array;
   maskArea: number;
-}
-
-/** The export's env settings over any data set (ground truth only matters to metrics). */
-export function exportEnvOptions(exp: LoadedExport, dataset: SegmentationDataset, embeddings: EmbeddingCache): SamPromptEnvOptions {
-  const e = exp.manifest.env;
-  return {
-    dataset,
-    embeddings,
-    gridSize: e.gridSize,
-    horizon: e.horizon,
-    labelSource: e.labelSource,
-    labeler: exp.srm ?? undefined,
-    initialPrompts: e.initialPrompts,
-    reward: 'alignsam',
-    textVector: exp.textVector,
-    textDim: exp.textDim,
-    multimaskOutput: e.multimask,
-  };
 }
 
 /** The exported policy as a click policy (deterministic). */

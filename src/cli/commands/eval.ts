@@ -96,7 +96,8 @@ async function evalExport(a: EvalArgs): Promise<void> {
   const { loadConfig } = await import('../../config/load-config');
   const { createRunParts } = await import('../../runs/factory');
   const { loadExport } = await import('../../runs/export');
-  const { exportEnvOptions, exportPolicy } = await import('../../runs/predict');
+  const { exportPolicy } = await import('../../runs/predict');
+  const { exportEnvOptions } = await import('../../runs/export-env');
   const { evaluateWithBaselines, formatEvaluationTable } = await import('../../runs/train-run');
   const { SamPromptEnv } = await import('../../env/prompt/sam-prompt-env');
   if (!a.config) throw new Error('eval --export needs --config <yaml> for the data to evaluate on');
