@@ -41,7 +41,7 @@ export class EmbeddingCache {
   readonly dir: string | null;
   private readonly stats = { memoryHits: 0, diskHits: 0, computed: 0 };
   /** Loads in flight, with the number of callers waiting to pin the result. */
-  private readonly pending = new Map<string, { job: Promise<ImageEmbedding>; pins: number }>();
+  private readonly pending = new Map<string, { job: Promise<ImageEmbedding>; waiting: { pins: number } }>();
 
   constructor(
     readonly model: SamModel,
@@ -136,18 +136,18 @@ export class EmbeddingCache {
     }
     let pending = this.pending.get(key);
     if (!pending) {
-      const p: { job: Promise<ImageEmbedding>; pins: number } = { job: Promise.resolve() as unknown as Promise<ImageEmbedding>, pins: 0 };
-      p.job = this.load(key, image).then(
+      const waiting = { pins: 0 };
+      const job = this.load(key, image).then(
         (emb) => {
           this.pending.delete(key);
           const existing = this.entries.get(key);
           if (existing) {
             // acquireKey read the same file meanwhile: keep its copy.
             if (existing.embedding !== emb) emb.dispose();
-            existing.refs += p.pins;
+            existing.refs += waiting.pins;
             return existing.embedding;
           }
-          this.entries.set(key, { embedding: emb, refs: p.pins });
+          this.entries.set(key, { embedding: emb, refs: waiting.pins });
           return emb;
         },
         (err) => {
@@ -155,10 +155,10 @@ export class EmbeddingCache {
           throw err;
         },
       );
-      this.pending.set(key, p);
-      pending = p;
+      pending = { job, waiting };
+      this.pending.set(key, pending);
     }
-    if (pin) pending.pins++;
+    if (pin) pending.waiting.pins++;
     return pending.job;
   }
 
