@@ -4,6 +4,7 @@
  * or CUDA) is used when the user installed `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { loadSimdKernels } from './tfjs-ops/simd/simd-module';
 
 export type BackendName = 'auto' | 'wasm' | 'tensorflow' | 'cpu' | 'webgl';
 
@@ -51,6 +52,7 @@ export async function initBackend(name: BackendName = 'auto'): Promise<string> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`backend '${name}' failed to initialise`);
   await tf.ready();
+  if (name === 'wasm') await loadSimdKernels();
   return tf.getBackend();
 }
 

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ImageEncoderConfig } from './config';
 import { conv2d } from '../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
+import { relPosSoftmax } from '../tfjs-ops/softmax';
 import { unstack0 } from '../tfjs-ops/unstack';
 import { LinearParams, NormParams, ParamStore } from './params';
 
@@ -176,7 +177,7 @@ export class ImageEncoder {
         attended = attended.reshape([h, w, c]);
       }
       const x1 = x.add(attended);
-      const hidden = gelu(linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b));
+      const hidden = gelu(linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b), this.differentiable);
       return x1.add(linear(hidden, p.lin2.w, p.lin2.b)) as tf.Tensor3D;
     });
   }
@@ -224,13 +225,16 @@ export class ImageEncoder {
         chunks.push(
           tf.tidy(() => {
             const qChunk = qsItems[i].slice([y0 * w, 0], [rows * w, dh]);
-            let scores: tf.Tensor = tf.matMul(qChunk, kT);
+            const scores = tf.matMul(qChunk, kT) as tf.Tensor2D;
+            let probs: tf.Tensor2D | null = null;
             if (relHItems && relWItems) {
-              const rh = relHItems[i].slice([y0, 0, 0], [rows, w, h]).reshape([rows, w, h, 1]);
-              const rw = relWItems[i].slice([y0, 0, 0], [rows, w, w]).reshape([rows, w, 1, w]);
-              scores = scores.reshape([rows, w, h, w]).add(rh).add(rw).reshape([rows * w, n]);
+              const rh = relHItems[i].slice([y0, 0, 0], [rows, w, h]).reshape([rows * w, h]) as tf.Tensor2D;
+              const rw = relWItems[i].slice([y0, 0, 0], [rows, w, w]).reshape([rows * w, w]) as tf.Tensor2D;
+              probs =
+                relPosSoftmax(scores, rh, rw, d) ??
+                (tf.softmax(scores.reshape([rows, w, h, w]).add(rh.reshape([rows, w, h, 1])).add(rw.reshape([rows, w, 1, w])).reshape([rows * w, n])) as tf.Tensor2D);
             }
-            return tf.matMul(tf.softmax(scores) as tf.Tensor2D, vItems[i]);
+            return tf.matMul(probs ?? (tf.softmax(scores) as tf.Tensor2D), vItems[i]);
           }),
         );
       }

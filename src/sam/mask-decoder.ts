@@ -10,6 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { MaskDecoderConfig } from './config';
 import { layerNorm, linear, convTranspose2x2Weights } from './ops';
+import { scaledGeluKernel } from '../tfjs-ops/gelu';
+import { layerNormKernel } from '../tfjs-ops/layer-norm';
 import { LinearParams, NormParams, ParamStore } from './params';
 import { ImageKeysCache, TwoWayTransformer } from './two-way-transformer';
 
@@ -35,8 +37,8 @@ export interface DecoderIntermediates {
  * CPU backends (~20 ms for 3 masks on wasm), so there the few values are moved in a JS loop.
  */
 /** sqrt2 * GELU(sqrt2 * z) = z + z * erf(z): the exact GELU of y = sqrt2 * z, times sqrt2. */
-function scaledGelu(z: tf.Tensor): tf.Tensor {
-  return z.add(z.mul(tf.erf(z)));
+function scaledGelu(z: tf.Tensor, differentiable: boolean): tf.Tensor {
+  return scaledGeluKernel(z, differentiable) ?? z.add(z.mul(tf.erf(z)));
 }
 
 function subpixelToMasks(x: tf.Tensor2D, e: number, differentiable: boolean): tf.Tensor3D {
@@ -137,8 +139,11 @@ export class MaskDecoder {
       const e = gridSize;
       const s = Math.SQRT1_2;
       let up = linear(src, this.up1.w, this.up1.b).reshape([e * e * 4, dim / 4]);
-      up = scaledGelu(layerNorm(up, this.upNorm.gamma.mul(s), this.upNorm.beta.mul(s), 1e-6, this.differentiable));
-      up = scaledGelu(linear(up, this.up2.w.mul(0.5) as tf.Tensor2D, this.up2.b.mul(s) as tf.Tensor1D)).reshape([e * e * 16, dim / 8]);
+      const d = this.differentiable;
+      const gamma = this.upNorm.gamma.mul(s) as tf.Tensor1D;
+      const beta = this.upNorm.beta.mul(s) as tf.Tensor1D;
+      up = layerNormKernel(up, gamma, beta, 1e-6, d, 'scaled-gelu') ?? scaledGelu(layerNorm(up, gamma, beta, 1e-6, d), d);
+      up = scaledGelu(linear(up, this.up2.w.mul(0.5) as tf.Tensor2D, this.up2.b.mul(s) as tf.Tensor1D), d).reshape([e * e * 16, dim / 8]);
 
       // Hypernetwork filters for the masks we return: [count, D/8].
       const filters: tf.Tensor[] = [];

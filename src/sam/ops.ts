@@ -7,6 +7,7 @@
  * is expressed as 2-D matMuls, looping over the batch where there is one.
  */
 import * as tf from '@tensorflow/tfjs';
+import { geluKernel } from '../tfjs-ops/gelu';
 import { layerNormKernel } from '../tfjs-ops/layer-norm';
 import { unstack0 } from '../tfjs-ops/unstack';
 
@@ -44,8 +45,8 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
 }
 
 /** Exact (erf) GELU, as torch.nn.GELU() with approximate='none'. */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+export function gelu(x: tf.Tensor, differentiable = true): tf.Tensor {
+  return geluKernel(x, differentiable) ?? x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
 }
 
 /**

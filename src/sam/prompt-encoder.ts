@@ -42,6 +42,8 @@ export class PromptEncoder {
   /** get_dense_pe(): [E, E, D]. */
   readonly densePe: tf.Tensor3D;
   private readonly layerNormEps = 1e-6;
+  /** Built over trainable variables: use only ops with gradients. */
+  private readonly differentiable: boolean;
 
   constructor(
     readonly config: PromptEncoderConfig,
@@ -52,6 +54,7 @@ export class PromptEncoder {
     params: ParamStore,
     prefix = 'prompt_encoder',
   ) {
+    this.differentiable = params.differentiable;
     this.embedDim = config.embedDim;
     this.gaussian = params.tensor(`${prefix}.pe_layer.positional_encoding_gaussian_matrix`) as tf.Tensor2D;
     this.tokenTable = params.own(() =>
@@ -152,9 +155,10 @@ export class PromptEncoder {
       const eps = this.layerNormEps;
       let x: tf.Tensor = masks.expandDims(3);
       x = linear(spaceToDepth2(x as tf.Tensor4D), this.maskConv1.w, this.maskConv1.b);
-      x = gelu(layerNorm(x, this.maskNorm1.gamma, this.maskNorm1.beta, eps));
+      const d = this.differentiable;
+      x = gelu(layerNorm(x, this.maskNorm1.gamma, this.maskNorm1.beta, eps, d), d);
       x = linear(spaceToDepth2(x as tf.Tensor4D), this.maskConv2.w, this.maskConv2.b);
-      x = gelu(layerNorm(x, this.maskNorm2.gamma, this.maskNorm2.beta, eps));
+      x = gelu(layerNorm(x, this.maskNorm2.gamma, this.maskNorm2.beta, eps, d), d);
       return linear(x, this.maskConv3.w, this.maskConv3.b) as tf.Tensor4D;
     });
   }

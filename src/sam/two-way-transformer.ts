@@ -12,10 +12,17 @@
  *                 softmax axis and drops out); P_h (X Wv_h + bv_h) = (P_h X) Wv_h + bv_h.
  *   image->token: (X Wq_h + bq_h) k_h^T = X (Wq_h k_h^T) + bq_h k_h^T;
  *                 sum_h P_h v_h Wo_h = P (blockdiag(v) Wo).
+ *
+ * On wasm, XNNPACK repacks the right operand of every product it has not seen before (~20 ms for
+ * the [HW, D] image tokens, more than the product itself). So where the SIMD kernels are loaded,
+ * each layer's norm4 also writes the image tokens transposed, and token-to-image attention forms
+ * (P X)^T = X^T P^T with keys-major probabilities: the image tokens are then the streamed operand.
  */
 import * as tf from '@tensorflow/tfjs';
 import { TwoWayTransformerConfig } from './config';
 import { layerNorm, linear } from './ops';
+import { layerNormWithTranspose } from '../tfjs-ops/layer-norm';
+import { softmaxAxis0 } from '../tfjs-ops/softmax';
 import { LinearParams, NormParams, ParamStore } from './params';
 
 interface AttentionParams {
@@ -149,6 +156,8 @@ export class TwoWayTransformer {
       const eps = this.config.layerNormEps;
       const cache = keysOrCache instanceof tf.Tensor ? null : keysOrCache;
       let keys = cache ? cache.keys : (keysOrCache as tf.Tensor2D);
+      // keys transposed [D, HW], when the norm kernel could write it (see the file comment).
+      let keysT: tf.Tensor2D | null = null;
       let queries = tokens;
       this.layers.forEach((p, i) => {
         if (i === 0) {
@@ -163,7 +172,7 @@ export class TwoWayTransformer {
         const qTok = queries.add(tokens) as tf.Tensor2D;
         const toImage = cached
           ? this.tokenToImageProjected(p.tokenToImage, qTok, cache!.tokenToImageK, cache!.tokenToImageV)
-          : this.tokenToImage(p.tokenToImage, qTok, keysPe!, keys);
+          : this.tokenToImage(p.tokenToImage, qTok, keysPe!, keys, keysT);
         queries = layerNorm(queries.add(toImage), p.norm2.gamma, p.norm2.beta, eps, this.differentiable) as tf.Tensor2D;
         const hidden = tf.relu(linear(queries, p.lin1.w, p.lin1.b));
         queries = layerNorm(queries.add(linear(hidden, p.lin2.w, p.lin2.b)), p.norm3.gamma, p.norm3.beta, eps, this.differentiable) as tf.Tensor2D;
@@ -171,12 +180,14 @@ export class TwoWayTransformer {
         const toTokens = cached
           ? this.imageToTokenProjected(p.imageToToken, cache!.imageToTokenQ, kTok, queries)
           : this.imageToToken(p.imageToToken, keysPe!, kTok, queries);
-        keys = layerNorm(keys.add(toTokens), p.norm4.gamma, p.norm4.beta, eps, this.differentiable) as tf.Tensor2D;
+        const residual = keys.add(toTokens) as tf.Tensor2D;
+        const both = layerNormWithTranspose(residual, p.norm4.gamma, p.norm4.beta, eps, this.differentiable);
+        [keys, keysT] = both ?? [layerNorm(residual, p.norm4.gamma, p.norm4.beta, eps, this.differentiable) as tf.Tensor2D, null];
       });
       const rows = outputRows ?? queries.shape[0];
       const d = queries.shape[1];
       const q = queries.slice([0, 0], [rows, d]) as tf.Tensor2D;
-      const attn = this.tokenToImage(this.finalAttn, q.add(tokens.slice([0, 0], [rows, d])) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys);
+      const attn = this.tokenToImage(this.finalAttn, q.add(tokens.slice([0, 0], [rows, d])) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys, keysT);
       queries = layerNorm(q.add(attn), this.normFinal.gamma, this.normFinal.beta, eps, this.differentiable) as tf.Tensor2D;
       return { queries, keys };
     }) as unknown as { queries: tf.Tensor2D; keys: tf.Tensor2D };
@@ -194,16 +205,21 @@ export class TwoWayTransformer {
     return linear(out, p.out.w, p.out.b) as tf.Tensor2D;
   }
 
-  /** Tokens [Tq, D] attend to the image: keys [HW, D] (with pe), values [HW, D]. */
-  private tokenToImage(p: AttentionParams, q: tf.Tensor2D, imageKeys: tf.Tensor2D, imageValues: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * Tokens [Tq, D] attend to the image: keys [HW, D] (with pe), values [HW, D], and optionally the
+   * values transposed [D, HW].
+   */
+  private tokenToImage(p: AttentionParams, q: tf.Tensor2D, imageKeys: tf.Tensor2D, imageValues: tf.Tensor2D, imageValuesT: tf.Tensor2D | null = null): tf.Tensor2D {
     const heads = p.heads;
     const dh = p.inner / heads;
     const qp = linear(q, p.q.w, p.q.b) as tf.Tensor2D; // [Tq, inner]
     // Per-head queries pulled back through k_proj: [h*Tq, D].
     const qFolded = tf.matMul(blockDiagonal(qp, heads), p.kWeightT).mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
-    const scores = tf.matMul(imageKeys, qFolded.transpose() as tf.Tensor2D).transpose(); // [h*Tq, HW]
-    const probs = tf.softmax(scores) as tf.Tensor2D;
-    const mixed = tf.matMul(probs, imageValues); // [h*Tq, D]
+    const scoresT = tf.matMul(imageKeys, qFolded.transpose() as tf.Tensor2D) as tf.Tensor2D; // [HW, h*Tq]
+    const probsT = imageValuesT ? softmaxAxis0(scoresT, this.differentiable) : null;
+    const mixed = probsT
+      ? (tf.matMul(imageValuesT!, probsT).transpose() as tf.Tensor2D) // [h*Tq, D]
+      : tf.matMul(tf.softmax(scoresT.transpose() as tf.Tensor2D) as tf.Tensor2D, imageValues);
     const perHead = diagonalBlocks(tf.matMul(mixed, p.v.w), heads).add(p.v.b!); // [Tq, inner]
     return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
   }

@@ -1,0 +1,297 @@
+/*
+ * The project's own WebAssembly SIMD kernels, run on tfjs-wasm's heap (this module imports the
+ * backend's memory and works on the tensors in place). Built by scripts/build-simd-kernels.sh into
+ * kernels.wasm, which src/tfjs-ops/simd/kernels-wasm.ts embeds.
+ *
+ * Why they exist: tfjs-wasm computes erf one value at a time (~9-14 ns per value here) and runs a
+ * layer norm or a GELU as several separate passes through the engine; SAM runs GELUs over 25M
+ * values and softmaxes over 200M scores per ViT-B image. These loops do each in one pass, four
+ * lanes at a time.
+ *
+ * Rules that keep the module safe to share tfjs's memory: no static data, no stack (scalars and
+ * vectors only; wasm locals are registers), no allocation. Every pointer is a byte offset into
+ * tfjs-wasm's heap handed over by the TypeScript side.
+ */
+#include <wasm_simd128.h>
+
+typedef v128_t f4;
+
+#define SPLAT(c) wasm_f32x4_splat(c)
+
+/*
+ * erf(x) for float32: x * P(x^2) / Q(x^2) on |x| <= 3.925 (beyond it erf rounds to +-1 in
+ * float32). Coefficients fitted for this project (least squares on 4000 Chebyshev-spaced points,
+ * scripts/fit-simd-polynomials.py); max abs error 3.9e-7 in float32 arithmetic.
+ */
+static inline f4 erf4(f4 x) {
+  const f4 lim = SPLAT(3.925f);
+  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_neg(lim)), lim);
+  const f4 s = wasm_f32x4_mul(x, x);
+  f4 p = SPLAT(2.1257997e-06f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s), SPLAT(2.8292646e-04f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s), SPLAT(3.5533593e-03f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s), SPLAT(5.2092463e-02f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s), SPLAT(1.8507183e-01f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, s), SPLAT(1.1283791e+00f));
+  f4 q = SPLAT(3.8779152e-05f);
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), SPLAT(1.1165717e-03f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), SPLAT(1.4537962e-02f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), SPLAT(1.1194963e-01f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), SPLAT(4.9734885e-01f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, s), SPLAT(1.0f));
+  return wasm_f32x4_div(wasm_f32x4_mul(x, p), q);
+}
+
+/*
+ * exp(x) for x <= 0 (softmax arguments after the max is subtracted): 2^n * e^r with
+ * n = round(x / ln2), |r| <= ln2/2, e^r by a degree-5 polynomial.
+ * Below -87 the result flushes to 0, as float32 exp would underflow there.
+ * Rounding uses the 1.5 * 2^23 trick: adding it leaves n in the low mantissa bits, which then
+ * become 2^n's exponent by integer ops (V8 lowers f32x4.nearest and float->int conversion to long
+ * sequences on x86; pmin/pmax map to single instructions where min/max do not).
+ */
+static inline f4 expNeg4(f4 x) {
+  const f4 lo = SPLAT(-87.0f);
+  const f4 under = wasm_f32x4_lt(x, lo);
+  x = wasm_f32x4_pmax(x, lo);
+  const f4 magic = SPLAT(12582912.0f);
+  const f4 t = wasm_f32x4_add(wasm_f32x4_mul(x, SPLAT(1.44269504f)), magic);
+  const f4 n = wasm_f32x4_sub(t, magic);
+  /* ln2 split in two so that n*ln2 is subtracted without losing r's low bits. */
+  f4 r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, SPLAT(0.693145752f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, SPLAT(1.42860677e-06f)));
+  /* e^r = 1 + r + r^2 P(r), P fitted by scripts/fit-simd-polynomials.py (rel. error 1.9e-7). */
+  f4 p = SPLAT(0.0083125289529562f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(0.04189012199640274f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(0.16667114198207855f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(0.499992311000824f));
+  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), SPLAT(1.0f));
+  /* t's bits are 0x4B400000 + n; n in [-126, 0], so (n + 127) << 23 is 2^n as a normal float. */
+  const v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127 - 0x4B400000)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(p, bits), under);
+}
+
+static inline float hsum(f4 v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+static inline float hmax(f4 v) {
+  float a = wasm_f32x4_extract_lane(v, 0), b = wasm_f32x4_extract_lane(v, 1);
+  float c = wasm_f32x4_extract_lane(v, 2), d = wasm_f32x4_extract_lane(v, 3);
+  a = a > b ? a : b;
+  c = c > d ? c : d;
+  return a > c ? a : c;
+}
+
+/* z + z * erf(z): sqrt2 * GELU(sqrt2 * z), the form the mask decoder folds its scales into. */
+static inline f4 scaledGelu4(f4 z) { return wasm_f32x4_add(z, wasm_f32x4_mul(z, erf4(z))); }
+
+/* Exact GELU: 0.5 x (1 + erf(x / sqrt2)). */
+static inline f4 gelu4(f4 x) {
+  const f4 e = erf4(wasm_f32x4_mul(x, SPLAT(0.70710678f)));
+  return wasm_f32x4_mul(wasm_f32x4_mul(x, SPLAT(0.5f)), wasm_f32x4_add(e, SPLAT(1.0f)));
+}
+
+static inline float scaledGelu1(float z) { return wasm_f32x4_extract_lane(scaledGelu4(SPLAT(z)), 0); }
+static inline float gelu1(float x) { return wasm_f32x4_extract_lane(gelu4(SPLAT(x)), 0); }
+
+enum { ACT_NONE = 0, ACT_GELU = 1, ACT_SCALED_GELU = 2 };
+
+/* y = act(x) over n values; y may equal x. */
+__attribute__((export_name("gelu")))
+void gelu(const float* x, float* y, int n, int act) {
+  int i = 0;
+  if (act == ACT_SCALED_GELU) {
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, scaledGelu4(wasm_v128_load(x + i)));
+    for (; i < n; i++) y[i] = scaledGelu1(x[i]);
+  } else {
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, gelu4(wasm_v128_load(x + i)));
+    for (; i < n; i++) y[i] = gelu1(x[i]);
+  }
+}
+
+/*
+ * Layer norm over the last axis of x [rows, c] (biased variance, two passes: mean, then centred
+ * squares), then optionally a GELU; y [rows, c]. When yT is not null, the result is also written
+ * transposed, [c, rows] (the mask decoder multiplies by the image tokens from the left, and a
+ * transposed copy lets XNNPACK take them as the streamed operand instead of repacking them).
+ */
+__attribute__((export_name("layer_norm")))
+void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* yT, int rows, int c, float eps, int act) {
+  const int c4 = c & ~3;
+  const float invC = 1.0f / (float)c;
+  for (int r = 0; r < rows; r++) {
+    const float* xr = x + (long)r * c;
+    float* yr = y + (long)r * c;
+    f4 acc0 = SPLAT(0.0f), acc1 = SPLAT(0.0f);
+    int k = 0;
+    for (; k + 8 <= c4; k += 8) {
+      acc0 = wasm_f32x4_add(acc0, wasm_v128_load(xr + k));
+      acc1 = wasm_f32x4_add(acc1, wasm_v128_load(xr + k + 4));
+    }
+    for (; k < c4; k += 4) acc0 = wasm_f32x4_add(acc0, wasm_v128_load(xr + k));
+    float sum = hsum(wasm_f32x4_add(acc0, acc1));
+    for (; k < c; k++) sum += xr[k];
+    const float mean = sum * invC;
+    const f4 m4 = SPLAT(mean);
+    acc0 = SPLAT(0.0f);
+    acc1 = SPLAT(0.0f);
+    k = 0;
+    for (; k + 8 <= c4; k += 8) {
+      const f4 d0 = wasm_f32x4_sub(wasm_v128_load(xr + k), m4);
+      const f4 d1 = wasm_f32x4_sub(wasm_v128_load(xr + k + 4), m4);
+      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(d0, d0));
+      acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(d1, d1));
+    }
+    for (; k < c4; k += 4) {
+      const f4 d0 = wasm_f32x4_sub(wasm_v128_load(xr + k), m4);
+      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(d0, d0));
+    }
+    float sq = hsum(wasm_f32x4_add(acc0, acc1));
+    for (; k < c; k++) sq += (xr[k] - mean) * (xr[k] - mean);
+    const float inv = 1.0f / __builtin_sqrtf(sq * invC + eps);
+    const f4 inv4 = SPLAT(inv);
+    for (k = 0; k < c4; k += 4) {
+      f4 v = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + k), m4), inv4);
+      v = wasm_f32x4_add(wasm_f32x4_mul(v, wasm_v128_load(gamma + k)), wasm_v128_load(beta + k));
+      if (act == ACT_GELU) v = gelu4(v);
+      else if (act == ACT_SCALED_GELU) v = scaledGelu4(v);
+      wasm_v128_store(yr + k, v);
+    }
+    for (; k < c; k++) {
+      float v = (xr[k] - mean) * inv * gamma[k] + beta[k];
+      if (act == ACT_GELU) v = gelu1(v);
+      else if (act == ACT_SCALED_GELU) v = scaledGelu1(v);
+      yr[k] = v;
+    }
+    if (yT) {
+      if ((r & 3) == 3 && (rows & 3) == 0) {
+        /* Four rows done: write them to yT as 4x4 blocks (vector stores along yT's rows). */
+        const float* y0 = y + (long)(r - 3) * c;
+        for (k = 0; k < c4; k += 4) {
+          const f4 a = wasm_v128_load(y0 + k), b = wasm_v128_load(y0 + c + k);
+          const f4 e = wasm_v128_load(y0 + 2 * c + k), f = wasm_v128_load(y0 + 3 * c + k);
+          const f4 ab0 = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), ab1 = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);
+          const f4 ef0 = wasm_i32x4_shuffle(e, f, 0, 4, 1, 5), ef1 = wasm_i32x4_shuffle(e, f, 2, 6, 3, 7);
+          float* t = yT + (long)k * rows + (r - 3);
+          wasm_v128_store(t, wasm_i64x2_shuffle(ab0, ef0, 0, 2));
+          wasm_v128_store(t + rows, wasm_i64x2_shuffle(ab0, ef0, 1, 3));
+          wasm_v128_store(t + 2 * (long)rows, wasm_i64x2_shuffle(ab1, ef1, 0, 2));
+          wasm_v128_store(t + 3 * (long)rows, wasm_i64x2_shuffle(ab1, ef1, 1, 3));
+        }
+        for (; k < c; k++) {
+          for (int i = 0; i < 4; i++) yT[(long)k * rows + r - 3 + i] = y0[(long)i * c + k];
+        }
+      } else if ((rows & 3) != 0) {
+        for (k = 0; k < c; k++) yT[(long)k * rows + r] = yr[k];
+      }
+    }
+  }
+}
+
+/*
+ * Softmax over each row of src [rows, kh * kw] into dst, after adding SAM's decomposed relative
+ * positions: src[r, y * kw + x] + relH[r, y] + relW[r, x] (relH [rows, kh], relW [rows, kw]; both
+ * null for a plain softmax). dst may equal src.
+ */
+__attribute__((export_name("rel_pos_softmax")))
+void rel_pos_softmax(const float* src, float* dst, const float* relH, const float* relW, int rows, int kh, int kw) {
+  const int n = kh * kw;
+  for (int r = 0; r < rows; r++) {
+    const float* s0 = src + (long)r * n;
+    float* s = dst + (long)r * n;
+    f4 mx4 = SPLAT(-3.4e38f);
+    float mx = -3.4e38f;
+    if (relH && relW) {
+      const float* rh = relH + (long)r * kh;
+      const float* rw = relW + (long)r * kw;
+      const int kw4 = kw & ~3;
+      for (int y = 0; y < kh; y++) {
+        const float* sy0 = s0 + y * kw;
+        float* sy = s + y * kw;
+        const f4 h4 = SPLAT(rh[y]);
+        int x = 0;
+        for (; x < kw4; x += 4) {
+          const f4 v = wasm_f32x4_add(wasm_v128_load(sy0 + x), wasm_f32x4_add(h4, wasm_v128_load(rw + x)));
+          wasm_v128_store(sy + x, v);
+          mx4 = wasm_f32x4_pmax(mx4, v);
+        }
+        for (; x < kw; x++) {
+          const float v = sy0[x] + (rh[y] + rw[x]);
+          sy[x] = v;
+          mx = v > mx ? v : mx;
+        }
+      }
+    } else {
+      int k = 0;
+      for (; k + 4 <= n; k += 4) {
+        const f4 v = wasm_v128_load(s0 + k);
+        wasm_v128_store(s + k, v);
+        mx4 = wasm_f32x4_pmax(mx4, v);
+      }
+      for (; k < n; k++) {
+        s[k] = s0[k];
+        mx = s0[k] > mx ? s0[k] : mx;
+      }
+    }
+    const float m = hmax(mx4) > mx ? hmax(mx4) : mx;
+    const f4 m4 = SPLAT(m);
+    f4 sum4 = SPLAT(0.0f);
+    int k = 0;
+    for (; k + 4 <= n; k += 4) {
+      const f4 e = expNeg4(wasm_f32x4_sub(wasm_v128_load(s + k), m4));
+      wasm_v128_store(s + k, e);
+      sum4 = wasm_f32x4_add(sum4, e);
+    }
+    float sum = hsum(sum4);
+    for (; k < n; k++) {
+      const float e = wasm_f32x4_extract_lane(expNeg4(SPLAT(s[k] - m)), 0);
+      s[k] = e;
+      sum += e;
+    }
+    const float inv = 1.0f / sum;
+    const f4 inv4 = SPLAT(inv);
+    for (k = 0; k + 4 <= n; k += 4) wasm_v128_store(s + k, wasm_f32x4_mul(wasm_v128_load(s + k), inv4));
+    for (; k < n; k++) s[k] *= inv;
+  }
+}
+
+/*
+ * Softmax down the columns of src [rows, cols] into dst (the attention probabilities of a few
+ * queries over many keys, kept keys-major so that the next product streams them).
+ */
+__attribute__((export_name("softmax_axis0")))
+void softmax_axis0(const float* src, float* dst, int rows, int cols) {
+  for (int j = 0; j < cols; j += 4) {
+    const int lanes = cols - j < 4 ? cols - j : 4;
+    if (lanes == 4) {
+      f4 m4 = SPLAT(-3.4e38f);
+      for (int r = 0; r < rows; r++) m4 = wasm_f32x4_pmax(m4, wasm_v128_load(src + (long)r * cols + j));
+      f4 sum4 = SPLAT(0.0f);
+      for (int r = 0; r < rows; r++) {
+        const f4 e = expNeg4(wasm_f32x4_sub(wasm_v128_load(src + (long)r * cols + j), m4));
+        wasm_v128_store(dst + (long)r * cols + j, e);
+        sum4 = wasm_f32x4_add(sum4, e);
+      }
+      const f4 inv4 = wasm_f32x4_div(SPLAT(1.0f), sum4);
+      for (int r = 0; r < rows; r++) {
+        float* d = dst + (long)r * cols + j;
+        wasm_v128_store(d, wasm_f32x4_mul(wasm_v128_load(d), inv4));
+      }
+    } else {
+      for (int l = 0; l < lanes; l++) {
+        const int col = j + l;
+        float m = -3.4e38f;
+        for (int r = 0; r < rows; r++) m = src[(long)r * cols + col] > m ? src[(long)r * cols + col] : m;
+        float sum = 0.0f;
+        for (int r = 0; r < rows; r++) {
+          const float e = wasm_f32x4_extract_lane(expNeg4(SPLAT(src[(long)r * cols + col] - m)), 0);
+          dst[(long)r * cols + col] = e;
+          sum += e;
+        }
+        const float inv = 1.0f / sum;
+        for (int r = 0; r < rows; r++) dst[(long)r * cols + col] *= inv;
+      }
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The project's WebAssembly SIMD kernels (kernels.c), instantiated on tfjs-wasm's own memory so
+ * that they read and write tensors where the backend keeps them, without copies.
+ *
+ * `loadSimdKernels()` is awaited by initBackend when the wasm backend is selected (compiling a
+ * module is asynchronous in browsers). Until it has run, or where it cannot (no SIMD support, a
+ * tfjs-wasm build that does not expose its memory), `simdKernels()` returns null and every caller
+ * keeps its tf-op form: the kernels are an optimisation, never a requirement.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm';
+
+/** Pointers are byte offsets into tfjs-wasm's heap; 0 stands for "absent". */
+export interface SimdKernels {
+  /** act: 1 exact GELU, 2 the scaled form z + z*erf(z). y may equal x. */
+  gelu(x: number, y: number, n: number, act: number): void;
+  layer_norm(x: number, gamma: number, beta: number, y: number, yT: number, rows: number, c: number, eps: number, act: number): void;
+  rel_pos_softmax(src: number, dst: number, relH: number, relW: number, rows: number, kh: number, kw: number): void;
+  softmax_axis0(src: number, dst: number, rows: number, cols: number): void;
+}
+
+export const ACT_NONE = 0;
+export const ACT_GELU = 1;
+export const ACT_SCALED_GELU = 2;
+
+let loaded: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
+let disabled = false;
+
+function backendMemory(): WebAssembly.Memory | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const memory = (tf.backend() as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return memory instanceof WebAssembly.Memory ? memory : null;
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+  const text = atob(KERNELS_WASM_BASE64);
+  const bytes = new Uint8Array(new ArrayBuffer(text.length));
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Instantiate the kernels on the current wasm backend's memory. Returns whether they are in use.
+ * Setting ALIGNSAM_SIMD_KERNELS=0 in the environment turns them off (for comparisons).
+ */
+export async function loadSimdKernels(): Promise<boolean> {
+  const memory = backendMemory();
+  if (!memory) return false;
+  if (loaded?.memory === memory) return true;
+  if (typeof process !== 'undefined' && process.env?.ALIGNSAM_SIMD_KERNELS === '0') {
+    disabled = true;
+    return false;
+  }
+  const bytes = moduleBytes();
+  if (!WebAssembly.validate(bytes)) return false; // an engine without wasm SIMD
+  const module = await WebAssembly.compile(bytes);
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  loaded = { memory, kernels: instance.exports as unknown as SimdKernels };
+  return true;
+}
+
+/** The kernels, when loaded on the memory of the backend now in use; null otherwise. */
+export function simdKernels(): SimdKernels | null {
+  if (!loaded || disabled) return null;
+  return backendMemory() === loaded.memory ? loaded.kernels : null;
+}
+
+/** A tensor's address on the wasm heap (the kernels' pointer argument). */
+export function heapAddress(backend: { typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray }, t: tf.TensorInfo): number {
+  return backend.typedArrayFromHeap(t).byteOffset;
+}
