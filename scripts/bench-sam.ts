@@ -3,7 +3,7 @@
  * full-size decoder): ms per decoder call with one prompt set, ms per prompt set with 8 batched,
  * ms per image for the encoder, each with the (reference-equivalent) GFLOP/s it reaches.
  *
- *   npm run bench:sam [-- --backend wasm|tensorflow|auto] [--repeats 10]
+ *   npm run bench:sam [-- --backend wasm|tensorflow|auto] [--repeats 10] [--image 320x240]
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -31,8 +31,8 @@ async function main(): Promise<void> {
   const weights = path.resolve(arg('weights', path.join(__dirname, '../../shared/fixtures/sam/vitb2/weights.safetensors')));
   const sam = await loadSam(weights);
   const rng = new Rng(0);
-  const width = 800;
-  const height = 600;
+  // The official script's size (scripts/reference/bench_official_sam.py), for like-for-like numbers.
+  const [width, height] = arg('image', '320x240').split('x').map(Number);
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
   const image = { width, height, data };
