@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { SHAPE_NAMES, type ShapeName } from '../../src/data/synthetic/shapes';
+import { loadSimdKernels } from '../../src/tfjs-ops/simd/simd-module';
 import type { RgbImage } from '../../src/data/types';
 import { drawMask, drawView } from './draw';
 import { DemoEpisode, type DemoStepView } from './episode';
@@ -87,6 +88,8 @@ async function initBackend(wanted: Backend): Promise<string> {
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
+        // The project's SIMD kernels (layer norm, GELU, softmaxes); without them the tf-op forms run.
+        if (name === 'wasm') await loadSimdKernels().catch(() => false);
         return tf.getBackend();
       }
     } catch {
