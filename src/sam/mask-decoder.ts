@@ -14,6 +14,7 @@ import { scaledGeluKernel } from '../tfjs-ops/gelu';
 import { layerNormKernel } from '../tfjs-ops/layer-norm';
 import { LinearParams, NormParams, ParamStore } from './params';
 import { ImageKeysCache, TwoWayTransformer } from './two-way-transformer';
+import { UpscaleLowRankWeights, buildUpscaleLowRankWeights, upscaleBase, upscaleLowRank } from './upscale-low-rank';
 
 export interface DecoderOutput {
   /** [M, 4E, 4E] mask logits at the low (decoder) resolution. */
@@ -80,6 +81,8 @@ export class MaskDecoder {
   private readonly hyper: LinearParams[][];
   private readonly iouHead: LinearParams[];
   private readonly differentiable: boolean;
+  /** For the first upscaling product without a [HW, D] x [D, D] matMul (inference only). */
+  private readonly lowRank: UpscaleLowRankWeights | null;
 
   constructor(
     readonly config: MaskDecoderConfig,
@@ -109,6 +112,20 @@ export class MaskDecoder {
     }
     this.iouHead = [];
     for (let j = 0; j < config.iouHeadDepth; j++) this.iouHead.push(params.linear(`${prefix}.iou_prediction_head.layers.${j}`));
+    if (this.differentiable) {
+      this.lowRank = null;
+    } else {
+      const w = buildUpscaleLowRankWeights(this.up1.w, this.up1.b, this.transformer.imageSideNorms());
+      const keep = <T extends tf.Tensor>(ts: T[]) => ts.map((t) => params.own(() => t) as T);
+      this.lowRank = { a: keep(w.a), c: keep(w.c), s: keep(w.s), d: keep(w.d) };
+    }
+  }
+
+  /** The per-image part of decoding without a mask input: layer-0 projections, upscaling base. */
+  buildKeysCache(keys: tf.Tensor2D, pe: tf.Tensor2D): ImageKeysCache {
+    const cache = this.transformer.buildKeysCache(keys, pe);
+    if (this.lowRank) cache.upscaleBase = tf.tidy(() => upscaleBase(keys, this.lowRank!));
+    return cache;
   }
 
   /**
@@ -127,7 +144,9 @@ export class MaskDecoder {
       const dim = this.config.transformerDim;
       const tokens = tf.concat([this.outputTokens, sparse], 0) as tf.Tensor2D;
       // Heads read the IoU and mask tokens only; all rows when intermediates are inspected.
-      const { queries, keys: src } = this.transformer.forward(tokens, keys, pe, intermediates ? undefined : this.numMaskTokens + 1);
+      const { queries, keys: src, imageSide } = this.transformer.forward(tokens, keys, pe, intermediates ? undefined : this.numMaskTokens + 1);
+      const base = keys instanceof tf.Tensor ? undefined : keys.upscaleBase;
+      const up1 = imageSide && base && this.lowRank ? upscaleLowRank(base, imageSide, this.lowRank) : null;
       const first = multimaskOutput ? 1 : 0;
       const count = multimaskOutput ? this.numMaskTokens - 1 : 1;
 
@@ -138,7 +157,7 @@ export class MaskDecoder {
       // sqrt2 * GELU(.) below.
       const e = gridSize;
       const s = Math.SQRT1_2;
-      let up = linear(src, this.up1.w, this.up1.b).reshape([e * e * 4, dim / 4]);
+      let up = (up1 ?? linear(src, this.up1.w, this.up1.b)).reshape([e * e * 4, dim / 4]);
       const d = this.differentiable;
       const gamma = this.upNorm.gamma.mul(s) as tf.Tensor1D;
       const beta = this.upNorm.beta.mul(s) as tf.Tensor1D;

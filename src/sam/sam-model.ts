@@ -177,7 +177,7 @@ export class SamModel {
     return req.embedding.getKeysCache(() => {
       const keys0 = tf.tidy(() => flat().add(this.promptEncoder.noMaskEmbed) as tf.Tensor2D);
       try {
-        return this.maskDecoder.transformer.buildKeysCache(keys0, this.densePeFlat);
+        return this.maskDecoder.buildKeysCache(keys0, this.densePeFlat);
       } finally {
         keys0.dispose();
       }

@@ -23,6 +23,7 @@ import { TwoWayTransformerConfig } from './config';
 import { layerNorm, linear } from './ops';
 import { layerNormWithTranspose } from '../tfjs-ops/layer-norm';
 import { softmaxAxis0 } from '../tfjs-ops/softmax';
+import type { ImageSideTerms } from './upscale-low-rank';
 import { LinearParams, NormParams, ParamStore } from './params';
 
 interface AttentionParams {
@@ -61,6 +62,18 @@ export interface ImageKeysCache {
   tokenToImageV: tf.Tensor2D;
   /** image-to-token q_proj(keys + pe), [HW, inner] */
   imageToTokenQ: tf.Tensor2D;
+  /** keys @ A_0 for the mask decoder's first upscaling product (upscale-low-rank.ts), [HW, D'] */
+  upscaleBase?: tf.Tensor2D;
+}
+
+/** Image-to-token attention's output and the parts it was made of. */
+interface ImageToTokenResult {
+  /** [HW, D] */
+  out: tf.Tensor2D;
+  /** [HW, h*Tq] */
+  probs: tf.Tensor2D;
+  /** blockdiag(v) Wo, [h*Tq, D] */
+  valuesOut: tf.Tensor2D;
 }
 
 /** Block-diagonal spread of x [T, h*dh] into [h*T, h*dh]: row (j, t) keeps only head j's channels. */
@@ -131,6 +144,11 @@ export class TwoWayTransformer {
     this.normFinal = params.norm(`${prefix}.norm_final_attn`);
   }
 
+  /** Each layer's norm4 and image-to-token out_proj bias (for upscale-low-rank.ts). */
+  imageSideNorms(): Array<{ gamma: tf.Tensor1D; beta: tf.Tensor1D; outBias: tf.Tensor1D }> {
+    return this.layers.map((l) => ({ gamma: l.norm4.gamma, beta: l.norm4.beta, outBias: l.imageToToken.out.b! }));
+  }
+
   buildKeysCache(keys: tf.Tensor2D, pe: tf.Tensor2D): ImageKeysCache {
     const l0 = this.layers[0];
     return tf.tidy(() => {
@@ -150,14 +168,23 @@ export class TwoWayTransformer {
    * Returns the final queries and keys [HW, D]. Only the first `outputRows` queries (the IoU and
    * mask tokens) are read by the heads, and the final attention treats query rows independently,
    * so it runs on those rows alone unless `outputRows` is omitted.
+   * With the layer-0 cache and the SIMD kernels, also each layer's image-side terms (for
+   * upscale-low-rank.ts); null otherwise.
    */
-  forward(tokens: tf.Tensor2D, keysOrCache: tf.Tensor2D | ImageKeysCache, pe: tf.Tensor2D, outputRows?: number): { queries: tf.Tensor2D; keys: tf.Tensor2D } {
+  forward(
+    tokens: tf.Tensor2D,
+    keysOrCache: tf.Tensor2D | ImageKeysCache,
+    pe: tf.Tensor2D,
+    outputRows?: number,
+  ): { queries: tf.Tensor2D; keys: tf.Tensor2D; imageSide: ImageSideTerms[] | null } {
     return tf.tidy((): tf.TensorContainer => {
       const eps = this.config.layerNormEps;
       const cache = keysOrCache instanceof tf.Tensor ? null : keysOrCache;
       let keys = cache ? cache.keys : (keysOrCache as tf.Tensor2D);
       // keys transposed [D, HW], when the norm kernel could write it (see the file comment).
       let keysT: tf.Tensor2D | null = null;
+      const imageSide: ImageSideTerms[] = [];
+      let imageSideComplete = cache !== null;
       let queries = tokens;
       this.layers.forEach((p, i) => {
         if (i === 0) {
@@ -180,17 +207,25 @@ export class TwoWayTransformer {
         const toTokens = cached
           ? this.imageToTokenProjected(p.imageToToken, cache!.imageToTokenQ, kTok, queries)
           : this.imageToToken(p.imageToToken, keysPe!, kTok, queries);
-        const residual = keys.add(toTokens) as tf.Tensor2D;
-        const both = layerNormWithTranspose(residual, p.norm4.gamma, p.norm4.beta, eps, this.differentiable);
-        [keys, keysT] = both ?? [layerNorm(residual, p.norm4.gamma, p.norm4.beta, eps, this.differentiable) as tf.Tensor2D, null];
+        const residual = keys.add(toTokens.out) as tf.Tensor2D;
+        const parts = layerNormWithTranspose(residual, p.norm4.gamma, p.norm4.beta, eps, this.differentiable);
+        if (parts) {
+          keys = parts.y;
+          keysT = parts.yT;
+          imageSide.push({ probs: toTokens.probs, valuesOut: toTokens.valuesOut, stats: parts.stats });
+        } else {
+          keys = layerNorm(residual, p.norm4.gamma, p.norm4.beta, eps, this.differentiable) as tf.Tensor2D;
+          keysT = null;
+          imageSideComplete = false;
+        }
       });
       const rows = outputRows ?? queries.shape[0];
       const d = queries.shape[1];
       const q = queries.slice([0, 0], [rows, d]) as tf.Tensor2D;
       const attn = this.tokenToImage(this.finalAttn, q.add(tokens.slice([0, 0], [rows, d])) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys, keysT);
       queries = layerNorm(q.add(attn), this.normFinal.gamma, this.normFinal.beta, eps, this.differentiable) as tf.Tensor2D;
-      return { queries, keys };
-    }) as unknown as { queries: tf.Tensor2D; keys: tf.Tensor2D };
+      return { queries, keys, imageSide: imageSideComplete ? imageSide : null } as unknown as tf.TensorContainer;
+    }) as unknown as { queries: tf.Tensor2D; keys: tf.Tensor2D; imageSide: ImageSideTerms[] | null };
   }
 
   /** Plain multi-head attention among the (few) tokens. */
@@ -234,19 +269,19 @@ export class TwoWayTransformer {
   }
 
   /** Image-to-token attention with the image queries already projected: q [HW, inner]. */
-  private imageToTokenProjected(p: AttentionParams, qImage: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
+  private imageToTokenProjected(p: AttentionParams, qImage: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): ImageToTokenResult {
     const heads = p.heads;
     const dh = p.inner / heads;
     const t = k.shape[0];
     const kBlocksT = blockDiagonal(linear(k, p.k.w, p.k.b) as tf.Tensor2D, heads).transpose().mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
     const hw = qImage.shape[0];
     const probs = tf.softmax(tf.matMul(qImage, kBlocksT).reshape([hw, heads, t])).reshape([hw, heads * t]) as tf.Tensor2D;
-    const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w); // [h*Tq, D]
-    return tf.matMul(probs, valuesOut).add(p.out.b!) as tf.Tensor2D;
+    const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w) as tf.Tensor2D; // [h*Tq, D]
+    return { out: tf.fused.matMul({ a: probs, b: valuesOut, bias: p.out.b! }) as tf.Tensor2D, probs, valuesOut };
   }
 
   /** The image [HW, D] (queries, with pe) attends to tokens: keys [Tq, D] (with pe), values [Tq, D]. */
-  private imageToToken(p: AttentionParams, imageQueries: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
+  private imageToToken(p: AttentionParams, imageQueries: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): ImageToTokenResult {
     const heads = p.heads;
     const dh = p.inner / heads;
     const t = k.shape[0];
@@ -257,7 +292,7 @@ export class TwoWayTransformer {
     const hw = imageQueries.shape[0];
     const scores = tf.matMul(imageQueries, folded).add(biasRow).reshape([hw, heads, t]);
     const probs = tf.softmax(scores).reshape([hw, heads * t]) as tf.Tensor2D;
-    const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w); // [h*Tq, D]
-    return tf.matMul(probs, valuesOut).add(p.out.b!) as tf.Tensor2D;
+    const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w) as tf.Tensor2D; // [h*Tq, D]
+    return { out: tf.fused.matMul({ a: probs, b: valuesOut, bias: p.out.b! }) as tf.Tensor2D, probs, valuesOut };
   }
 }

@@ -59,17 +59,18 @@ function register(): void {
       const rows = x.shape.reduce((a, d) => a * d, 1) / c;
       const out = b.makeOutput(x.shape, 'float32');
       const outT = transposed ? b.makeOutput([c, rows], 'float32') : null;
+      const stats = transposed ? b.makeOutput([rows, 2], 'float32') : null;
       const simd = simdKernels();
       if (simd) {
         const at = (t: tf.TensorInfo) => heapAddress(b, t);
-        simd.layer_norm(at(x), at(gamma), at(beta), at(out), outT ? at(outT) : 0, rows, c, eps, act);
+        simd.layer_norm(at(x), at(gamma), at(beta), at(out), outT ? at(outT) : 0, stats ? at(stats) : 0, rows, c, eps, act);
       } else {
         if (act !== ACT_NONE || outT) throw new Error(`${KERNEL}: activation/transposed output need the SIMD kernels`);
         // Views after makeOutput: growing the heap detaches views taken before.
         const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
         jsLayerNorm(view(x), view(gamma), view(beta), view(out), c, eps);
       }
-      return outT ? [out, outT] : out;
+      return outT && stats ? [out, outT, stats] : out;
     },
   });
 }
@@ -96,12 +97,22 @@ export function layerNormKernel(
   return tf.engine().runKernel(KERNEL, { x, gamma, beta }, { eps, act: ACT_CODE[activation], transposed: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
+export interface LayerNormParts {
+  /** [rows, c] */
+  y: tf.Tensor2D;
+  /** y transposed, [c, rows] */
+  yT: tf.Tensor2D;
+  /** each row's mean and 1/sqrt(var + eps), [rows, 2] */
+  stats: tf.Tensor2D;
+}
+
 /**
- * Layer norm of x [rows, c] returning both y [rows, c] and its transpose [c, rows], from one
- * kernel; null where the SIMD kernels are not in use.
+ * Layer norm of x [rows, c] returning y, its transpose and the row statistics from one kernel;
+ * null where the SIMD kernels are not in use.
  */
-export function layerNormWithTranspose(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, differentiable: boolean): [tf.Tensor2D, tf.Tensor2D] | null {
+export function layerNormWithTranspose(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, differentiable: boolean): LayerNormParts | null {
   if (!usable(x, gamma, beta, differentiable) || !simdKernels()) return null;
   register();
-  return tf.engine().runKernel(KERNEL, { x, gamma, beta }, { eps, act: ACT_NONE, transposed: true } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
+  const [y, yT, stats] = tf.engine().runKernel(KERNEL, { x, gamma, beta }, { eps, act: ACT_NONE, transposed: true } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor2D[];
+  return { y, yT, stats };
 }

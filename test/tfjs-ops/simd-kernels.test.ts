@@ -69,8 +69,12 @@ describe('SIMD kernels on the wasm heap', () => {
       const refGelu = ref.mul(tf.erf(ref.mul(Math.SQRT1_2)).add(1)).mul(0.5);
       const before = tf.memory().numTensors;
       const withGelu = layerNormKernel(x, gamma, beta, 1e-6, false, 'gelu')!;
-      const [y, yT] = layerNormWithTranspose(x, gamma, beta, 1e-6, false)!;
-      expect(tf.memory().numTensors).toBe(before + 3);
+      const { y, yT, stats } = layerNormWithTranspose(x, gamma, beta, 1e-6, false)!;
+      expect(tf.memory().numTensors).toBe(before + 4);
+      const { mean, variance } = tf.moments(x, 1);
+      const refStats = tf.stack([mean, variance.add(1e-6).rsqrt()], 1);
+      expect(maxAbsDiff(stats, refStats)).toBeLessThan(1e-4);
+      tf.dispose([mean, variance, refStats, stats]);
       expect(yT.shape).toEqual([c, rows]);
       expect(maxAbsDiff(y, ref)).toBeLessThan(2e-5);
       expect(maxAbsDiff(yT, ref.transpose())).toBeLessThan(2e-5);

@@ -115,9 +115,10 @@ void gelu(const float* x, float* y, int n, int act) {
  * squares), then optionally a GELU; y [rows, c]. When yT is not null, the result is also written
  * transposed, [c, rows] (the mask decoder multiplies by the image tokens from the left, and a
  * transposed copy lets XNNPACK take them as the streamed operand instead of repacking them).
+ * When stats is not null, each row's mean and 1/sqrt(var + eps) go to stats [rows, 2].
  */
 __attribute__((export_name("layer_norm")))
-void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* yT, int rows, int c, float eps, int act) {
+void layer_norm(const float* x, const float* gamma, const float* beta, float* y, float* yT, float* stats, int rows, int c, float eps, int act) {
   const int c4 = c & ~3;
   const float invC = 1.0f / (float)c;
   for (int r = 0; r < rows; r++) {
@@ -150,6 +151,10 @@ void layer_norm(const float* x, const float* gamma, const float* beta, float* y,
     float sq = hsum(wasm_f32x4_add(acc0, acc1));
     for (; k < c; k++) sq += (xr[k] - mean) * (xr[k] - mean);
     const float inv = 1.0f / __builtin_sqrtf(sq * invC + eps);
+    if (stats) {
+      stats[2 * r] = mean;
+      stats[2 * r + 1] = inv;
+    }
     const f4 inv4 = SPLAT(inv);
     for (k = 0; k < c4; k += 4) {
       f4 v = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + k), m4), inv4);
@@ -293,5 +298,28 @@ void softmax_axis0(const float* src, float* dst, int rows, int cols) {
         for (int r = 0; r < rows; r++) dst[(long)r * cols + col] *= inv;
       }
     }
+  }
+}
+
+/*
+ * One layer of a product pushed through a layer norm (see src/sam/upscale-low-rank.ts):
+ * out[i, j] = r_i * (z[i, j] + g[i, j] + c[j] - mu_i * s[j]) + d[j], with (mu_i, r_i) = stats[i].
+ */
+__attribute__((export_name("norm_affine_step")))
+void norm_affine_step(const float* z, const float* g, const float* stats, const float* c, const float* s, const float* d, float* out, int rows, int n) {
+  const int n4 = n & ~3;
+  for (int i = 0; i < rows; i++) {
+    const float mu = stats[2 * i], r = stats[2 * i + 1];
+    const f4 mu4 = SPLAT(mu), r4 = SPLAT(r);
+    const float* zi = z + (long)i * n;
+    const float* gi = g + (long)i * n;
+    float* oi = out + (long)i * n;
+    int j = 0;
+    for (; j < n4; j += 4) {
+      f4 v = wasm_f32x4_add(wasm_f32x4_add(wasm_v128_load(zi + j), wasm_v128_load(gi + j)), wasm_v128_load(c + j));
+      v = wasm_f32x4_sub(v, wasm_f32x4_mul(mu4, wasm_v128_load(s + j)));
+      wasm_v128_store(oi + j, wasm_f32x4_add(wasm_f32x4_mul(v, r4), wasm_v128_load(d + j)));
+    }
+    for (; j < n; j++) oi[j] = r * (zi[j] + gi[j] + c[j] - mu * s[j]) + d[j];
   }
 }

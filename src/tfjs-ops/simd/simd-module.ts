@@ -14,9 +14,10 @@ import { KERNELS_WASM_BASE64 } from './kernels-wasm';
 export interface SimdKernels {
   /** act: 1 exact GELU, 2 the scaled form z + z*erf(z). y may equal x. */
   gelu(x: number, y: number, n: number, act: number): void;
-  layer_norm(x: number, gamma: number, beta: number, y: number, yT: number, rows: number, c: number, eps: number, act: number): void;
+  layer_norm(x: number, gamma: number, beta: number, y: number, yT: number, stats: number, rows: number, c: number, eps: number, act: number): void;
   rel_pos_softmax(src: number, dst: number, relH: number, relW: number, rows: number, kh: number, kw: number): void;
   softmax_axis0(src: number, dst: number, rows: number, cols: number): void;
+  norm_affine_step(z: number, g: number, stats: number, c: number, s: number, d: number, out: number, rows: number, n: number): void;
 }
 
 export const ACT_NONE = 0;
