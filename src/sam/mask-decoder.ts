@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MaskDecoderConfig } from './config';
 import { layerNorm, linear, convTranspose2x2Weights } from './ops';
 import { scaledGeluKernel } from '../tfjs-ops/gelu';
+import { gemmKernel } from '../tfjs-ops/gemm';
 import { layerNormKernel } from '../tfjs-ops/layer-norm';
 import { LinearParams, NormParams, ParamStore } from './params';
 import { ImageKeysCache, TwoWayTransformer } from './two-way-transformer';
@@ -162,7 +163,9 @@ export class MaskDecoder {
       const gamma = this.upNorm.gamma.mul(s) as tf.Tensor1D;
       const beta = this.upNorm.beta.mul(s) as tf.Tensor1D;
       up = layerNormKernel(up, gamma, beta, 1e-6, d, 'scaled-gelu') ?? scaledGelu(layerNorm(up, gamma, beta, 1e-6, d), d);
-      up = scaledGelu(linear(up, this.up2.w.mul(0.5) as tf.Tensor2D, this.up2.b.mul(s) as tf.Tensor1D), d).reshape([e * e * 16, dim / 8]);
+      const w2 = this.up2.w.mul(0.5) as tf.Tensor2D;
+      const b2 = this.up2.b.mul(s) as tf.Tensor1D;
+      up = scaledGelu(gemmKernel(up as tf.Tensor2D, w2, b2, d) ?? linear(up, w2, b2), d).reshape([e * e * 16, dim / 8]);
 
       // Hypernetwork filters for the masks we return: [count, D/8].
       const filters: tf.Tensor[] = [];

@@ -23,6 +23,7 @@ import { TwoWayTransformerConfig } from './config';
 import { layerNorm, linear } from './ops';
 import { layerNormWithTranspose } from '../tfjs-ops/layer-norm';
 import { softmaxAxis0 } from '../tfjs-ops/softmax';
+import { tokenSideMatMul } from '../tfjs-ops/gemm';
 import type { ImageSideTerms } from './upscale-low-rank';
 import { LinearParams, NormParams, ParamStore } from './params';
 
@@ -250,10 +251,11 @@ export class TwoWayTransformer {
     const qp = linear(q, p.q.w, p.q.b) as tf.Tensor2D; // [Tq, inner]
     // Per-head queries pulled back through k_proj: [h*Tq, D].
     const qFolded = tf.matMul(blockDiagonal(qp, heads), p.kWeightT).mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
-    const scoresT = tf.matMul(imageKeys, qFolded.transpose() as tf.Tensor2D) as tf.Tensor2D; // [HW, h*Tq]
+    const d = this.differentiable;
+    const scoresT = tokenSideMatMul(imageKeys, qFolded.transpose() as tf.Tensor2D, null, d); // [HW, h*Tq]
     const probsT = imageValuesT ? softmaxAxis0(scoresT, this.differentiable) : null;
     const mixed = probsT
-      ? (tf.matMul(imageValuesT!, probsT).transpose() as tf.Tensor2D) // [h*Tq, D]
+      ? (tokenSideMatMul(imageValuesT!, probsT, null, d).transpose() as tf.Tensor2D) // [h*Tq, D]
       : tf.matMul(tf.softmax(scoresT.transpose() as tf.Tensor2D) as tf.Tensor2D, imageValues);
     const perHead = diagonalBlocks(tf.matMul(mixed, p.v.w), heads).add(p.v.b!); // [Tq, inner]
     return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
@@ -263,7 +265,7 @@ export class TwoWayTransformer {
   private tokenToImageProjected(p: AttentionParams, q: tf.Tensor2D, kImage: tf.Tensor2D, vImage: tf.Tensor2D): tf.Tensor2D {
     const dh = p.inner / p.heads;
     const qBlocks = blockDiagonal(linear(q, p.q.w, p.q.b) as tf.Tensor2D, p.heads).mul(1 / Math.sqrt(dh)); // [h*Tq, inner]
-    const scores = tf.matMul(kImage, qBlocks.transpose() as tf.Tensor2D).transpose(); // [h*Tq, HW]
+    const scores = tokenSideMatMul(kImage, qBlocks.transpose() as tf.Tensor2D, null, this.differentiable).transpose(); // [h*Tq, HW]
     const perHead = diagonalBlocks(tf.matMul(tf.softmax(scores) as tf.Tensor2D, vImage), p.heads); // [Tq, inner]
     return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
   }
@@ -275,9 +277,9 @@ export class TwoWayTransformer {
     const t = k.shape[0];
     const kBlocksT = blockDiagonal(linear(k, p.k.w, p.k.b) as tf.Tensor2D, heads).transpose().mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
     const hw = qImage.shape[0];
-    const probs = tf.softmax(tf.matMul(qImage, kBlocksT).reshape([hw, heads, t])).reshape([hw, heads * t]) as tf.Tensor2D;
+    const probs = tf.softmax(tokenSideMatMul(qImage, kBlocksT, null, this.differentiable).reshape([hw, heads, t])).reshape([hw, heads * t]) as tf.Tensor2D;
     const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w) as tf.Tensor2D; // [h*Tq, D]
-    return { out: tf.fused.matMul({ a: probs, b: valuesOut, bias: p.out.b! }) as tf.Tensor2D, probs, valuesOut };
+    return { out: tokenSideMatMul(probs, valuesOut, p.out.b!, this.differentiable), probs, valuesOut };
   }
 
   /** The image [HW, D] (queries, with pe) attends to tokens: keys [Tq, D] (with pe), values [Tq, D]. */
@@ -290,9 +292,9 @@ export class TwoWayTransformer {
     const folded = tf.matMul(p.q.w, kBlocksT).mul(scale) as tf.Tensor2D; // [D, h*Tq]
     const biasRow = tf.matMul(p.q.b!.expandDims(0) as tf.Tensor2D, kBlocksT).mul(scale); // [1, h*Tq]
     const hw = imageQueries.shape[0];
-    const scores = tf.matMul(imageQueries, folded).add(biasRow).reshape([hw, heads, t]);
+    const scores = tokenSideMatMul(imageQueries, folded, biasRow.reshape([-1]) as tf.Tensor1D, this.differentiable).reshape([hw, heads, t]);
     const probs = tf.softmax(scores).reshape([hw, heads * t]) as tf.Tensor2D;
     const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w) as tf.Tensor2D; // [h*Tq, D]
-    return { out: tf.fused.matMul({ a: probs, b: valuesOut, bias: p.out.b! }) as tf.Tensor2D, probs, valuesOut };
+    return { out: tokenSideMatMul(probs, valuesOut, p.out.b!, this.differentiable), probs, valuesOut };
   }
 }

@@ -13,6 +13,7 @@
  * instead of a [HW, D] x [D, D'] product: exact up to float rounding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { tokenSideMatMul } from '../tfjs-ops/gemm';
 import { normAffineStep } from '../tfjs-ops/norm-affine-step';
 
 /** What one transformer layer contributes (per call). */
@@ -73,7 +74,7 @@ export function upscaleLowRank(base: tf.Tensor2D, terms: ImageSideTerms[], weigh
     let z: tf.Tensor2D | null = base;
     terms.forEach((t, l) => {
       if (!z) return;
-      const g = tf.matMul(t.probs, tf.matMul(t.valuesOut, weights.a[l]) as tf.Tensor2D) as tf.Tensor2D;
+      const g = tokenSideMatMul(t.probs, tf.matMul(t.valuesOut, weights.a[l]) as tf.Tensor2D);
       z = normAffineStep(z, g, t.stats, weights.c[l], weights.s[l], weights.d[l]);
     });
     return z;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { layerNorm } from '../../src/sam/ops';
+import { gemmKernel } from '../../src/tfjs-ops/gemm';
 import { geluKernel, scaledGeluKernel } from '../../src/tfjs-ops/gelu';
 import { layerNormKernel, layerNormWithTranspose } from '../../src/tfjs-ops/layer-norm';
 import { relPosSoftmax, softmaxAxis0 } from '../../src/tfjs-ops/softmax';
@@ -116,5 +117,23 @@ describe('SIMD kernels on the wasm heap', () => {
     const second = geluKernel(x)!;
     expect(maxAbsDiff(first, second)).toBe(0);
     tf.dispose([x, first, big, second]);
+  });
+});
+
+describe('gemm kernel', () => {
+  it('equals tf.matMul (with and without bias) across tile remainders and K blocks', () => {
+    for (const [m, k, n] of [[7, 300, 13], [4096, 56, 256], [5, 3, 8], [1, 1, 1], [96 * 2 + 3, 513, 17]]) {
+      const a = tf.randomNormal([m, k], 0, 1, 'float32', m) as tf.Tensor2D;
+      const b = tf.randomNormal([k, n], 0, 1, 'float32', n) as tf.Tensor2D;
+      const bias = tf.randomNormal([n], 0, 1, 'float32', k) as tf.Tensor1D;
+      const ref = tf.matMul(a, b);
+      const refBias = ref.add(bias);
+      const ours = gemmKernel(a, b)!;
+      const oursBias = gemmKernel(a, b, bias)!;
+      const tol = 1e-5 * Math.sqrt(k) * 4;
+      expect(maxAbsDiff(ours, ref)).toBeLessThan(tol);
+      expect(maxAbsDiff(oursBias, refBias)).toBeLessThan(tol);
+      tf.dispose([a, b, bias, ref, refBias, ours, oursBias]);
+    }
   });
 });

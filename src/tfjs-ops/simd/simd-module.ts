@@ -17,6 +17,7 @@ export interface SimdKernels {
   layer_norm(x: number, gamma: number, beta: number, y: number, yT: number, stats: number, rows: number, c: number, eps: number, act: number): void;
   rel_pos_softmax(src: number, dst: number, relH: number, relW: number, rows: number, kh: number, kw: number): void;
   softmax_axis0(src: number, dst: number, rows: number, cols: number): void;
+  gemm(a: number, b: number, bias: number, c: number, m: number, k: number, n: number): void;
   norm_affine_step(z: number, g: number, stats: number, c: number, s: number, d: number, out: number, rows: number, n: number): void;
 }
 

@@ -1,0 +1,50 @@
+/**
+ * a [M, K] @ b [K, N] (+ bias [N]) by the SIMD kernel (simd/kernels.c), for the products where it
+ * beats XNNPACK here: those with the few attention tokens on one side (K or N = heads * tokens),
+ * the decoder's second upscaling product (K = 64), and the encoder's per-window attention
+ * products; XNNPACK stays faster for large square products and the 4096-key global attention.
+ * Inference only; null where the kernel does not apply (callers use tf.matMul).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WasmHeapBackend } from './wasm-heap';
+import { heapAddress, simdKernels } from './simd/simd-module';
+
+const KERNEL = 'AlignSamGemm';
+let registered = false;
+
+function register(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({
+    kernelName: KERNEL,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const { a, b, bias } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
+      const be = backend as unknown as WasmHeapBackend;
+      const [m, k] = a.shape;
+      const n = b.shape[1];
+      const out = be.makeOutput([m, n], 'float32');
+      simdKernels()!.gemm(heapAddress(be, a), heapAddress(be, b), bias ? heapAddress(be, bias) : 0, heapAddress(be, out), m, k, n);
+      return out;
+    },
+  });
+}
+
+export function gemmKernel(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null = null, differentiable = false): tf.Tensor2D | null {
+  if (differentiable || !simdKernels() || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  if (a.shape[1] !== b.shape[0] || (bias && bias.shape[0] !== b.shape[1])) {
+    throw new Error(`gemm: a [${a.shape}] @ b [${b.shape}]${bias ? ` + bias [${bias.shape}]` : ''} do not fit`);
+  }
+  if (a.size === 0 || b.size === 0) return null;
+  register();
+  return tf.engine().runKernel(KERNEL, bias ? { a, b, bias } : { a, b }) as tf.Tensor2D;
+}
+
+/** a @ b (+ bias): the kernel where it applies, tf.matMul otherwise. */
+export function tokenSideMatMul(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null = null, differentiable = false): tf.Tensor2D {
+  const kernel = gemmKernel(a, b, bias, differentiable);
+  if (kernel) return kernel;
+  if (!bias) return tf.matMul(a, b);
+  // The fused form's bias gradient trips over the broadcast bias shape when recording gradients.
+  return (differentiable ? tf.matMul(a, b).add(bias) : tf.fused.matMul({ a, b, bias })) as tf.Tensor2D;
+}
