@@ -147,7 +147,10 @@ export class MaskDecoder {
       // Heads read the IoU and mask tokens only; all rows when intermediates are inspected.
       const { queries, keys: src, imageSide } = this.transformer.forward(tokens, keys, pe, intermediates ? undefined : this.numMaskTokens + 1);
       const base = keys instanceof tf.Tensor ? undefined : keys.upscaleBase;
-      const up1 = imageSide && base && this.lowRank ? upscaleLowRank(base, imageSide, this.lowRank) : null;
+      // The low-rank form costs sum_l HW x (h*T_l) x D' against HW x D x D' for the direct product:
+      // a gain while the layers' h*T add up to less than D (fewer than ~10 clicks for SAM).
+      const lowRankWidth = imageSide ? imageSide.reduce((w, t) => w + t.probs.shape[1], 0) : Infinity;
+      const up1 = imageSide && base && this.lowRank && lowRankWidth < dim ? upscaleLowRank(base, imageSide, this.lowRank) : null;
       const first = multimaskOutput ? 1 : 0;
       const count = multimaskOutput ? this.numMaskTokens - 1 : 1;
 

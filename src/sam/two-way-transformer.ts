@@ -59,8 +59,8 @@ export interface ImageKeysCache {
   keys: tf.Tensor2D;
   /** token-to-image k_proj(keys + pe), [HW, inner] */
   tokenToImageK: tf.Tensor2D;
-  /** token-to-image v_proj(keys), [HW, inner] */
-  tokenToImageV: tf.Tensor2D;
+  /** token-to-image v_proj(keys) transposed, [inner, HW] (see tokenToImageProjected) */
+  tokenToImageVT: tf.Tensor2D;
   /** image-to-token q_proj(keys + pe), [HW, inner] */
   imageToTokenQ: tf.Tensor2D;
   /** keys @ A_0 for the mask decoder's first upscaling product (upscale-low-rank.ts), [HW, D'] */
@@ -157,7 +157,7 @@ export class TwoWayTransformer {
       return {
         keys: keys.clone(),
         tokenToImageK: linear(keysPe, l0.tokenToImage.k.w, l0.tokenToImage.k.b) as tf.Tensor2D,
-        tokenToImageV: linear(keys, l0.tokenToImage.v.w, l0.tokenToImage.v.b) as tf.Tensor2D,
+        tokenToImageVT: (linear(keys, l0.tokenToImage.v.w, l0.tokenToImage.v.b) as tf.Tensor2D).transpose(),
         imageToTokenQ: linear(keysPe, l0.imageToToken.q.w, l0.imageToToken.q.b) as tf.Tensor2D,
       };
     }) as unknown as ImageKeysCache;
@@ -199,7 +199,7 @@ export class TwoWayTransformer {
         const keysPe = cached ? null : (keys.add(pe) as tf.Tensor2D);
         const qTok = queries.add(tokens) as tf.Tensor2D;
         const toImage = cached
-          ? this.tokenToImageProjected(p.tokenToImage, qTok, cache!.tokenToImageK, cache!.tokenToImageV)
+          ? this.tokenToImageProjected(p.tokenToImage, qTok, cache!.tokenToImageK, cache!.tokenToImageVT)
           : this.tokenToImage(p.tokenToImage, qTok, keysPe!, keys, keysT);
         queries = layerNorm(queries.add(toImage), p.norm2.gamma, p.norm2.beta, eps, this.differentiable) as tf.Tensor2D;
         const hidden = tf.relu(linear(queries, p.lin1.w, p.lin1.b));
@@ -261,12 +261,18 @@ export class TwoWayTransformer {
     return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
   }
 
-  /** Token-to-image attention with the image side already projected: k [HW, inner], v [HW, inner]. */
-  private tokenToImageProjected(p: AttentionParams, q: tf.Tensor2D, kImage: tf.Tensor2D, vImage: tf.Tensor2D): tf.Tensor2D {
+  /** Token-to-image attention with the image side already projected: k [HW, inner], v^T [inner, HW]. */
+  private tokenToImageProjected(p: AttentionParams, q: tf.Tensor2D, kImage: tf.Tensor2D, vImageT: tf.Tensor2D): tf.Tensor2D {
     const dh = p.inner / p.heads;
+    const d = this.differentiable;
     const qBlocks = blockDiagonal(linear(q, p.q.w, p.q.b) as tf.Tensor2D, p.heads).mul(1 / Math.sqrt(dh)); // [h*Tq, inner]
-    const scores = tokenSideMatMul(kImage, qBlocks.transpose() as tf.Tensor2D, null, this.differentiable).transpose(); // [h*Tq, HW]
-    const perHead = diagonalBlocks(tf.matMul(tf.softmax(scores) as tf.Tensor2D, vImage), p.heads); // [Tq, inner]
+    const scoresT = tokenSideMatMul(kImage, qBlocks.transpose() as tf.Tensor2D, null, d); // [HW, h*Tq]
+    // Keys-major probabilities, as in tokenToImage: no [HW, h*Tq] transpose.
+    const probsT = softmaxAxis0(scoresT, d);
+    const mixed = probsT
+      ? (tokenSideMatMul(vImageT, probsT, null, d).transpose() as tf.Tensor2D)
+      : (tf.matMul(vImageT, tf.softmax(scoresT.transpose() as tf.Tensor2D) as tf.Tensor2D, false, true).transpose() as tf.Tensor2D);
+    const perHead = diagonalBlocks(mixed, p.heads); // [Tq, inner]
     return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
   }
 
