@@ -6,28 +6,18 @@
  * Returns null where the kernel does not apply; callers then use the tf-op form.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeapBackend } from './wasm-heap';
+import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
 import { ACT_GELU, ACT_SCALED_GELU, heapAddress, simdKernels } from './simd/simd-module';
 
 const KERNEL = 'AlignSamGelu';
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x } = inputs as { x: tf.TensorInfo };
-      const b = backend as unknown as WasmHeapBackend;
-      const out = b.makeOutput(x.shape, 'float32');
-      const n = x.shape.reduce((a, d) => a * d, 1);
-      simdKernels()!.gelu(heapAddress(b, x), heapAddress(b, out), n, (attrs as unknown as { act: number }).act);
-      return out;
-    },
-  });
-}
+const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const b = backend as unknown as WasmHeapBackend;
+  const out = b.makeOutput(x.shape, 'float32');
+  const n = x.shape.reduce((a, d) => a * d, 1);
+  simdKernels()!.gelu(heapAddress(b, x), heapAddress(b, out), n, (attrs as unknown as { act: number }).act);
+  return out;
+});
 
 function run(x: tf.Tensor, act: number, differentiable: boolean): tf.Tensor | null {
   if (differentiable || x.dtype !== 'float32' || !simdKernels()) return null;

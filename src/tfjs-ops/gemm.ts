@@ -6,29 +6,19 @@
  * Inference only; null where the kernel does not apply (callers use tf.matMul).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeapBackend } from './wasm-heap';
+import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
 import { heapAddress, simdKernels } from './simd/simd-module';
 
 const KERNEL = 'AlignSamGemm';
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const { a, b, bias } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
-      const be = backend as unknown as WasmHeapBackend;
-      const [m, k] = a.shape;
-      const n = b.shape[1];
-      const out = be.makeOutput([m, n], 'float32');
-      simdKernels()!.gemm(heapAddress(be, a), heapAddress(be, b), bias ? heapAddress(be, bias) : 0, heapAddress(be, out), m, k, n);
-      return out;
-    },
-  });
-}
+const register = lazyWasmKernel(KERNEL, ({ inputs, backend }) => {
+  const { a, b, bias } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo };
+  const be = backend as unknown as WasmHeapBackend;
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  const out = be.makeOutput([m, n], 'float32');
+  simdKernels()!.gemm(heapAddress(be, a), heapAddress(be, b), bias ? heapAddress(be, bias) : 0, heapAddress(be, out), m, k, n);
+  return out;
+});
 
 export function gemmKernel(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null = null, differentiable = false): tf.Tensor2D | null {
   if (differentiable || !simdKernels() || a.dtype !== 'float32' || b.dtype !== 'float32') return null;

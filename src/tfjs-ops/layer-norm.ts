@@ -10,7 +10,7 @@
  * No gradient is registered: differentiable callers use the tf-op form.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeapBackend } from './wasm-heap';
+import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
 import { ACT_GELU, ACT_NONE, ACT_SCALED_GELU, heapAddress, simdKernels } from './simd/simd-module';
 
 const KERNEL = 'AlignSamLayerNorm';
@@ -21,7 +21,6 @@ export type NormActivation = 'none' | 'gelu' | 'scaled-gelu';
 const ACT_CODE: Record<NormActivation, number> = { none: ACT_NONE, gelu: ACT_GELU, 'scaled-gelu': ACT_SCALED_GELU };
 
 const sqrt = Math.sqrt;
-let registered = false;
 
 interface Attrs {
   eps: number;
@@ -45,35 +44,27 @@ function jsLayerNorm(xv: Float32Array, g: Float32Array, be: Float32Array, o: Flo
   }
 }
 
-function register(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
-      const { eps, act, transposed } = attrs as unknown as Attrs;
-      const b = backend as unknown as WasmHeapBackend;
-      const c = x.shape[x.shape.length - 1];
-      const rows = x.shape.reduce((a, d) => a * d, 1) / c;
-      const out = b.makeOutput(x.shape, 'float32');
-      const outT = transposed ? b.makeOutput([c, rows], 'float32') : null;
-      const stats = transposed ? b.makeOutput([rows, 2], 'float32') : null;
-      const simd = simdKernels();
-      if (simd) {
-        const at = (t: tf.TensorInfo) => heapAddress(b, t);
-        simd.layer_norm(at(x), at(gamma), at(beta), at(out), outT ? at(outT) : 0, stats ? at(stats) : 0, rows, c, eps, act);
-      } else {
-        if (act !== ACT_NONE || outT) throw new Error(`${KERNEL}: activation/transposed output need the SIMD kernels`);
-        // Views after makeOutput: growing the heap detaches views taken before.
-        const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
-        jsLayerNorm(view(x), view(gamma), view(beta), view(out), c, eps);
-      }
-      return outT && stats ? [out, outT, stats] : out;
-    },
-  });
-}
+const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
+  const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const { eps, act, transposed } = attrs as unknown as Attrs;
+  const b = backend as unknown as WasmHeapBackend;
+  const c = x.shape[x.shape.length - 1];
+  const rows = x.shape.reduce((a, d) => a * d, 1) / c;
+  const out = b.makeOutput(x.shape, 'float32');
+  const outT = transposed ? b.makeOutput([c, rows], 'float32') : null;
+  const stats = transposed ? b.makeOutput([rows, 2], 'float32') : null;
+  const simd = simdKernels();
+  if (simd) {
+    const at = (t: tf.TensorInfo) => heapAddress(b, t);
+    simd.layer_norm(at(x), at(gamma), at(beta), at(out), outT ? at(outT) : 0, stats ? at(stats) : 0, rows, c, eps, act);
+  } else {
+    if (act !== ACT_NONE || outT) throw new Error(`${KERNEL}: activation/transposed output need the SIMD kernels`);
+    // Views after makeOutput: growing the heap detaches views taken before.
+    const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+    jsLayerNorm(view(x), view(gamma), view(beta), view(out), c, eps);
+  }
+  return outT && stats ? [out, outT, stats] : out;
+});
 
 function usable(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, differentiable: boolean): boolean {
   if (differentiable || tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return false;

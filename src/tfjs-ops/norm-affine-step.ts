@@ -4,28 +4,18 @@
  * SIMD pass on the wasm backend. Inference only; null where the kernel does not apply.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeapBackend } from './wasm-heap';
+import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
 import { heapAddress, simdKernels } from './simd/simd-module';
 
 const KERNEL = 'AlignSamNormAffineStep';
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const { z, g, stats, c, s, d } = inputs as Record<'z' | 'g' | 'stats' | 'c' | 's' | 'd', tf.TensorInfo>;
-      const b = backend as unknown as WasmHeapBackend;
-      const out = b.makeOutput(z.shape, 'float32');
-      const at = (t: tf.TensorInfo) => heapAddress(b, t);
-      simdKernels()!.norm_affine_step(at(z), at(g), at(stats), at(c), at(s), at(d), at(out), z.shape[0], z.shape[1]);
-      return out;
-    },
-  });
-}
+const register = lazyWasmKernel(KERNEL, ({ inputs, backend }) => {
+  const { z, g, stats, c, s, d } = inputs as Record<'z' | 'g' | 'stats' | 'c' | 's' | 'd', tf.TensorInfo>;
+  const b = backend as unknown as WasmHeapBackend;
+  const out = b.makeOutput(z.shape, 'float32');
+  const at = (t: tf.TensorInfo) => heapAddress(b, t);
+  simdKernels()!.norm_affine_step(at(z), at(g), at(stats), at(c), at(s), at(d), at(out), z.shape[0], z.shape[1]);
+  return out;
+});
 
 export function normAffineStep(z: tf.Tensor2D, g: tf.Tensor2D, stats: tf.Tensor2D, c: tf.Tensor1D, s: tf.Tensor1D, d: tf.Tensor1D): tf.Tensor2D | null {
   if (!simdKernels()) return null;

@@ -10,36 +10,26 @@
  * Not differentiable (no gradient is registered): callers that record gradients use tf.unstack.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WasmHeapBackend } from './wasm-heap';
+import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
 
 const KERNEL = 'AlignSamUnstack0';
 
-let registered = false;
-
-function register(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend }) => {
-      const x = (inputs as { x: tf.TensorInfo }).x;
-      const b = backend as unknown as WasmHeapBackend;
-      const n = x.shape[0];
-      const pieceShape = x.shape.slice(1);
-      const pieceSize = pieceShape.reduce((a, d) => a * d, 1);
-      const outs: tf.TensorInfo[] = [];
-      for (let i = 0; i < n; i++) {
-        const out = b.makeOutput(pieceShape, x.dtype);
-        // makeOutput may grow the heap, which detaches older views: take fresh ones each time.
-        const src = b.typedArrayFromHeap(x);
-        b.typedArrayFromHeap(out).set(src.subarray(i * pieceSize, (i + 1) * pieceSize));
-        outs.push(out);
-      }
-      return outs;
-    },
-  });
-}
+const register = lazyWasmKernel(KERNEL, ({ inputs, backend }) => {
+  const x = (inputs as { x: tf.TensorInfo }).x;
+  const b = backend as unknown as WasmHeapBackend;
+  const n = x.shape[0];
+  const pieceShape = x.shape.slice(1);
+  const pieceSize = pieceShape.reduce((a, d) => a * d, 1);
+  const outs: tf.TensorInfo[] = [];
+  for (let i = 0; i < n; i++) {
+    const out = b.makeOutput(pieceShape, x.dtype);
+    // makeOutput may grow the heap, which detaches older views: take fresh ones each time.
+    const src = b.typedArrayFromHeap(x);
+    b.typedArrayFromHeap(out).set(src.subarray(i * pieceSize, (i + 1) * pieceSize));
+    outs.push(out);
+  }
+  return outs;
+});
 
 /** The slices x[0], x[1], ... of a tensor of rank >= 1, as tf.unstack(x) (axis 0). */
 export function unstack0(x: tf.Tensor, differentiable = false): tf.Tensor[] {

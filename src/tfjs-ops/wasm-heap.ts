@@ -5,9 +5,22 @@
  * `makeOutput` may grow the heap, which detaches every view taken before it: take views after
  * the last output is made (or fresh ones after each).
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 export interface WasmHeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/**
+ * Registers a kernel for the wasm backend the first time the returned function is called (kernel
+ * registration is global to tfjs and must happen once).
+ */
+export function lazyWasmKernel(kernelName: string, kernelFunc: tf.KernelFunc): () => void {
+  let registered = false;
+  return () => {
+    if (registered) return;
+    registered = true;
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  };
 }
