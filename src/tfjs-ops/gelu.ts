@@ -6,8 +6,8 @@
  * Returns null where the kernel does not apply; callers then use the tf-op form.
  */
 import * as tf from '@tensorflow/tfjs';
-import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
-import { ACT_GELU, ACT_SCALED_GELU, heapAddress, simdKernels } from './simd/simd-module';
+import { heapAddress, lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
+import { ACT_GELU, ACT_SCALED_GELU, simdKernels } from './simd/simd-module';
 
 const KERNEL = 'AlignSamGelu';
 const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {

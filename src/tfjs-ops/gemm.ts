@@ -6,8 +6,8 @@
  * Inference only; null where the kernel does not apply (callers use tf.matMul).
  */
 import * as tf from '@tensorflow/tfjs';
-import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
-import { heapAddress, simdKernels } from './simd/simd-module';
+import { heapAddress, lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
+import { simdKernels } from './simd/simd-module';
 
 const KERNEL = 'AlignSamGemm';
 const register = lazyWasmKernel(KERNEL, ({ inputs, backend }) => {
@@ -34,7 +34,7 @@ export function gemmKernel(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | n
 export function tokenSideMatMul(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null = null, differentiable = false): tf.Tensor2D {
   const kernel = gemmKernel(a, b, bias, differentiable);
   if (kernel) return kernel;
-  if (!bias) return tf.matMul(a, b);
-  // The fused form's bias gradient trips over the broadcast bias shape when recording gradients.
-  return (differentiable ? tf.matMul(a, b).add(bias) : tf.fused.matMul({ a, b, bias })) as tf.Tensor2D;
+  // Not tf.fused.matMul: tfjs-wasm's fused kernel reads the bias's shape from its storage, so a
+  // bias that is a reshaped view (as the decoder's folded query bias is) fails there as rank 2.
+  return (bias ? tf.matMul(a, b).add(bias) : tf.matMul(a, b)) as tf.Tensor2D;
 }

@@ -10,8 +10,8 @@
  * No gradient is registered: differentiable callers use the tf-op form.
  */
 import * as tf from '@tensorflow/tfjs';
-import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
-import { ACT_GELU, ACT_NONE, ACT_SCALED_GELU, heapAddress, simdKernels } from './simd/simd-module';
+import { heapAddress, lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
+import { ACT_GELU, ACT_NONE, ACT_SCALED_GELU, simdKernels } from './simd/simd-module';
 
 const KERNEL = 'AlignSamLayerNorm';
 

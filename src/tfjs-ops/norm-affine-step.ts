@@ -4,8 +4,8 @@
  * SIMD pass on the wasm backend. Inference only; null where the kernel does not apply.
  */
 import * as tf from '@tensorflow/tfjs';
-import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
-import { heapAddress, simdKernels } from './simd/simd-module';
+import { heapAddress, lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
+import { simdKernels } from './simd/simd-module';
 
 const KERNEL = 'AlignSamNormAffineStep';
 const register = lazyWasmKernel(KERNEL, ({ inputs, backend }) => {

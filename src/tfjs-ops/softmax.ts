@@ -8,8 +8,8 @@
  * Each returns null where it does not apply; callers then use the tf-op form.
  */
 import * as tf from '@tensorflow/tfjs';
-import { lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
-import { heapAddress, simdKernels } from './simd/simd-module';
+import { heapAddress, lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
+import { simdKernels } from './simd/simd-module';
 
 const REL_POS = 'AlignSamRelPosSoftmax';
 const AXIS0 = 'AlignSamSoftmaxAxis0';

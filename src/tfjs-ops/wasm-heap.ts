@@ -12,6 +12,11 @@ export interface WasmHeapBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
+/** A tensor's address on the wasm heap (the pointer argument of the SIMD kernels). */
+export function heapAddress(backend: WasmHeapBackend, t: tf.TensorInfo): number {
+  return backend.typedArrayFromHeap(t).byteOffset;
+}
+
 /**
  * Registers a kernel for the wasm backend the first time the returned function is called (kernel
  * registration is global to tfjs and must happen once).

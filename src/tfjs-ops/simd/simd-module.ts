@@ -26,7 +26,6 @@ export const ACT_GELU = 1;
 export const ACT_SCALED_GELU = 2;
 
 let loaded: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
-let disabled = false;
 
 function backendMemory(): WebAssembly.Memory | null {
   if (tf.getBackend() !== 'wasm') return null;
@@ -50,10 +49,7 @@ export async function loadSimdKernels(): Promise<boolean> {
   const memory = backendMemory();
   if (!memory) return false;
   if (loaded?.memory === memory) return true;
-  if (typeof process !== 'undefined' && process.env?.ALIGNSAM_SIMD_KERNELS === '0') {
-    disabled = true;
-    return false;
-  }
+  if (typeof process !== 'undefined' && process.env?.ALIGNSAM_SIMD_KERNELS === '0') return false;
   const bytes = moduleBytes();
   if (!WebAssembly.validate(bytes)) return false; // an engine without wasm SIMD
   const module = await WebAssembly.compile(bytes);
@@ -64,11 +60,6 @@ export async function loadSimdKernels(): Promise<boolean> {
 
 /** The kernels, when loaded on the memory of the backend now in use; null otherwise. */
 export function simdKernels(): SimdKernels | null {
-  if (!loaded || disabled) return null;
+  if (!loaded) return null;
   return backendMemory() === loaded.memory ? loaded.kernels : null;
-}
-
-/** A tensor's address on the wasm heap (the kernels' pointer argument). */
-export function heapAddress(backend: { typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray }, t: tf.TensorInfo): number {
-  return backend.typedArrayFromHeap(t).byteOffset;
 }
