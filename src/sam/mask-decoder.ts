@@ -33,16 +33,16 @@ export interface DecoderIntermediates {
   upscaledEmbedding: tf.Tensor3D;
 }
 
-/**
- * [E*E*16, M] rows ordered (ey, ex, dy1, dx1, dy2, dx2) -> [M, 4E, 4E] with y = 4ey + 2dy1 + dy2,
- * x = 4ex + 2dx1 + dx2. A rank-7 transpose with a size-2 inner axis runs element by element on the
- * CPU backends (~20 ms for 3 masks on wasm), so there the few values are moved in a JS loop.
- */
 /** sqrt2 * GELU(sqrt2 * z) = z + z * erf(z): the exact GELU of y = sqrt2 * z, times sqrt2. */
 function scaledGelu(z: tf.Tensor, differentiable: boolean): tf.Tensor {
   return scaledGeluKernel(z, differentiable) ?? z.add(z.mul(tf.erf(z)));
 }
 
+/**
+ * [E*E*16, M] rows ordered (ey, ex, dy1, dx1, dy2, dx2) -> [M, 4E, 4E] with y = 4ey + 2dy1 + dy2,
+ * x = 4ex + 2dx1 + dx2. A rank-7 transpose with a size-2 inner axis runs element by element on the
+ * CPU backends (~20 ms for 3 masks on wasm), so there the few values are moved in a JS loop.
+ */
 function subpixelToMasks(x: tf.Tensor2D, e: number, differentiable: boolean): tf.Tensor3D {
   const m = x.shape[1];
   const backend = tf.getBackend();

@@ -253,7 +253,7 @@ export class TwoWayTransformer {
     const qFolded = tf.matMul(blockDiagonal(qp, heads), p.kWeightT).mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
     const d = this.differentiable;
     const scoresT = tokenSideMatMul(imageKeys, qFolded.transpose() as tf.Tensor2D, null, d); // [HW, h*Tq]
-    const probsT = imageValuesT ? softmaxAxis0(scoresT, this.differentiable) : null;
+    const probsT = imageValuesT ? softmaxAxis0(scoresT, d) : null;
     const mixed = probsT
       ? (tokenSideMatMul(imageValuesT!, probsT, null, d).transpose() as tf.Tensor2D) // [h*Tq, D]
       : tf.matMul(tf.softmax(scoresT.transpose() as tf.Tensor2D) as tf.Tensor2D, imageValues);
