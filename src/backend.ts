@@ -52,8 +52,22 @@ export async function initBackend(name: BackendName = 'auto'): Promise<string> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`backend '${name}' failed to initialise`);
   await tf.ready();
-  if (name === 'wasm') await loadSimdKernels();
+  if (name === 'wasm') {
+    enableRelaxedSimd();
+    await loadSimdKernels();
+  }
   return tf.getBackend();
+}
+
+/**
+ * Node 20's V8 has WebAssembly relaxed SIMD behind a flag (Node 22 ships it on). The flag only
+ * admits the extra opcodes to modules compiled afterwards, here the project's kernels, whose
+ * products then run on fused multiply-adds. ALIGNSAM_RELAXED_SIMD=0 leaves the flag alone.
+ */
+function enableRelaxedSimd(): void {
+  if (process.env.ALIGNSAM_RELAXED_SIMD === '0') return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('v8') as typeof import('v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
 }
 
 /** The package that provides the native backend, or null when none is loaded. */

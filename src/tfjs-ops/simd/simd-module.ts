@@ -8,7 +8,7 @@
  * keeps its tf-op form: the kernels are an optimisation, never a requirement.
  */
 import * as tf from '@tensorflow/tfjs';
-import { KERNELS_WASM_BASE64 } from './kernels-wasm';
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-wasm';
 
 /** Pointers are byte offsets into tfjs-wasm's heap; 0 stands for "absent". */
 export interface SimdKernels {
@@ -19,13 +19,16 @@ export interface SimdKernels {
   softmax_axis0(src: number, dst: number, rows: number, cols: number): void;
   gemm(a: number, b: number, bias: number, c: number, m: number, k: number, n: number): void;
   norm_affine_step(z: number, g: number, stats: number, c: number, s: number, d: number, out: number, rows: number, n: number): void;
+  pack_b(b: number, k: number, n: number, ldb: number, bTransposed: number, panels: number): void;
+  gemm_packed(a: number, lda: number, panels: number, bias8: number, c: number, ldc: number, m: number, k: number, n: number, work: number): void;
+  packed_gemm_work_floats(): number;
 }
 
 export const ACT_NONE = 0;
 export const ACT_GELU = 1;
 export const ACT_SCALED_GELU = 2;
 
-let loaded: { memory: WebAssembly.Memory; kernels: SimdKernels } | null = null;
+let loaded: { memory: WebAssembly.Memory; kernels: SimdKernels; relaxed: boolean } | null = null;
 
 function backendMemory(): WebAssembly.Memory | null {
   if (tf.getBackend() !== 'wasm') return null;
@@ -33,9 +36,9 @@ function backendMemory(): WebAssembly.Memory | null {
   return memory instanceof WebAssembly.Memory ? memory : null;
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-  const text = atob(KERNELS_WASM_BASE64);
+function moduleBytes(base64: string): Uint8Array<ArrayBuffer> {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(base64, 'base64'));
+  const text = atob(base64);
   const bytes = new Uint8Array(new ArrayBuffer(text.length));
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
@@ -43,18 +46,24 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 
 /**
  * Instantiate the kernels on the current wasm backend's memory. Returns whether they are in use.
- * Setting ALIGNSAM_SIMD_KERNELS=0 in the environment turns them off (for comparisons).
+ * The relaxed-SIMD build (fused multiply-adds in the products) is used where the engine validates
+ * it (Chrome 114+, Node 22+; Node 20 after enableRelaxedSimd() in backend.ts), the plain SIMD128
+ * build otherwise. ALIGNSAM_SIMD_KERNELS=0 turns the kernels off, ALIGNSAM_RELAXED_SIMD=0 keeps
+ * the plain build (both for comparisons).
  */
 export async function loadSimdKernels(): Promise<boolean> {
   const memory = backendMemory();
   if (!memory) return false;
   if (loaded?.memory === memory) return true;
-  if (typeof process !== 'undefined' && process.env?.ALIGNSAM_SIMD_KERNELS === '0') return false;
-  const bytes = moduleBytes();
+  const env = typeof process !== 'undefined' ? process.env : undefined;
+  if (env?.ALIGNSAM_SIMD_KERNELS === '0') return false;
+  const relaxedBytes = env?.ALIGNSAM_RELAXED_SIMD === '0' ? null : moduleBytes(KERNELS_RELAXED_WASM_BASE64);
+  const relaxed = relaxedBytes !== null && WebAssembly.validate(relaxedBytes);
+  const bytes = relaxed ? relaxedBytes : moduleBytes(KERNELS_WASM_BASE64);
   if (!WebAssembly.validate(bytes)) return false; // an engine without wasm SIMD
   const module = await WebAssembly.compile(bytes);
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  loaded = { memory, kernels: instance.exports as unknown as SimdKernels };
+  loaded = { memory, kernels: instance.exports as unknown as SimdKernels, relaxed };
   return true;
 }
 
@@ -62,4 +71,9 @@ export async function loadSimdKernels(): Promise<boolean> {
 export function simdKernels(): SimdKernels | null {
   if (!loaded) return null;
   return backendMemory() === loaded.memory ? loaded.kernels : null;
+}
+
+/** Whether the loaded kernels are the relaxed-SIMD (fused multiply-add) build. */
+export function simdKernelsRelaxed(): boolean {
+  return simdKernels() !== null && loaded!.relaxed;
 }
