@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadSimdKernels } from './tfjs-ops/simd/simd-module';
+import { warmUpSimdKernels } from './tfjs-ops/simd/warm-up';
 
 export type BackendName = 'auto' | 'wasm' | 'tensorflow' | 'cpu' | 'webgl';
 
@@ -54,7 +55,7 @@ export async function initBackend(name: BackendName = 'auto'): Promise<string> {
   await tf.ready();
   if (name === 'wasm') {
     enableRelaxedSimd();
-    await loadSimdKernels();
+    if (await loadSimdKernels()) warmUpSimdKernels();
   }
   return tf.getBackend();
 }

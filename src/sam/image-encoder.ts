@@ -8,6 +8,7 @@ import { ImageEncoderConfig } from './config';
 import { conv2d } from '../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
 import { tokenSideMatMul } from '../tfjs-ops/gemm';
+import { disposePacked, packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../tfjs-ops/packed-matmul';
 import { relPosSoftmax } from '../tfjs-ops/softmax';
 import { unstack0 } from '../tfjs-ops/unstack';
 import { LinearParams, NormParams, ParamStore } from './params';
@@ -70,6 +71,9 @@ export class ImageEncoder {
   readonly gridSize: number;
   /** Built over trainable variables: use only ops with gradients. */
   private readonly differentiable: boolean;
+  /** Weights packed for the SIMD product, made on first use (never for the differentiable model). */
+  private readonly packedWeights = new Map<tf.Tensor2D, PackedMatrix>();
+  private readonly params: ParamStore;
 
   constructor(
     readonly config: ImageEncoderConfig,
@@ -109,6 +113,28 @@ export class ImageEncoder {
     this.neckNorm1 = params.norm(`${prefix}.neck.1`);
     this.neckConv2 = params.convFilter(`${prefix}.neck.2.weight`);
     this.neckNorm2 = params.norm(`${prefix}.neck.3`);
+    this.params = params;
+  }
+
+  /**
+   * x [..., in] @ w + b. The large products run on the packed SIMD kernel where it is the faster
+   * path (its relaxed-SIMD build is loaded); the weight is packed on first use and kept with the
+   * other parameters.
+   */
+  private linear(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor {
+    if (this.differentiable || !packedMatMulPreferred()) return linear(x, w, b);
+    let packed = this.packedWeights.get(w);
+    if (!packed) {
+      const made = packMatrix(w, { bias: b });
+      if (!made) return linear(x, w, b);
+      packed = made;
+      this.params.adopt(tf.keep(packed.panels));
+      if (packed.bias8) this.params.adopt(tf.keep(packed.bias8));
+      this.packedWeights.set(w, packed);
+    }
+    const [inDim, outDim] = w.shape;
+    const y = packedMatMul(x.reshape([-1, inDim]) as tf.Tensor2D, packed);
+    return y ? y.reshape([...x.shape.slice(0, -1), outDim]) : linear(x, w, b);
   }
 
   /** Patch embedding without positions: [S, S, 3] -> [G, G, C] (the fixtures' `encoder.patch_embed`). */
@@ -117,7 +143,7 @@ export class ImageEncoder {
       const { patchSize: p, inChans, embedDim } = this.config;
       const g = this.gridSize;
       const patches = input.reshape([g, p, g, p, inChans]).transpose([0, 2, 1, 3, 4]).reshape([g * g, p * p * inChans]);
-      return linear(patches, this.patchW, this.patchB).reshape([g, g, embedDim]) as tf.Tensor3D;
+      return this.linear(patches, this.patchW, this.patchB).reshape([g, g, embedDim]) as tf.Tensor3D;
     });
   }
 
@@ -138,7 +164,7 @@ export class ImageEncoder {
     });
     const out = tf.tidy(() => {
       const eps = this.config.normEps;
-      let y = linear(x, this.neckConv1, null);
+      let y = this.linear(x, this.neckConv1, null);
       y = layerNorm(y, this.neckNorm1.gamma, this.neckNorm1.beta, eps, this.differentiable);
       y = conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2, 'same').squeeze([0]);
       return layerNorm(y, this.neckNorm2.gamma, this.neckNorm2.beta, eps, this.differentiable) as tf.Tensor3D;
@@ -178,8 +204,8 @@ export class ImageEncoder {
         attended = attended.reshape([h, w, c]);
       }
       const x1 = x.add(attended);
-      const hidden = gelu(linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b), this.differentiable);
-      return x1.add(linear(hidden, p.lin2.w, p.lin2.b)) as tf.Tensor3D;
+      const hidden = gelu(this.linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b), this.differentiable);
+      return x1.add(this.linear(hidden, p.lin2.w, p.lin2.b)) as tf.Tensor3D;
     });
   }
 
@@ -193,7 +219,7 @@ export class ImageEncoder {
     // Each of q, k, v: [B*N, C] -> [B, heads, N, dh] -> B*heads items [N, dh].
     const x2 = x.reshape([nb * n, c]);
     const [q, k, v] = p.qkv.map((lin) =>
-      linear(x2, lin.w, lin.b).reshape([nb, n, heads, dh]).transpose([0, 2, 1, 3]).reshape([nb * heads, n, dh]),
+      this.linear(x2, lin.w, lin.b).reshape([nb, n, heads, dh]).transpose([0, 2, 1, 3]).reshape([nb * heads, n, dh]),
     ) as tf.Tensor3D[];
     const bh = nb * heads;
     let relH: tf.Tensor | null = null;
@@ -218,19 +244,25 @@ export class ImageEncoder {
     const vItems = unstack0(v, d);
     const relHItems = relH ? unstack0(relH, d) : null;
     const relWItems = relW ? unstack0(relW, d) : null;
+    // Windows (n = 196 for ViT-B): the unpacked SIMD product beats XNNPACK, which packs each new
+    // right operand (measured 58-64 against 80 ms per 300 products). Global blocks: keys and values
+    // packed once per head for the packed product where it is the faster path, else XNNPACK (kT's
+    // 4096-float row stride aliases in L1 for the unpacked kernel).
+    const small = n <= 1024;
+    const packHeads = !small && !d && packedMatMulPreferred();
     for (let i = 0; i < bh; i++) {
       const kT = kItems[i].transpose();
+      const kPacked = packHeads ? packMatrix(kItems[i] as tf.Tensor2D, { transposed: true }) : null;
+      const vPacked = packHeads ? packMatrix(vItems[i] as tf.Tensor2D) : null;
       const chunks: tf.Tensor[] = [];
       for (let y0 = 0; y0 < h; y0 += rowsPerChunk) {
         const rows = Math.min(rowsPerChunk, h - y0);
         chunks.push(
           tf.tidy(() => {
-            const qChunk = qsItems[i].slice([y0 * w, 0], [rows * w, dh]);
-            // Windows (n = 196 for ViT-B): the unpacked SIMD product beats XNNPACK, which packs each
-            // new right operand (measured 58-64 against 80 ms per 300 products). Global blocks keep
-            // XNNPACK: there kT's 4096-float row stride aliases in L1 for the unpacked kernel.
-            const small = n <= 1024;
-            const scores = small ? tokenSideMatMul(qChunk as tf.Tensor2D, kT as tf.Tensor2D, null, d) : (tf.matMul(qChunk, kT) as tf.Tensor2D);
+            const qChunk = qsItems[i].slice([y0 * w, 0], [rows * w, dh]) as tf.Tensor2D;
+            const scores =
+              (kPacked && packedMatMul(qChunk, kPacked)) ??
+              (small ? tokenSideMatMul(qChunk, kT as tf.Tensor2D, null, d) : (tf.matMul(qChunk, kT) as tf.Tensor2D));
             let probs: tf.Tensor2D | null = null;
             if (relHItems && relWItems) {
               const rh = relHItems[i].slice([y0, 0, 0], [rows, w, h]).reshape([rows * w, h]) as tf.Tensor2D;
@@ -240,14 +272,16 @@ export class ImageEncoder {
                 (tf.softmax(scores.reshape([rows, w, h, w]).add(rh.reshape([rows, w, h, 1])).add(rw.reshape([rows, w, 1, w])).reshape([rows * w, n])) as tf.Tensor2D);
             }
             const p = probs ?? (tf.softmax(scores) as tf.Tensor2D);
-            return small ? tokenSideMatMul(p, vItems[i] as tf.Tensor2D, null, d) : tf.matMul(p, vItems[i]);
+            return (vPacked && packedMatMul(p, vPacked)) ?? (small ? tokenSideMatMul(p, vItems[i] as tf.Tensor2D, null, d) : tf.matMul(p, vItems[i]));
           }),
         );
       }
+      if (kPacked) disposePacked(kPacked);
+      if (vPacked) disposePacked(vPacked);
       outputs.push(chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0));
     }
     // [B*heads, N, dh] -> [B, N, heads*dh]
     const attended = tf.stack(outputs).reshape([nb, heads, n, dh]).transpose([0, 2, 1, 3]).reshape([nb * n, c]);
-    return linear(attended, p.proj.w, p.proj.b).reshape([nb, h, w, c]);
+    return this.linear(attended, p.proj.w, p.proj.b).reshape([nb, h, w, c]);
   }
 }

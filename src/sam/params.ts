@@ -58,6 +58,11 @@ export class ParamStore {
     return t;
   }
 
+  /** Keep a tensor made elsewhere (e.g. a packed weight) alive until dispose(). */
+  adopt(t: tf.Tensor): void {
+    this.owned.push(t);
+  }
+
   /** The tensor as stored (PyTorch layout). */
   tensor(name: string): tf.Tensor {
     if (this.variables) return this.variable(name);

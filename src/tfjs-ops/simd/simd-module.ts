@@ -49,15 +49,16 @@ function moduleBytes(base64: string): Uint8Array<ArrayBuffer> {
  * The relaxed-SIMD build (fused multiply-adds in the products) is used where the engine validates
  * it (Chrome 114+, Node 22+; Node 20 after enableRelaxedSimd() in backend.ts), the plain SIMD128
  * build otherwise. ALIGNSAM_SIMD_KERNELS=0 turns the kernels off, ALIGNSAM_RELAXED_SIMD=0 keeps
- * the plain build (both for comparisons).
+ * the plain build (both for comparisons). `build: 'plain'` asks for the plain build (tests of both).
  */
-export async function loadSimdKernels(): Promise<boolean> {
+export async function loadSimdKernels(options: { build?: 'relaxed' | 'plain' } = {}): Promise<boolean> {
   const memory = backendMemory();
   if (!memory) return false;
-  if (loaded?.memory === memory) return true;
+  const wantPlain = options.build === 'plain';
+  if (loaded?.memory === memory && (options.build === undefined || loaded.relaxed !== wantPlain)) return true;
   const env = typeof process !== 'undefined' ? process.env : undefined;
   if (env?.ALIGNSAM_SIMD_KERNELS === '0') return false;
-  const relaxedBytes = env?.ALIGNSAM_RELAXED_SIMD === '0' ? null : moduleBytes(KERNELS_RELAXED_WASM_BASE64);
+  const relaxedBytes = wantPlain || env?.ALIGNSAM_RELAXED_SIMD === '0' ? null : moduleBytes(KERNELS_RELAXED_WASM_BASE64);
   const relaxed = relaxedBytes !== null && WebAssembly.validate(relaxedBytes);
   const bytes = relaxed ? relaxedBytes : moduleBytes(KERNELS_WASM_BASE64);
   if (!WebAssembly.validate(bytes)) return false; // an engine without wasm SIMD
