@@ -193,6 +193,8 @@ export class ImageEncoder {
       } else {
         windows = y.expandDims(0) as tf.Tensor4D;
       }
+      // The output projection is per token: applied after the windows are reassembled and the
+      // padding cropped, it skips the padded tokens (804 of 4900 for a 64x64 ViT-B grid).
       let attended = this.attention(p, windows);
       if (p.windowSize > 0) {
         const ws = p.windowSize;
@@ -203,13 +205,16 @@ export class ImageEncoder {
       } else {
         attended = attended.reshape([h, w, c]);
       }
-      const x1 = x.add(attended);
+      const x1 = x.add(this.linear(attended, p.proj.w, p.proj.b));
       const hidden = gelu(this.linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b), this.differentiable);
       return x1.add(this.linear(hidden, p.lin2.w, p.lin2.b)) as tf.Tensor3D;
     });
   }
 
-  /** Multi-head attention with decomposed relative positions over windows [B, H, W, C]. */
+  /**
+   * Multi-head attention with decomposed relative positions over windows [B, H, W, C], before the
+   * output projection (the caller applies it).
+   */
   private attention(p: BlockParams, x: tf.Tensor4D): tf.Tensor {
     const [nb, h, w, c] = x.shape;
     const heads = this.config.numHeads;
@@ -281,7 +286,6 @@ export class ImageEncoder {
       outputs.push(chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0));
     }
     // [B*heads, N, dh] -> [B, N, heads*dh]
-    const attended = tf.stack(outputs).reshape([nb, heads, n, dh]).transpose([0, 2, 1, 3]).reshape([nb * n, c]);
-    return this.linear(attended, p.proj.w, p.proj.b).reshape([nb, h, w, c]);
+    return tf.stack(outputs).reshape([nb, heads, n, dh]).transpose([0, 2, 1, 3]).reshape([nb, h, w, c]);
   }
 }
