@@ -8,7 +8,8 @@ import { ImageEncoderConfig } from './config';
 import { conv2d } from '../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
 import { tokenSideMatMul } from '../tfjs-ops/gemm';
-import { disposePacked, packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../tfjs-ops/packed-matmul';
+import { packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../tfjs-ops/packed-matmul';
+import { relPosAttention } from '../tfjs-ops/attention';
 import { relPosSoftmax } from '../tfjs-ops/softmax';
 import { unstack0 } from '../tfjs-ops/unstack';
 import { LinearParams, NormParams, ParamStore } from './params';
@@ -221,53 +222,51 @@ export class ImageEncoder {
     const dh = c / heads;
     const n = h * w;
     const scale = 1 / Math.sqrt(dh);
-    // Each of q, k, v: [B*N, C] -> [B, heads, N, dh] -> B*heads items [N, dh].
+    const d = this.differentiable;
     const x2 = x.reshape([nb * n, c]);
-    const [q, k, v] = p.qkv.map((lin) =>
-      this.linear(x2, lin.w, lin.b).reshape([nb, n, heads, dh]).transpose([0, 2, 1, 3]).reshape([nb * heads, n, dh]),
-    ) as tf.Tensor3D[];
+    const [q2, k2, v2] = p.qkv.map((lin) => this.linear(x2, lin.w, lin.b)) as tf.Tensor2D[];
+    // [B*N, C] -> [B, heads, N, dh] -> B*heads items [N, dh]
+    const toHeads = (t: tf.Tensor2D) => t.reshape([nb, n, heads, dh]).transpose([0, 2, 1, 3]).reshape([nb * heads, n, dh]) as tf.Tensor3D;
+    const q = toHeads(q2);
     const bh = nb * heads;
     let relH: tf.Tensor | null = null;
     let relW: tf.Tensor | null = null;
     if (p.relHT && p.relWT) {
       // rel_h[b, qy, qx, ky] = sum_c q[b, qy, qx, c] * Rh[qy, ky, c]  (unscaled q, as the reference)
       const q4 = q.reshape([bh, h, w, dh]);
-      relH = bmm(q4.transpose([1, 0, 2, 3]).reshape([h, bh * w, dh]) as tf.Tensor3D, p.relHT, this.differentiable)
+      relH = bmm(q4.transpose([1, 0, 2, 3]).reshape([h, bh * w, dh]) as tf.Tensor3D, p.relHT, d)
         .reshape([h, bh, w, h])
         .transpose([1, 0, 2, 3]); // [bh, qy, qx, ky]
-      relW = bmm(q4.transpose([2, 0, 1, 3]).reshape([w, bh * h, dh]) as tf.Tensor3D, p.relWT, this.differentiable)
+      relW = bmm(q4.transpose([2, 0, 1, 3]).reshape([w, bh * h, dh]) as tf.Tensor3D, p.relWT, d)
         .reshape([w, bh, h, w])
         .transpose([1, 2, 0, 3]); // [bh, qy, qx, kx]
     }
+    const fused = relPosAttention(q2, k2, v2, relH, relW, { batches: nb, heads, kh: h, kw: w, scale }, d);
+    if (fused) return fused.reshape([nb, h, w, c]);
+    const k = toHeads(k2);
+    const v = toHeads(v2);
     const qs = q.mul(scale);
     const outputs: tf.Tensor[] = [];
     // Rows of queries per chunk so that a chunk's scores stay under MAX_SCORE_ELEMENTS.
     const rowsPerChunk = Math.max(1, Math.min(h, Math.floor(MAX_SCORE_ELEMENTS / (w * n))));
-    const d = this.differentiable;
     const qsItems = unstack0(qs, d);
     const kItems = unstack0(k, d);
     const vItems = unstack0(v, d);
     const relHItems = relH ? unstack0(relH, d) : null;
     const relWItems = relW ? unstack0(relW, d) : null;
-    // Windows (n = 196 for ViT-B): the unpacked SIMD product beats XNNPACK, which packs each new
-    // right operand (measured 58-64 against 80 ms per 300 products). Global blocks: keys and values
-    // packed once per head for the packed product where it is the faster path, else XNNPACK (kT's
-    // 4096-float row stride aliases in L1 for the unpacked kernel).
+    // Windows (n = 196 for ViT-B): the unpacked SIMD product beats XNNPACK, which packs each
+    // new right operand (measured 58-64 against 80 ms per 300 products). Global blocks keep
+    // XNNPACK: there kT's 4096-float row stride aliases in L1 for the unpacked kernel.
     const small = n <= 1024;
-    const packHeads = !small && !d && packedMatMulPreferred();
     for (let i = 0; i < bh; i++) {
       const kT = kItems[i].transpose();
-      const kPacked = packHeads ? packMatrix(kItems[i] as tf.Tensor2D, { transposed: true }) : null;
-      const vPacked = packHeads ? packMatrix(vItems[i] as tf.Tensor2D) : null;
       const chunks: tf.Tensor[] = [];
       for (let y0 = 0; y0 < h; y0 += rowsPerChunk) {
         const rows = Math.min(rowsPerChunk, h - y0);
         chunks.push(
           tf.tidy(() => {
             const qChunk = qsItems[i].slice([y0 * w, 0], [rows * w, dh]) as tf.Tensor2D;
-            const scores =
-              (kPacked && packedMatMul(qChunk, kPacked)) ??
-              (small ? tokenSideMatMul(qChunk, kT as tf.Tensor2D, null, d) : (tf.matMul(qChunk, kT) as tf.Tensor2D));
+            const scores = small ? tokenSideMatMul(qChunk, kT as tf.Tensor2D, null, d) : (tf.matMul(qChunk, kT) as tf.Tensor2D);
             let probs: tf.Tensor2D | null = null;
             if (relHItems && relWItems) {
               const rh = relHItems[i].slice([y0, 0, 0], [rows, w, h]).reshape([rows * w, h]) as tf.Tensor2D;
@@ -277,12 +276,10 @@ export class ImageEncoder {
                 (tf.softmax(scores.reshape([rows, w, h, w]).add(rh.reshape([rows, w, h, 1])).add(rw.reshape([rows, w, 1, w])).reshape([rows * w, n])) as tf.Tensor2D);
             }
             const p = probs ?? (tf.softmax(scores) as tf.Tensor2D);
-            return (vPacked && packedMatMul(p, vPacked)) ?? (small ? tokenSideMatMul(p, vItems[i] as tf.Tensor2D, null, d) : tf.matMul(p, vItems[i]));
+            return small ? tokenSideMatMul(p, vItems[i] as tf.Tensor2D, null, d) : tf.matMul(p, vItems[i]);
           }),
         );
       }
-      if (kPacked) disposePacked(kPacked);
-      if (vPacked) disposePacked(vPacked);
       outputs.push(chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0));
     }
     // [B*heads, N, dh] -> [B, N, heads*dh]

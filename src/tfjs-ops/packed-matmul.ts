@@ -35,7 +35,7 @@ const registerPack = lazyWasmKernel(PACK, ({ inputs, attrs, backend }) => {
   const be = backend as unknown as WasmHeapBackend;
   const [k, n] = transposed ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   const out = be.makeOutput([Math.ceil(n / 8) * 8 * k], 'float32');
-  simdKernels()!.pack_b(heapAddress(be, b), k, n, b.shape[1], transposed ? 1 : 0, heapAddress(be, out));
+  simdKernels()!.pack_b(heapAddress(be, b), k, n, b.shape[1], transposed ? 1 : 0, 1, heapAddress(be, out));
   return out;
 });
 

@@ -21,8 +21,9 @@ typedef v128_t f4;
 /*
  * acc + a * b. The module is built twice (scripts/build-simd-kernels.sh): with relaxed SIMD this is
  * one fused multiply-add (one instruction where the CPU has FMA, and V8's register tiles then run
- * ~1.4-1.7x faster here); without, a multiply and an add. Only the matrix products use it: the
- * polynomials keep their separately rounded steps, so their fitted error bounds hold in both builds.
+ * ~1.4-1.7x faster here); without, a multiply and an add. The matrix products and the softmax's
+ * exp use it (the softmax tests hold both builds to the same tolerance); erf keeps separately
+ * rounded steps, so GELU's fitted error bound holds in both builds.
  */
 #ifdef __wasm_relaxed_simd__
 #define MADD(acc, a, b) ((f4)__builtin_wasm_relaxed_madd_f32x4((__f32x4)(a), (__f32x4)(b), (__f32x4)(acc)))
@@ -67,17 +68,17 @@ static inline f4 expNeg4(f4 x) {
   const f4 under = wasm_f32x4_lt(x, lo);
   x = wasm_f32x4_pmax(x, lo);
   const f4 magic = SPLAT(12582912.0f);
-  const f4 t = wasm_f32x4_add(wasm_f32x4_mul(x, SPLAT(1.44269504f)), magic);
+  const f4 t = MADD(magic, x, SPLAT(1.44269504f));
   const f4 n = wasm_f32x4_sub(t, magic);
   /* ln2 split in two so that n*ln2 is subtracted without losing r's low bits. */
-  f4 r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, SPLAT(0.693145752f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, SPLAT(1.42860677e-06f)));
+  f4 r = MADD(x, n, SPLAT(-0.693145752f));
+  r = MADD(r, n, SPLAT(-1.42860677e-06f));
   /* e^r = 1 + r + r^2 P(r), P fitted by scripts/fit-simd-polynomials.py (rel. error 1.9e-7). */
   f4 p = SPLAT(0.0083125289529562f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(0.04189012199640274f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(0.16667114198207855f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), SPLAT(0.499992311000824f));
-  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), SPLAT(1.0f));
+  p = MADD(SPLAT(0.04189012199640274f), p, r);
+  p = MADD(SPLAT(0.16667114198207855f), p, r);
+  p = MADD(SPLAT(0.499992311000824f), p, r);
+  p = wasm_f32x4_add(MADD(r, wasm_f32x4_mul(p, r), r), SPLAT(1.0f));
   /* t's bits are 0x4B400000 + n; n in [-126, 0], so (n + 127) << 23 is 2^n as a normal float. */
   const v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(t, wasm_i32x4_splat(127 - 0x4B400000)), 23);
   return wasm_v128_andnot(wasm_f32x4_mul(p, bits), under);
@@ -211,8 +212,15 @@ void layer_norm(const float* x, const float* gamma, const float* beta, float* y,
  * positions: src[r, y * kw + x] + relH[r, y] + relW[r, x] (relH [rows, kh], relW [rows, kw]; both
  * null for a plain softmax). dst may equal src.
  */
+static void softmax_rows(const float* src, float* dst, const float* relH, const float* relW, int rows, int kh, int kw, float* inv_sums);
+
 __attribute__((export_name("rel_pos_softmax")))
 void rel_pos_softmax(const float* src, float* dst, const float* relH, const float* relW, int rows, int kh, int kw) {
+  softmax_rows(src, dst, relH, relW, rows, kh, kw, 0);
+}
+
+/* As rel_pos_softmax; with inv_sums, the rows are left unnormalised and 1/sum stored per row. */
+static void softmax_rows(const float* src, float* dst, const float* relH, const float* relW, int rows, int kh, int kw, float* inv_sums) {
   const int n = kh * kw;
   for (int r = 0; r < rows; r++) {
     const float* s0 = src + (long)r * n;
@@ -267,6 +275,10 @@ void rel_pos_softmax(const float* src, float* dst, const float* relH, const floa
       sum += e;
     }
     const float inv = 1.0f / sum;
+    if (inv_sums) {
+      inv_sums[r] = inv;
+      continue;
+    }
     const f4 inv4 = SPLAT(inv);
     for (k = 0; k + 4 <= n; k += 4) wasm_v128_store(s + k, wasm_f32x4_mul(wasm_v128_load(s + k), inv4));
     for (; k < n; k++) s[k] *= inv;
@@ -448,20 +460,24 @@ void gemm(const float* A, const float* B, const float* bias, float* C, int M, in
 #define PACK_MC 128
 #define PACK_KC_MAX 320
 
-/* b_transposed = 0: B[k, n] at B[k * ldb + n]; 1: at B[n * ldb + k] (B given as its transpose). */
+/*
+ * b_transposed = 0: B[k, n] at B[k * ldb + n]; 1: at B[n * ldb + k] (B given as its transpose).
+ * Every value is multiplied by scale (1 for a plain copy).
+ */
 __attribute__((export_name("pack_b")))
-void pack_b(const float* B, int K, int N, int ldb, int b_transposed, float* Bp) {
+void pack_b(const float* B, int K, int N, int ldb, int b_transposed, float scale, float* Bp) {
+  const f4 s4 = SPLAT(scale);
   for (int j = 0; j < N; j += 8) {
     const int nr = N - j < 8 ? N - j : 8;
     float* dst = Bp + (long)j * K;
     for (int k = 0; k < K; k++, dst += 8) {
       if (!b_transposed && nr == 8) {
-        wasm_v128_store(dst, wasm_v128_load(B + (long)k * ldb + j));
-        wasm_v128_store(dst + 4, wasm_v128_load(B + (long)k * ldb + j + 4));
+        wasm_v128_store(dst, wasm_f32x4_mul(wasm_v128_load(B + (long)k * ldb + j), s4));
+        wasm_v128_store(dst + 4, wasm_f32x4_mul(wasm_v128_load(B + (long)k * ldb + j + 4), s4));
         continue;
       }
       for (int c = 0; c < 8; c++) {
-        dst[c] = c < nr ? (b_transposed ? B[(long)(j + c) * ldb + k] : B[(long)k * ldb + j + c]) : 0.0f;
+        dst[c] = c < nr ? scale * (b_transposed ? B[(long)(j + c) * ldb + k] : B[(long)k * ldb + j + c]) : 0.0f;
       }
     }
   }
@@ -560,6 +576,62 @@ void gemm_packed(const float* A, int lda, const float* Bp, const float* bias8, f
         for (int p = 0; p < mb4; p += 4) {
           const int rows = mb - p < 4 ? mb - p : 4;
           packed_tile(work + (long)p * kc, bp, kc, C + (long)(m0 + p) * ldc + j, ldc, rows, cols, init, tmp);
+        }
+      }
+    }
+  }
+}
+
+/*
+ * Multi-head attention with SAM's decomposed relative positions, before the output projection,
+ * for `batches` windows (1 for global attention) of n tokens:
+ *   out[b, t, h*dh:(h+1)*dh] = softmax(scale * q_bh k_bh^T + relH + relW) v_bh
+ * q, k, v, out: [batches * n, ld] with head h in columns h*dh .. (h+1)*dh (the projections'
+ * layout: no head transposes). relH [batches * heads, n, kh] and relW [batches * heads, n, kw], or
+ * both 0; kh * kw = n.
+ * Per (window, head) k is packed (scaled) and v packed once; then for each block of ATT_ROWS
+ * queries the scores, their softmax and the product with v run in a [ATT_ROWS, n] scratch that
+ * stays in cache, instead of writing 64 MB of scores per head of a 64x64 global block to memory
+ * and reading them back twice.
+ * work: attention_work_floats(n, dh) floats.
+ */
+#define ATT_ROWS 32
+
+__attribute__((export_name("attention_work_floats")))
+int attention_work_floats(int n, int dh) {
+  return ((n + 7) & ~7) * dh + ((dh + 7) & ~7) * n + ATT_ROWS * n + ATT_ROWS + packed_gemm_work_floats();
+}
+
+__attribute__((export_name("attention")))
+void attention(const float* q, const float* k, const float* v, int ld, const float* relH, const float* relW, float* out,
+               int batches, int heads, int n, int dh, int kh, int kw, float scale, float* work) {
+  float* kp = work;
+  float* vp = kp + ((n + 7) & ~7) * dh;
+  float* scores = vp + ((dh + 7) & ~7) * n;
+  float* inv = scores + ATT_ROWS * n;
+  float* gw = inv + ATT_ROWS;
+  for (int b = 0; b < batches; b++) {
+    for (int h = 0; h < heads; h++) {
+      const long base = (long)b * n * ld + (long)h * dh;
+      const long bh = (long)b * heads + h;
+      pack_b(k + base, dh, n, ld, 1, scale, kp);
+      pack_b(v + base, n, dh, ld, 0, 1.0f, vp);
+      for (int r0 = 0; r0 < n; r0 += ATT_ROWS) {
+        const int rows = n - r0 < ATT_ROWS ? n - r0 : ATT_ROWS;
+        gemm_packed(q + base + (long)r0 * ld, ld, kp, 0, scores, n, rows, dh, n, gw);
+        /* The softmax's 1/sum is applied to the [rows, dh] result rather than the [rows, n] scores. */
+        if (relH) {
+          softmax_rows(scores, scores, relH + (bh * n + r0) * kh, relW + (bh * n + r0) * kw, rows, kh, kw, inv);
+        } else {
+          softmax_rows(scores, scores, 0, 0, rows, n, 1, inv);
+        }
+        float* o = out + base + (long)r0 * ld;
+        gemm_packed(scores, n, vp, 0, o, ld, rows, n, dh, gw);
+        for (int r = 0; r < rows; r++, o += ld) {
+          const f4 s4 = SPLAT(inv[r]);
+          int j = 0;
+          for (; j + 4 <= dh; j += 4) wasm_v128_store(o + j, wasm_f32x4_mul(wasm_v128_load(o + j), s4));
+          for (; j < dh; j++) o[j] *= inv[r];
         }
       }
     }

@@ -19,9 +19,11 @@ export interface SimdKernels {
   softmax_axis0(src: number, dst: number, rows: number, cols: number): void;
   gemm(a: number, b: number, bias: number, c: number, m: number, k: number, n: number): void;
   norm_affine_step(z: number, g: number, stats: number, c: number, s: number, d: number, out: number, rows: number, n: number): void;
-  pack_b(b: number, k: number, n: number, ldb: number, bTransposed: number, panels: number): void;
+  pack_b(b: number, k: number, n: number, ldb: number, bTransposed: number, scale: number, panels: number): void;
   gemm_packed(a: number, lda: number, panels: number, bias8: number, c: number, ldc: number, m: number, k: number, n: number, work: number): void;
   packed_gemm_work_floats(): number;
+  attention(q: number, k: number, v: number, ld: number, relH: number, relW: number, out: number, batches: number, heads: number, n: number, dh: number, kh: number, kw: number, scale: number, work: number): void;
+  attention_work_floats(n: number, dh: number): number;
 }
 
 export const ACT_NONE = 0;
