@@ -3,7 +3,7 @@
  * full-size decoder): ms per decoder call with one prompt set, ms per prompt set with 8 batched,
  * ms per image for the encoder, each with the (reference-equivalent) GFLOP/s it reaches.
  *
- *   npm run bench:sam [-- --backend wasm|tensorflow|auto] [--repeats 10] [--image 320x240]
+ *   npm run bench:sam [-- --backend wasm|tensorflow|auto] [--repeats 10] [--encoder-repeats 5] [--image 320x240]
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   console.log(`backend ${backend}; model ${sam.config.name} (${path.relative(process.cwd(), weights)}); load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} CPUs`);
 
   const encodeMs: number[] = [];
-  const encRepeats = Number(arg('encoder-repeats', '2'));
+  const encRepeats = Number(arg('encoder-repeats', '5'));
   let embedding = encodeImage(sam, image);
   for (let i = 0; i < encRepeats; i++) {
     embedding.dispose();

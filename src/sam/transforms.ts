@@ -56,11 +56,18 @@ export function normalizeAndPad(
   const out = new Float32Array(target * target * 3);
   const mean = Float32Array.from(pixelMean);
   const std = Float32Array.from(pixelStd);
+  // A pixel is one of 256 values per channel: normalise each once (float32 steps, as the
+  // reference's tensor arithmetic) and look them up.
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = Math.fround(Math.fround(v - mean[c]) / std[c]);
+  const rowLength = size.width * 3;
   for (let y = 0; y < size.height; y++) {
-    for (let x = 0; x < size.width; x++) {
-      const i = (y * size.width + x) * 3;
-      const o = (y * target + x) * 3;
-      for (let c = 0; c < 3; c++) out[o + c] = Math.fround(Math.fround(rgb[i + c] - mean[c]) / std[c]);
+    const i0 = y * rowLength;
+    const o0 = y * target * 3;
+    for (let j = 0; j < rowLength; j += 3) {
+      out[o0 + j] = lut[rgb[i0 + j]];
+      out[o0 + j + 1] = lut[256 + rgb[i0 + j + 1]];
+      out[o0 + j + 2] = lut[512 + rgb[i0 + j + 2]];
     }
   }
   return out;
