@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--fixture", required=True)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=60, help="env steps for the 8-env loop")
+    ap.add_argument("--encoder-repeats", type=int, default=5, help="timed set_image calls, after one untimed")
     ap.add_argument("--image-size", default="320x240", help="test image WxH in px (bench:env's scenes are 320x240)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -88,8 +89,9 @@ def main() -> None:
 
     with torch.no_grad():
         predictor = SamPredictor(sam)
-        enc = timed(lambda: predictor.set_image(image), 2)
-        print(f"set_image (encoder): {' '.join(f'{v:.0f}' for v in enc)} ms")
+        predictor.set_image(image)
+        enc = timed(lambda: predictor.set_image(image), args.encoder_repeats)
+        print(f"set_image (encoder): median {np.median(enc):.0f} ms (min {min(enc):.0f}); all {' '.join(f'{v:.0f}' for v in enc)}")
         pt = np.array([[w * 0.4, h * 0.6]])
         lab = np.array([1])
         timed(lambda: predictor.predict(pt, lab, multimask_output=True, return_logits=True), 3)
