@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { SHAPE_NAMES, type ShapeName } from '../../src/data/synthetic/shapes';
 import { loadSimdKernels } from '../../src/tfjs-ops/simd/simd-module';
+import { warmUpSimdKernels } from '../../src/tfjs-ops/simd/warm-up';
 import type { RgbImage } from '../../src/data/types';
 import { drawMask, drawView } from './draw';
 import { DemoEpisode, type DemoStepView } from './episode';
@@ -88,8 +89,9 @@ async function initBackend(wanted: Backend): Promise<string> {
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
-        // The project's SIMD kernels (layer norm, GELU, softmaxes); without them the tf-op forms run.
-        if (name === 'wasm') await loadSimdKernels().catch(() => false);
+        // The project's SIMD kernels (products, attention, layer norm, GELU, softmaxes; relaxed-SIMD
+        // build where the browser has it); without them the tf-op forms run.
+        if (name === 'wasm' && (await loadSimdKernels().catch(() => false))) warmUpSimdKernels();
         return tf.getBackend();
       }
     } catch {
