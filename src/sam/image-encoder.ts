@@ -10,6 +10,7 @@ import { bmm, gelu, layerNorm, linear } from './ops';
 import { tokenSideMatMul } from '../tfjs-ops/gemm';
 import { packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../tfjs-ops/packed-matmul';
 import { relPosAttention } from '../tfjs-ops/attention';
+import { packConvFilter, packedConv2dSame, type PackedConvFilter } from '../tfjs-ops/packed-conv2d';
 import { relPosSoftmax } from '../tfjs-ops/softmax';
 import { unstack0 } from '../tfjs-ops/unstack';
 import { LinearParams, NormParams, ParamStore } from './params';
@@ -74,6 +75,7 @@ export class ImageEncoder {
   private readonly differentiable: boolean;
   /** Weights packed for the SIMD product, made on first use (never for the differentiable model). */
   private readonly packedWeights = new Map<tf.Tensor2D, PackedMatrix>();
+  private packedNeckConv2: PackedConvFilter | null = null;
   private readonly params: ParamStore;
 
   constructor(
@@ -138,6 +140,19 @@ export class ImageEncoder {
     return y ? y.reshape([...x.shape.slice(0, -1), outDim]) : linear(x, w, b);
   }
 
+  /** The neck's 3x3 convolution: on the packed SIMD product where it is the faster path. */
+  private neckConv(y: tf.Tensor3D): tf.Tensor3D {
+    if (!this.differentiable && packedMatMulPreferred()) {
+      if (!this.packedNeckConv2) {
+        this.packedNeckConv2 = packConvFilter(this.neckConv2);
+        if (this.packedNeckConv2) this.params.adopt(tf.keep(this.packedNeckConv2.panels));
+      }
+      const out = this.packedNeckConv2 && packedConv2dSame(y, this.packedNeckConv2);
+      if (out) return out;
+    }
+    return conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2, 'same').squeeze([0]);
+  }
+
   /** Patch embedding without positions: [S, S, 3] -> [G, G, C] (the fixtures' `encoder.patch_embed`). */
   patchEmbed(input: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
@@ -167,7 +182,7 @@ export class ImageEncoder {
       const eps = this.config.normEps;
       let y = this.linear(x, this.neckConv1, null);
       y = layerNorm(y, this.neckNorm1.gamma, this.neckNorm1.beta, eps, this.differentiable);
-      y = conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2, 'same').squeeze([0]);
+      y = this.neckConv(y as tf.Tensor3D);
       return layerNorm(y, this.neckNorm2.gamma, this.neckNorm2.beta, eps, this.differentiable) as tf.Tensor3D;
     });
     x.dispose();

@@ -637,3 +637,47 @@ void attention(const float* q, const float* k, const float* v, int ld, const flo
     }
   }
 }
+
+/*
+ * A stride-1 convolution with TensorFlow's 'same' padding (the odd pixel of an even kernel at the
+ * bottom/right) as packed products: x [H, W, C] (HWC), the filter packed by pack_b from its
+ * [kh * kw * C, N] view (tf's [kh, kw, C, N] layout), out [H, W, N]. Each block of CONV_ROWS output
+ * pixels gathers its kh x kw x C input patches into one [CONV_ROWS, kh * kw * C] block (zeros
+ * outside the image) for gemm_packed; the whole patch matrix (38 MB for SAM's neck) never exists.
+ * work: conv_work_floats(kh * kw * C) floats.
+ */
+#define CONV_ROWS PACK_MC
+
+__attribute__((export_name("conv_work_floats")))
+int conv_work_floats(int k) { return CONV_ROWS * k + packed_gemm_work_floats(); }
+
+__attribute__((export_name("conv2d_same")))
+void conv2d_same(const float* x, int H, int W, int C, int kh, int kw, const float* Wp, const float* bias8, float* out, int N, float* work) {
+  const int K = kh * kw * C;
+  const int top = (kh - 1) / 2, left = (kw - 1) / 2;
+  float* cols = work;
+  float* gw = work + CONV_ROWS * K;
+  for (int p0 = 0; p0 < H * W; p0 += CONV_ROWS) {
+    const int rows = H * W - p0 < CONV_ROWS ? H * W - p0 : CONV_ROWS;
+    for (int r = 0; r < rows; r++) {
+      const int y = (p0 + r) / W, xx = (p0 + r) % W;
+      float* dst = cols + (long)r * K;
+      for (int ky = 0; ky < kh; ky++) {
+        for (int kx = 0; kx < kw; kx++, dst += C) {
+          const int sy = y + ky - top, sx = xx + kx - left;
+          const int inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
+          const float* src = x + ((long)sy * W + sx) * C;
+          int c = 0;
+          if (inside) {
+            for (; c + 4 <= C; c += 4) wasm_v128_store(dst + c, wasm_v128_load(src + c));
+            for (; c < C; c++) dst[c] = src[c];
+          } else {
+            for (; c + 4 <= C; c += 4) wasm_v128_store(dst + c, SPLAT(0.0f));
+            for (; c < C; c++) dst[c] = 0.0f;
+          }
+        }
+      }
+    }
+    gemm_packed(cols, K, Wp, bias8, out + (long)p0 * N, N, rows, K, N, gw);
+  }
+}

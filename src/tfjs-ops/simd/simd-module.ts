@@ -24,6 +24,8 @@ export interface SimdKernels {
   packed_gemm_work_floats(): number;
   attention(q: number, k: number, v: number, ld: number, relH: number, relW: number, out: number, batches: number, heads: number, n: number, dh: number, kh: number, kw: number, scale: number, work: number): void;
   attention_work_floats(n: number, dh: number): number;
+  conv2d_same(x: number, h: number, w: number, c: number, kh: number, kw: number, panels: number, bias8: number, out: number, n: number, work: number): void;
+  conv_work_floats(k: number): number;
 }
 
 export const ACT_NONE = 0;
