@@ -9,7 +9,7 @@ import { conv2d } from '../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
 import { tokenSideMatMul } from '../tfjs-ops/gemm';
 import { packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../tfjs-ops/packed-matmul';
-import { relPosAttention } from '../tfjs-ops/attention';
+import { relPosAttention, type RelPosTables } from '../tfjs-ops/attention';
 import { packConvFilter, packedConv2dSame, type PackedConvFilter } from '../tfjs-ops/packed-conv2d';
 import { relPosSoftmax } from '../tfjs-ops/softmax';
 import { unstack0 } from '../tfjs-ops/unstack';
@@ -26,9 +26,11 @@ interface BlockParams {
   proj: LinearParams;
   lin1: LinearParams;
   lin2: LinearParams;
-  /** Relative-position tables expanded per query row/column: [q, headDim, k]. */
+  /** Relative-position tables expanded per query row/column: [q, headDim, k] (tf-op form). */
   relHT: tf.Tensor3D | null;
   relWT: tf.Tensor3D | null;
+  /** The tables as stored, [2 * size - 1, headDim] (attention kernel). */
+  relPos: RelPosTables | null;
   /** 0 for global attention. */
   windowSize: number;
 }
@@ -109,6 +111,7 @@ export class ImageEncoder {
         lin2: params.linear(`${b}.mlp.lin2`),
         relHT: c.useRelPos ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_h`) as tf.Tensor2D, attnSize)) : null,
         relWT: c.useRelPos ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_w`) as tf.Tensor2D, attnSize)) : null,
+        relPos: c.useRelPos ? { h: params.tensor(`${b}.attn.rel_pos_h`) as tf.Tensor2D, w: params.tensor(`${b}.attn.rel_pos_w`) as tf.Tensor2D } : null,
         windowSize,
       });
     }
@@ -242,6 +245,8 @@ export class ImageEncoder {
     const [q2, k2, v2] = p.qkv.map((lin) => this.linear(x2, lin.w, lin.b)) as tf.Tensor2D[];
     // [B*N, C] -> [B, heads, N, dh] -> B*heads items [N, dh]
     const toHeads = (t: tf.Tensor2D) => t.reshape([nb, n, heads, dh]).transpose([0, 2, 1, 3]).reshape([nb * heads, n, dh]) as tf.Tensor3D;
+    const fused = relPosAttention(q2, k2, v2, p.relPos, { batches: nb, heads, kh: h, kw: w, scale }, d);
+    if (fused) return fused.reshape([nb, h, w, c]);
     const q = toHeads(q2);
     const bh = nb * heads;
     let relH: tf.Tensor | null = null;
@@ -256,8 +261,6 @@ export class ImageEncoder {
         .reshape([w, bh, h, w])
         .transpose([1, 2, 0, 3]); // [bh, qy, qx, kx]
     }
-    const fused = relPosAttention(q2, k2, v2, relH, relW, { batches: nb, heads, kh: h, kw: w, scale }, d);
-    if (fused) return fused.reshape([nb, h, w, c]);
     const k = toHeads(k2);
     const v = toHeads(v2);
     const qs = q.mul(scale);

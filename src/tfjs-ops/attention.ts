@@ -1,13 +1,15 @@
 /**
- * SAM's ViT attention (softmax(scale * q k^T + relH + relW) v per window and head, before the
- * output projection) as one SIMD kernel call (simd/kernels.c, `attention`), for inference on the
- * wasm backend where the relaxed-SIMD build is loaded.
+ * SAM's ViT attention (softmax(scale * q k^T + relH + relW) v per window and head, with the
+ * decomposed relative-position terms relH / relW computed from the block's rel_pos tables, before
+ * the output projection) as one SIMD kernel call (simd/kernels.c, `attention`), for inference on
+ * the wasm backend where the relaxed-SIMD build is loaded.
  *
  * Why: as tf ops, a 64x64 global block materialises 64 MB of scores per head, writes them to
  * memory and reads them back for the softmax and again for the product with v, and each head's
- * q, k and v first go through transposes into head-major layout. The kernel reads the heads where
- * the projections put them (column blocks of [tokens, C]), and keeps each block of 32 queries'
- * scores in cache from the product through the softmax to the product with v.
+ * q, k and v first go through transposes into head-major layout (and the relative-position terms
+ * through several more). The kernel reads the heads where the projections put them (column blocks
+ * of [tokens, C]), and keeps each block of 32 queries' scores in cache from the product through
+ * the softmax to the product with v.
  * Returns null where it does not apply; callers then use the tf-op form.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -17,7 +19,7 @@ import { packedMatMulPreferred } from './packed-matmul';
 
 const KERNEL = 'AlignSamAttention';
 const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
-  const { q, k, v, relH, relW } = inputs as Record<string, tf.TensorInfo | undefined>;
+  const { q, k, v, tableH, tableW } = inputs as Record<string, tf.TensorInfo | undefined>;
   const { batches, heads, kh, kw, scale } = attrs as unknown as { batches: number; heads: number; kh: number; kw: number; scale: number };
   const be = backend as unknown as WasmHeapBackend & { disposeData(dataId: object): boolean };
   const kernels = simdKernels()!;
@@ -25,9 +27,9 @@ const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
   const n = rows / batches;
   const dh = c / heads;
   const out = be.makeOutput([rows, c], 'float32');
-  const work = be.makeOutput([kernels.attention_work_floats(n, dh)], 'float32');
+  const work = be.makeOutput([kernels.attention_work_floats(n, dh, kh, kw)], 'float32');
   const at = (t: tf.TensorInfo | undefined) => (t ? heapAddress(be, t) : 0);
-  kernels.attention(at(q), at(k), at(v), c, at(relH), at(relW), at(out), batches, heads, n, dh, kh, kw, scale, at(work));
+  kernels.attention(at(q), at(k), at(v), c, at(tableH), at(tableW), at(out), batches, heads, n, dh, kh, kw, scale, at(work));
   be.disposeData(work.dataId);
   return out;
 });
@@ -43,16 +45,21 @@ export interface AttentionShape {
   scale: number;
 }
 
+/** A block's relative-position tables (rel_pos_h, rel_pos_w): [2 kh - 1, head dim], [2 kw - 1, head dim]. */
+export interface RelPosTables {
+  h: tf.Tensor2D;
+  w: tf.Tensor2D;
+}
+
 /**
- * q, k, v [batches * kh * kw, C] -> [batches * kh * kw, C]; relH [batches * heads, kh * kw, kh]
- * and relW [batches * heads, kh * kw, kw] (both or neither). Null where the kernel does not apply.
+ * q, k, v [batches * kh * kw, C] -> [batches * kh * kw, C], with relative positions from `relPos`
+ * (or none). Null where the kernel does not apply.
  */
 export function relPosAttention(
   q: tf.Tensor2D,
   k: tf.Tensor2D,
   v: tf.Tensor2D,
-  relH: tf.Tensor | null,
-  relW: tf.Tensor | null,
+  relPos: RelPosTables | null,
   shape: AttentionShape,
   differentiable = false,
 ): tf.Tensor2D | null {
@@ -61,13 +68,14 @@ export function relPosAttention(
   const n = kh * kw;
   const [rows, c] = q.shape;
   const fits = (t: tf.Tensor) => t.shape.length === 2 && t.shape[0] === rows && t.shape[1] === c;
-  if (rows !== batches * n || c % heads !== 0 || !fits(k) || !fits(v) || (relH === null) !== (relW === null)) {
+  if (rows !== batches * n || c % heads !== 0 || !fits(k) || !fits(v)) {
     throw new Error(`relPosAttention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit ${batches} windows of ${kh}x${kw} tokens and ${heads} heads`);
   }
-  if (relH && relW && (relH.size !== batches * heads * n * kh || relW.size !== batches * heads * n * kw)) {
-    throw new Error(`relPosAttention: relH [${relH.shape}] / relW [${relW.shape}] should hold ${batches * heads} x ${n} x ${kh} / ${kw} values`);
+  const dh = c / heads;
+  if (relPos && (relPos.h.shape[0] !== 2 * kh - 1 || relPos.h.shape[1] !== dh || relPos.w.shape[0] !== 2 * kw - 1 || relPos.w.shape[1] !== dh)) {
+    throw new Error(`relPosAttention: rel_pos tables h [${relPos.h.shape}] / w [${relPos.w.shape}] should be [${2 * kh - 1},${dh}] / [${2 * kw - 1},${dh}]`);
   }
   register();
-  const inputs: tf.NamedTensorMap = relH && relW ? { q, k, v, relH, relW } : { q, k, v };
+  const inputs: tf.NamedTensorMap = relPos ? { q, k, v, tableH: relPos.h, tableW: relPos.w } : { q, k, v };
   return tf.engine().runKernel(KERNEL, inputs, { ...shape } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }

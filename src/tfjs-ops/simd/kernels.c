@@ -587,8 +587,12 @@ void gemm_packed(const float* A, int lda, const float* Bp, const float* bias8, f
  * for `batches` windows (1 for global attention) of n tokens:
  *   out[b, t, h*dh:(h+1)*dh] = softmax(scale * q_bh k_bh^T + relH + relW) v_bh
  * q, k, v, out: [batches * n, ld] with head h in columns h*dh .. (h+1)*dh (the projections'
- * layout: no head transposes). relH [batches * heads, n, kh] and relW [batches * heads, n, kw], or
- * both 0; kh * kw = n.
+ * layout: no head transposes); the window is kh x kw tokens, row-major (n = kh * kw).
+ * tableH [2 kh - 1, dh] and tableW [2 kw - 1, dh] are the block's rel_pos_h / rel_pos_w (or both
+ * 0): relH[t, ky] = q_t . tableH[qy - ky + kh - 1] for the query t at (qy, qx), with unscaled q as
+ * the reference, and relW likewise along x. The queries of one window row (or column) share
+ * their table rows, so each row's (column's) terms are one small packed product with those rows
+ * (taken in reverse order: a negative row stride), written into per-head buffers.
  * Per (window, head) k is packed (scaled) and v packed once; then for each block of ATT_ROWS
  * queries the scores, their softmax and the product with v run in a [ATT_ROWS, n] scratch that
  * stays in cache, instead of writing 64 MB of scores per head of a 64x64 global block to memory
@@ -598,30 +602,51 @@ void gemm_packed(const float* A, int lda, const float* Bp, const float* bias8, f
 #define ATT_ROWS 32
 
 __attribute__((export_name("attention_work_floats")))
-int attention_work_floats(int n, int dh) {
-  return ((n + 7) & ~7) * dh + ((dh + 7) & ~7) * n + ATT_ROWS * n + ATT_ROWS + packed_gemm_work_floats();
+int attention_work_floats(int n, int dh, int kh, int kw) {
+  const int k8 = ((kh > kw ? kh : kw) + 7) & ~7;
+  return ((n + 7) & ~7) * dh + ((dh + 7) & ~7) * n + ATT_ROWS * n + ATT_ROWS + n * (kh + kw) + k8 * dh + packed_gemm_work_floats();
+}
+
+/*
+ * The relative-position terms of one (window, head): relH [n, kh] and relW [n, kw] as above. tp
+ * holds one packed [dh, 64-or-fewer] table slice.
+ */
+static void rel_pos_terms(const float* q, int ld, const float* tableH, const float* tableW, int kh, int kw, int dh, float* relH, float* relW, float* tp, float* gw) {
+  for (int qy = 0; qy < kh; qy++) {
+    /* B[c, ky] = tableH[qy - ky + kh - 1, c]: the rows from qy + kh - 1 down to qy */
+    pack_b(tableH + (long)(qy + kh - 1) * dh, dh, kh, -dh, 1, 1.0f, tp);
+    gemm_packed(q + (long)qy * kw * ld, ld, tp, 0, relH + (long)qy * kw * kh, kh, kw, dh, kh, gw);
+  }
+  for (int qx = 0; qx < kw; qx++) {
+    /* the queries of column qx are every kw-th token; so are their rows of relW */
+    pack_b(tableW + (long)(qx + kw - 1) * dh, dh, kw, -dh, 1, 1.0f, tp);
+    gemm_packed(q + (long)qx * ld, kw * ld, tp, 0, relW + (long)qx * kw, kw * kw, kh, dh, kw, gw);
+  }
 }
 
 __attribute__((export_name("attention")))
-void attention(const float* q, const float* k, const float* v, int ld, const float* relH, const float* relW, float* out,
+void attention(const float* q, const float* k, const float* v, int ld, const float* tableH, const float* tableW, float* out,
                int batches, int heads, int n, int dh, int kh, int kw, float scale, float* work) {
   float* kp = work;
   float* vp = kp + ((n + 7) & ~7) * dh;
   float* scores = vp + ((dh + 7) & ~7) * n;
   float* inv = scores + ATT_ROWS * n;
-  float* gw = inv + ATT_ROWS;
+  float* relH = inv + ATT_ROWS;
+  float* relW = relH + n * kh;
+  float* tp = relW + n * kw;
+  float* gw = tp + (((kh > kw ? kh : kw) + 7) & ~7) * dh;
   for (int b = 0; b < batches; b++) {
     for (int h = 0; h < heads; h++) {
       const long base = (long)b * n * ld + (long)h * dh;
-      const long bh = (long)b * heads + h;
+      if (tableH) rel_pos_terms(q + base, ld, tableH, tableW, kh, kw, dh, relH, relW, tp, gw);
       pack_b(k + base, dh, n, ld, 1, scale, kp);
       pack_b(v + base, n, dh, ld, 0, 1.0f, vp);
       for (int r0 = 0; r0 < n; r0 += ATT_ROWS) {
         const int rows = n - r0 < ATT_ROWS ? n - r0 : ATT_ROWS;
         gemm_packed(q + base + (long)r0 * ld, ld, kp, 0, scores, n, rows, dh, n, gw);
         /* The softmax's 1/sum is applied to the [rows, dh] result rather than the [rows, n] scores. */
-        if (relH) {
-          softmax_rows(scores, scores, relH + (bh * n + r0) * kh, relW + (bh * n + r0) * kw, rows, kh, kw, inv);
+        if (tableH) {
+          softmax_rows(scores, scores, relH + (long)r0 * kh, relW + (long)r0 * kw, rows, kh, kw, inv);
         } else {
           softmax_rows(scores, scores, 0, 0, rows, n, 1, inv);
         }

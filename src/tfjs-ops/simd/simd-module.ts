@@ -22,8 +22,8 @@ export interface SimdKernels {
   pack_b(b: number, k: number, n: number, ldb: number, bTransposed: number, scale: number, panels: number): void;
   gemm_packed(a: number, lda: number, panels: number, bias8: number, c: number, ldc: number, m: number, k: number, n: number, work: number): void;
   packed_gemm_work_floats(): number;
-  attention(q: number, k: number, v: number, ld: number, relH: number, relW: number, out: number, batches: number, heads: number, n: number, dh: number, kh: number, kw: number, scale: number, work: number): void;
-  attention_work_floats(n: number, dh: number): number;
+  attention(q: number, k: number, v: number, ld: number, tableH: number, tableW: number, out: number, batches: number, heads: number, n: number, dh: number, kh: number, kw: number, scale: number, work: number): void;
+  attention_work_floats(n: number, dh: number, kh: number, kw: number): number;
   conv2d_same(x: number, h: number, w: number, c: number, kh: number, kw: number, panels: number, bias8: number, out: number, n: number, work: number): void;
   conv_work_floats(k: number): number;
 }
