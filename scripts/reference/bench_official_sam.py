@@ -71,6 +71,35 @@ def timed(fn, repeats: int) -> list[float]:
     return out
 
 
+def decoder_call(sam, predictor, pt: np.ndarray, lab: np.ndarray):
+    """The decoder alone: predict_torch's work on already-transformed inputs, no full-size masks."""
+    coords = torch.as_tensor(predictor.transform.apply_coords(pt, predictor.original_size), dtype=torch.float)[None]
+    labels = torch.as_tensor(lab, dtype=torch.int)[None]
+    sparse, dense = sam.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
+    sam.mask_decoder(image_embeddings=predictor.features, image_pe=sam.prompt_encoder.get_dense_pe(),
+                     sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=True)
+
+
+def serve(sam, predictor, image: np.ndarray) -> None:
+    """Line protocol: 'encoder' -> one set_image, 'decoder N' -> N decoder calls; replies 'ms ...'."""
+    h, w = image.shape[:2]
+    pt, lab = np.array([[w * 0.4, h * 0.6]]), np.array([1])
+    predictor.set_image(image)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd or cmd[0] == "quit":
+            break
+        if cmd[0] == "encoder":
+            out = timed(lambda: predictor.set_image(image), 1)
+        elif cmd[0] == "decoder":
+            out = timed(lambda: decoder_call(sam, predictor, pt, lab), int(cmd[1]))
+        else:
+            print(f"error unknown command {cmd[0]!r}", flush=True)
+            continue
+        print("ms " + " ".join(f"{v:.2f}" for v in out), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sam-repo", required=True)
@@ -78,6 +107,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=60, help="env steps for the 8-env loop")
     ap.add_argument("--encoder-repeats", type=int, default=5, help="timed set_image calls, after one untimed")
+    ap.add_argument("--serve", action="store_true",
+                    help="for scripts/bench-paired.ts: answer 'encoder' / 'decoder N' lines on stdin with times")
     ap.add_argument("--image-size", default="320x240", help="test image WxH in px (bench:env's scenes are 320x240)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -89,6 +120,9 @@ def main() -> None:
 
     with torch.no_grad():
         predictor = SamPredictor(sam)
+        if args.serve:
+            serve(sam, predictor, image)
+            return
         predictor.set_image(image)
         enc = timed(lambda: predictor.set_image(image), args.encoder_repeats)
         print(f"set_image (encoder): median {np.median(enc):.0f} ms (min {min(enc):.0f}); all {' '.join(f'{v:.0f}' for v in enc)}")
@@ -96,14 +130,8 @@ def main() -> None:
         lab = np.array([1])
         timed(lambda: predictor.predict(pt, lab, multimask_output=True, return_logits=True), 3)
         dec = timed(lambda: predictor.predict(pt, lab, multimask_output=True, return_logits=True), 20)
-        # The decoder alone: predict_torch on already-transformed inputs, no full-size masks.
-        coords = torch.as_tensor(predictor.transform.apply_coords(pt, predictor.original_size), dtype=torch.float)[None]
-        labels = torch.as_tensor(lab, dtype=torch.int)[None]
-
         def decoder_only():
-            sparse, dense = sam.prompt_encoder(points=(coords, labels), boxes=None, masks=None)
-            sam.mask_decoder(image_embeddings=predictor.features, image_pe=sam.prompt_encoder.get_dense_pe(),
-                             sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=True)
+            decoder_call(sam, predictor, pt, lab)
 
         timed(decoder_only, 3)
         dec_only = timed(decoder_only, 20)
