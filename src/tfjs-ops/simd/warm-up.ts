@@ -14,6 +14,8 @@ import { gemmKernel } from '../gemm';
 import { geluKernel } from '../gelu';
 import { layerNormKernel } from '../layer-norm';
 import { relPosSoftmax } from '../softmax';
+import { relPosAttention } from '../attention';
+import { packConvFilter, packedConv2dSame } from '../packed-conv2d';
 
 export function warmUpSimdKernels(): void {
   if (!simdKernels()) return;
@@ -31,6 +33,14 @@ export function warmUpSimdKernels(): void {
       geluKernel(a);
       layerNormKernel(a, ones, ones, 1e-6, false);
       relPosSoftmax(tf.matMul(a, b.slice([0, 0], [256, 16])), a.slice([0, 0], [64, 4]), a.slice([0, 4], [64, 4]));
+      const tokens = a.slice([0, 0], [64, 32]) as tf.Tensor2D;
+      const table = a.slice([0, 0], [15, 16]) as tf.Tensor2D;
+      relPosAttention(tokens, tokens, tokens, { h: table, w: table }, { batches: 1, heads: 2, kh: 8, kw: 8, scale: 0.25 });
+      const filter = packConvFilter(b.slice([0, 0], [9 * 16, 16]).reshape([3, 3, 16, 16]) as tf.Tensor4D);
+      if (filter) {
+        packedConv2dSame(tokens.reshape([8, 8, 32]).slice([0, 0, 0], [8, 8, 16]) as tf.Tensor3D, filter);
+        disposePacked(filter);
+      }
     }
   });
 }
