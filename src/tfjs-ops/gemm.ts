@@ -1,8 +1,9 @@
 /**
- * a [M, K] @ b [K, N] (+ bias [N]) by the SIMD kernel (simd/kernels.c), for the products where it
- * beats XNNPACK here: those with the few attention tokens on one side (K or N = heads * tokens),
- * the decoder's second upscaling product (K = 64), and the encoder's per-window attention
- * products; XNNPACK stays faster for large square products and the 4096-key global attention.
+ * a [M, K] @ b [K, N] (+ bias [N]) by the unpacked SIMD kernel (simd/kernels.c), for products whose
+ * right operand is new on every call, where it beats XNNPACK (which first repacks it): those with
+ * the few attention tokens on one side (K or N = heads * tokens), the decoder's second upscaling
+ * product (K = 64), and the encoder's per-window attention products when the attention kernel is
+ * off. Large products with a fixed or reused right operand use packed-matmul.ts instead.
  * Inference only; null where the kernel does not apply (callers use tf.matMul).
  */
 import * as tf from '@tensorflow/tfjs';
