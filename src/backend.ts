@@ -4,7 +4,7 @@
  * or CUDA) is used when the user installed `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { loadSimdKernels } from './tfjs-ops/simd/simd-module';
+import { loadSimdKernels, relaxedSimdValidates } from './tfjs-ops/simd/simd-module';
 import { warmUpSimdKernels } from './tfjs-ops/simd/warm-up';
 
 export type BackendName = 'auto' | 'wasm' | 'tensorflow' | 'cpu' | 'webgl';
@@ -66,7 +66,8 @@ export async function initBackend(name: BackendName = 'auto'): Promise<string> {
  * products then run on fused multiply-adds. ALIGNSAM_RELAXED_SIMD=0 leaves the flag alone.
  */
 function enableRelaxedSimd(): void {
-  if (process.env.ALIGNSAM_RELAXED_SIMD === '0') return;
+  // Engines that ship relaxed SIMD need no flag (and newer V8s warn about flags they dropped).
+  if (process.env.ALIGNSAM_RELAXED_SIMD === '0' || relaxedSimdValidates()) return;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   (require('v8') as typeof import('v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
 }

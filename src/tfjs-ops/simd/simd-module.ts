@@ -78,6 +78,11 @@ export function simdKernels(): SimdKernels | null {
   return backendMemory() === loaded.memory ? loaded.kernels : null;
 }
 
+/** Whether this engine accepts the relaxed-SIMD build (as it stands now; flags can change it). */
+export function relaxedSimdValidates(): boolean {
+  return WebAssembly.validate(moduleBytes(KERNELS_RELAXED_WASM_BASE64));
+}
+
 /** Whether the loaded kernels are the relaxed-SIMD (fused multiply-add) build. */
 export function simdKernelsRelaxed(): boolean {
   return simdKernels() !== null && loaded!.relaxed;
