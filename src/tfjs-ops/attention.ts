@@ -13,7 +13,7 @@
  * Returns null where it does not apply; callers then use the tf-op form.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapAddress, lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
+import { heapAddress, lazyWasmKernel, withScratch, type WasmHeapBackend } from './wasm-heap';
 import { simdKernels } from './simd/simd-module';
 import { packedMatMulPreferred } from './packed-matmul';
 
@@ -21,16 +21,16 @@ const KERNEL = 'AlignSamAttention';
 const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
   const { q, k, v, tableH, tableW } = inputs as Record<string, tf.TensorInfo | undefined>;
   const { batches, heads, kh, kw, scale } = attrs as unknown as { batches: number; heads: number; kh: number; kw: number; scale: number };
-  const be = backend as unknown as WasmHeapBackend & { disposeData(dataId: object): boolean };
+  const be = backend as unknown as WasmHeapBackend;
   const kernels = simdKernels()!;
   const [rows, c] = q!.shape;
   const n = rows / batches;
   const dh = c / heads;
   const out = be.makeOutput([rows, c], 'float32');
-  const work = be.makeOutput([kernels.attention_work_floats(n, dh, kh, kw)], 'float32');
   const at = (t: tf.TensorInfo | undefined) => (t ? heapAddress(be, t) : 0);
-  kernels.attention(at(q), at(k), at(v), c, at(tableH), at(tableW), at(out), batches, heads, n, dh, kh, kw, scale, at(work));
-  be.disposeData(work.dataId);
+  withScratch(be, kernels.attention_work_floats(n, dh, kh, kw), (work) =>
+    kernels.attention(at(q), at(k), at(v), c, at(tableH), at(tableW), at(out), batches, heads, n, dh, kh, kw, scale, work),
+  );
   return out;
 });
 

@@ -6,7 +6,7 @@
  * Returns null where the kernels do not apply; callers then use conv2d.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapAddress, lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
+import { heapAddress, lazyWasmKernel, withScratch, type WasmHeapBackend } from './wasm-heap';
 import { simdKernels } from './simd/simd-module';
 import { packMatrix, packedMatMulPreferred, type PackedMatrix } from './packed-matmul';
 
@@ -21,13 +21,13 @@ const KERNEL = 'AlignSamConv2dSame';
 const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
   const { x, panels, bias8 } = inputs as { x: tf.TensorInfo; panels: tf.TensorInfo; bias8?: tf.TensorInfo };
   const { kh, kw, n } = attrs as unknown as { kh: number; kw: number; n: number };
-  const be = backend as unknown as WasmHeapBackend & { disposeData(dataId: object): boolean };
+  const be = backend as unknown as WasmHeapBackend;
   const kernels = simdKernels()!;
   const [h, w, c] = x.shape;
   const out = be.makeOutput([h, w, n], 'float32');
-  const work = be.makeOutput([kernels.conv_work_floats(kh * kw * c)], 'float32');
-  kernels.conv2d_same(heapAddress(be, x), h, w, c, kh, kw, heapAddress(be, panels), bias8 ? heapAddress(be, bias8) : 0, heapAddress(be, out), n, heapAddress(be, work));
-  be.disposeData(work.dataId);
+  withScratch(be, kernels.conv_work_floats(kh * kw * c), (work) =>
+    kernels.conv2d_same(heapAddress(be, x), h, w, c, kh, kw, heapAddress(be, panels), bias8 ? heapAddress(be, bias8) : 0, heapAddress(be, out), n, work),
+  );
   return out;
 });
 

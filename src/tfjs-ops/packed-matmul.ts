@@ -13,7 +13,7 @@
  * tf.matMul.
  */
 import * as tf from '@tensorflow/tfjs';
-import { heapAddress, lazyWasmKernel, type WasmHeapBackend } from './wasm-heap';
+import { heapAddress, lazyWasmKernel, withScratch, type WasmHeapBackend } from './wasm-heap';
 import { simdKernels, simdKernelsRelaxed } from './simd/simd-module';
 
 /** B [K, N] packed for `packedMatMul`; owns its tensors. */
@@ -42,13 +42,13 @@ const registerPack = lazyWasmKernel(PACK, ({ inputs, attrs, backend }) => {
 const registerGemm = lazyWasmKernel(GEMM, ({ inputs, attrs, backend }) => {
   const { a, panels, bias8 } = inputs as { a: tf.TensorInfo; panels: tf.TensorInfo; bias8?: tf.TensorInfo };
   const { n } = attrs as unknown as { n: number };
-  const be = backend as unknown as WasmHeapBackend & { disposeData(dataId: object): boolean };
+  const be = backend as unknown as WasmHeapBackend;
   const kernels = simdKernels()!;
   const [m, k] = a.shape;
   const out = be.makeOutput([m, n], 'float32');
-  const work = be.makeOutput([kernels.packed_gemm_work_floats()], 'float32');
-  kernels.gemm_packed(heapAddress(be, a), k, heapAddress(be, panels), bias8 ? heapAddress(be, bias8) : 0, heapAddress(be, out), n, m, k, n, heapAddress(be, work));
-  be.disposeData(work.dataId);
+  withScratch(be, kernels.packed_gemm_work_floats(), (work) =>
+    kernels.gemm_packed(heapAddress(be, a), k, heapAddress(be, panels), bias8 ? heapAddress(be, bias8) : 0, heapAddress(be, out), n, m, k, n, work),
+  );
   return out;
 });
 

@@ -10,11 +10,25 @@ import * as tf from '@tensorflow/tfjs';
 export interface WasmHeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
 }
 
 /** A tensor's address on the wasm heap (the pointer argument of the SIMD kernels). */
 export function heapAddress(backend: WasmHeapBackend, t: tf.TensorInfo): number {
   return backend.typedArrayFromHeap(t).byteOffset;
+}
+
+/**
+ * Runs `use` with the address of a float32 scratch buffer of `floats` on the heap, freed after.
+ * Make the kernel's outputs before calling: the buffer may grow the heap.
+ */
+export function withScratch(backend: WasmHeapBackend, floats: number, use: (address: number) => void): void {
+  const scratch = backend.makeOutput([floats], 'float32');
+  try {
+    use(heapAddress(backend, scratch));
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
 }
 
 /**
