@@ -8,7 +8,7 @@ import { ImageEncoderConfig } from './config';
 import { conv2d } from '../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
 import { tokenSideMatMul } from '../tfjs-ops/gemm';
-import { packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../tfjs-ops/packed-matmul';
+import { keepPacked, packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../tfjs-ops/packed-matmul';
 import { relPosAttention, type RelPosTables } from '../tfjs-ops/attention';
 import { packConvFilter, packedConv2dSame, type PackedConvFilter } from '../tfjs-ops/packed-conv2d';
 import { relPosSoftmax } from '../tfjs-ops/softmax';
@@ -134,8 +134,7 @@ export class ImageEncoder {
       const made = packMatrix(w, { bias: b });
       if (!made) return linear(x, w, b);
       packed = made;
-      this.params.adopt(tf.keep(packed.panels));
-      if (packed.bias8) this.params.adopt(tf.keep(packed.bias8));
+      keepPacked(packed).forEach((t) => this.params.adopt(t));
       this.packedWeights.set(w, packed);
     }
     const [inDim, outDim] = w.shape;
@@ -148,7 +147,7 @@ export class ImageEncoder {
     if (!this.differentiable && packedMatMulPreferred()) {
       if (!this.packedNeckConv2) {
         this.packedNeckConv2 = packConvFilter(this.neckConv2);
-        if (this.packedNeckConv2) this.params.adopt(tf.keep(this.packedNeckConv2.panels));
+        if (this.packedNeckConv2) keepPacked(this.packedNeckConv2).forEach((t) => this.params.adopt(t));
       }
       const out = this.packedNeckConv2 && packedConv2dSame(y, this.packedNeckConv2);
       if (out) return out;

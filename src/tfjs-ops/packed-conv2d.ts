@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapAddress, lazyWasmKernel, withScratch, type WasmHeapBackend } from './wasm-heap';
 import { simdKernels } from './simd/simd-module';
-import { packMatrix, packedMatMulPreferred, type PackedMatrix } from './packed-matmul';
+import { packedInputs, packMatrix, packedMatMulPreferred, type PackedMatrix } from './packed-matmul';
 
 /** A [kh, kw, Cin, Cout] filter packed as its [kh * kw * Cin, Cout] view. */
 export interface PackedConvFilter extends PackedMatrix {
@@ -54,6 +54,5 @@ export function packedConv2dSame(x: tf.Tensor3D, filter: PackedConvFilter, diffe
     throw new Error(`packedConv2dSame: x [${x.shape}] has ${x.shape[2]} channels, the filter ${filter.inChannels}`);
   }
   register();
-  const inputs: tf.NamedTensorMap = filter.bias8 ? { x, panels: filter.panels, bias8: filter.bias8 } : { x, panels: filter.panels };
-  return tf.engine().runKernel(KERNEL, inputs, { kh: filter.kh, kw: filter.kw, n: filter.n } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  return tf.engine().runKernel(KERNEL, { x, ...packedInputs(filter) }, { kh: filter.kh, kw: filter.kw, n: filter.n } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
 }

@@ -1,13 +1,13 @@
 /**
  * a [M, K] @ B [K, N] (+ bias) with B packed once into 8-column panels (simd/kernels.c,
- * `pack_b` / `gemm_packed`), for the image encoder's large products: its frozen weights (packed
- * once per model) and the global attention's keys and values (packed once per head).
+ * `pack_b` / `gemm_packed`), for the image encoder's large products with its frozen weights
+ * (packed once per model; the neck's convolution packs its filter the same way, packed-conv2d.ts).
  *
  * Why not XNNPACK: tfjs-wasm's XNNPACK runs these products at 7-10 GMAC/s here. The project's
  * module, in its relaxed-SIMD build, runs each 4x8 register tile on fused multiply-adds, which is
- * what V8 needs to keep both FMA pipes busy with 128-bit vectors (see scripts/bench-sam.ts for the
- * measured rates). Where only the plain SIMD128 build loads, callers keep XNNPACK, which is then
- * the faster of the two (`packedMatMulPreferred()`).
+ * what V8 needs to keep both FMA pipes busy with 128-bit vectors (15-22 GMAC/s here; the README's
+ * Speed section has the measurements). Where only the plain SIMD128 build loads, callers keep
+ * XNNPACK, which is then the faster of the two (`packedMatMulPreferred()`).
  *
  * Inference only: each function returns null where the kernels do not apply, and callers use
  * tf.matMul.
@@ -75,6 +75,16 @@ export function packMatrix(b: tf.Tensor2D, options: { transposed?: boolean; bias
   return { panels, bias8, k, n };
 }
 
+/** The kernel inputs that carry a packed operand: its panels, and its padded bias if any. */
+export function packedInputs(p: PackedMatrix): tf.NamedTensorMap {
+  return p.bias8 ? { panels: p.panels, bias8: p.bias8 } : { panels: p.panels };
+}
+
+/** Keep a packed operand's tensors alive past the enclosing tf.tidy (returns its tensors). */
+export function keepPacked(p: PackedMatrix): tf.Tensor[] {
+  return p.bias8 ? [tf.keep(p.panels), tf.keep(p.bias8)] : [tf.keep(p.panels)];
+}
+
 export function disposePacked(p: PackedMatrix): void {
   p.panels.dispose();
   p.bias8?.dispose();
@@ -86,6 +96,5 @@ export function packedMatMul(a: tf.Tensor2D, b: PackedMatrix): tf.Tensor2D | nul
   if (a.shape[1] !== b.k) throw new Error(`packedMatMul: a [${a.shape}] does not fit a packed [${b.k}, ${b.n}] operand`);
   if (a.shape[0] === 0) return null;
   registerGemm();
-  const inputs: tf.NamedTensorMap = b.bias8 ? { a, panels: b.panels, bias8: b.bias8 } : { a, panels: b.panels };
-  return tf.engine().runKernel(GEMM, inputs, { n: b.n } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  return tf.engine().runKernel(GEMM, { a, ...packedInputs(b) }, { n: b.n } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
