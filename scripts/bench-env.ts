@@ -21,11 +21,7 @@ import type { PromptObservation } from '../src/env/prompt/observation';
 import { loadSam } from '../src/sam/checkpoint';
 import { EmbeddingCache } from '../src/sam/embedding-cache';
 import { Rng } from '../src/utils/rng';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { arg } from './cli-args';
 
 const VITB2 = path.resolve(__dirname, '../../shared/fixtures/sam/vitb2/weights.safetensors');
 const MICRO = path.resolve(__dirname, '../models/micro-sam/weights.safetensors');

@@ -21,13 +21,7 @@ import { loadSam } from '../src/sam/checkpoint';
 import { encodeImage } from '../src/sam/image-encoding';
 import { SamPredictor, disposePrediction } from '../src/sam/predictor';
 import { Rng } from '../src/utils/rng';
-
-function arg(name: string, fallback: string | null): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && process.argv[i + 1]) return process.argv[i + 1];
-  if (fallback === null) throw new Error(`bench:paired: --${name} is required`);
-  return fallback;
-}
+import { arg, requiredArg } from './cli-args';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -73,7 +67,7 @@ class OfficialProcess {
 }
 
 async function main(): Promise<void> {
-  const samRepo = path.resolve(arg('sam-repo', null));
+  const samRepo = path.resolve(requiredArg('bench:paired', 'sam-repo'));
   const python = arg('python', 'python3');
   const rounds = Number(arg('rounds', '6'));
   const decoderCalls = Number(arg('decoder-calls', '10'));

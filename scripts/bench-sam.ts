@@ -14,11 +14,7 @@ import { encodeImage } from '../src/sam/image-encoding';
 import { decoderFlops, encoderFlops } from '../src/sam/flops';
 import { SamPredictor, disposePrediction, PromptInput } from '../src/sam/predictor';
 import { Rng } from '../src/utils/rng';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { arg } from './cli-args';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -12,13 +12,9 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { downloadFile } from '../src/io/download';
 import { USE_MODEL_FILE, USE_VOCAB_FILE } from '../src/text/use-encoder';
+import { arg } from './cli-args';
 
 const BASE = 'https://storage.googleapis.com/tfjs-models/savedmodel/universal_sentence_encoder';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 /** The URL of `file` next to `modelUrl`, keeping its query string (TF Hub needs it). */
 function sibling(modelUrl: string, file: string): string {
