@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { AlignSamConfig, configSchema, crossCheck, RewardSection } from './alignsam-config';
-import { SchemaContext, SchemaIssue, validate } from './schema';
+import { SchemaContext, SchemaIssue, showValue, validate } from './schema';
 
 export class ConfigError extends Error {
   constructor(
@@ -21,6 +21,55 @@ export class ConfigError extends Error {
     );
     this.name = 'ConfigError';
   }
+}
+
+/** Keys that name an object's prototype machinery: no config needs them, and writing one pollutes every object. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The most values (scalars, lists and sections, counted each time an alias repeats one) a raw
+ * config may hold. Real configs hold a few hundred; a YAML alias bomb expands past any bound.
+ */
+export const MAX_CONFIG_VALUES = 100_000;
+
+/**
+ * Walk a raw (parsed, unvalidated) config: refuse prototype keys anywhere and stop at
+ * MAX_CONFIG_VALUES, before anything copies, validates or prints the value.
+ */
+export function checkRawConfig(raw: unknown, source: string, rootPath = ''): void {
+  let count = 0;
+  // The path is kept as segments and joined only for an error: a deep value must not cost a string per node.
+  const segments: string[] = [];
+  const ancestors = new Set<object>();
+  const where = (): string => {
+    const p = rootPath + segments.map((s, i) => (s.startsWith('[') || (i === 0 && !rootPath) ? s : `.${s}`)).join('');
+    return p.length > 200 ? `${p.slice(0, 197)}...` : p || '(root)';
+  };
+  const fail = (message: string): never => {
+    throw new ConfigError(source, [{ path: where(), message }]);
+  };
+  const walk = (v: unknown): void => {
+    if (++count > MAX_CONFIG_VALUES) fail(`holds more than ${MAX_CONFIG_VALUES} values once YAML aliases are expanded (an alias bomb?); a config is far smaller`);
+    if (v === null || typeof v !== 'object') return;
+    if (ancestors.has(v)) fail('a YAML alias that contains itself');
+    ancestors.add(v);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        segments.push(`[${i}]`);
+        walk(v[i]);
+        segments.pop();
+      }
+    } else {
+      for (const k of Object.keys(v)) {
+        segments.push(k);
+        if (PROTOTYPE_KEYS.has(k)) fail(`the key '${k}' is not allowed (it names an object prototype)`);
+        walk((v as Record<string, unknown>)[k]);
+        segments.pop();
+      }
+    }
+    ancestors.delete(v);
+  };
+  walk(raw);
 }
 
 /** One dotted override: `agent.ppo.learning_rate=3e-4` (the value is read as YAML). */
@@ -37,26 +86,35 @@ export function parseOverride(text: string): Override {
   const raw = text.slice(eq + 1);
   const parts = key.split('.');
   if (parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) throw new ConfigError('--set', [{ path: key, message: 'a key path is names joined by dots' }]);
+  refusePrototypeKey(parts, key);
   let value: unknown;
   try {
     value = raw.trim() === '' ? null : yaml.load(raw);
   } catch (err) {
-    throw new ConfigError('--set', [{ path: key, message: `cannot read the value ${JSON.stringify(raw)} as YAML: ${(err as Error).message.split('\n')[0]}` }]);
+    throw new ConfigError('--set', [{ path: key, message: `cannot read the value ${showValue(raw)} as YAML: ${(err as Error).message.split('\n')[0]}` }]);
   }
+  checkRawConfig(value, '--set', key);
   return { path: parts, value, text };
+}
+
+function refusePrototypeKey(parts: readonly string[], key: string): void {
+  const bad = parts.find((p) => PROTOTYPE_KEYS.has(p));
+  if (bad !== undefined) throw new ConfigError('--set', [{ path: key, message: `the key '${bad}' is not allowed (it names an object prototype)` }]);
 }
 
 /** Apply overrides to a raw (unvalidated) config object, creating sections as needed. */
 export function applyOverrides(raw: Record<string, unknown>, overrides: readonly Override[]): Record<string, unknown> {
   const out = structuredClone(raw);
   for (const o of overrides) {
+    refusePrototypeKey(o.path, o.path.join('.'));
+    checkRawConfig(o.value, '--set', o.path.join('.'));
     let node: Record<string, unknown> = out;
     for (let i = 0; i < o.path.length - 1; i++) {
       const k = o.path[i];
-      const next = node[k];
+      const next = Object.prototype.hasOwnProperty.call(node, k) ? node[k] : undefined;
       if (next === undefined || next === null) node[k] = {};
       else if (typeof next !== 'object' || Array.isArray(next)) {
-        throw new ConfigError('--set', [{ path: o.path.slice(0, i + 1).join('.'), message: `is ${JSON.stringify(next)}, not a section, so '${o.text}' cannot be applied` }]);
+        throw new ConfigError('--set', [{ path: o.path.slice(0, i + 1).join('.'), message: `is ${showValue(next)}, not a section, so '${o.text}' cannot be applied` }]);
       }
       node = node[k] as Record<string, unknown>;
     }
@@ -73,11 +131,14 @@ function readYamlFile(file: string): unknown {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? `config file not found: ${file}` : `${file}: ${(err as Error).message}`);
   }
+  let raw: unknown;
   try {
-    return yaml.load(text, { filename: file }) ?? {};
+    raw = yaml.load(text, { filename: file }) ?? {};
   } catch (err) {
     throw new Error(`${file}: not valid YAML: ${(err as Error).message}`);
   }
+  checkRawConfig(raw, file);
+  return raw;
 }
 
 export interface LoadConfigOptions {
@@ -90,6 +151,7 @@ export function resolveConfig(raw: unknown, source: string, options: LoadConfigO
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(source, [{ path: '(root)', message: 'expected sections (sam, data, env, ...) at the top level' }]);
   }
+  checkRawConfig(raw, source);
   const merged = applyOverrides(raw as Record<string, unknown>, overrides);
   const { value, issues } = validate(configSchema, merged);
   const annotate = (list: SchemaIssue[]): SchemaIssue[] =>

@@ -31,12 +31,67 @@ export class SchemaContext {
 }
 
 /** A value as a config error shows it: strings quoted, objects as JSON, short. */
-export function showValue(v: unknown): string {
+export function showValue(v: unknown, maxLength = 60): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  const s = JSON.stringify(v);
-  if (s === undefined) return String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  if (typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') return String(v);
+  const s = jsonPrefix(v, maxLength + 1);
+  return s.length > maxLength ? `${s.slice(0, maxLength - 3)}...` : s;
+}
+
+/**
+ * JSON.stringify cut off after `limit` characters. The cut is made while writing, so a value that
+ * is huge once expanded (YAML aliases share one object many times) or cyclic costs only `limit`.
+ */
+function jsonPrefix(value: unknown, limit: number): string {
+  let out = '';
+  const full = {};
+  const put = (text: string): void => {
+    out += text;
+    if (out.length >= limit) throw full;
+  };
+  const write = (v: unknown, inArray: boolean): void => {
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON: () => unknown }).toJSON();
+    if (v === null) return put('null');
+    switch (typeof v) {
+      case 'string':
+        return put(JSON.stringify(v.length > limit ? v.slice(0, limit) : v));
+      case 'number':
+        return put(Number.isFinite(v) ? String(v) : 'null');
+      case 'boolean':
+        return put(String(v));
+      case 'bigint':
+        return put(String(v));
+      case 'object':
+        break;
+      default:
+        return put(inArray ? 'null' : '');
+    }
+    if (Array.isArray(v)) {
+      put('[');
+      v.forEach((x, i) => {
+        if (i > 0) put(',');
+        write(x, true);
+      });
+      return put(']');
+    }
+    put('{');
+    let first = true;
+    for (const k of Object.keys(v as object)) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      put(`${first ? '' : ','}${JSON.stringify(k)}:`);
+      first = false;
+      write(x, false);
+    }
+    put('}');
+  };
+  try {
+    write(value, false);
+  } catch (e) {
+    if (e !== full) throw e;
+  }
+  return out;
 }
 
 export interface NodeDoc {
@@ -246,7 +301,9 @@ export class ObjectNode<F extends Fields> extends SchemaNode<InferFields<F>> {
     const out: Record<string, unknown> = {};
     for (const [key, node] of Object.entries(this.fields)) {
       // An empty YAML value (`key:`) is null: it means "the default" unless the key takes null.
-      const v = obj[key] === null && !(node instanceof NullableNode) ? undefined : obj[key];
+      // Own keys only: a key inherited from a prototype is not in the config.
+      const given = Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+      const v = given === null && !(node instanceof NullableNode) ? undefined : given;
       out[key] = node.check(v, ctx.at(key));
     }
     return ctx.issues.length === before ? (out as InferFields<F>) : undefined;

@@ -88,6 +88,15 @@ describe('alignsam errors', () => {
     expect(r.stdout).toContain('max_in_memory: 256');
   });
 
+  it('config --set __proto__.x is refused and pollutes nothing', async () => {
+    const r = await runMain(['config', '-c', path.join(ROOT, 'configs/alignsam-paper.yaml'), '--set', '__proto__.multi=1']);
+    const leaked = 'multi' in Object.prototype;
+    delete (Object.prototype as Record<string, unknown>).multi;
+    expect(leaked).toBe(false);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--set: __proto__.multi: the key '__proto__' is not allowed");
+  });
+
   it.each([
     [['export', '--run', '/nonexistent/run', '--out', '/tmp/x'], '/nonexistent/run is not a run folder: /nonexistent/run/config.yaml is missing'],
     [['predict', '--export', '/nonexistent/export', '--image', path.join(ROOT, 'package.json')], 'package.json'],
