@@ -203,7 +203,11 @@ export const configSchema = s.object({
     }),
   }),
   srm: s.object({
-    enabled: s.boolean().default(false).describe('Train the semantic recalibration module alongside the agent (needed by label_source recalibration).'),
+    enabled: s
+      .boolean()
+      .nullable()
+      .default(null)
+      .describe("Train the semantic recalibration module alongside the agent. null: on exactly when something needs it (env.label_source 'recalibration', or 'labeler' initial prompts)."),
     branch: s.enum(['implicit', 'explicit'] as const).default('implicit').describe("'implicit' (no target name: two conv blocks) or 'explicit' (named target: text-conditioned)."),
     q: s.integer({ min: 0 }).default(1).describe('SRM training iterations after each action (the paper: 1 implicit, 5 explicit).'),
     pretrain_episodes: s.integer({ min: 0 }).default(0).describe('Random-click episodes, labelled by the ground truth, whose states pre-train the SRM (q updates each) before RL starts.'),
@@ -234,7 +238,7 @@ export const configSchema = s.object({
   }),
   run: s.object({
     name: s
-      .string({ nonEmpty: true, pattern: /^[A-Za-z0-9._-]+$/, patternText: 'a name of letters, digits, ".", "_" or "-"' })
+      .string({ nonEmpty: true, pattern: /^(?!\.\.?$)[A-Za-z0-9._-]+$/, patternText: 'a single folder name of letters, digits, ".", "_" or "-" (not "." or "..")' })
       .nullable()
       .default(null)
       .describe('Run folder name (null: the config file name and a timestamp).'),
@@ -242,7 +246,10 @@ export const configSchema = s.object({
   }),
 });
 
-export type AlignSamConfig = Infer<typeof configSchema>;
+/** A config as the schema reads it: srm.enabled may still be null ("as needed"). */
+export type SchemaConfig = Infer<typeof configSchema>;
+/** A resolved config (resolveConfig decides srm.enabled). */
+export type AlignSamConfig = Omit<SchemaConfig, 'srm'> & { srm: Omit<SchemaConfig['srm'], 'enabled'> & { enabled: boolean } };
 export type RewardSection = AlignSamConfig['reward'];
 
 /** Checks that span several keys, after the per-key schema passed. */

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { AlignSamConfig, configSchema, crossCheck, RewardSection } from './alignsam-config';
+import { AlignSamConfig, configSchema, crossCheck, RewardSection, SchemaConfig } from './alignsam-config';
 import { SchemaContext, SchemaIssue, showValue, validate } from './schema';
 
 export class ConfigError extends Error {
@@ -160,13 +160,34 @@ export function resolveConfig(raw: unknown, source: string, options: LoadConfigO
       return o ? { ...i, message: `${i.message} (from --set ${o.text})` } : i;
     });
   if (issues.length > 0 || !value) throw new ConfigError(source, annotate(issues));
-  const config = value;
+  const config: AlignSamConfig = { ...value, srm: { ...value.srm, enabled: value.srm.enabled ?? needsSrm(value.env) } };
   if (config.reward.file !== null) inlineRewardFile(config, options.baseDir ?? '.', source);
   if (config.reward.preset === null && config.reward.terms === null) config.reward.preset = 'alignsam';
   const ctx = new SchemaContext();
   crossCheck(config, ctx);
+  checkHorizonFits(config.env, ctx);
   if (ctx.issues.length > 0) throw new ConfigError(source, annotate(ctx.issues));
   return config;
+}
+
+/** The env keys that decide the SRM and the free cells (eval_initial_prompts where the schema has it). */
+type EnvKeys = Pick<SchemaConfig['env'], 'label_source' | 'initial_prompts' | 'grid_size' | 'horizon'> & { eval_initial_prompts?: string | null };
+
+/** Whether the env settings need the SRM: it labels the clicks, or it picks the initial prompts. */
+export function needsSrm(env: EnvKeys): boolean {
+  return env.label_source === 'recalibration' || env.initial_prompts === 'labeler' || env.eval_initial_prompts === 'labeler';
+}
+
+/** A cell is clicked at most once, and 'labeler' initial prompts take up to two cells: the clicks must fit. */
+function checkHorizonFits(env: EnvKeys, ctx: SchemaContext): void {
+  const cells = env.grid_size * env.grid_size;
+  const labelerKey = env.initial_prompts === 'labeler' ? 'env.initial_prompts' : env.eval_initial_prompts === 'labeler' ? 'env.eval_initial_prompts' : null;
+  const free = labelerKey ? Math.max(0, cells - 2) : cells;
+  if (env.horizon <= free) return;
+  const room = labelerKey
+    ? `the ${cells} cells of env.grid_size = ${env.grid_size} less the 2 that ${labelerKey} 'labeler' takes`
+    : `the ${cells} cells of env.grid_size = ${env.grid_size} (${env.grid_size} x ${env.grid_size})`;
+  ctx.at('env').at('horizon').fail(`${env.horizon} clicks do not fit in ${room}: a cell is clicked at most once, so use at most ${free} clicks or a larger grid`);
 }
 
 /** Load and validate a reward file ({preset} or {terms}), as configs/rewards/*.yaml. */

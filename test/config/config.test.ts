@@ -63,7 +63,7 @@ describe('config validation', () => {
   });
 
   it('checks rules across keys', () => {
-    expect(errorOf(() => resolveConfig({}, 'x.yaml')).message).toContain("env.label_source: 'recalibration' needs srm.enabled: true");
+    expect(errorOf(() => resolveConfig({ srm: { enabled: false } }, 'x.yaml')).message).toContain("env.label_source: 'recalibration' needs srm.enabled: true");
     const coco = errorOf(() => resolveConfig({ env: { label_source: 'oracle' }, data: { type: 'coco' } }, 'x.yaml'));
     expect(coco.issues.map((i) => i.path)).toEqual(['data.coco.annotation_file']);
     const batch = errorOf(() => resolveConfig({ env: { label_source: 'oracle', num_envs: 2 }, agent: { ppo: { n_steps: 8, batch_size: 64 } } }, 'x.yaml'));
