@@ -18,6 +18,15 @@ export function withSet<T>(y: Argv<T>) {
   });
 }
 
+/** For the commands that load a config: custom reward modules named in it may be loaded and run. */
+export function withAllowCode<T>(y: Argv<T>) {
+  return y.option('allow-code', {
+    type: 'boolean',
+    default: false,
+    describe: 'Let the config (or the run folder\'s config.yaml) load and run code: custom reward term modules. Same as ALIGNSAM_ALLOW_CODE=1',
+  });
+}
+
 /** `--set` given once is a string, several times an array. */
 export function setList(v: unknown): string[] {
   if (v === undefined) return [];

@@ -3,6 +3,7 @@
  * without loading TensorFlow.js.
  */
 import yargs, { type Argv } from 'yargs';
+import { ALLOW_CODE_ENV } from '../config/allow-code';
 import { benchCommand } from './commands/bench';
 import { configCommand } from './commands/config';
 import { downloadCommand } from './commands/download';
@@ -31,12 +32,17 @@ export function createCli(args: readonly string[], opts: { exitProcess?: boolean
     .example('$0 train --config configs/synthetic-ppo.yaml', 'train the default agent offline (micro-SAM, synthetic shapes)')
     .example('$0 eval --run runs/<name>', 'compare a trained agent with the random, centre and oracle clickers');
   for (const c of COMMANDS) cli = cli.command(c as never);
+  // Through the environment, so the config loads deep inside a command (a resumed run's) see it too.
+  cli = cli.middleware((argv) => {
+    if (argv['allow-code'] === true) process.env[ALLOW_CODE_ENV] = '1';
+  });
   return cli;
 }
 
 /** Run the CLI; resolves to the exit code. */
 export async function main(args: readonly string[] = process.argv.slice(2)): Promise<number> {
   let failed: Error | null = null;
+  const allowCodeBefore = process.env[ALLOW_CODE_ENV];
   // Throwing from fail() stops yargs before any handler runs.
   const cli = createCli(args, { exitProcess: false }).fail((msg, err) => {
     throw err ?? new UsageError(msg);
@@ -45,6 +51,9 @@ export async function main(args: readonly string[] = process.argv.slice(2)): Pro
     await cli.parseAsync();
   } catch (err) {
     failed = err instanceof Error ? err : new Error(String(err));
+  } finally {
+    if (allowCodeBefore === undefined) delete process.env[ALLOW_CODE_ENV];
+    else process.env[ALLOW_CODE_ENV] = allowCodeBefore;
   }
   if (failed) {
     const e = failed as Error;

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { ALLOW_CODE_ENV, codeAllowedByEnv } from './allow-code';
 import { AlignSamConfig, configSchema, crossCheck, RewardSection, SchemaConfig } from './alignsam-config';
 import { SchemaContext, SchemaIssue, showValue, validate } from './schema';
 
@@ -143,6 +144,11 @@ function readYamlFile(file: string): unknown {
 
 export interface LoadConfigOptions {
   overrides?: readonly (string | Override)[];
+  /**
+   * Accept custom reward terms, whose modules are loaded and run when the env is built. Default:
+   * the ALIGNSAM_ALLOW_CODE environment variable is '1' (the CLI's --allow-code sets it).
+   */
+  allowCode?: boolean;
 }
 
 /** Validate a raw config object (as parsed from YAML); `source` names it in errors. */
@@ -161,7 +167,9 @@ export function resolveConfig(raw: unknown, source: string, options: LoadConfigO
     });
   if (issues.length > 0 || !value) throw new ConfigError(source, annotate(issues));
   const config: AlignSamConfig = { ...value, srm: { ...value.srm, enabled: value.srm.enabled ?? needsSrm(value.env) } };
-  if (config.reward.file !== null) inlineRewardFile(config, options.baseDir ?? '.', source);
+  const rewardFile = config.reward.file;
+  if (rewardFile !== null) inlineRewardFile(config, options.baseDir ?? '.', source);
+  if (!(options.allowCode ?? codeAllowedByEnv())) refuseCode(config, source, rewardFile);
   if (config.reward.preset === null && config.reward.terms === null) config.reward.preset = 'alignsam';
   const ctx = new SchemaContext();
   crossCheck(config, ctx);
@@ -190,12 +198,37 @@ function checkHorizonFits(env: EnvKeys, ctx: SchemaContext): void {
   ctx.at('env').at('horizon').fail(`${env.horizon} clicks do not fit in ${room}: a cell is clicked at most once, so use at most ${free} clicks or a larger grid`);
 }
 
-/** Load and validate a reward file ({preset} or {terms}), as configs/rewards/*.yaml. */
+/**
+ * A config that names a module to load (a custom reward term) runs that module's code with the
+ * user's rights as soon as the env is built; a config or run folder from someone else must not do
+ * that unasked.
+ */
+function refuseCode(config: AlignSamConfig, source: string, rewardFile: string | null): void {
+  const issues: SchemaIssue[] = [];
+  (config.reward.terms ?? []).forEach((t, i) => {
+    if (t.term !== 'custom') return;
+    const from = rewardFile !== null ? ` (from reward.file ${rewardFile})` : '';
+    issues.push({
+      path: `reward.terms[${i}].module`,
+      message: `a custom reward term loads and runs the module ${showValue(t.module, 200)}${from}; code named in a config runs only with --allow-code (or ${ALLOW_CODE_ENV}=1)`,
+    });
+  });
+  if (issues.length > 0) throw new ConfigError(source, issues);
+}
+
+/**
+ * Load and validate a reward file ({preset} or {terms}), as configs/rewards/*.yaml. A custom
+ * term's relative `module` resolves against the file's folder (the result holds it absolute).
+ */
 export function loadRewardFile(file: string): RewardSection {
   const { value, issues } = validate(configSchema.fields.reward, readYamlFile(file));
   if (issues.length > 0 || !value) throw new ConfigError(file, issues);
   if (value.file !== null) throw new ConfigError(file, [{ path: 'file', message: 'a reward file cannot name another file' }]);
   if ((value.preset === null) === (value.terms === null)) throw new ConfigError(file, [{ path: '(root)', message: 'give exactly one of preset or terms' }]);
+  if (value.terms !== null) {
+    const dir = path.dirname(path.resolve(file));
+    value.terms = value.terms.map((t) => (t.term === 'custom' && typeof t.module === 'string' ? { ...t, module: path.resolve(dir, t.module) } : t));
+  }
   return value;
 }
 

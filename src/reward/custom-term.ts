@@ -2,7 +2,11 @@
  * A reward term from the user's own module. The module (CommonJS .js, or .ts when ts-node is
  * registered) exports a function `(ctx: RewardContext, scores: MaskScores, options) => number`,
  * under `export` (default: the module itself if it is a function, else its `default` export).
- * The path resolves against `baseDir` (the config file's folder) unless absolute.
+ * The path resolves against `baseDir` unless absolute (a run passes none: the working directory;
+ * a module named in a `reward.file` is made absolute against that file's folder when it loads).
+ *
+ * Loading the module runs its code. A config naming one loads only with --allow-code or
+ * ALIGNSAM_ALLOW_CODE=1 (see docs/reliability.md).
  */
 import * as fs from 'fs';
 import * as path from 'path';

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { setList, startBackend, stderrLog, withBackend, withSet } from '../common';
+import { setList, startBackend, stderrLog, withBackend, withAllowCode, withSet } from '../common';
 
 export interface EmbedArgs {
   config: string;
@@ -14,7 +14,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
   command: 'embed',
   describe: "Precompute SAM image embeddings into the config's embedding cache (env.embedding_cache.dir)",
   builder: (y) =>
-    withSet(
+    withAllowCode(withSet(
       withBackend(
         y
           .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Run config (YAML)' })
@@ -22,7 +22,7 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
           .option('split', { choices: ['train', 'eval', 'all'] as const, default: 'all' as const, describe: 'Which samples: the training split, the evaluation split, or both' })
           .option('progress', { type: 'boolean', default: true, describe: 'Progress line on stderr' }),
       ),
-    )
+    ))
       .example('$0 embed --config configs/coco-ppo.yaml', 'encode every training and evaluation image once')
       .example('$0 embed -c configs/coco-ppo.yaml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT', 'one task of a Slurm array (sbatch --array=0-15)')
       .example('$0 embed -c configs/coco-ppo.yaml --shard $JOB_COMPLETION_INDEX/16', 'one pod of a Kubernetes indexed Job (completions: 16)')

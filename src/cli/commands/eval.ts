@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { setList, startBackend, stderrLog, withBackend, withSet } from '../common';
+import { setList, startBackend, stderrLog, withBackend, withAllowCode, withSet } from '../common';
 
 export interface EvalArgs {
   run?: string;
@@ -16,7 +16,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
   command: 'eval',
   describe: 'Evaluate an agent against the random, centre and oracle clickers on the same episodes',
   builder: (y) =>
-    withSet(
+    withAllowCode(withSet(
       withBackend(
         y
           .option('run', { type: 'string', describe: 'A run folder (its config.yaml and a checkpoint)' })
@@ -26,7 +26,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
           .option('episodes', { alias: 'n', type: 'number', describe: 'Episodes (default: eval.episodes of the config)' })
           .option('write', { type: 'boolean', default: true, describe: 'With --run: write eval.json and report/*.png into the run folder (--no-write to only print)' }),
       ),
-    )
+    ))
       .check((a) => {
         const given = [a.run, a.export, a.config].filter((v) => v !== undefined).length;
         if (a.export !== undefined && a.config !== undefined && a.run === undefined) return true;

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { withAllowCode } from '../common';
 
 export interface ExportArgs {
   run: string;
@@ -10,7 +11,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   command: 'export',
   describe: 'Export a trained agent as a folder that runs with @tensorflow/tfjs alone (Node or browser)',
   builder: (y) =>
-    y
+    withAllowCode(y)
       .option('run', { type: 'string', demandOption: true, describe: 'The run folder' })
       .option('out', { type: 'string', demandOption: true, describe: 'Folder to write' })
       .option('checkpoint', { type: 'string', default: 'best', describe: "'best', 'latest', or a checkpoint folder" })

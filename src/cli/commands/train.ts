@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { setList, startBackend, stderrLog, withBackend, withSet } from '../common';
+import { setList, startBackend, stderrLog, withBackend, withAllowCode, withSet } from '../common';
 
 export interface TrainArgs {
   config?: string;
@@ -13,14 +13,14 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   command: 'train',
   describe: 'Train an agent (PPO or DQN) to prompt SAM, from a YAML config',
   builder: (y) =>
-    withSet(
+    withAllowCode(withSet(
       withBackend(
         y
           .option('config', { alias: 'c', type: 'string', describe: 'Run config (YAML); see configs/README.md' })
           .option('resume', { type: 'string', describe: "Continue a run folder from its latest checkpoint (uses the run's config.yaml)" })
           .option('progress', { type: 'boolean', default: true, describe: 'Progress line on stderr (--no-progress to hide)' }),
       ),
-    )
+    ))
       .check((a) => {
         if (!a.config && !a.resume) throw new Error('give --config <yaml> (a new run) or --resume <run folder>');
         if (a.config && a.resume) throw new Error('--config and --resume exclude each other: a resumed run uses its own config.yaml (override keys with --set)');
