@@ -66,12 +66,56 @@ interface CocoEntry {
   annotations: CocoAnnotation[];
 }
 
+/**
+ * Where an image entry's `file_name` leads: the real path of a file inside the images folder, or
+ * why not. Links are resolved first, so neither `../` nor a link can lead out of the folder.
+ */
+type ImageFile = { ok: true; file: string; shown: string } | { ok: false; where: string; reason: string };
+
+function realImagesDir(imagesDir: string): string {
+  try {
+    return fs.realpathSync(imagesDir);
+  } catch {
+    return path.resolve(imagesDir);
+  }
+}
+
+function locateImage(imagesDir: string, imagesDirReal: string, image: CocoImage, annotationFile: string, annotationIds: readonly number[]): ImageFile {
+  const given = path.join(imagesDir, image.file_name);
+  const what = `image id ${image.id}${annotationIds.length > 0 ? `, annotation id ${annotationIds.slice(0, 3).join(', ')}${annotationIds.length > 3 ? ', ...' : ''}` : ''}`;
+  const outside = (target: string): ImageFile => ({
+    ok: false,
+    where: annotationFile,
+    reason: `${what}: file_name ${JSON.stringify(image.file_name.slice(0, 200))} leads to ${target}, outside the images folder ${imagesDirReal}`,
+  });
+  let real: string;
+  try {
+    real = fs.realpathSync(path.join(imagesDirReal, image.file_name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // A lexical escape is refused even when its target does not exist.
+      const lexical = path.resolve(imagesDirReal, image.file_name);
+      if (!isInside(imagesDirReal, lexical)) return outside(lexical);
+      return { ok: false, where: given, reason: `image file missing (image id ${image.id})` };
+    }
+    return { ok: false, where: given, reason: `cannot resolve the image path (${what}): ${(err as Error).message}` };
+  }
+  if (!isInside(imagesDirReal, real)) return outside(real);
+  return { ok: true, file: real, shown: given };
+}
+
+function isInside(dir: string, file: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
 export class CocoDataset implements SegmentationDataset {
   readonly name: string;
   readonly categories: string[];
   readonly badSamples: BadSampleReport[];
   readonly annotationFile: string;
   private readonly imagesDir: string;
+  private readonly imagesDirReal: string;
   private readonly entries: CocoEntry[];
   private readonly mode: 'instance' | 'category';
 
@@ -88,6 +132,7 @@ export class CocoDataset implements SegmentationDataset {
     this.mode = mode;
     this.annotationFile = annotationFile;
     this.imagesDir = imagesDir;
+    this.imagesDirReal = realImagesDir(imagesDir);
     this.entries = entries;
     this.categories = categories;
     this.badSamples = bad;
@@ -172,10 +217,12 @@ export class CocoDataset implements SegmentationDataset {
     // Image files: each used image checked once (header, or full decode when skipping).
     const checked = new Map<number, boolean>();
     const good: CocoEntry[] = [];
+    const imagesDirReal = realImagesDir(imagesDir);
     for (const e of entries) {
       let ok = checked.get(e.image.id);
       if (ok === undefined) {
-        ok = await checkImage(e.image, imagesDir, onBad === 'skip', report);
+        const located = locateImage(imagesDir, imagesDirReal, e.image, file, e.annotations.map((a) => a.id));
+        ok = await checkImage(e.image, located, onBad === 'skip', report);
         checked.set(e.image.id, ok);
       }
       if (!ok) continue;
@@ -198,8 +245,11 @@ export class CocoDataset implements SegmentationDataset {
   async get(index: number): Promise<Sample> {
     checkIndex(this, index);
     const e = this.entries[index];
-    const imagePath = path.join(this.imagesDir, e.image.file_name);
-    const image = await readImageRgb(imagePath, { autoOrient: false });
+    // Located again: the folder may have changed since open (a file swapped for a link).
+    const located = locateImage(this.imagesDir, this.imagesDirReal, e.image, this.annotationFile, e.annotations.map((a) => a.id));
+    if (!located.ok) throw new Error(`${located.where}: ${located.reason}`);
+    const imagePath = located.shown;
+    const image = await readImageRgb(located.file, { autoOrient: false });
     if (image.width !== e.image.width || image.height !== e.image.height) {
       throw new Error(
         `${imagePath}: image is ${image.width}x${image.height} but ${this.annotationFile} says ${e.image.width}x${e.image.height}`,
@@ -248,22 +298,22 @@ function segmentationsDecode(
 
 async function checkImage(
   image: CocoImage,
-  imagesDir: string,
+  located: ImageFile,
   decode: boolean,
   report: (where: string, reason: string) => void,
 ): Promise<boolean> {
-  const imagePath = path.join(imagesDir, image.file_name);
-  if (!fs.existsSync(imagePath)) {
-    report(imagePath, `image file missing (image id ${image.id})`);
+  if (!located.ok) {
+    report(located.where, located.reason);
     return false;
   }
+  const imagePath = located.shown;
   let size: { width: number; height: number };
   try {
     size = decode
-      ? await readImageRgb(imagePath, { autoOrient: false })
-      : await readImageSize(imagePath, { autoOrient: false });
+      ? await readImageRgb(located.file, { autoOrient: false })
+      : await readImageSize(located.file, { autoOrient: false });
   } catch (err) {
-    report(imagePath, `corrupt or unreadable image: ${err instanceof ImageFileError ? err.detail : (err as Error).message}`);
+    report(imagePath, `corrupt or unreadable image (image id ${image.id}): ${err instanceof ImageFileError ? err.detail : (err as Error).message}`);
     return false;
   }
   if (size.width !== image.width || size.height !== image.height) {

@@ -26,6 +26,23 @@ export class ImageFileError extends Error {
   }
 }
 
+/**
+ * Only regular files (or links to them) are read: a FIFO or a character device named as an image
+ * would block the reader forever, a folder gives a confusing decoder error.
+ */
+function checkRegularFile(file: string, what = 'image'): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    throw new ImageFileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message, what);
+  }
+  if (!st.isFile()) {
+    const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file';
+    throw new ImageFileError(file, `not a regular file (${kind})`, what);
+  }
+}
+
 function openSharp(input: string | Buffer, autoOrient = true): sharp.Sharp {
   // failOn 'error': truncated or corrupt pixel data is an error, minor warnings are not.
   return sharp(input, { failOn: 'error', autoOrient });
@@ -50,6 +67,7 @@ export async function decodeImageRgb(
   options: DecodeOptions = {},
 ): Promise<RgbImage> {
   const name = options.name;
+  if (typeof input === 'string') checkRegularFile(input);
   try {
     const { data, info } = await openSharp(input, options.autoOrient ?? true)
       .removeAlpha()
@@ -73,6 +91,7 @@ export async function readImageSize(
   file: string,
   options: Omit<DecodeOptions, 'name'> = {},
 ): Promise<{ width: number; height: number }> {
+  checkRegularFile(file);
   try {
     const md = await sharp(file).metadata();
     const oriented = (options.autoOrient ?? true) ? (md.autoOrient ?? md) : md;
@@ -98,6 +117,7 @@ export interface MaskValues {
 }
 
 export async function readMaskValues(file: string): Promise<MaskValues> {
+  checkRegularFile(file, 'mask');
   try {
     const md = await sharp(file).metadata();
     const channels = md.channels ?? 0;
