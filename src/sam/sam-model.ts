@@ -74,6 +74,10 @@ export class SamModel {
         problems.push(`tensor '${spec.name}' has shape [${w.shape}], expected [${spec.shape}]`);
       } else if (w.data.length !== spec.shape.reduce((a, b) => a * b, 1)) {
         problems.push(`tensor '${spec.name}' holds ${w.data.length} values for shape [${spec.shape}]`);
+      } else {
+        // One NaN or Inf weight turns every mask into NaN (IoU 0) and poisons the embedding cache.
+        const bad = firstNonFinite(w.data);
+        if (bad >= 0) problems.push(`tensor '${spec.name}' holds ${w.data[bad]} at element ${bad} (weights must be finite)`);
       }
     }
     if (!options.allowExtra) {
@@ -194,4 +198,14 @@ export class SamModel {
       this.disposed = true;
     }
   }
+}
+
+/** Index of the first NaN or infinite value, or -1. */
+function firstNonFinite(data: ArrayLike<number>): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // v - v is 0 for every finite v and NaN for NaN and +-Infinity; cheaper than Number.isFinite per element.
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }
