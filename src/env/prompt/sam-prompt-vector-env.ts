@@ -25,6 +25,9 @@ export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number>
   decodeCalls = 0;
 
   constructor(options: SamPromptVectorEnvOptions) {
+    if (!Number.isInteger(options.numEnvs) || options.numEnvs < 1) {
+      throw new Error(`SamPromptVectorEnv: numEnvs must be an integer >= 1, got ${String(options.numEnvs)}`);
+    }
     const envs = Array.from({ length: options.numEnvs }, (_, i) => new SamPromptEnv({ ...options, seed: (options.seed ?? 0) + i }));
     super(options.numEnvs, envs[0].observationSpace as Space<PromptObservation>, envs[0].actionSpace, options.autoresetMode ?? 'same-step');
     this.envs = envs;
