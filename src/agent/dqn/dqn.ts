@@ -21,6 +21,7 @@ import { argmaxMasked } from '../distributions';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../optim/adam';
+import { checkBoolean, checkNumber, checkSchedule } from '../option-checks';
 import { explorationValue, Schedule, scheduleValue } from '../schedules';
 import { tidyValue } from '../../tfjs-ops/tidy-value';
 import { finalObservationOf } from '../vec-env';
@@ -107,9 +108,11 @@ function validate(o: DQNOptions): void {
   inRange('explorationFraction', 0, 1);
   inRange('explorationInitialEps', 0, 1);
   inRange('explorationFinalEps', 0, 1);
-  if (!(o.maxGradNorm > 0)) throw new Error(`DQN option 'maxGradNorm' must be > 0, got ${o.maxGradNorm}`);
-  if (!(o.adamEps > 0)) throw new Error(`DQN option 'adamEps' must be > 0, got ${o.adamEps}`);
-  scheduleValue(o.learningRate, 1, "DQN option 'learningRate'");
+  checkNumber('DQN', 'maxGradNorm', o.maxGradNorm, { min: 0, minExclusive: true });
+  checkNumber('DQN', 'adamEps', o.adamEps, { min: 0, minExclusive: true });
+  checkBoolean('DQN', 'doubleQ', o.doubleQ);
+  checkBoolean('DQN', 'saveReplayBuffer', o.saveReplayBuffer);
+  checkSchedule('DQN', 'learningRate', o.learningRate, { min: 0, minExclusive: true });
 }
 
 export class DQN extends BaseAgent<DQNOptions> {

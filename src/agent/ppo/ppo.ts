@@ -19,6 +19,7 @@ import { EmbeddingStore } from '../embedding-store';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../optim/adam';
+import { checkBoolean, checkNullableNumber, checkNumber, checkSchedule } from '../option-checks';
 import { Schedule, scheduleValue } from '../schedules';
 import { finalObservationOf } from '../vec-env';
 import { bootstrapTruncated, explainedVariance } from './gae';
@@ -91,14 +92,15 @@ function validate(o: PPOOptions): void {
   posInt('nEpochs');
   inRange('gamma', 0, 1);
   inRange('gaeLambda', 0, 1);
-  inRange('entCoef', 0, Infinity);
-  inRange('vfCoef', 0, Infinity);
-  if (!(o.maxGradNorm > 0)) throw new Error(`PPO option 'maxGradNorm' must be > 0, got ${o.maxGradNorm}`);
-  if (!(o.adamEps > 0)) throw new Error(`PPO option 'adamEps' must be > 0, got ${o.adamEps}`);
-  if (o.clipRangeVf !== null && !(o.clipRangeVf > 0)) throw new Error(`PPO option 'clipRangeVf' must be > 0 or null, got ${o.clipRangeVf}`);
-  if (o.targetKl !== null && !(o.targetKl > 0)) throw new Error(`PPO option 'targetKl' must be > 0 or null, got ${o.targetKl}`);
-  scheduleValue(o.learningRate, 1, "PPO option 'learningRate'");
-  scheduleValue(o.clipRange, 1, "PPO option 'clipRange'");
+  checkNumber('PPO', 'entCoef', o.entCoef, { min: 0 });
+  checkNumber('PPO', 'vfCoef', o.vfCoef, { min: 0 });
+  checkNumber('PPO', 'maxGradNorm', o.maxGradNorm, { min: 0, minExclusive: true });
+  checkNumber('PPO', 'adamEps', o.adamEps, { min: 0, minExclusive: true });
+  checkNullableNumber('PPO', 'clipRangeVf', o.clipRangeVf, { min: 0, minExclusive: true });
+  checkNullableNumber('PPO', 'targetKl', o.targetKl, { min: 0, minExclusive: true });
+  checkBoolean('PPO', 'normalizeAdvantage', o.normalizeAdvantage);
+  checkSchedule('PPO', 'learningRate', o.learningRate, { min: 0, minExclusive: true });
+  checkSchedule('PPO', 'clipRange', o.clipRange, { min: 0, minExclusive: true, max: 1 });
 }
 
 export class PPO extends BaseAgent<PPOOptions> {
