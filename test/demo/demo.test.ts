@@ -1,5 +1,5 @@
 /**
- * The demo page in headless Chromium (Debian's `chromium`): the page is built with esbuild, served
+ * The demo page in headless Chromium (chosen by ./chromium.ts): the page is built with esbuild, served
  * with a quick export (PPO, recalibration module, the committed micro-SAM), and driven like a
  * user: a synthetic scene played to the end, then a dropped PNG stepped once and played out.
  * Each time the page's clicks and mask must equal `alignsam predict`'s in Node on the same image,
@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { findChromium } from './chromium';
 import { buildDemo, ROOT_DIR } from '../../demo/build';
 import { makeQuickExport } from '../../demo/quick-export';
 import { startDemoServer, type DemoServer } from '../../demo/server';
@@ -20,7 +21,6 @@ import type { RgbImage } from '../../src/data/types';
 import { loadExport, type LoadedExport } from '../../src/runs/export';
 import { predictImage, type Prediction } from '../../src/runs/predict';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT_DIR, '.cache', 'demo');
 
 let tmp: string;
@@ -34,7 +34,8 @@ const pageErrors: string[] = [];
 const scenes = demoScenes('star');
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: install Debian's chromium (apt-get install -y chromium)`);
+  const browser = findChromium(path.join(ROOT_DIR, '.cache', 'chromium'));
+  process.stderr.write(`demo page: Chromium from ${browser.source}\n`);
   await initBackend('wasm');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-demo-'));
   const built = await buildDemo({ outDir: path.join(tmp, 'dist') });
@@ -42,7 +43,8 @@ beforeAll(async () => {
   exp = await loadExport(exportDir);
   server = await startDemoServer({ distDir: built.outDir, exportDir });
   context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
+    executablePath: browser.executablePath,
+    env: browser.env,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1150, height: 960 },
