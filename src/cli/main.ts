@@ -2,6 +2,8 @@
  * The `alignsam` command line. Commands load their modules when they run, so `--help` answers
  * without loading TensorFlow.js.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import yargs, { type Argv } from 'yargs';
 import { ALLOW_CODE_ENV } from '../config/allow-code';
 import { benchCommand } from './commands/bench';
@@ -12,6 +14,11 @@ import { evalCommand } from './commands/eval';
 import { exportCommand } from './commands/export';
 import { predictCommand } from './commands/predict';
 import { trainCommand } from './commands/train';
+
+/** The package's version; package.json sits two folders up from both src/cli and dist/cli. */
+export function packageVersion(): string {
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+}
 
 export const COMMANDS = [trainCommand, evalCommand, embedCommand, exportCommand, predictCommand, benchCommand, downloadCommand, configCommand];
 
@@ -26,7 +33,7 @@ export function createCli(args: readonly string[], opts: { exitProcess?: boolean
     .exitProcess(opts.exitProcess ?? true)
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(packageVersion())
     .wrap(Math.min(120, process.stdout.columns || 100))
     .epilogue('Each command has --help with examples. Configs: configs/README.md.')
     .example('$0 train --config configs/synthetic-ppo.yaml', 'train the default agent offline (micro-SAM, synthetic shapes)')

@@ -1,4 +1,5 @@
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { COMMANDS, createCli, main } from '../../src/cli/main';
 import { benchScripts } from '../../src/cli/commands/bench';
@@ -59,6 +60,14 @@ describe('alignsam --help', () => {
     const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'alignsam.js'), 'train', '--help'], { cwd: ROOT, encoding: 'utf8' });
     expect(out).toContain('--resume');
     expect(out).toContain('alignsam train --config configs/synthetic-ppo.yaml');
+  });
+});
+
+describe('alignsam --version', () => {
+  it("prints the package's version and exits 0", () => {
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+    const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'alignsam.js'), '--version'], { cwd: ROOT, encoding: 'utf8' });
+    expect(out.trim()).toBe(version);
   });
 });
 
