@@ -1,7 +1,7 @@
 /**
  * Training callbacks after Stable-Baselines3's: hooks at training start/end, after every vector env
- * step and after every rollout. `onStep` returning false stops training. Frequencies here count
- * env timesteps (summed over envs), not calls.
+ * step, after every rollout and after every update. `onStep` returning false stops training.
+ * Frequencies here count env timesteps (summed over envs), not calls.
  */
 import * as path from 'node:path';
 import type { Info } from '../env/types';
@@ -32,6 +32,12 @@ export interface Callback {
   onTrainingStart?(ctx: CallbackContext): void | Promise<void>;
   onStep?(ctx: CallbackContext): boolean | void | Promise<boolean | void>;
   onRolloutEnd?(ctx: CallbackContext): void | Promise<void>;
+  /**
+   * After the agent learned from the data collected so far (PPO: the update of a rollout; DQN: a
+   * phase of trainFreq steps and its gradient steps). Only here does a saved checkpoint hold
+   * everything a straight run would carry on with: a save during a rollout misses its update.
+   */
+  onUpdateEnd?(ctx: CallbackContext): void | Promise<void>;
   onTrainingEnd?(ctx: CallbackContext): void | Promise<void>;
 }
 
@@ -53,6 +59,10 @@ export class CallbackList implements Callback {
     for (const c of this.callbacks) await c.onRolloutEnd?.(ctx);
   }
 
+  async onUpdateEnd(ctx: CallbackContext): Promise<void> {
+    for (const c of this.callbacks) await c.onUpdateEnd?.(ctx);
+  }
+
   async onTrainingEnd(ctx: CallbackContext): Promise<void> {
     for (const c of this.callbacks) await c.onTrainingEnd?.(ctx);
   }
@@ -62,27 +72,54 @@ function checkEvery(n: number, who: string): void {
   if (!(Number.isInteger(n) && n > 0)) throw new Error(`${who}: 'everySteps' must be a positive integer, got ${n}`);
 }
 
-/** Saves the agent to `<dir>/<namePrefix>_<timesteps>_steps` every `everySteps` timesteps. */
+export interface CheckpointCallbackOptions {
+  everySteps: number;
+  dir: string;
+  namePrefix?: string;
+  /** Writes one checkpoint folder (default: `agent.save(dir)`), e.g. to save more than the agent. */
+  save?: (dir: string, ctx: CallbackContext) => Promise<void>;
+}
+
+/**
+ * Saves the agent to `<dir>/<namePrefix>_<timesteps>_steps` once `everySteps` more timesteps have
+ * passed, at the end of the update that follows (onUpdateEnd), so that loading the checkpoint and
+ * training on equals training straight through. Training that stops in between (a callback asked
+ * to) saves what there is at its end.
+ */
 export class CheckpointCallback implements Callback {
   private next = 0;
+  private due = false;
   readonly saved: string[] = [];
 
-  constructor(readonly opts: { everySteps: number; dir: string; namePrefix?: string }) {
+  constructor(readonly opts: CheckpointCallbackOptions) {
     checkEvery(opts.everySteps, 'CheckpointCallback');
   }
 
   onTrainingStart(ctx: CallbackContext): void {
     this.next = (Math.floor(ctx.numTimesteps / this.opts.everySteps) + 1) * this.opts.everySteps;
+    this.due = false;
   }
 
-  async onStep(ctx: CallbackContext): Promise<boolean> {
-    if (ctx.numTimesteps >= this.next) {
-      const dir = path.join(this.opts.dir, `${this.opts.namePrefix ?? 'model'}_${ctx.numTimesteps}_steps`);
-      await ctx.agent.save(dir);
-      this.saved.push(dir);
-      this.next = (Math.floor(ctx.numTimesteps / this.opts.everySteps) + 1) * this.opts.everySteps;
-    }
+  onStep(ctx: CallbackContext): boolean {
+    if (ctx.numTimesteps >= this.next) this.due = true;
     return true;
+  }
+
+  async onUpdateEnd(ctx: CallbackContext): Promise<void> {
+    if (this.due) await this.saveNow(ctx);
+  }
+
+  async onTrainingEnd(ctx: CallbackContext): Promise<void> {
+    if (this.due) await this.saveNow(ctx);
+  }
+
+  private async saveNow(ctx: CallbackContext): Promise<void> {
+    const dir = path.join(this.opts.dir, `${this.opts.namePrefix ?? 'model'}_${ctx.numTimesteps}_steps`);
+    if (this.opts.save) await this.opts.save(dir, ctx);
+    else await ctx.agent.save(dir);
+    this.saved.push(dir);
+    this.due = false;
+    this.next = (Math.floor(ctx.numTimesteps / this.opts.everySteps) + 1) * this.opts.everySteps;
   }
 }
 
@@ -155,7 +192,7 @@ export class StopTrainingOnRewardThreshold implements Callback {
   }
 }
 
-function formatDuration(seconds: number): string {
+export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
   const s = Math.max(0, Math.round(seconds));
   const h = Math.floor(s / 3600);

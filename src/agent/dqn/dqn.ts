@@ -190,6 +190,7 @@ export class DQN extends BaseAgent<DQNOptions> {
           this.pendingLog.seconds += (performance.now() - t0) / 1000;
         }
       }
+      await callbacks.onUpdateEnd(this.context());
     }
     this.flushLog();
     await callbacks.onTrainingEnd(this.context());

@@ -156,6 +156,7 @@ export class PPO extends BaseAgent<PPOOptions> {
       this.rolloutSeconds = (performance.now() - t0) / 1000;
       this.iteration++;
       this.train();
+      await callbacks.onUpdateEnd(this.context());
     }
     await callbacks.onTrainingEnd(this.context());
     return this;
