@@ -10,7 +10,7 @@ import type { DecodeRequest } from '../../sam/sam-model';
 import type { Space } from '../spaces/space';
 import type { ResetOptions, ResetResult, RgbImage, StepResult } from '../types';
 import { BaseVectorEnv } from '../vector/base-vector-env';
-import type { AutoresetMode } from '../vector/types';
+import { type AutoresetMode, VectorEnvError } from '../vector/types';
 import type { PromptObservation } from './observation';
 import { PendingStep, SamPromptEnv, SamPromptEnvOptions } from './sam-prompt-env';
 
@@ -48,9 +48,12 @@ export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number>
     actions: readonly number[],
     resetIndices: readonly number[],
   ): Promise<{ steps: StepResult<PromptObservation>[]; resets: ResetResult<PromptObservation>[] }> {
-    const labels = await this.labels(stepIndices, actions);
-    const pending: PendingStep[] = stepIndices.map((i, k) => this.envs[i].prepareStep(actions[k], labels?.[k]));
+    // Nothing below may fail for one env after another env recorded its click: the actions are
+    // checked, labelled and the resets' samples read before any env changes.
+    const observations = this.checkActions(stepIndices, actions);
+    const labels = await this.labels(stepIndices, actions, observations);
     const resetRequests = await Promise.all(resetIndices.map((i) => this.envs[i].prepareReset({})));
+    const pending: PendingStep[] = stepIndices.map((i, k) => this.envs[i].prepareStep(actions[k], labels?.[k]));
     const decoded = this.decode([...pending.map((p) => p.request), ...resetRequests]);
     const steps = stepIndices.map((i, k) => this.envs[i].completeStep(pending[k], decoded[k]!));
     const resets = resetIndices.map((i, k) => this.envs[i].completeReset(decoded[pending.length + k]));
@@ -65,11 +68,36 @@ export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number>
     await Promise.all(this.envs.map((e) => e.close()));
   }
 
+  /**
+   * Each env's current observation, once its action is known to be in range, on an unclicked cell
+   * and inside the episode. An error names the env and says that no env was stepped.
+   */
+  private checkActions(indices: readonly number[], actions: readonly number[]): PromptObservation[] {
+    return indices.map((i, k) => {
+      const a = actions[k];
+      try {
+        const o = this.envs[i].labelRequestFor(a).observation;
+        if (o.stepFraction >= 1) throw new Error('the episode has ended; call reset()');
+        if (o.actionMask[a] !== 1) throw new Error(`action ${a}: its cell was already clicked (see observation.actionMask)`);
+        return o;
+      } catch (e) {
+        throw new VectorEnvError(i, 'step', new Error(`${(e as Error).message}; no env was stepped`));
+      }
+    });
+  }
+
   /** One labeler call for every env that needs one. */
-  private async labels(indices: readonly number[], actions: readonly number[]): Promise<(0 | 1)[] | null> {
+  private async labels(indices: readonly number[], actions: readonly number[], observations: readonly PromptObservation[]): Promise<(0 | 1)[] | null> {
     if (indices.length === 0 || this.envs[0].labelSource !== 'recalibration') return null;
-    const requests = indices.map((i, k) => this.envs[i].labelRequestFor(actions[k]));
-    return this.envs[0].labeler!.labelClicks(requests);
+    // With labels from the labeler an action is the cell itself.
+    const labels = await this.envs[0].labeler!.labelClicks(indices.map((_, k) => ({ observation: observations[k], cell: actions[k] })));
+    if (!Array.isArray(labels) || labels.length !== indices.length) {
+      throw new Error(`labeler: labelClicks returned ${Array.isArray(labels) ? labels.length : typeof labels} labels for ${indices.length} clicks; no env was stepped`);
+    }
+    labels.forEach((l, k) => {
+      if (l !== 0 && l !== 1) throw new VectorEnvError(indices[k], 'step', new Error(`the labeler's label must be 0 or 1, got ${String(l)}; no env was stepped`));
+    });
+    return labels;
   }
 
   /** One SAM decoder call for all requests (nulls pass through). */

@@ -15,7 +15,7 @@ import { Discrete } from '../spaces/discrete';
 import type { Space } from '../spaces/space';
 import type { Info, RgbImage } from '../types';
 import { startWorkerScript } from '../vector/start-worker';
-import type { VectorEnv, VectorResetOptions, VectorResetResult, VectorStepResult } from '../vector/types';
+import { VectorEnvError, type VectorEnv, type VectorResetOptions, type VectorResetResult, type VectorStepResult } from '../vector/types';
 import { ActionGrid } from './action-grid';
 import type { ClickLabeler } from './labeler';
 import { PromptObservation, promptObservationSpace } from './observation';
@@ -144,10 +144,24 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
     // Agents may pass a typed array; slicing and mapping need a plain one.
     const actions = Array.from(actionsIn);
     if (actions.length !== this.numEnvs) throw new Error(`step needs ${this.numEnvs} actions, got ${actions.length}`);
+    if (this.current.length !== this.numEnvs) throw new Error('SamPromptWorkerVectorEnv: call reset() before step()');
+    // Every action is checked here, before any worker steps its envs: a worker that refused one
+    // would leave the other workers' envs a click ahead.
+    actions.forEach((a, i) => {
+      const why = !this.singleActionSpace.contains(a)
+        ? `action ${a} must be an integer in [0, ${this.singleActionSpace.n})`
+        : this.current[i].actionMask[a] !== 1
+          ? `action ${a}: its cell was already clicked (see observation.actionMask)`
+          : null;
+      if (why) throw new VectorEnvError(i, 'step', new Error(`${why}; no env was stepped`));
+    });
     let labels: (0 | 1)[] | null = null;
     if (this.options.env.labelSource === 'recalibration') {
       const grid = new ActionGrid(this.options.env.gridSize ?? 10, 'recalibration');
       labels = await this.options.labeler!.labelClicks(actions.map((a, i) => ({ observation: this.current[i], cell: grid.decode(a).cell })));
+      if (!Array.isArray(labels) || labels.length !== this.numEnvs || labels.some((l) => l !== 0 && l !== 1)) {
+        throw new Error(`labeler: labelClicks must return ${this.numEnvs} labels of 0 or 1, got ${JSON.stringify(labels)?.slice(0, 60)}; no env was stepped`);
+      }
     }
     let offset = 0;
     const parts = await Promise.all(

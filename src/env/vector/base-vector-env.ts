@@ -7,6 +7,7 @@ import {
   VectorEnv,
   VectorResetOptions,
   VectorResetResult,
+  VectorEnvError,
   VectorStepResult,
 } from './types';
 
@@ -23,6 +24,12 @@ export function perEnvResetOptions(numEnvs: number, opts: VectorResetOptions = {
     if (options !== undefined) o.options = options;
     return o;
   });
+}
+
+function showAction(a: unknown): string {
+  if (typeof a === 'number') return String(a);
+  const text = JSON.stringify(a);
+  return text === undefined ? String(a) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 /**
@@ -112,6 +119,12 @@ export abstract class BaseVectorEnv<Obs, Act> implements VectorEnv<Obs, Act> {
     const resetIdx: number[] = [];
     const stepIdx: number[] = [];
     for (let i = 0; i < n; i++) (this.autoresetMode === 'next-step' && this.needsReset[i] ? resetIdx : stepIdx).push(i);
+    // Checked for every env before any steps, so that one bad action leaves all envs as they were.
+    for (const i of stepIdx) {
+      if (!this.singleActionSpace.contains(actions[i])) {
+        throw new VectorEnvError(i, 'step', new Error(`action ${showAction(actions[i])} is not in the action space ${this.singleActionSpace}; no env was stepped`));
+      }
+    }
 
     const { steps, resets } = await this.stepAndResetEnvs(
       stepIdx,
