@@ -39,6 +39,8 @@ export function exportPolicy(exp: LoadedExport): ClickPolicy {
 export async function predictImage(exp: LoadedExport, image: RgbImage, target: string | null, opts: { clicks?: number; id?: string } = {}): Promise<Prediction> {
   const e = exp.manifest.env;
   if (exp.textDim > 0 && !target) throw new Error('this agent was trained on named targets: give the target name (--target)');
+  // Ignoring the name would segment whatever the agent learned to find and label it as the target.
+  if (exp.textDim === 0 && target) throw new Error(`this agent was trained without target names (one implicit target), so it cannot look for '${target}': leave out --target`);
   const name = exp.textDim > 0 ? target : null;
   if (name) await exp.prepareTarget(name);
   const clicks = opts.clicks ?? e.horizon;
