@@ -64,7 +64,8 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
         const now = Date.now();
         if (a.progress && (now - last > 500 || g === end - 1)) {
           last = now;
-          process.stderr.write(`\r${bar.render(g - start + 1, end - start, (now - t0) / 1000).replace('steps/s', 'images/s')} | encoded ${computed}, cached ${cached}`);
+          // The bar counts samples: an image with several targets (COCO) is several samples, encoded once.
+          process.stderr.write(`\r${bar.render(g - start + 1, end - start, (now - t0) / 1000).replace(/steps\/s/g, 'samples/s')} | encoded ${computed}, cached ${cached}`);
         }
       }
       if (a.progress && end > start) process.stderr.write('\n');
