@@ -7,11 +7,13 @@
  *   runs/<name>/checkpoints/best             the best agent by evaluation IoU
  *   runs/<name>/eval.json                   the final evaluation (agent and baselines)
  *   runs/<name>/report/*.png                plots and episode pictures
+ *   runs/<name>/run.lock                    held by the process training the run (run-lock.ts)
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { AlignSamConfig } from '../config/alignsam-config';
 import { dumpConfig, loadConfig } from '../config/load-config';
+import { acquireRunLock, RUN_LOCK_NAME, type AcquireRunLockOptions, type RunLock } from './run-lock';
 
 export interface RunPaths {
   root: string;
@@ -47,17 +49,49 @@ export function runName(config: AlignSamConfig, configFile: string | null, now =
   return `${base}-${timestamp(now)}`;
 }
 
-/** Create a new run folder and write the resolved config; an existing non-empty folder is an error. */
-export function createRunDir(config: AlignSamConfig, configFile: string | null, opts: { now?: Date } = {}): RunPaths {
-  const root = path.join(config.run.dir, runName(config, configFile, opts.now));
-  if (fs.existsSync(root) && fs.readdirSync(root).length > 0) {
+function refuseExisting(root: string, ignore: readonly string[] = []): void {
+  if (fs.existsSync(root) && fs.readdirSync(root).some((n) => !ignore.includes(n))) {
     throw new Error(`run folder ${root} already exists; continue it with --resume ${root}, or set run.name to another name`);
   }
+}
+
+function fillRunDir(root: string, config: AlignSamConfig, configFile: string | null): RunPaths {
   const paths = runPaths(root);
   fs.mkdirSync(paths.checkpoints, { recursive: true });
   const resolved = { ...config, run: { ...config.run, name: path.basename(root) } };
   writeRunConfig(paths, resolved, `Resolved config of run ${path.basename(root)}${configFile ? `, from ${configFile}` : ''}.`);
   return paths;
+}
+
+/** Create a new run folder and write the resolved config; an existing non-empty folder is an error. */
+export function createRunDir(config: AlignSamConfig, configFile: string | null, opts: { now?: Date } = {}): RunPaths {
+  const root = path.join(config.run.dir, runName(config, configFile, opts.now));
+  refuseExisting(root);
+  return fillRunDir(root, config, configFile);
+}
+
+/**
+ * createRunDir for a process that will write the run: the folder's lock is taken before anything
+ * is written, so of two processes creating the same run one gets it and the other is refused.
+ * Release the lock when the run ends (`lock.release()`), also on errors.
+ */
+export function createRunDirLocked(
+  config: AlignSamConfig,
+  configFile: string | null,
+  opts: { now?: Date } & AcquireRunLockOptions = {},
+): { paths: RunPaths; lock: RunLock } {
+  const root = path.join(config.run.dir, runName(config, configFile, opts.now));
+  refuseExisting(root);
+  fs.mkdirSync(root, { recursive: true });
+  const lock = acquireRunLock(root, opts);
+  try {
+    // Another process may have created the run between the check above and the lock.
+    refuseExisting(root, [RUN_LOCK_NAME]);
+    return { paths: fillRunDir(root, config, configFile), lock };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
 
 /** Write the run's resolved config (atomically). */
@@ -106,4 +140,25 @@ export function openRunDir(root: string, overrides: readonly string[] = []): { p
   const config = loadConfig(paths.config, { overrides });
   const withSrm = (dir: string) => !config.srm.enabled || fs.existsSync(path.join(dir, 'srm', 'srm.json'));
   return { paths, config, checkpoint: latestCheckpoint(paths.checkpoints, withSrm) };
+}
+
+/**
+ * openRunDir for a process that will write the run (--resume): the run's lock is taken before its
+ * config and checkpoints are read, and a run another live process writes is refused
+ * (RunLockedError). Release the lock when the run ends (`lock.release()`), also on errors.
+ */
+export function openRunDirLocked(
+  root: string,
+  overrides: readonly string[] = [],
+  opts: AcquireRunLockOptions = {},
+): { paths: RunPaths; config: AlignSamConfig; checkpoint: CheckpointRef | null; lock: RunLock } {
+  const paths = runPaths(root);
+  if (!fs.existsSync(paths.config)) throw new Error(`${root} is not a run folder: ${paths.config} is missing`);
+  const lock = acquireRunLock(root, opts);
+  try {
+    return { ...openRunDir(root, overrides), lock };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
