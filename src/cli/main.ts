@@ -34,7 +34,8 @@ export function createCli(args: readonly string[], opts: { exitProcess?: boolean
     .help()
     .alias('h', 'help')
     .version(packageVersion())
-    .wrap(Math.min(120, process.stdout.columns || 100))
+    // Unwrapped, so that each example command stays on one line and can be pasted.
+    .wrap(null)
     .epilogue('Each command has --help with examples. Configs: configs/README.md.')
     .example('$0 train --config configs/synthetic-ppo.yaml', 'train the default agent offline (micro-SAM, synthetic shapes)')
     .example('$0 eval --run runs/<name>', 'compare a trained agent with the random, centre and oracle clickers');

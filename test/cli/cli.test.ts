@@ -56,6 +56,20 @@ describe('alignsam --help', () => {
     expect(examples).toMatch(new RegExp(`alignsam ${name}\\b`));
   });
 
+  it.each(['', ...COMMANDS.map((c) => String(c.command).split(' ')[0])])('%s --help keeps each example on one line, on a narrow terminal too', async (name) => {
+    const columns = Object.getOwnPropertyDescriptor(process.stdout, 'columns');
+    Object.defineProperty(process.stdout, 'columns', { value: 40, configurable: true });
+    try {
+      const { output, error } = await helpOf(name ? [name, '--help'] : ['--help']);
+      expect(error).toBeNull();
+      const examples = (output.split('Examples:')[1] ?? '').split('\n\n')[0].split('\n').filter((l) => l.trim() !== '');
+      for (const line of examples) expect(line).toMatch(/^ {2}alignsam \S/);
+    } finally {
+      if (columns) Object.defineProperty(process.stdout, 'columns', columns);
+      else delete (process.stdout as { columns?: number }).columns;
+    }
+  });
+
   it('bin/alignsam.js runs from the sources without a build and exits 0', () => {
     const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'alignsam.js'), 'train', '--help'], { cwd: ROOT, encoding: 'utf8' });
     expect(out).toContain('--resume');
