@@ -5,13 +5,19 @@
  *
  * Embeddings handed out are referenced by observations and buffers, so an entry is only disposed
  * when it is evicted AND no holder has it: `acquire` pins it, `release` unpins it.
+ *
+ * A disk file is checked whenever it is read: it must parse whole, hold one float32 tensor of the
+ * model's embedding shape with finite values, and match the CRC-32C of its values stored in its
+ * metadata (files written before the checksum existed are checked without it). A damaged file is
+ * reported through `onWarning`, recomputed and replaced; it never counts as cached.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { RgbImage } from '../data/types';
-import { readSafetensors, writeSafetensors } from '../io/safetensors';
+import { parseSafetensors, readSafetensors, writeSafetensors, type SafetensorsContents } from '../io/safetensors';
 import { toFloat32 } from '../io/tensor-record';
+import { crc32c } from '../runs/crc32c';
 import { ImageEmbedding } from './image-embedding';
 import { embeddingKey, encodeImage } from './image-encoding';
 import type { SamModel } from './sam-model';
@@ -21,6 +27,17 @@ export interface EmbeddingCacheOptions {
   maxInMemory?: number;
   /** Folder for the disk cache; none when omitted. */
   dir?: string;
+  /** Told about damaged cache files being replaced (default: console.warn). */
+  onWarning?: (message: string) => void;
+}
+
+/** What a disk file holds, or why it cannot be used. */
+type FileCheck =
+  | { ok: true; data: Float32Array; originalSize: { height: number; width: number }; inputSize: { height: number; width: number } }
+  | { ok: false; foreign: boolean; reason: string };
+
+function checksumOf(data: Float32Array): string {
+  return crc32c(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).toString(16).padStart(8, '0');
 }
 
 export interface EmbeddingCacheStats {
@@ -40,6 +57,7 @@ export class EmbeddingCache {
   private readonly maxInMemory: number;
   readonly dir: string | null;
   private readonly stats = { memoryHits: 0, diskHits: 0, computed: 0 };
+  private readonly warn: (message: string) => void;
   /** Loads in flight, with the number of callers waiting to pin the result. */
   private readonly pending = new Map<string, { job: Promise<ImageEmbedding>; waiting: { pins: number } }>();
 
@@ -50,6 +68,7 @@ export class EmbeddingCache {
     this.maxInMemory = options.maxInMemory ?? 64;
     if (!(this.maxInMemory >= 1)) throw new Error(`EmbeddingCache: maxInMemory must be >= 1, got ${options.maxInMemory}`);
     this.dir = options.dir ?? null;
+    this.warn = options.onWarning ?? ((m: string) => console.warn(m));
   }
 
   keyOf(image: RgbImage): string {
@@ -71,8 +90,10 @@ export class EmbeddingCache {
     let entry = this.entries.get(key);
     if (!entry) {
       const file = this.dir ? this.filePath(key) : null;
-      const emb = file && fs.existsSync(file) ? await this.readFile(file, key) : null;
-      if (!emb) throw new Error(`embedding '${key}' is neither in memory nor in the disk cache${this.dir ? ` (${this.dir})` : ' (no cache dir)'}`);
+      const check = file && fs.existsSync(file) ? await this.readFile(file) : null;
+      if (check && !check.ok) throw new Error(`${file}: ${check.reason}; delete it and compute the embedding again (alignsam embed)`);
+      if (!check) throw new Error(`embedding '${key}' is neither in memory nor in the disk cache${this.dir ? ` (${this.dir})` : ' (no cache dir)'}`);
+      const emb = this.toEmbedding(key, check);
       this.stats.diskHits++;
       entry = this.entries.get(key) ?? { embedding: emb, refs: 0 };
       this.entries.set(key, entry);
@@ -95,14 +116,15 @@ export class EmbeddingCache {
   /** Compute (or load from disk) without pinning, e.g. to fill the disk cache ahead of training. */
   async warm(image: RgbImage): Promise<string> {
     const key = this.keyOf(image);
-    if (this.dir && !this.entries.has(key) && fs.existsSync(this.filePath(key))) return key;
+    if (this.dir && !this.entries.has(key) && this.checkFileSync(this.filePath(key)).ok) return key;
     await this.getByKey(key, image, false);
     this.evict();
     return key;
   }
 
+  /** Whether the disk cache holds a whole, valid file for `image` (the file is read and checked). */
   hasOnDisk(image: RgbImage): boolean {
-    return this.dir !== null && fs.existsSync(this.filePath(this.keyOf(image)));
+    return this.dir !== null && this.checkFileSync(this.filePath(this.keyOf(image))).ok;
   }
 
   getStats(): EmbeddingCacheStats {
@@ -166,11 +188,13 @@ export class EmbeddingCache {
     if (this.dir) {
       const file = this.filePath(key);
       if (fs.existsSync(file)) {
-        const emb = await this.readFile(file, key);
-        if (emb) {
+        const check = await this.readFile(file);
+        if (check.ok) {
           this.stats.diskHits++;
-          return emb;
+          return this.toEmbedding(key, check);
         }
+        // A file of other weights under this key is stale, not damaged: replaced without a word.
+        if (!check.foreign) this.warn(`embedding cache: ${file}: ${check.reason}; recomputing it and replacing the file`);
       }
     }
     const emb = encodeImage(this.model, image, key);
@@ -183,26 +207,58 @@ export class EmbeddingCache {
     return path.join(this.dir!, `${key}.safetensors`);
   }
 
-  private async readFile(file: string, key: string): Promise<ImageEmbedding | null> {
-    const { tensors, metadata } = await readSafetensors(file);
-    const t = tensors.get('embedding');
+  private async readFile(file: string): Promise<FileCheck> {
+    let contents: SafetensorsContents;
+    try {
+      contents = await readSafetensors(file);
+    } catch (err) {
+      return { ok: false, foreign: false, reason: `unreadable (${(err as Error).message.replace(`${file}: `, '')})` };
+    }
+    return this.checkContents(contents, file);
+  }
+
+  private checkFileSync(file: string): FileCheck {
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (err) {
+      return { ok: false, foreign: false, reason: `unreadable (${(err as Error).message})` };
+    }
+    try {
+      return this.checkContents(parseSafetensors(bytes, file), file);
+    } catch (err) {
+      return { ok: false, foreign: false, reason: `unreadable (${(err as Error).message.replace(`${file}: `, '')})` };
+    }
+  }
+
+  private checkContents({ tensors, metadata }: SafetensorsContents, file: string): FileCheck {
     const e = this.model.gridSize;
     const d = this.model.config.maskDecoder.transformerDim;
-    if (!t || t.shape.join() !== [e, e, d].join() || metadata.weights_id !== this.model.weightsId) {
-      // A stale or foreign file: ignore it and recompute (it is overwritten atomically).
-      return null;
+    if (metadata.weights_id !== this.model.weightsId) return { ok: false, foreign: true, reason: `computed with other weights (${metadata.weights_id})` };
+    const t = tensors.get('embedding');
+    if (!t || t.dtype !== 'float32' || t.shape.join() !== [e, e, d].join()) {
+      return { ok: false, foreign: false, reason: `expected a float32 tensor 'embedding' of shape [${e}, ${e}, ${d}], got ${t ? `${t.dtype} [${t.shape.join(', ')}]` : 'none'}` };
     }
-    const num = (k: string) => {
+    const data = toFloat32(t, `${file}: embedding`);
+    if (metadata.crc32c !== undefined && metadata.crc32c !== checksumOf(data)) {
+      return { ok: false, foreign: false, reason: `checksum mismatch (stored ${metadata.crc32c}, values give ${checksumOf(data)}): the file is damaged` };
+    }
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) return { ok: false, foreign: false, reason: `value ${i} is ${data[i]}` };
+    }
+    const sizes: number[] = [];
+    for (const k of ['original_height', 'original_width', 'input_height', 'input_width']) {
       const v = Number(metadata[k]);
-      if (!Number.isInteger(v) || v <= 0) throw new Error(`${file}: metadata '${k}' must be a positive integer, got ${metadata[k]}`);
-      return v;
-    };
-    return new ImageEmbedding(
-      key,
-      tf.tensor3d(toFloat32(t, `${file}: embedding`), [e, e, d]),
-      { height: num('original_height'), width: num('original_width') },
-      { height: num('input_height'), width: num('input_width') },
-    );
+      if (!Number.isInteger(v) || v <= 0) return { ok: false, foreign: false, reason: `metadata '${k}' must be a positive integer, got ${metadata[k]}` };
+      sizes.push(v);
+    }
+    return { ok: true, data, originalSize: { height: sizes[0], width: sizes[1] }, inputSize: { height: sizes[2], width: sizes[3] } };
+  }
+
+  private toEmbedding(key: string, check: Extract<FileCheck, { ok: true }>): ImageEmbedding {
+    const e = this.model.gridSize;
+    const d = this.model.config.maskDecoder.transformerDim;
+    return new ImageEmbedding(key, tf.tensor3d(check.data, [e, e, d]), check.originalSize, check.inputSize);
   }
 
   private async writeFile(emb: ImageEmbedding): Promise<void> {
@@ -210,6 +266,7 @@ export class EmbeddingCache {
     const data = (await emb.embedding.data()) as Float32Array;
     await writeSafetensors(this.filePath(emb.key), new Map([['embedding', { dtype: 'float32', shape: emb.embedding.shape, data }]]), {
       weights_id: this.model.weightsId,
+      crc32c: checksumOf(data),
       original_height: String(emb.originalSize.height),
       original_width: String(emb.originalSize.width),
       input_height: String(emb.inputSize.height),
