@@ -164,9 +164,10 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
       embedChannels,
       logitsPerCell: k as 1 | 2,
       textDim: obs.textVector ? obs.textVector.length : 0,
+      labelerScores: obs.labelerScores !== undefined,
       head: this.head,
     };
-    return { config, dims: { embedH, embedW, embedChannels, gridSize: g, nActions, textDim: config.textDim } };
+    return { config, dims: { embedH, embedW, embedChannels, gridSize: g, nActions, textDim: config.textDim, labelerScores: config.labelerScores } };
   }
 
   protected ensureBuilt(obs: PromptObservation): void {
@@ -340,6 +341,7 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
       gridSize: json.net.gridSize,
       nActions: json.net.logitsPerCell * json.net.gridSize ** 2,
       textDim: json.net.textDim,
+      labelerScores: json.net.labelerScores === true,
     };
     this.embedDims = { ...json.embedDims };
     this.buildModel(json.net, dims);

@@ -14,6 +14,7 @@ export class ObservationTable {
   readonly clicksNegative: Float32Array;
   readonly stepFraction: Float32Array;
   readonly textVector: Float32Array | null;
+  readonly labelerScores: Float32Array | null;
   readonly actionMask: Uint8Array;
   private readonly hw: number;
   private readonly gg: number;
@@ -32,6 +33,7 @@ export class ObservationTable {
     this.clicksNegative = new Float32Array(capacity * this.gg);
     this.stepFraction = new Float32Array(capacity);
     this.textVector = dims.textDim > 0 ? new Float32Array(capacity * dims.textDim) : null;
+    this.labelerScores = dims.labelerScores ? new Float32Array(capacity * this.gg) : null;
     this.actionMask = new Uint8Array(capacity * dims.nActions);
   }
 
@@ -46,6 +48,7 @@ export class ObservationTable {
     this.clicksNegative.set(obs.clicksNegative, slot * this.gg);
     this.stepFraction[slot] = stepFractionOf(obs);
     if (this.textVector) this.textVector.set(obs.textVector as ArrayLike<number>, slot * this.dims.textDim);
+    if (this.labelerScores) this.labelerScores.set(obs.labelerScores as ArrayLike<number>, slot * this.gg);
     const na = this.dims.nActions;
     for (let a = 0; a < na; a++) this.actionMask[slot * na + a] = obs.actionMask[a] ? 1 : 0;
   }
@@ -69,6 +72,7 @@ export class ObservationTable {
       clicksNegative: new Float32Array(b * gg),
       stepFraction: new Float32Array(b),
       textVector: this.textVector ? new Float32Array(b * td) : null,
+      labelerScores: this.labelerScores ? new Float32Array(b * gg) : null,
       actionMask: new Uint8Array(b * na),
     };
     for (let i = 0; i < b; i++) {
@@ -81,6 +85,7 @@ export class ObservationTable {
       out.clicksNegative.set(this.clicksNegative.subarray(s * gg, (s + 1) * gg), i * gg);
       out.stepFraction[i] = this.stepFraction[s];
       if (out.textVector && this.textVector) out.textVector.set(this.textVector.subarray(s * td, (s + 1) * td), i * td);
+      if (out.labelerScores && this.labelerScores) out.labelerScores.set(this.labelerScores.subarray(s * gg, (s + 1) * gg), i * gg);
       out.actionMask.set(this.actionMask.subarray(s * na, (s + 1) * na), i * na);
     }
     return out;
@@ -104,6 +109,7 @@ export class ObservationTable {
     rec.set(`${prefix}clicksNegative`, { dtype: 'float32', shape: [c, this.gg], data: this.clicksNegative });
     rec.set(`${prefix}stepFraction`, { dtype: 'float32', shape: [c], data: this.stepFraction });
     if (this.textVector) rec.set(`${prefix}textVector`, { dtype: 'float32', shape: [c, this.dims.textDim], data: this.textVector });
+    if (this.labelerScores) rec.set(`${prefix}labelerScores`, { dtype: 'float32', shape: [c, this.gg], data: this.labelerScores });
     rec.set(`${prefix}actionMask`, { dtype: 'uint8', shape: [c, this.dims.nActions], data: this.actionMask });
     return rec;
   }
@@ -119,6 +125,7 @@ export class ObservationTable {
       ['actionMask', this.actionMask, 'uint8'],
     ];
     if (this.textVector) want.push(['textVector', this.textVector, 'float32']);
+    if (this.labelerScores) want.push(['labelerScores', this.labelerScores, 'float32']);
     for (const [name, arr, dtype] of want) {
       const e = rec.get(prefix + name);
       if (!e) throw new Error(`${source}: missing tensor '${prefix}${name}'`);

@@ -27,6 +27,8 @@ export interface PromptObservation {
   stepFraction: number | ArrayLike<number>;
   /** The target's text vector [D], when the task has a name. */
   textVector?: ArrayLike<number>;
+  /** The labeler's (SRM's) foreground score per cell [G * G], when the env shows it. */
+  labelerScores?: ArrayLike<number>;
   /** 1 where the action is allowed, [nActions]. */
   actionMask: ArrayLike<number>;
 }
@@ -45,6 +47,8 @@ export interface PromptObservationBatch {
   stepFraction: Float32Array;
   /** [B * D], or null when the task has no text. */
   textVector: Float32Array | null;
+  /** [B * G * G], or null when the policy does not read the labeler's scores. */
+  labelerScores: Float32Array | null;
   /** [B * nActions] */
   actionMask: Uint8Array;
 }
@@ -58,6 +62,8 @@ export interface ObservationDims {
   nActions: number;
   /** 0 when the policy takes no text. */
   textDim: number;
+  /** Whether the policy reads the labeler's cell scores. */
+  labelerScores?: boolean;
 }
 
 export function stepFractionOf(obs: PromptObservation): number {
@@ -101,6 +107,7 @@ export function validateObservation(obs: PromptObservation, dims: ObservationDim
   const s = stepFractionOf(obs);
   if (!Number.isFinite(s)) throw new Error(`${where}: field 'stepFraction' must be a finite number, got ${s}`);
   if (dims.textDim > 0) checkLength('textVector', obs.textVector, dims.textDim, where);
+  if (dims.labelerScores) checkLength('labelerScores', obs.labelerScores, gg, where);
 }
 
 /** Stack observations into a batch (copies the small fields, references the embeddings). */
@@ -117,6 +124,7 @@ export function batchObservations(observations: readonly PromptObservation[], di
     clicksNegative: new Float32Array(b * gg),
     stepFraction: new Float32Array(b),
     textVector: dims.textDim > 0 ? new Float32Array(b * dims.textDim) : null,
+    labelerScores: dims.labelerScores ? new Float32Array(b * gg) : null,
     actionMask: new Uint8Array(b * dims.nActions),
   };
   for (let i = 0; i < b; i++) {
@@ -128,6 +136,7 @@ export function batchObservations(observations: readonly PromptObservation[], di
     batch.clicksNegative.set(o.clicksNegative, i * gg);
     batch.stepFraction[i] = stepFractionOf(o);
     if (batch.textVector) batch.textVector.set(o.textVector as ArrayLike<number>, i * dims.textDim);
+    if (batch.labelerScores) batch.labelerScores.set(o.labelerScores as ArrayLike<number>, i * gg);
     for (let a = 0; a < dims.nActions; a++) batch.actionMask[i * dims.nActions + a] = o.actionMask[a] ? 1 : 0;
   }
   return batch;
@@ -152,5 +161,6 @@ export function snapshotObservation(obs: PromptObservation): PromptObservation {
     actionMask: Uint8Array.from(copy('actionMask', obs.actionMask), (v) => (v ? 1 : 0)),
   };
   if (obs.textVector !== undefined) out.textVector = copy('textVector', obs.textVector);
+  if (obs.labelerScores !== undefined) out.labelerScores = copy('labelerScores', obs.labelerScores);
   return out;
 }

@@ -7,7 +7,8 @@
  *        side stays >= embedConvMinSize (default ceil(1.5 G): 64 -> 16 for G = 10, so the convs
  *        run at 16 x 16, which resolves a 10 x 10 action grid at a quarter of the cost of 32 x 32)
  *     -> adaptive average pool to the G x G action grid
- *     ++ [mask pooled to the grid, positive clicks, negative clicks, step fraction]
+ *     ++ [mask pooled to the grid, positive clicks, negative clicks, step fraction,
+ *         the labeler's cell scores when `labelerScores`]
  *     -> 3x3 conv + ReLU per `gridConvChannels`, the first modulated by FiLM from the text vector
  *     -> per-cell 1x1 head: logits (actor-critic) or Q-values, 1 or 2 per cell
  *     -> value head: global mean pool -> dense + ReLU -> dense
@@ -42,6 +43,8 @@ export interface PromptNetConfig {
   actionLayout: ActionLayout;
   /** Length of the text vector; 0 for tasks without a name. */
   textDim: number;
+  /** Read the labeler's (SRM's) cell scores as one more grid channel. */
+  labelerScores?: boolean;
   /** Width of the 1x1 embedding projection. */
   projChannels: number;
   /** Output channels of the 3x3 convs on the embedding grid. */
@@ -132,7 +135,7 @@ export class PromptNet {
       p.add(`embed${i}/b`, [out], zeros(out));
       ch = out;
     });
-    ch += 4; // mask on the grid, positive clicks, negative clicks, step fraction
+    ch += 4 + (c.labelerScores ? 1 : 0); // mask on the grid, positive clicks, negative clicks, step fraction[, labeler scores]
     c.gridConvChannels.forEach((out, i) => {
       p.add(`grid${i}/w`, [3, 3, ch, out], orthogonalConv(3, 3, ch, out, SQRT2, rng));
       p.add(`grid${i}/b`, [out], zeros(out));
@@ -167,6 +170,7 @@ export class PromptNet {
       gridSize: this.config.gridSize,
       nActions: this.nActions,
       textDim: this.config.textDim,
+      labelerScores: this.config.labelerScores === true,
     };
   }
 
@@ -292,7 +296,12 @@ export class PromptNet {
     const pos = tf.tensor4d(batch.clicksPositive, [b, g, g, 1]);
     const neg = tf.tensor4d(batch.clicksNegative, [b, g, g, 1]);
     const step = tf.mul(tf.ones([b, g, g, 1]), tf.tensor4d(batch.stepFraction, [b, 1, 1, 1]));
-    x = tf.concat([x, maskGrid, pos, neg, step], 3) as tf.Tensor4D;
+    const gridInputs: tf.Tensor[] = [x, maskGrid, pos, neg, step];
+    if (c.labelerScores) {
+      if (!batch.labelerScores) throw new Error('PromptNet: this network reads the labeler scores but the batch has none');
+      gridInputs.push(tf.tensor4d(batch.labelerScores, [b, g, g, 1]));
+    }
+    x = tf.concat(gridInputs, 3) as tf.Tensor4D;
 
     c.gridConvChannels.forEach((out, i) => {
       let y = tf.add(conv2d(x, this.params.get(`grid${i}/w`) as tf.Tensor4D, 'same'), this.params.get(`grid${i}/b`)) as tf.Tensor4D;

@@ -28,6 +28,11 @@ export interface PromptObservation {
   stepFraction: number;
   /** The target name's vector [D], or undefined for tasks without a name. */
   textVector?: Float32Array;
+  /**
+   * The labeler's (SRM's) foreground score of every cell, [G*G] in [0, 1], computed when the
+   * episode starts; present when the env observes its labeler (`observeLabeler`).
+   */
+  labelerScores?: Float32Array;
   /** 1 where the action is allowed, [numActions]. */
   actionMask: Uint8Array;
 }
@@ -38,6 +43,8 @@ export interface PromptObservationDims {
   gridSize: number;
   numActions: number;
   textDim: number;
+  /** Whether observations carry `labelerScores`. */
+  labelerScores?: boolean;
 }
 
 function inUnit(a: unknown, n: number): boolean {
@@ -64,6 +71,7 @@ export function promptObservationSpace(d: PromptObservationDims): Space<PromptOb
       if (!inUnit(o.maskProbs, e2) || !inUnit(o.clicksPositive, g2) || !inUnit(o.clicksNegative, g2)) return false;
       if (!(o.stepFraction >= 0 && o.stepFraction <= 1)) return false;
       if (d.textDim > 0 && !(o.textVector instanceof Float32Array && o.textVector.length === d.textDim)) return false;
+      if (d.labelerScores && !inUnit(o.labelerScores, g2)) return false;
       if (!(o.actionMask instanceof Uint8Array) || o.actionMask.length !== d.numActions) return false;
       return true;
     },
@@ -75,6 +83,7 @@ export function promptObservationSpace(d: PromptObservationDims): Space<PromptOb
       clicksNegative: cellSpace.sample() as Float32Array,
       stepFraction: rng.random(),
       textVector: d.textDim > 0 ? Float32Array.from({ length: d.textDim }, () => rng.normal()) : undefined,
+      labelerScores: d.labelerScores ? (cellSpace.sample() as Float32Array) : undefined,
       actionMask: Uint8Array.from({ length: d.numActions }, () => 1),
     }),
   });

@@ -60,8 +60,23 @@ export interface SamPromptEnvOptions {
   textVector?: (name: string) => Float32Array;
   /** Length of the text vectors (0: the observation carries none). */
   textDim?: number;
-  /** Ask SAM for three masks and keep the one with the best predicted IoU. Default false. */
-  multimaskOutput?: boolean;
+  /**
+   * Ask SAM for three masks and keep the one with the best predicted IoU: always (true), never
+   * (false), or 'single-point' (only while the prompts are one point, where SAM's answer is
+   * ambiguous; the official predictor's advice). Default 'single-point'.
+   */
+  multimaskOutput?: boolean | 'single-point';
+  /**
+   * Feed the previous mask's low-res logits back as SAM's dense prompt, as the official
+   * interactive loop and SAM's own training do. Default true.
+   */
+  maskInput?: boolean;
+  /**
+   * Show the labeler's cell scores in every observation (`labelerScores`, computed when the
+   * episode starts), so a policy sees what the SRM believes without learning it again from the
+   * embedding. Needs a labeler. Default false.
+   */
+  observeLabeler?: boolean;
   /** 'random' (seeded) or 'sequential' samples at reset. Default 'random'. */
   sampleOrder?: 'random' | 'sequential';
   /** Seed used when the first reset gives none. Default 0. */
@@ -87,6 +102,7 @@ interface Episode {
   logits: tf.Tensor2D | null;
   t: number;
   textVector: Float32Array | undefined;
+  labelerScores: Float32Array | undefined;
 }
 
 /** What `prepareStep` decided, consumed by `completeStep`. */
@@ -125,7 +141,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     if (!['none', 'ground-truth', 'labeler'].includes(this.initialPrompts)) {
       throw new Error(`initialPrompts must be 'none', 'ground-truth' or 'labeler', got '${this.initialPrompts}'`);
     }
-    if ((this.labelSource === 'recalibration' || this.initialPrompts === 'labeler') && !options.labeler) {
+    if ((this.labelSource === 'recalibration' || this.initialPrompts === 'labeler' || options.observeLabeler) && !options.labeler) {
       throw new Error(`labelSource '${this.labelSource}' with initialPrompts '${this.initialPrompts}' needs a labeler (e.g. the semantic recalibration module); use labelSource 'oracle' or 'agent' without one`);
     }
     if (options.dataset.length === 0) throw new Error(`data set '${options.dataset.name}' is empty`);
@@ -138,7 +154,24 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       gridSize: this.grid.gridSize,
       numActions: this.grid.numActions,
       textDim: options.textDim ?? 0,
+      labelerScores: options.observeLabeler === true,
     });
+  }
+
+  /**
+   * A new env like this one with some options replaced (e.g. ground-truth labels for a reference
+   * baseline on the same data, SAM, grid and initial prompts). It shares the embedding cache.
+   */
+  variant(overrides: Partial<SamPromptEnvOptions>): SamPromptEnv {
+    return new SamPromptEnv({ ...this.options, reward: this.reward, ...overrides });
+  }
+
+  /**
+   * 'deployed' when nothing from the ground truth enters an episode (P0 from the labeler or none,
+   * labels from the labeler or the agent); 'assisted' otherwise.
+   */
+  get protocol(): 'deployed' | 'assisted' {
+    return this.initialPrompts === 'ground-truth' || this.labelSource === 'oracle' ? 'assisted' : 'deployed';
   }
 
   get currentSample(): Sample | null {
@@ -212,7 +245,9 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       logits: null,
       t: 0,
       textVector: this.textVectorOf(sample.targetName),
+      labelerScores: undefined,
     };
+    if (this.options.observeLabeler) this.episode.labelerScores = (await this.options.labeler!.scoreCells([this.observation()]))[0];
     await this.addInitialPrompts();
     return this.episode.pointsXY.length > 0 ? this.decodeRequest() : null;
   }
@@ -296,6 +331,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       clicksNegative: ep.clicksNegative.slice(),
       stepFraction: ep.t / this.horizon,
       textVector: ep.textVector,
+      ...(ep.labelerScores ? { labelerScores: ep.labelerScores.slice() } : {}),
       actionMask: this.grid.actionMask(ep.clicked),
     };
   }
@@ -341,13 +377,15 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
 
   private decodeRequest(): DecodeRequest {
     const ep = this.episode!;
+    const multimask = this.options.multimaskOutput ?? 'single-point';
     return {
       embedding: ep.embedding,
       prompt: {
         pointsXY: applyCoords(ep.pointsXY, ep.embedding.originalSize, this.model.config.imageEncoder.imgSize),
         pointLabels: Int32Array.from(ep.labels),
       },
-      multimaskOutput: this.options.multimaskOutput ?? false,
+      maskInput: this.options.maskInput !== false ? ep.logits : null,
+      multimaskOutput: multimask === 'single-point' ? ep.labels.length === 1 : multimask,
     };
   }
 
@@ -405,7 +443,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
         (want === 1 ? ep.clicksPositive : ep.clicksNegative)[this.grid.cellOf(x, y, width, height)] = 1;
       }
     } else if (this.initialPrompts === 'labeler') {
-      const [scores] = await this.options.labeler!.scoreCells([this.observation()]);
+      const scores = ep.labelerScores ?? (await this.options.labeler!.scoreCells([this.observation()]))[0];
       let hi = 0;
       let lo = 0;
       for (let c = 1; c < scores.length; c++) {

@@ -60,6 +60,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
         reward: c.reward as RewardConfig | undefined,
         rewardBaseDir: c.rewardBaseDir,
         multimaskOutput: c.multimaskOutput,
+        maskInput: c.maskInput,
         sampleOrder: c.sampleOrder,
         autoresetMode: 'same-step',
       });

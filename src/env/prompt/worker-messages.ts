@@ -24,7 +24,8 @@ export interface WorkerPromptEnvConfig {
   initialPrompts?: Exclude<InitialPrompts, 'labeler'>;
   reward?: unknown;
   rewardBaseDir?: string;
-  multimaskOutput?: boolean;
+  multimaskOutput?: boolean | 'single-point';
+  maskInput?: boolean;
   sampleOrder?: 'random' | 'sequential';
   backend?: string;
 }
