@@ -10,6 +10,7 @@ export interface EvalArgs {
   set?: string | string[];
   backend?: string;
   write: boolean;
+  overwrite: boolean;
 }
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
@@ -24,7 +25,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
           .option('config', { alias: 'c', type: 'string', describe: 'With --export: the data and eval settings; alone: evaluate the baseline clickers of this config only' })
           .option('checkpoint', { type: 'string', default: 'latest', describe: "With --run: 'latest', 'best', or a checkpoint folder" })
           .option('episodes', { alias: 'n', type: 'number', describe: 'Episodes (default: eval.episodes of the config)' })
-          .option('write', { type: 'boolean', default: true, describe: 'With --run: write eval.json and report/*.png into the run folder (--no-write to only print)' }),
+          .option('write', { type: 'boolean', default: true, describe: 'With --run: write eval.json and report/*.png into the run folder (--no-write to only print)' })
+          .option('overwrite', { type: 'boolean', default: false, describe: "With --run: replace the run's eval.json and report/*.png when they exist (training writes them)" }),
       ),
     ))
       .check((a) => {
@@ -34,7 +36,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
         return true;
       })
       .example('$0 eval --run runs/synthetic-ppo-20250101-120000', 'the latest checkpoint vs the baselines, table on stdout, report in the run folder')
-      .example('$0 eval --run runs/my-run --checkpoint best -n 200', 'the best checkpoint on 200 episodes')
+      .example('$0 eval --run runs/my-run --checkpoint best -n 200 --overwrite', "the best checkpoint on 200 episodes, replacing the run's report")
       .example('$0 eval --export exports/synthetic --config configs/synthetic-ppo.yaml', 'an exported agent on the evaluation split of a config (the export sets grid, horizon, labels and SAM)')
       .example('$0 eval --config configs/coco-ppo.yaml --set eval.baselines=[oracle]', 'how well the oracle clicker does with your SAM on your data')
       .epilogue('Columns: mIoU@k (mean IoU after k clicks), NoC@85/90 (clicks to reach that IoU, 20 when never), NoF (share of episodes that never reach it), final IoU, label accuracy, return.'),
@@ -47,6 +49,11 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const { agentPolicy } = await import('../../eval/clickers');
     const overrides = setList(a.set);
     const opened = a.run ? openRunDir(a.run, overrides) : null;
+    // Checked before minutes of evaluation, and because the report being replaced is usually the
+    // one training wrote.
+    if (opened && a.write && !a.overwrite && (await import('fs')).existsSync(opened.paths.evalJson)) {
+      throw new Error(`${opened.paths.evalJson} exists: add --overwrite to replace it and report/*.png, or --no-write to print the table only`);
+    }
     const config = opened ? opened.config : loadConfig(a.config!, { overrides });
     let ckptDir: string | null = null;
     if (opened) {
