@@ -56,8 +56,8 @@ export function ablationEnvOptions<T extends SamPromptEnvOptions>(base: T, name:
   const preset = ablationPreset(name, { horizon: base.horizon });
   if (preset.usesSrm && !srm) throw new Error(`ablation '${name}' labels clicks with the SRM: pass one`);
   const out: T = { ...base, ...preset.env, labeler: preset.usesSrm ? srm : undefined };
-  // Without the SRM there is nothing to score cells for the evaluation start P0.
-  if (!preset.usesSrm && out.initialPrompts === 'labeler') out.initialPrompts = 'ground-truth';
+  // Without the SRM nothing scores cells for P0, and a deployed agent has no ground truth: no P0.
+  if (!preset.usesSrm && out.initialPrompts === 'labeler') out.initialPrompts = 'none';
   return out;
 }
 

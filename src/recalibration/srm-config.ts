@@ -9,10 +9,18 @@ import type { TextEncoderIdentity } from '../text/text-encoder';
 export type SrmBranch = 'implicit' | 'explicit';
 /** 'hard': a cell is foreground when at least half its pixels are (cell fraction >= 0.5); 'soft': the fraction itself. */
 export type SrmTargetMode = 'hard' | 'soft';
+/**
+ * What the SRM reads: 'embedding', SAM's image embedding E alone; 'gated', the paper's
+ * s_t = E * M_{t-1}. Gating zeroes every cell outside the current mask, so a click on a missed
+ * part of the target looks exactly like a click on background; reading E keeps each cell's
+ * evidence and makes the labels of one image consistent across the episode.
+ */
+export type SrmState = 'embedding' | 'gated';
 
 export interface SrmConfig {
   /** 'implicit' for tasks without a name, 'explicit' for named targets (needs text vectors). */
   branch: SrmBranch;
+  state: SrmState;
   /** Action grid side G: the SRM scores every cell. */
   gridSize: number;
   /** Channels D of the image embedding [E, E, D] (256 for SAM). */
@@ -57,6 +65,7 @@ export function resolveSrmConfig(input: SrmConfigInput): SrmConfig {
   const branch: SrmBranch = input.branch ?? (input.textDim && input.textDim > 0 ? 'explicit' : 'implicit');
   const c: SrmConfig = {
     branch,
+    state: input.state ?? 'embedding',
     gridSize: input.gridSize,
     embedChannels: input.embedChannels,
     textDim: input.textDim ?? (input.textEncoder ? input.textEncoder.dim : 0),
@@ -89,6 +98,7 @@ export function validateSrmConfig(c: SrmConfig, source = 'SRM config'): void {
     if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) fail(field, 'must be a positive integer', v);
   };
   if (c.branch !== 'implicit' && c.branch !== 'explicit') fail('branch', "must be 'implicit' or 'explicit'", c.branch);
+  if (c.state !== 'embedding' && c.state !== 'gated') fail('state', "must be 'embedding' or 'gated'", c.state);
   (['gridSize', 'embedChannels', 'projChannels', 'channels', 'attentionDim', 'updatesPerStep', 'batchSize', 'replayCapacity'] as const).forEach(posInt);
   if (!(Number.isInteger(c.textDim) && c.textDim >= 0)) fail('textDim', 'must be an integer >= 0', c.textDim);
   if (c.branch === 'explicit' && c.textDim === 0) fail('textDim', 'must be > 0 for the explicit branch (it is conditioned on text vectors)', c.textDim);

@@ -53,6 +53,8 @@ export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promis
   if (json?.format !== SRM_CHECKPOINT_FORMAT) throw new Error(`${file}: not an SRM checkpoint (format ${JSON.stringify(json?.format)})`);
   if (json.formatVersion !== SRM_CHECKPOINT_VERSION) throw new Error(`${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${SRM_CHECKPOINT_VERSION})`);
   if (!json.config || !json.state) throw new Error(`${file}: missing 'config' or 'state'`);
+  // A checkpoint that names no state is read as the paper's gated state.
+  if (json.config.state === undefined) json.config.state = 'gated';
   validateSrmConfig(json.config, `${file}: config`);
   const weightsFile = path.join(dir, 'weights.safetensors');
   const optimFile = path.join(dir, 'optimizer.safetensors');
@@ -67,4 +69,22 @@ export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promis
     throw err;
   }
   return srm;
+}
+
+/**
+ * Load a saved SRM's weights and training state into `srm`, whose config must be the same (the
+ * pre-training cache: a run continues exactly as if it had pre-trained itself).
+ */
+export async function loadSrmInto(srm: SemanticRecalibrationModule, dir: string): Promise<void> {
+  const saved = await loadSrm(dir);
+  try {
+    const a = JSON.stringify(saved.config);
+    const b = JSON.stringify(srm.config);
+    if (a !== b) throw new Error(`${dir}: the saved SRM's config differs from this run's (${a} vs ${b})`);
+    srm.net.params.loadRecord(saved.net.params.toRecord(), path.join(dir, 'weights.safetensors'));
+    const state = saved.trainingState();
+    srm.restoreTrainingState(state, path.join(dir, 'optimizer.safetensors'));
+  } finally {
+    saved.dispose();
+  }
 }

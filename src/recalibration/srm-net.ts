@@ -1,8 +1,8 @@
 /**
  * The SRM's network: a foreground logit for every cell of the G x G action grid.
  *
- * Shared start, the AlignSAM state s_t = E * M_{t-1}: the embedding E [He, We, D] gated by the
- * previous mask, average-pooled by the largest power of two f that keeps the grid >= G (64 -> 16
+ * Shared start, the state: SAM's embedding E [He, We, D] (config `state: 'embedding'`, the
+ * default) or the AlignSAM state s_t = E * M_{t-1} gated by the previous mask ('gated'), average-pooled by the largest power of two f that keeps the grid >= G (64 -> 16
  * for SAM and G = 10), then a 1x1 projection D -> p. Pooling, gating and the projection are
  * linear, so pool(proj(E) * m) = proj(pool(E * m)): we pool the gated embedding first (no
  * gradient flows into E) and project the 16x smaller result, instead of projecting and
@@ -224,8 +224,7 @@ export class SrmNet {
     const gated = batch.embeddings.map((ref, i) =>
       tf.tidy(() => {
         const e4 = tf.reshape(ref.tensor, [1, he, we, d]) as tf.Tensor4D;
-        const m = tf.tensor4d(batch.maskProbs.subarray(i * he * we, (i + 1) * he * we), [1, he, we, 1]);
-        const x = tf.mul(e4, m) as tf.Tensor4D;
+        const x = c.state === 'gated' ? (tf.mul(e4, tf.tensor4d(batch.maskProbs.subarray(i * he * we, (i + 1) * he * we), [1, he, we, 1])) as tf.Tensor4D) : e4;
         // Constants (no gradient flows into E), so the plain pooling kernel is fine here.
         return f === 1 ? x : (tf.avgPool(x, f, f, 'valid') as tf.Tensor4D);
       }),

@@ -163,3 +163,31 @@ export async function collectSrmExamples(env: Env<PromptObservation, number>, op
   }
   return set;
 }
+
+export interface ImagePretrainOptions {
+  /** Samples 0..images-1 of the env's data set, each seen in its reset state. */
+  images: number;
+  /** Adam steps on minibatches drawn from those states. */
+  updates: number;
+  batchSize?: number;
+  onUpdate?: (done: number, stats: SrmUpdateStats) => void;
+}
+
+/**
+ * Supervised pre-training on ground truth, before RL: the reset states of the first `images`
+ * samples (use an env whose P0 is 'none', so no click has shaped the state) and `updates`
+ * minibatch steps over them.
+ */
+export async function pretrainSrmOnImages(srm: SemanticRecalibrationModule, env: Env<PromptObservation, number>, opts: ImagePretrainOptions): Promise<SrmUpdateStats> {
+  if (!(Number.isInteger(opts.images) && opts.images > 0)) throw new Error(`images must be a positive integer, got ${opts.images}`);
+  const set = new SrmExampleSet();
+  try {
+    for (let i = 0; i < opts.images; i++) {
+      const { observation, info } = await env.reset({ seed: i, options: { index: i } });
+      set.add(observation, cellFractionsOf(info, `sample ${i}`));
+    }
+    return srm.fit(set.examples, { updates: opts.updates, batchSize: opts.batchSize, onUpdate: opts.onUpdate });
+  } finally {
+    set.dispose();
+  }
+}

@@ -25,6 +25,7 @@ import { cellTargets, diceBceLoss } from './losses';
 import { resolveSrmConfig, validateSrmConfig, type SrmConfig, type SrmConfigInput } from './srm-config';
 import { SrmNet, type SrmInputBatch } from './srm-net';
 import { SrmReplay, type SrmReplayEntry } from './srm-replay';
+import type { SrmExample } from './evaluate-srm';
 
 /** The part of an observation the SRM reads (a PromptObservation has all of it). */
 export interface SrmObservation {
@@ -170,7 +171,7 @@ export class SemanticRecalibrationModule implements ClickLabeler {
     let dice = 0;
     for (let k = 0; k < iterations; k++) {
       const entries = this.replay.sample(this.config.batchSize, this.rng);
-      const terms = this.trainStep(entries);
+      const terms = this.replayStep(entries);
       loss += terms[0];
       bce += terms[1];
       dice += terms[2];
@@ -180,14 +181,47 @@ export class SemanticRecalibrationModule implements ClickLabeler {
     return this.lastStats;
   }
 
-  /** One Adam step on a given minibatch; returns [total, bce, dice]. */
-  private trainStep(entries: readonly SrmReplayEntry[]): [number, number, number] {
-    const batch = this.batchOf(
-      entries.map((e) => ({ embedding: this.replay.embedding(e.key), maskProbs: e.maskProbs, textVector: e.textVector ?? undefined })),
-    );
+  /**
+   * `updates` Adam steps on minibatches drawn (with replacement) from a fixed set of examples
+   * with their ground truth on the grid: supervised pre-training, as the paper trains its SRM on
+   * a few labelled images per task. The replay is left as it was.
+   */
+  fit(examples: readonly SrmExample[], opts: { updates: number; batchSize?: number; onUpdate?: (done: number, stats: SrmUpdateStats) => void }): SrmUpdateStats {
+    if (examples.length === 0) throw new Error('SRM.fit: no examples');
+    if (!(Number.isInteger(opts.updates) && opts.updates >= 0)) throw new Error(`SRM.fit: updates must be an integer >= 0, got ${opts.updates}`);
+    const batchSize = opts.batchSize ?? this.config.batchSize;
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`SRM.fit: batchSize must be a positive integer, got ${batchSize}`);
     const g2 = this.config.gridSize ** 2;
-    const targets = new Float32Array(entries.length * g2);
-    entries.forEach((e, i) => targets.set(e.targets, i * g2));
+    const targets = examples.map((e, i) => {
+      if (!e.cellFractions || e.cellFractions.length !== g2) throw new Error(`SRM.fit: example ${i} has ${e.cellFractions?.length} cell fractions, expected G*G = ${g2}`);
+      return cellTargets(e.cellFractions, this.config.targetMode);
+    });
+    let sum = [0, 0, 0];
+    for (let k = 0; k < opts.updates; k++) {
+      const picks = Array.from({ length: batchSize }, () => this.rng.int(examples.length));
+      const t = this.trainStep(picks.map((i) => examples[i].observation), picks.map((i) => targets[i]));
+      sum = sum.map((v, j) => v + t[j]);
+      if (opts.onUpdate) opts.onUpdate(k + 1, { loss: t[0], bce: t[1], dice: t[2], updates: k + 1 });
+    }
+    const n = Math.max(1, opts.updates);
+    this.lastStats = { loss: sum[0] / n, bce: sum[1] / n, dice: sum[2] / n, updates: opts.updates };
+    return this.lastStats;
+  }
+
+  private replayStep(entries: readonly SrmReplayEntry[]): [number, number, number] {
+    return this.trainStep(
+      entries.map((e) => ({ embedding: this.replay.embedding(e.key), maskProbs: e.maskProbs, textVector: e.textVector ?? undefined })),
+      entries.map((e) => e.targets),
+    );
+  }
+
+  /** One Adam step on a given minibatch; returns [total, bce, dice]. */
+  private trainStep(observations: readonly SrmObservation[], cellTargetsOf: readonly Float32Array[]): [number, number, number] {
+    const batch = this.batchOf(observations);
+    const g2 = this.config.gridSize ** 2;
+    const targets = new Float32Array(observations.length * g2);
+    cellTargetsOf.forEach((t, i) => targets.set(t, i * g2));
+    const entries = observations;
     const params = this.net.params;
     let parts: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
@@ -222,6 +256,7 @@ export class SemanticRecalibrationModule implements ClickLabeler {
   static deserialize(s: SerializedSrm, source = 'serialized SRM'): SemanticRecalibrationModule {
     if (!s || s.format !== 'alignsam-srm') throw new Error(`${source}: not a serialized SRM (format ${JSON.stringify(s?.format)})`);
     if (s.formatVersion !== 1) throw new Error(`${source}: unsupported formatVersion ${s.formatVersion} (this build reads 1)`);
+    if (s.config && s.config.state === undefined) s = { ...s, config: { ...s.config, state: 'gated' } };
     validateSrmConfig(s.config, `${source}: config`);
     const srm = new SemanticRecalibrationModule(s.config);
     try {

@@ -111,7 +111,7 @@ describe('ablation presets', () => {
       expect(env.labelSource).toBe(preset.env.labelSource);
       expect(env.actionSpace.n).toBe(name === 'without-srm' ? 2 * G * G : G * G);
       expect(env.labeler).toBe(preset.usesSrm ? srm : undefined);
-      expect(env.initialPrompts).toBe(preset.usesSrm ? 'labeler' : 'ground-truth');
+      expect(env.initialPrompts).toBe(preset.usesSrm ? 'labeler' : 'none');
       let { observation } = await env.reset({ seed: 2 });
       let steps = 0;
       for (;;) {
