@@ -15,6 +15,12 @@ import { TEXTURE_KINDS } from '../data/synthetic/textures';
 import { normaliseRewardConfig, REWARD_PRESETS, RewardTermConfig } from '../reward/config';
 import { Infer, NumberRule, s, SchemaContext, showValue } from './schema';
 
+import { BASELINE_NAMES } from '../eval/compare';
+
+/** Evaluation protocols: what may enter an evaluation episode from the ground truth. */
+export const EVAL_PROTOCOLS = ['deployed', 'assisted'] as const;
+export type EvalProtocol = (typeof EVAL_PROTOCOLS)[number];
+
 /** A learning rate (or clip range): a constant, or linear from `start` to `end` over training. */
 const schedule = (what: string, rule: NumberRule) =>
   s.union<number | { type: 'linear'; start: number; end: number }>(
@@ -142,12 +148,12 @@ export const configSchema = s.object({
       .enum(['none', 'ground-truth', 'labeler'] as const)
       .default('ground-truth')
       .describe("P0 in training: 'none', 'ground-truth' (one random positive and one negative point, the paper's), 'labeler' (the SRM's best and worst cells)."),
-    eval_initial_prompts: s
-      .enum(['none', 'ground-truth', 'labeler'] as const)
-      .nullable()
-      .default(null)
-      .describe("P0 at evaluation (null: as in training). The paper uses 'labeler' with the SRM."),
-    multimask: s.boolean().default(false).describe("Ask SAM for three masks and keep the best by predicted IoU."),
+    multimask: s
+      .union<boolean | 'single-point'>(s.boolean(), s.enum(['single-point'] as const))
+      .default('single-point')
+      .describe("Ask SAM for three masks and keep the best by predicted IoU: true, false, or 'single-point' (only while the prompts are one point, where SAM is ambiguous)."),
+    observe_labeler: s.boolean().default(true).describe("With the SRM: show the agent its cell scores of the image (one more grid channel), so the policy need not learn the target's look again from the embedding."),
+    mask_input: s.boolean().default(true).describe("Feed the previous mask's low-res logits back to SAM as its dense prompt (the official interactive loop)."),
     num_envs: s.integer({ min: 1, max: 256 }).default(4).describe('Environments stepped together (their SAM decodes are batched).'),
     vector: s.enum(['sync', 'async'] as const).default('sync').describe("'sync': one thread, one batched SAM call per step; 'async': envs sharded over worker threads (uses more cores; needs embedding_cache.dir)."),
     workers: s.integer({ min: 1, max: 64 }).default(2).describe("Worker threads of env.vector 'async'."),
@@ -210,7 +216,13 @@ export const configSchema = s.object({
       .describe("Train the semantic recalibration module alongside the agent. null: on exactly when something needs it (env.label_source 'recalibration', or 'labeler' initial prompts)."),
     branch: s.enum(['implicit', 'explicit'] as const).default('implicit').describe("'implicit' (no target name: two conv blocks) or 'explicit' (named target: text-conditioned)."),
     q: s.integer({ min: 0 }).default(1).describe('SRM training iterations after each action (the paper: 1 implicit, 5 explicit).'),
-    pretrain_episodes: s.integer({ min: 0 }).default(0).describe('Random-click episodes, labelled by the ground truth, whose states pre-train the SRM (q updates each) before RL starts.'),
+    state: s.enum(['embedding', 'gated'] as const).default('embedding').describe("What the SRM reads: 'embedding' (SAM's image embedding) or 'gated' (the paper's s_t = E * M_{t-1}, which hides every cell outside the current mask)."),
+    pretrain: s.object({
+      images: s.integer({ min: 0 }).default(0).describe('Training images whose ground truth pre-trains the SRM before RL (0: none; capped at the split size). The paper trains its SRM on 50 images per task.'),
+      updates: s.integer({ min: 0 }).default(1500).describe('Minibatch updates of the pre-training.'),
+      batch_size: s.integer({ min: 1 }).default(32).describe('Minibatch size of the pre-training.'),
+      cache_dir: s.string({ nonEmpty: true }).nullable().default('.cache/srm-pretrained').describe('Keeps each pre-trained SRM under a hash of everything it depends on (SAM weights, data, grid, SRM settings, seed), so a second run with the same settings loads it instead of pre-training again (null: always pre-train).'),
+    }),
     learning_rate: s.number({ min: 0, minExclusive: true }).default(1e-4).describe('SRM Adam learning rate.'),
   }),
   text: s.object({
@@ -230,8 +242,15 @@ export const configSchema = s.object({
     progress: s.boolean().default(true).describe('Draw a progress bar on stderr.'),
   }),
   eval: s.object({
+    protocol: s
+      .enum(EVAL_PROTOCOLS)
+      .default('deployed')
+      .describe("How evaluation episodes start: 'deployed' (nothing from the ground truth enters an episode: P0 is the SRM's highest- and lowest-scoring cells, or empty without an SRM; the paper's test protocol) or 'assisted' (P0 = one random positive and one negative ground-truth point, the paper's training start)."),
     episodes: s.integer({ min: 1 }).default(100).describe('Episodes of the final evaluation (the same episodes for the agent and each baseline).'),
-    baselines: s.array(s.enum(['random', 'centre', 'oracle'] as const)).default(['random', 'centre', 'oracle']).describe('Baseline clickers evaluated beside the agent.'),
+    baselines: s
+      .array(s.enum(BASELINE_NAMES))
+      .default([...BASELINE_NAMES])
+      .describe("Rows evaluated beside the agent on the same episodes: 'random' and 'centre' cells and the 'oracle' clicker, labelled by the env's label source; 'oracle-gt', the oracle clicker with ground-truth labels (the ceiling); 'srm-map', the SRM's grid map as the mask (no SAM)."),
     clicks: s.array(s.integer({ min: 1 }), { minItems: 1 }).default([1, 3, 5, 10, 15]).describe('k of the reported mIoU@k.'),
     thresholds: s.array(s.number({ min: 0, max: 1, minExclusive: true }), { minItems: 1 }).default([0.85, 0.9]).describe('IoU thresholds of NoC (clicks to reach) and NoF (failures).'),
     pictures: s.integer({ min: 0 }).default(6).describe('Episode pictures saved in the report.'),
@@ -250,6 +269,12 @@ export const configSchema = s.object({
 export type SchemaConfig = Infer<typeof configSchema>;
 /** A resolved config (resolveConfig decides srm.enabled). */
 export type AlignSamConfig = Omit<SchemaConfig, 'srm'> & { srm: Omit<SchemaConfig['srm'], 'enabled'> & { enabled: boolean } };
+
+/** The initial prompts P0 of an evaluation episode under the config's protocol. */
+export function evalInitialPrompts(config: { eval: { protocol: EvalProtocol }; srm: { enabled: boolean | null } }, protocol: EvalProtocol = config.eval.protocol): 'none' | 'ground-truth' | 'labeler' {
+  if (protocol === 'assisted') return 'ground-truth';
+  return config.srm.enabled ? 'labeler' : 'none';
+}
 export type RewardSection = AlignSamConfig['reward'];
 
 /** Checks that span several keys, after the per-key schema passed. */
@@ -266,11 +291,10 @@ export function crossCheck(c: AlignSamConfig, ctx: SchemaContext): void {
   if (c.env.label_source === 'recalibration' && !c.srm.enabled) {
     ctx.at('env').at('label_source').fail("'recalibration' needs srm.enabled: true (or use 'agent' or 'oracle')");
   }
-  for (const [key, v] of [['initial_prompts', c.env.initial_prompts], ['eval_initial_prompts', c.env.eval_initial_prompts]] as const) {
-    if (v === 'labeler' && !c.srm.enabled) ctx.at('env').at(key).fail("'labeler' needs srm.enabled: true");
-  }
+  if (c.env.initial_prompts === 'labeler' && !c.srm.enabled) ctx.at('env').at('initial_prompts').fail("'labeler' needs srm.enabled: true");
   if (c.env.vector === 'async' && c.env.embedding_cache.dir === null) ctx.at('env').at('embedding_cache').at('dir').fail("required by env.vector 'async' (the workers share embeddings through it)");
   if (c.env.vector === 'async' && c.env.initial_prompts === 'labeler') ctx.at('env').at('initial_prompts').fail("'labeler' is not supported with env.vector 'async'");
+  if (c.env.vector === 'async' && c.srm.enabled && c.env.observe_labeler) ctx.at('env').at('observe_labeler').fail("is not supported with env.vector 'async' (the workers do not run the SRM); set it to false or use env.vector 'sync'");
   if (c.text.encoder === 'use' && c.text.use_dir === null) ctx.at('text').at('use_dir').fail("required when text.encoder is 'use'");
   if (c.srm.enabled && c.srm.branch === 'explicit' && c.text.encoder === 'none') ctx.at('srm').at('branch').fail("'explicit' needs target-name vectors: set text.encoder to 'hashed' or 'use'");
   for (const k of c.eval.clicks) if (k > c.env.horizon) ctx.at('eval').at('clicks').fail(`k = ${k} exceeds env.horizon = ${c.env.horizon}`);

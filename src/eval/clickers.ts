@@ -21,8 +21,9 @@ export interface ClickPolicy {
   act(env: SamPromptEnv, observation: PromptObservation): number | Promise<number>;
 }
 
-export const BASELINE_NAMES = ['random', 'centre', 'oracle'] as const;
-export type BaselineName = (typeof BASELINE_NAMES)[number];
+/** Click policies that need no training (`oracle-gt` is the oracle clicker in an env labelled by the ground truth). */
+export const CLICKER_NAMES = ['random', 'centre', 'oracle'] as const;
+export type ClickerName = (typeof CLICKER_NAMES)[number];
 
 /** The action that clicks `cell` with `label` (the label only matters under label source 'agent'). */
 export function actionFor(env: SamPromptEnv, cell: number, label: 0 | 1): number {
@@ -117,11 +118,11 @@ export class OracleClicker implements ClickPolicy {
   }
 }
 
-export function createBaseline(name: BaselineName, seed = 0): ClickPolicy {
+export function createBaseline(name: ClickerName, seed = 0): ClickPolicy {
   if (name === 'random') return new RandomClicker(seed);
   if (name === 'centre') return new CentreClicker();
   if (name === 'oracle') return new OracleClicker();
-  throw new Error(`unknown baseline '${name}' (known: ${BASELINE_NAMES.join(', ')})`);
+  throw new Error(`unknown clicker '${name}' (known: ${CLICKER_NAMES.join(', ')})`);
 }
 
 /** A trained agent (anything with SB3's predict) as a click policy; deterministic by default. */

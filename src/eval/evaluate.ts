@@ -104,7 +104,8 @@ export async function evaluate(policy: ClickPolicy, env: SamPromptEnv, episodes:
       if (r.terminated || r.truncated) break;
     }
     const finalIou = ious[ious.length - 1];
-    const metrics = {
+    const p0 = initialPositiveInTarget(sample, reset.info.points as number[], reset.info.labels as number[], initialCount);
+    const metrics: Record<string, number> = {
       return: ret,
       final_iou: finalIou,
       final_dice: dice(mask, sample.mask),
@@ -112,6 +113,7 @@ export async function evaluate(policy: ClickPolicy, env: SamPromptEnv, episodes:
       label_accuracy: correct / ious.length,
       ...clickMetrics(ious, { ks, thresholds: options.thresholds ?? [0.85, 0.9] }),
     };
+    if (p0 !== null) metrics.p0_positive_in_target = p0;
     const result: EpisodeResult = {
       index: reset.info.sample_index as number,
       sampleId: sample.id,
@@ -133,6 +135,17 @@ export async function evaluate(policy: ClickPolicy, env: SamPromptEnv, episodes:
   const horizon = Math.max(...results.map((r) => r.ious.length));
   const meanIouCurve = Array.from({ length: horizon }, (_, k) => results.reduce((a, r) => a + r.ious[Math.min(k, r.ious.length - 1)], 0) / results.length);
   return { policy: policy.name, episodes: results, mean: meanMetrics(results.map((r) => r.metrics)), meanIouCurve };
+}
+
+/** 1 when the first positive initial prompt lies in the target, 0 when not, null without one. */
+function initialPositiveInTarget(sample: Sample, points: number[], labels: number[], initialCount: number): number | null {
+  for (let k = 0; k < initialCount; k++) {
+    if (labels[k] !== 1) continue;
+    const x = Math.min(sample.width - 1, Math.max(0, Math.floor(points[2 * k])));
+    const y = Math.min(sample.height - 1, Math.max(0, Math.floor(points[2 * k + 1])));
+    return sample.mask[y * sample.width + x] !== 0 ? 1 : 0;
+  }
+  return null;
 }
 
 function checkCount(n: number): number {

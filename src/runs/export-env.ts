@@ -25,5 +25,8 @@ export function exportEnvOptions(exp: ExportEnvSource, dataset: SegmentationData
     textVector: exp.textVector,
     textDim: exp.textDim,
     multimaskOutput: e.multimask,
+    // A manifest without the key was trained without mask input.
+    maskInput: e.maskInput ?? false,
+    observeLabeler: e.observeLabeler === true,
   };
 }

@@ -14,7 +14,7 @@ import * as path from 'path';
 import { writeFolderAtomic } from '../agent/checkpoint/folder';
 import { policyArtifacts } from '../agent/export/policy-export';
 import { PolicyRuntime, POLICY_JSON, POLICY_WEIGHTS, type PolicyExportJson } from '../agent/export/policy-runtime';
-import type { AlignSamConfig } from '../config/alignsam-config';
+import { evalInitialPrompts, type AlignSamConfig } from '../config/alignsam-config';
 import type { InitialPrompts } from '../env/prompt/sam-prompt-env';
 import type { LabelSource } from '../env/prompt/action-grid';
 import type { SemanticRecalibrationModule } from '../recalibration/srm';
@@ -38,7 +38,7 @@ export interface ExportManifest {
   formatVersion: number;
   source: { run: string; checkpoint: string; numTimesteps: number };
   algo: string;
-  env: { gridSize: number; horizon: number; labelSource: LabelSource; initialPrompts: InitialPrompts; multimask: boolean };
+  env: { gridSize: number; horizon: number; labelSource: LabelSource; initialPrompts: InitialPrompts; multimask: boolean | 'single-point'; maskInput?: boolean; observeLabeler?: boolean };
   sam: { weights: string; config: string | null; copied: boolean };
   text: { encoder: 'none' | 'hashed' | 'use'; identity: TextEncoderIdentity | null; useDir: string | null; dim: number };
   srm: string | null;
@@ -59,20 +59,13 @@ export function resolveCheckpoint(runDir: string, which: string, srmEnabled: boo
   return which;
 }
 
-/** The eval-time initial prompts an exported agent starts from (no ground truth at deployment). */
-function deployInitialPrompts(config: AlignSamConfig): InitialPrompts {
-  const p = config.env.eval_initial_prompts ?? config.env.initial_prompts;
-  if (p !== 'ground-truth') return p;
-  return config.srm.enabled ? 'labeler' : 'none';
-}
-
 export async function exportRun(runDir: string, outDir: string, opts: { checkpoint?: string; log?: (m: string) => void } = {}): Promise<ExportManifest> {
   const log = opts.log ?? (() => undefined);
   const { config } = openRunDir(runDir);
   if (config.env.label_source === 'oracle') {
     throw new Error(`${runDir}: the agent was trained with env.label_source 'oracle' (ground-truth labels), which a deployed agent does not have; export an agent trained with 'recalibration' or 'agent' labels`);
   }
-  const ckpt = resolveCheckpoint(runDir, opts.checkpoint ?? 'best', config.srm.enabled);
+  const ckpt = resolveCheckpoint(runDir, opts.checkpoint ?? 'latest', config.srm.enabled);
   log(`exporting ${ckpt}`);
   const agent = await loadAgent(ckpt, null);
   const samFile = config.sam.checkpoint === 'micro' ? microSamWeights() : path.resolve(config.sam.checkpoint);
@@ -92,7 +85,7 @@ export async function exportRun(runDir: string, outDir: string, opts: { checkpoi
       formatVersion: EXPORT_VERSION,
       source: { run: path.resolve(runDir), checkpoint: path.resolve(ckpt), numTimesteps: agent.numTimesteps },
       algo: agent.algo,
-      env: { gridSize: config.env.grid_size, horizon: config.env.horizon, labelSource: config.env.label_source, initialPrompts: deployInitialPrompts(config), multimask: config.env.multimask },
+      env: { gridSize: config.env.grid_size, horizon: config.env.horizon, labelSource: config.env.label_source, initialPrompts: evalInitialPrompts(config, 'deployed'), multimask: config.env.multimask, maskInput: config.env.mask_input, observeLabeler: config.env.observe_labeler && config.srm.enabled },
       sam: copySam ? { weights: `sam${path.extname(samFile)}`, config: 'sam-config.json', copied: true } : { weights: samFile, config: 'sam-config.json', copied: false },
       text: { encoder: config.text.encoder, identity: text ? textEncoderIdentity(text) : null, useDir: config.text.use_dir ? path.resolve(config.text.use_dir) : null, dim: text?.dim ?? 0 },
       srm: srm ? 'srm' : null,

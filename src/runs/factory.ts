@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { AlignSamConfig } from '../config/alignsam-config';
+import { evalInitialPrompts, type AlignSamConfig } from '../config/alignsam-config';
 import { DQN, DQNOptions } from '../agent/dqn/dqn';
 import { PPO, PPOOptions } from '../agent/ppo/ppo';
 import type { NetArchitecture } from '../agent/base-agent';
@@ -191,6 +191,7 @@ async function createSrm(config: AlignSamConfig, sam: SamModel, text: TextEncode
       embedChannels: sam.config.maskDecoder.transformerDim,
       textDim: config.srm.branch === 'explicit' ? (text?.dim ?? 0) : 0,
       textEncoder: config.srm.branch === 'explicit' && text ? textEncoderIdentity(text) : null,
+      state: config.srm.state,
       updatesPerStep: config.srm.q,
       learningRate: config.srm.learning_rate,
       seed: config.train.seed,
@@ -245,7 +246,7 @@ export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamMo
 /** Options of one prompting env for training or evaluation. */
 export function envOptions(config: AlignSamConfig, parts: RunParts, purpose: 'train' | 'eval'): SamPromptEnvOptions {
   const e = config.env;
-  const initial = purpose === 'eval' ? (e.eval_initial_prompts ?? e.initial_prompts) : e.initial_prompts;
+  const initial = purpose === 'eval' ? evalInitialPrompts(config) : e.initial_prompts;
   const reward = config.reward.terms ?? config.reward.preset ?? 'alignsam';
   return {
     dataset: purpose === 'train' ? parts.trainData : parts.evalData,
@@ -259,6 +260,8 @@ export function envOptions(config: AlignSamConfig, parts: RunParts, purpose: 'tr
     textVector: parts.textVector,
     textDim: parts.text?.dim ?? 0,
     multimaskOutput: e.multimask,
+    maskInput: e.mask_input,
+    observeLabeler: e.observe_labeler && parts.labeler !== null,
     seed: config.train.seed,
   };
 }
@@ -285,6 +288,7 @@ export async function createTrainEnv(config: AlignSamConfig, parts: RunParts, op
       initialPrompts: e.initial_prompts,
       reward: config.reward.terms ?? config.reward.preset ?? 'alignsam',
       multimaskOutput: e.multimask,
+      maskInput: e.mask_input,
       backend: opts.backend,
     },
     embeddings: parts.cache,

@@ -4,16 +4,20 @@
  * then evaluate the agent against the baseline clickers on the same episodes and write the report.
  * `resume` continues a run folder from its latest checkpoint.
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { CheckpointCallback, type Callback } from '../agent/callbacks';
 import type { AlignSamConfig } from '../config/alignsam-config';
 import { SamPromptEnv } from '../env/prompt/sam-prompt-env';
-import { pretrainSrm } from '../recalibration/srm-training';
+import { pretrainSrmOnImages } from '../recalibration/srm-training';
+import { loadSrmInto, saveSrm } from '../recalibration/srm-io';
 import type { SamModel } from '../sam/sam-model';
-import { agentPolicy, createBaseline, type ClickPolicy } from '../eval/clickers';
-import { episodeSpecs, evaluate, reportToJson, type EvaluationReport } from '../eval/evaluate';
+import { agentPolicy } from '../eval/clickers';
+import type { ComparisonReport } from '../eval/compare';
+import type { EvaluationReport } from '../eval/evaluate';
+import { evaluateFromConfig, evaluationJson } from './evaluation';
 import { writeRunReport, type ReportFiles } from '../report/run-report';
 import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, envOptions, loadAgent, type RunParts } from './factory';
 import { EveryNSteps, TrainingMonitor } from './monitor';
@@ -42,50 +46,11 @@ export interface TrainRunResult {
   paths: RunPaths;
   numTimesteps: number;
   resumedFrom: number | null;
-  evaluation: EvaluationReport[];
+  evaluation: ComparisonReport[];
   report: ReportFiles | null;
+  /** The checkpoint the final evaluation evaluated (the one `export` takes by default). */
+  checkpoint: string | null;
   stopped: string | null;
-}
-
-/** Evaluate the agent and the configured baselines on one list of episodes. */
-export async function evaluateWithBaselines(
-  config: AlignSamConfig,
-  env: SamPromptEnv,
-  agent: ClickPolicy | null,
-  episodes: number,
-  opts: { datasetLength: number; pictures?: number; onEpisode?: (policy: string, done: number, total: number) => void },
-): Promise<EvaluationReport[]> {
-  const datasetLength = opts.datasetLength;
-  const specs = episodeSpecs(datasetLength, episodes, 1_000_003 + config.train.seed);
-  const policies: ClickPolicy[] = [...(agent ? [agent] : []), ...config.eval.baselines.map((b) => createBaseline(b, config.train.seed))];
-  const out: EvaluationReport[] = [];
-  for (const p of policies) {
-    const r = await evaluate(p, env, specs, {
-      ks: config.eval.clicks,
-      thresholds: config.eval.thresholds,
-      pictures: opts.pictures ?? 0,
-      onEpisode: (done, total) => opts.onEpisode?.(p.name, done, total),
-    });
-    out.push(r);
-  }
-  return out;
-}
-
-/** The evaluation table as text: one row per policy. */
-export function formatEvaluationTable(reports: readonly EvaluationReport[]): string {
-  if (reports.length === 0) return '(no evaluation)';
-  const keys = Object.keys(reports[0].mean).filter((k) => k.startsWith('iou@') || k.startsWith('noc@') || k.startsWith('nof@'));
-  const cols = ['policy', ...keys.map((k) => (k.startsWith('iou@') ? `mIoU@${k.slice(4)}` : k.startsWith('noc@') ? `NoC@${k.slice(4)}` : `NoF@${k.slice(4)}`)), 'final IoU', 'label acc', 'return'];
-  const rows = reports.map((r) => [
-    r.policy,
-    ...keys.map((k) => (k.startsWith('iou@') ? r.mean[k].toFixed(3) : k.startsWith('nof@') ? `${(100 * r.mean[k]).toFixed(0)}%` : r.mean[k].toFixed(2))),
-    r.mean.final_iou.toFixed(3),
-    r.mean.label_accuracy.toFixed(3),
-    r.mean.return.toFixed(2),
-  ]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), `(${reports[0].episodes.length} episodes each, the same for every policy)`].join('\n');
 }
 
 function evalScalars(r: EvaluationReport): Record<string, number> {
@@ -94,19 +59,49 @@ function evalScalars(r: EvaluationReport): Record<string, number> {
   return out;
 }
 
-/** Pre-train the SRM on states of random clicks in an env labelled by the ground truth. */
-async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts): Promise<{ updates: number; finalLoss: number }> {
-  const env = new SamPromptEnv({
-    ...envOptions(config, parts, 'train'),
-    labelSource: 'oracle',
-    labeler: undefined,
-    initialPrompts: config.env.initial_prompts === 'labeler' ? 'ground-truth' : config.env.initial_prompts,
-  });
+/** What a pre-trained SRM depends on; equal keys give bit-identical SRMs on one backend. */
+function srmPretrainKey(config: AlignSamConfig, parts: RunParts): string {
+  const { cache_dir: _dir, ...pretrain } = config.srm.pretrain;
+  const what = {
+    sam: parts.sam.weightsId,
+    data: config.data,
+    grid: config.env.grid_size,
+    srm: parts.labeler!.srm.config,
+    pretrain,
+    backend: tf.getBackend(),
+  };
+  return crypto.createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 24);
+}
+
+/** Pre-train the SRM on the ground truth of the first training images, before RL (or load the same from the cache). */
+async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts, log: (m: string) => void): Promise<void> {
+  const srm = parts.labeler!.srm;
+  const p = config.srm.pretrain;
+  const cached = p.cache_dir ? path.join(p.cache_dir, srmPretrainKey(config, parts)) : null;
+  if (cached && fs.existsSync(path.join(cached, 'srm.json'))) {
+    await loadSrmInto(srm, cached);
+    log(`SRM pre-training: loaded ${cached} (same SAM, data, grid, SRM settings and seed)`);
+    return;
+  }
+  const env = new SamPromptEnv({ ...envOptions(config, parts, 'train'), labelSource: 'oracle', labeler: undefined, observeLabeler: false, initialPrompts: 'none' });
+  const images = Math.min(p.images, parts.trainData.length);
+  const t0 = Date.now();
   try {
-    return await pretrainSrm(parts.labeler!.srm, env, { episodes: config.srm.pretrain_episodes, seed: config.train.seed + 7919 });
+    const r = await pretrainSrmOnImages(srm, env, {
+      images,
+      updates: p.updates,
+      batchSize: p.batch_size,
+      onUpdate: (done, stats) => {
+        if (done % 250 !== 0 && done !== p.updates) return;
+        const rate = done / Math.max(1e-3, (Date.now() - t0) / 1000);
+        log(`SRM pre-training ${done}/${p.updates} updates on ${images} images, loss ${stats.loss.toFixed(4)}, ${rate.toFixed(1)} updates/s, ETA ${Math.round((p.updates - done) / rate)} s`);
+      },
+    });
+    log(`SRM pre-training: mean loss ${r.loss.toFixed(4)} over ${r.updates} updates`);
   } finally {
     await env.close();
   }
+  if (cached) await saveSrm(srm, cached);
 }
 
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
@@ -143,10 +138,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   let monitor: TrainingMonitor | null = null;
   try {
     agent = checkpoint ? await loadAgent(checkpoint.dir, trainEnv) : createAgent(config, trainEnv);
-    if (!checkpoint && parts.labeler && config.srm.pretrain_episodes > 0) {
-      log(`pre-training the SRM on ${config.srm.pretrain_episodes} random-click episodes ...`);
-      const r = await pretrainSrmFromConfig(config, parts);
-      log(`SRM pre-training: ${r.updates} updates, final loss ${r.finalLoss.toFixed(4)}`);
+    if (!checkpoint && parts.labeler && config.srm.pretrain.images > 0 && config.srm.pretrain.updates > 0) {
+      await pretrainSrmFromConfig(config, parts, log);
     }
     logger = new RunLogger(paths.root, { resumeFromStep: checkpoint ? checkpoint.step : opts.resumeDir ? 0 : undefined });
     const algo = config.agent.algo;
@@ -171,7 +164,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
           // At the end, the final evaluation (eval.episodes) takes this step's place.
           if (ctx.numTimesteps >= ctx.totalTimesteps && !opts.skipFinalEval) return;
           monitor!.note = 'evaluating...';
-          const [r] = await evaluateWithBaselines({ ...config, eval: { ...config.eval, baselines: [] } }, evalEnv, agentPolicy(agent!), config.train.eval_episodes, { datasetLength: parts.evalData.length });
+          const [r] = await evaluateFromConfig(config, evalEnv, agentPolicy(agent!), config.train.eval_episodes, { datasetLength: parts.evalData.length, baselines: [] });
           logger!.log(ctx.numTimesteps, evalScalars(r));
           monitor!.note = `eval IoU ${r.mean.final_iou.toFixed(3)}`;
           if (r.mean.final_iou > bestIou) {
@@ -195,24 +188,25 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     if (!fs.existsSync(path.join(finalDir, 'agent.json'))) await saveCheckpoint(finalDir);
     if (stopped) {
       log(`${stopped}: saved ${finalDir}; continue with --resume ${paths.root}`);
-      return { paths, numTimesteps: agent.numTimesteps, resumedFrom: checkpoint?.step ?? null, evaluation: [], report: null, stopped };
+      return { paths, numTimesteps: agent.numTimesteps, resumedFrom: checkpoint?.step ?? null, evaluation: [], report: null, stopped, checkpoint: finalDir };
     }
-    let evaluation: EvaluationReport[] = [];
+    let evaluation: ComparisonReport[] = [];
     let report: ReportFiles | null = null;
     if (!opts.skipFinalEval) {
-      log(`evaluating the agent and ${config.eval.baselines.join(', ') || 'no baselines'} on ${config.eval.episodes} episodes ...`);
-      evaluation = await evaluateWithBaselines(config, evalEnv, agentPolicy(agent), config.eval.episodes, { datasetLength: parts.evalData.length, pictures: config.eval.pictures });
+      log(`evaluating ${path.relative(paths.root, finalDir)} (the checkpoint \`alignsam export\` takes) and ${config.eval.baselines.join(', ') || 'no baselines'} on ${config.eval.episodes} episodes, protocol '${evalEnv.protocol}' ...`);
+      const progress = opts.progress === undefined ? (config.train.progress ? process.stderr : null) : opts.progress;
+      evaluation = await evaluateFromConfig(config, evalEnv, agentPolicy(agent), config.eval.episodes, { datasetLength: parts.evalData.length, pictures: config.eval.pictures, progress });
       const step = agent.numTimesteps;
       for (const r of evaluation) {
         const scalars = evalScalars(r);
         logger.log(step, r.policy === 'agent' ? scalars : Object.fromEntries(Object.entries(scalars).map(([k, v]) => [k.replace(/^eval\//, `baseline/${r.policy}/`), v])));
       }
-      fs.writeFileSync(paths.evalJson, `${JSON.stringify({ step, episodes: config.eval.episodes, policies: evaluation.map(reportToJson) }, null, 1)}\n`);
+      fs.writeFileSync(paths.evalJson, `${JSON.stringify(evaluationJson(evaluation, { checkpoint: path.relative(paths.root, finalDir), step, episodes: config.eval.episodes }), null, 1)}\n`);
       logger.close();
       logger = null;
       report = await writeRunReport(paths.root, evaluation);
     }
-    return { paths, numTimesteps: agent.numTimesteps, resumedFrom: checkpoint?.step ?? null, evaluation, report, stopped: null };
+    return { paths, numTimesteps: agent.numTimesteps, resumedFrom: checkpoint?.step ?? null, evaluation, report, stopped: null, checkpoint: finalDir };
   } finally {
     process.removeListener('SIGINT', onSignal);
     logger?.close();

@@ -9,7 +9,8 @@ import type { SamModel } from '../../src/sam/sam-model';
 import { readMetrics } from '../../src/runs/metrics-log';
 import { listCheckpoints } from '../../src/runs/run-dir';
 import { readEventFile } from '../../src/runs/tfevents';
-import { formatEvaluationTable, trainRun } from '../../src/runs/train-run';
+import { formatEvaluationTable } from '../../src/eval/compare';
+import { trainRun } from '../../src/runs/train-run';
 
 const TINY_WEIGHTS = path.resolve(__dirname, '../../../shared/fixtures/sam/tiny/weights.safetensors');
 
@@ -19,7 +20,7 @@ function tinyConfig(runDir: string, total: number) {
       sam: { checkpoint: TINY_WEIGHTS },
       data: { synthetic: { length: 12, eval_length: 4, image_size: 64 } },
       env: { grid_size: 4, horizon: 4, label_source: 'recalibration', num_envs: 2, embedding_cache: { dir: null } },
-      srm: { enabled: true, q: 1, pretrain_episodes: 1 },
+      srm: { enabled: true, q: 1, pretrain: { images: 4, updates: 3, batch_size: 2 } },
       agent: { ppo: { n_steps: 4, batch_size: 8, n_epochs: 1 } },
       train: { total_timesteps: total, checkpoint_every: 8, eval_every: 8, eval_episodes: 2, progress: false },
       eval: { episodes: 2, pictures: 1, baselines: ['random', 'oracle'], clicks: [1, 2, 4] },

@@ -45,7 +45,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const { loadConfig } = await import('../../config/load-config');
     const { openRunDir, runPaths } = await import('../../runs/run-dir');
     const { createRunParts, createEvalEnv, loadAgent } = await import('../../runs/factory');
-    const { evaluateWithBaselines, formatEvaluationTable } = await import('../../runs/train-run');
+    const { evaluateFromConfig, evaluationJson } = await import('../../runs/evaluation');
+    const { formatEvaluationTable } = await import('../../eval/compare');
     const { agentPolicy } = await import('../../eval/clickers');
     const overrides = setList(a.set);
     const opened = a.run ? openRunDir(a.run, overrides) : null;
@@ -76,17 +77,16 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       const episodes = a.episodes ?? config.eval.episodes;
       if (!(Number.isInteger(episodes) && episodes > 0)) throw new Error(`--episodes must be a positive integer, got ${a.episodes}`);
       stderrLog(`evaluating ${ckptDir ? `${ckptDir} and ` : ''}${config.eval.baselines.join(', ') || 'no baselines'} on ${episodes} episodes of '${parts.evalData.name}'`);
-      const reports = await evaluateWithBaselines(config, env, agent ? agentPolicy(agent) : null, episodes, {
+      const reports = await evaluateFromConfig(config, env, agent ? agentPolicy(agent) : null, episodes, {
         datasetLength: parts.evalData.length,
         pictures: opened && a.write ? config.eval.pictures : 0,
-        onEpisode: process.stderr.isTTY ? (policy, done, total) => process.stderr.write(`\r${policy}: ${done}/${total} episodes`.padEnd(40) + (done === total ? '\n' : '')) : undefined,
+        progress: process.stderr,
       });
       process.stdout.write(`${formatEvaluationTable(reports)}\n`);
       if (opened && a.write) {
         const fs = await import('fs');
-        const { reportToJson } = await import('../../eval/evaluate');
         const { writeRunReport } = await import('../../report/run-report');
-        fs.writeFileSync(opened.paths.evalJson, `${JSON.stringify({ checkpoint: ckptDir, step: agent?.numTimesteps ?? null, episodes, policies: reports.map(reportToJson) }, null, 1)}\n`);
+        fs.writeFileSync(opened.paths.evalJson, `${JSON.stringify(evaluationJson(reports, { checkpoint: ckptDir, step: agent?.numTimesteps ?? null, episodes }), null, 1)}\n`);
         const files = await writeRunReport(opened.paths.root, reports);
         process.stdout.write(`wrote ${opened.paths.evalJson}\n${[files.training, files.miouClicks, ...files.episodes].filter(Boolean).map((f) => `  ${f}`).join('\n')}\n`);
       }
@@ -105,7 +105,8 @@ async function evalExport(a: EvalArgs): Promise<void> {
   const { loadExport } = await import('../../runs/export');
   const { exportPolicy } = await import('../../runs/predict');
   const { exportEnvOptions } = await import('../../runs/export-env');
-  const { evaluateWithBaselines, formatEvaluationTable } = await import('../../runs/train-run');
+  const { evaluateFromConfig } = await import('../../runs/evaluation');
+  const { formatEvaluationTable } = await import('../../eval/compare');
   const { SamPromptEnv } = await import('../../env/prompt/sam-prompt-env');
   if (!a.config) throw new Error('eval --export needs --config <yaml> for the data to evaluate on');
   const base = loadConfig(a.config, { overrides: setList(a.set) });
@@ -121,7 +122,7 @@ async function evalExport(a: EvalArgs): Promise<void> {
     const episodes = a.episodes ?? config.eval.episodes;
     stderrLog(`evaluating ${a.export} and ${config.eval.baselines.join(', ') || 'no baselines'} on ${episodes} episodes of '${parts.evalData.name}'`);
     const evalConfig = { ...config, eval: { ...config.eval, clicks: config.eval.clicks.filter((k) => k <= m.horizon) } };
-    const reports = await evaluateWithBaselines(evalConfig, env, exportPolicy(exp), episodes, { datasetLength: parts.evalData.length });
+    const reports = await evaluateFromConfig(evalConfig, env, exportPolicy(exp), episodes, { datasetLength: parts.evalData.length, progress: process.stderr });
     process.stdout.write(`${formatEvaluationTable(reports)}\n`);
   } finally {
     await env.close();

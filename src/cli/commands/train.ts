@@ -32,7 +32,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .epilogue('Writes runs/<name>/: config.yaml, metrics.jsonl, TensorBoard events (tensorboard --logdir runs), checkpoints/, eval.json and report/*.png. Ctrl-C saves a checkpoint and stops. With --resume, --set changes are written into the run\'s config.yaml.'),
   handler: async (a) => {
     const { loadConfig } = await import('../../config/load-config');
-    const { trainRun, formatEvaluationTable } = await import('../../runs/train-run');
+    const { trainRun } = await import('../../runs/train-run');
+    const { formatEvaluationTable } = await import('../../eval/compare');
     const overrides = setList(a.set);
     let config;
     if (a.config) config = loadConfig(a.config, { overrides });
@@ -50,6 +51,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     });
     if (result.stopped) return;
     process.stdout.write(`\n${formatEvaluationTable(result.evaluation)}\n`);
+    if (result.checkpoint) process.stdout.write(`agent: ${result.checkpoint} (what \`alignsam export --run ${result.paths.root}\` exports)\n`);
     process.stdout.write(`\nrun folder: ${result.paths.root}\n`);
     if (result.report) for (const f of [result.report.training, result.report.miouClicks, ...result.report.episodes]) if (f) process.stdout.write(`  ${f}\n`);
   },
