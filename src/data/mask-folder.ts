@@ -1,6 +1,8 @@
 /**
  * A data set from two folders: `images/` and `masks/`, paired by base name (the file name without
- * its extension; the extensions may differ, e.g. `images/cat1.jpg` + `masks/cat1.png`).
+ * its extension; the extensions may differ, e.g. `images/cat1.jpg` + `masks/cat1.png`). A mask
+ * may also carry one of MASK_SUFFIXES, as data sets ship them (Penn-Fudan: `FudanPed00001.png` +
+ * `FudanPed00001_mask.png`); the exact base name wins when both are present.
  *
  * Masks are read as one integer per pixel (see readMaskValues: 8/16-bit grey, or colour-coded):
  * - `maskFormat: 'binary'`: any non-zero value is foreground.
@@ -122,9 +124,9 @@ export class MaskFolderDataset implements SegmentationDataset {
 
     const entries: Entry[] = [];
     for (const [base, imagePath] of images) {
-      const maskPath = masks.get(base);
+      const maskPath = maskFor(masks, base);
       if (maskPath === undefined) {
-        report(imagePath, `no mask named ${base}.* in ${masksDir}`);
+        report(imagePath, `no mask named ${base}.* in ${masksDir} (nor ${MASK_SUFFIXES.map((s) => `${base}${s}.*`).join(', ')})`);
         continue;
       }
       const checked = await checkPair(imagePath, maskPath, verify === 'full' || target === 'instance', report);
@@ -178,6 +180,19 @@ export class MaskFolderDataset implements SegmentationDataset {
 }
 
 /** Files of a folder by base name, sorted; two files with one base name are an error. */
+/** Suffixes a mask's base name may add to its image's. */
+export const MASK_SUFFIXES = ['_mask', '-mask', '_gt', '_segmentation'];
+
+function maskFor(masks: Map<string, string>, imageBase: string): string | undefined {
+  const exact = masks.get(imageBase);
+  if (exact !== undefined) return exact;
+  for (const suffix of MASK_SUFFIXES) {
+    const m = masks.get(imageBase + suffix);
+    if (m !== undefined) return m;
+  }
+  return undefined;
+}
+
 function listByBase(dir: string): Map<string, string> {
   let names: string[];
   try {

@@ -67,6 +67,23 @@ describe('MaskFolderDataset', () => {
     expect(ones(b.mask)).toEqual(ones(B_MASK)); // binary: every non-zero value, 255 included
   });
 
+  it('pairs Penn-Fudan style names (x.png + x_mask.png) without renaming; an exact base name wins', async () => {
+    const root = path.join(tmp, `root${seq++}`);
+    await writePng(path.join(root, 'images', 'FudanPed00001.png'), { width: W, height: H, data: image(1) });
+    await writePng(path.join(root, 'masks', 'FudanPed00001_mask.png'), { width: W, height: H, channels: 1, data: B_MASK });
+    await writePng(path.join(root, 'images', 'p2.png'), { width: W, height: H, data: image(2) });
+    await writePng(path.join(root, 'masks', 'p2.png'), { width: W, height: H, channels: 1, data: A_MASK });
+    await writePng(path.join(root, 'masks', 'p2_mask.png'), { width: W, height: H, channels: 1, data: B_MASK });
+    const ds = await MaskFolderDataset.open({ root, maskFormat: 'instances', target: 'instance', ignoreValues: [255] });
+    // FudanPed00001's two instances; p2's mask is A_MASK (only the ignored 255: no instance), so
+    // p2.png was paired and not p2_mask.png.
+    expect(ds.length).toBe(2);
+    const [s0, s1] = [await ds.get(0), await ds.get(1)];
+    expect([s0.id, s1.id]).toEqual(['FudanPed00001#1', 'FudanPed00001#2']);
+    expect(ones(s0.mask)).toEqual([0, 1, 6, 7]);
+    expect(ones(s1.mask)).toEqual([5, 11, 17, 23]);
+  });
+
   it('expands the index over instances, honours ignoreValues and per-instance names', async () => {
     const root = await goodRoot({ default: 'thing', images: { b: { '1': 'dog' } } });
     const ds = await MaskFolderDataset.open({
