@@ -9,13 +9,17 @@
  * - `categories`: keep only these category names (an unknown name is an error listing the known).
  * - `minArea`: drop annotations whose `area` (COCO's field; the mask's pixel count when absent) is
  *   below it, before merging.
- * - `skipCrowd` (default true): drop `iscrowd: 1` annotations (crowd regions are not objects).
+ * - `skipCrowd` (default true): drop `iscrowd: 1` annotations (crowd regions are not objects);
+ *   `crowdSkipped` counts them, so that an empty data set or split can say why.
  *
  * Image pixels are read as stored (no EXIF orientation), as the annotations were made on them; the
  * JSON's width and height must match the file. Structure errors name the JSON file and the field
  * (`annotations[12].image_id`). Per-sample problems (a missing or corrupt image, a size mismatch,
- * a malformed annotation) are errors naming the file, or with `onBadSample: 'skip'` are left out
- * and listed in `badSamples`; skipping decodes every used image at open so later reads cannot fail.
+ * a malformed annotation or RLE string, an image smaller than MIN_IMAGE_SIDE, a target that is empty
+ * or covers the whole image) are errors naming the file, or with `onBadSample: 'skip'` are left out
+ * and listed in `badSamples`. Every kept segmentation is parsed at open (as run lengths, without
+ * drawing the mask), so no annotation fails mid-training; skipping also decodes every used image at
+ * open so later reads cannot fail.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,6 +27,9 @@ import { readImageRgb, readImageSize, ImageFileError } from './image-io';
 import { rleArea, rleMerge, rleToMask, segmentationToRle } from './coco-mask';
 import {
   checkIndex,
+  SKIP_HINT,
+  targetProblem,
+  tinyImageProblem,
   type BadSampleReport,
   type OnBadSample,
   type Sample,
@@ -114,6 +121,8 @@ export class CocoDataset implements SegmentationDataset {
   readonly categories: string[];
   readonly badSamples: BadSampleReport[];
   readonly annotationFile: string;
+  /** Annotations left out because they are crowd regions (skipCrowd). */
+  readonly crowdSkipped: number;
   private readonly imagesDir: string;
   private readonly imagesDirReal: string;
   private readonly entries: CocoEntry[];
@@ -127,7 +136,9 @@ export class CocoDataset implements SegmentationDataset {
     entries: CocoEntry[],
     categories: string[],
     bad: BadSampleReport[],
+    crowdSkipped: number,
   ) {
+    this.crowdSkipped = crowdSkipped;
     this.name = name;
     this.mode = mode;
     this.annotationFile = annotationFile;
@@ -162,6 +173,7 @@ export class CocoDataset implements SegmentationDataset {
 
     // Annotations: structural checks; bad ones reported with file and field.
     const kept: CocoAnnotation[] = [];
+    let crowdSkipped = 0;
     const rawAnns = json.annotations;
     if (!Array.isArray(rawAnns)) throw new Error(`${file}: annotations: expected an array`);
     rawAnns.forEach((raw: unknown, i: number) => {
@@ -173,7 +185,10 @@ export class CocoDataset implements SegmentationDataset {
       }
       const ann = raw as CocoAnnotation;
       if (!wanted.has(ann.category_id)) return;
-      if (skipCrowd && ann.iscrowd === 1) return;
+      if (skipCrowd && ann.iscrowd === 1) {
+        crowdSkipped++;
+        return;
+      }
       const img = images.get(ann.image_id)!;
       if (minArea > 0) {
         let area = ann.area;
@@ -226,7 +241,7 @@ export class CocoDataset implements SegmentationDataset {
         checked.set(e.image.id, ok);
       }
       if (!ok) continue;
-      if (onBad === 'skip' && !segmentationsDecode(e, file, report)) continue;
+      if (!targetChecks(e, file, report)) continue;
       good.push(e);
     }
 
@@ -239,6 +254,7 @@ export class CocoDataset implements SegmentationDataset {
       good,
       names,
       bad,
+      crowdSkipped,
     );
   }
 
@@ -282,18 +298,30 @@ function entryMask(e: CocoEntry): Uint8Array {
   return rleToMask(rleMerge(rles));
 }
 
-function segmentationsDecode(
+/**
+ * Parses the entry's segmentations (polygons, RLE strings and counts) into run lengths and checks
+ * the united target's area; returns false after reporting when it cannot be a sample.
+ */
+function targetChecks(
   e: CocoEntry,
   file: string,
   report: (where: string, reason: string) => void,
 ): boolean {
+  let area: number;
   try {
-    entryMask(e);
-    return true;
+    const rles = e.annotations.map((a) => segmentationToRle(a.segmentation, e.image.height, e.image.width, `annotation id ${a.id} segmentation`));
+    area = rleArea(rleMerge(rles));
   } catch (err) {
     report(file, (err as Error).message);
     return false;
   }
+  const problem = targetProblem(area, e.image.width, e.image.height);
+  if (problem) {
+    const ids = e.annotations.map((a) => a.id);
+    report(file, `image id ${e.image.id} (${e.image.file_name}), annotation id ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}: ${problem}; ${SKIP_HINT}`);
+    return false;
+  }
+  return true;
 }
 
 async function checkImage(
@@ -321,6 +349,11 @@ async function checkImage(
       imagePath,
       `image is ${size.width}x${size.height} but the annotation file says ${image.width}x${image.height}`,
     );
+    return false;
+  }
+  const tiny = tinyImageProblem(size.width, size.height);
+  if (tiny) {
+    report(imagePath, `${tiny} (image id ${image.id})`);
     return false;
   }
   return true;

@@ -221,7 +221,13 @@ export async function createDataset(
         name: f.string('name'),
       });
     }
+    const whole = dataset;
     if (split !== 'all') dataset = splitDataset(dataset, fractions, splitSeed)[split];
+    if (dataset.length === 0 && whole instanceof CocoDataset && whole.crowdSkipped > 0) {
+      throw new Error(
+        `${prefix}: the ${split === 'all' ? 'data set' : `${split} split`} is empty; ${whole.crowdSkipped} annotations of ${whole.annotationFile} were left out as crowd regions (iscrowd: 1) because skip_crowd is true (data.coco.skip_crowd, skipCrowd in the library): set it to false to use them`,
+      );
+    }
   }
   return limit === undefined ? dataset : take(dataset, limit);
 }

@@ -25,16 +25,20 @@
  * Per-instance names need `target: 'instance'`. A target with no name gets null.
  *
  * Bad pairs (an image without a mask, an unreadable image or mask, a mask whose size differs from
- * its image) throw an error naming the file, or with `onBadSample: 'skip'` are left out and listed
- * in `badSamples`. `verify` sets how much is checked at open: 'header' (existence, sizes from the
- * headers; corrupt pixel data surfaces at get) or 'full' (decodes every pair once). 'skip' implies
- * 'full', so that a skipping data set never fails later.
+ * its image, an image smaller than MIN_IMAGE_SIDE, a target that is empty or covers the whole
+ * image) throw an error naming the file, or with `onBadSample: 'skip'` are left out and listed in
+ * `badSamples`. `verify` sets how much is checked at open: 'header' (existence, sizes from the
+ * headers; corrupt pixel data and empty or full targets surface at get) or 'full' (decodes every
+ * pair once). 'skip' implies 'full', so that a skipping data set never fails later.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImageFileError, readImageRgb, readImageSize, readMaskValues, type MaskValues } from './image-io';
 import {
   checkIndex,
+  SKIP_HINT,
+  targetProblem,
+  tinyImageProblem,
   type BadSampleReport,
   type OnBadSample,
   type Sample,
@@ -132,11 +136,16 @@ export class MaskFolderDataset implements SegmentationDataset {
       const checked = await checkPair(imagePath, maskPath, verify === 'full' || target === 'instance', report);
       if (!checked) continue;
       if (target === 'all') {
-        entries.push({ base, imagePath, maskPath, targetName: names(base, undefined) });
+        const problem = checked.mask ? targetProblem(foregroundArea(checked.mask, ignore), checked.mask.width, checked.mask.height) : null;
+        if (problem) report(maskPath, `${problem}; ${SKIP_HINT}`);
+        else entries.push({ base, imagePath, maskPath, targetName: names(base, undefined) });
         continue;
       }
-      for (const id of instanceIds(checked.mask!, ignore)) {
-        entries.push({ base, imagePath, maskPath, instanceId: id, targetName: names(base, id) });
+      const mask = checked.mask!;
+      for (const [id, area] of instanceAreas(mask, ignore)) {
+        const problem = targetProblem(area, mask.width, mask.height);
+        if (problem) report(maskPath, `instance ${id}: ${problem}; ${SKIP_HINT}`);
+        else entries.push({ base, imagePath, maskPath, instanceId: id, targetName: names(base, id) });
       }
     }
     return new MaskFolderDataset(
@@ -162,6 +171,11 @@ export class MaskFolderDataset implements SegmentationDataset {
     } else {
       for (let i = 0; i < mask.length; i++) mask[i] = v[i] !== 0 && !this.ignore.has(v[i]) ? 1 : 0;
     }
+    // In 'header' mode the mask is first decoded here.
+    let area = 0;
+    for (let i = 0; i < mask.length; i++) area += mask[i];
+    const problem = targetProblem(area, image.width, image.height);
+    if (problem) throw new Error(`${e.maskPath}: ${e.instanceId !== undefined ? `instance ${e.instanceId}: ` : ''}${problem}; ${SKIP_HINT}`);
     return {
       id: e.instanceId === undefined ? e.base : `${e.base}#${e.instanceId}`,
       image,
@@ -245,6 +259,11 @@ async function checkPair(
     report(maskPath, sizeMismatch(maskSize, imageSize, imagePath));
     return undefined;
   }
+  const tiny = tinyImageProblem(imageSize.width, imageSize.height);
+  if (tiny) {
+    report(imagePath, tiny);
+    return undefined;
+  }
   return { mask };
 }
 
@@ -260,10 +279,17 @@ function sizeMismatch(
   return `mask is ${mask.width}x${mask.height} but its image ${imagePath} is ${image.width}x${image.height}`;
 }
 
-function instanceIds(mask: MaskValues, ignore: Set<number>): number[] {
-  const ids = new Set<number>();
-  for (const v of mask.values) if (v !== 0 && !ignore.has(v)) ids.add(v);
-  return [...ids].sort((a, b) => a - b);
+/** Pixels of each instance id, by id. */
+function instanceAreas(mask: MaskValues, ignore: Set<number>): Array<[number, number]> {
+  const areas = new Map<number, number>();
+  for (const v of mask.values) if (v !== 0 && !ignore.has(v)) areas.set(v, (areas.get(v) ?? 0) + 1);
+  return [...areas].sort((a, b) => a[0] - b[0]);
+}
+
+function foregroundArea(mask: MaskValues, ignore: Set<number>): number {
+  let n = 0;
+  for (const v of mask.values) if (v !== 0 && !ignore.has(v)) n++;
+  return n;
 }
 
 /** The name of each target, from the options or a names file (format in the header comment). */

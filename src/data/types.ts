@@ -56,6 +56,32 @@ export interface BadSampleReport {
 
 export type OnBadSample = 'error' | 'skip';
 
+/**
+ * Smallest image side the data sets accept, in pixels. Below it a grid of click cells has no
+ * distinct pixels to click and SAM's input is mostly padding: such images are bad samples.
+ */
+export const MIN_IMAGE_SIDE = 4;
+
+/** Why an image of this size cannot be a sample, or null. */
+export function tinyImageProblem(width: number, height: number): string | null {
+  if (width >= MIN_IMAGE_SIDE && height >= MIN_IMAGE_SIDE) return null;
+  return `image is ${width}x${height} pixels, smaller than the minimum of ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE}`;
+}
+
+/**
+ * Why a target of `area` pixels in a `width` x `height` image cannot be a sample, or null: an empty
+ * target has nothing to segment, and one covering every pixel is almost always a wrong file (an
+ * RGB photo read as a mask) rather than an object.
+ */
+export function targetProblem(area: number, width: number, height: number): string | null {
+  if (area === 0) return 'the target is empty (no pixel of its mask is set)';
+  if (area === width * height) return `the target covers the whole ${width}x${height} image (every pixel of its mask is set)`;
+  return null;
+}
+
+/** Appended to a bad-sample error: how to leave such samples out instead. */
+export const SKIP_HINT = 'set data.on_bad_sample: skip (onBadSample in the library) to leave such samples out';
+
 /** Throws a RangeError naming the data set when `index` is not an integer in [0, length). */
 export function checkIndex(dataset: { name: string; length: number }, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= dataset.length) {
