@@ -16,7 +16,12 @@ let files: string[];
 let tmp: string;
 
 beforeAll(() => {
-  execFileSync(NPM, ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    execFileSync(NPM, ['run', '--silent', 'build'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    throw new Error(`npm run build failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
   // prepack (the build) already ran; with scripts, their output would precede the JSON.
   const out = execFileSync(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   files = (JSON.parse(out) as { files: { path: string }[] }[])[0].files.map((f) => f.path).sort();
