@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import yargs, { type Argv } from 'yargs';
 import { ALLOW_CODE_ENV } from '../config/allow-code';
+import { ablateCommand } from './commands/ablate';
 import { benchCommand } from './commands/bench';
 import { configCommand } from './commands/config';
 import { downloadCommand } from './commands/download';
@@ -13,6 +14,7 @@ import { embedCommand } from './commands/embed';
 import { evalCommand } from './commands/eval';
 import { exportCommand } from './commands/export';
 import { predictCommand } from './commands/predict';
+import { resultsCommand } from './commands/results';
 import { trainCommand } from './commands/train';
 
 /** The package's version; package.json sits two folders up from both src/cli and dist/cli. */
@@ -20,7 +22,7 @@ export function packageVersion(): string {
   return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
 }
 
-export const COMMANDS = [trainCommand, evalCommand, embedCommand, exportCommand, predictCommand, benchCommand, downloadCommand, configCommand];
+export const COMMANDS = [trainCommand, evalCommand, ablateCommand, resultsCommand, embedCommand, exportCommand, predictCommand, benchCommand, downloadCommand, configCommand];
 
 /** The parser; `exitProcess` false keeps it from ending the process (tests). */
 export function createCli(args: readonly string[], opts: { exitProcess?: boolean } = {}): Argv {

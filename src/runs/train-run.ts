@@ -21,7 +21,8 @@ import { evaluateFromConfig, evaluationJson } from './evaluation';
 import { writeRunReport, type ReportFiles } from '../report/run-report';
 import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, envOptions, loadAgent, type RunParts } from './factory';
 import { EveryNSteps, TrainingMonitor } from './monitor';
-import { checkpointDirFor, createRunDir, openRunDir, writeRunConfig, type RunPaths } from './run-dir';
+import { checkpointDirFor, createRunDirLocked, openRunDirLocked, writeRunConfig, type RunPaths } from './run-dir';
+import type { RunLock } from './run-lock';
 import { RunLogger } from './run-logger';
 
 export interface TrainRunOptions {
@@ -107,28 +108,53 @@ async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts, lo
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   let config = opts.config;
-  let paths: RunPaths;
   let checkpoint: { dir: string; step: number } | null = null;
+  let lock: RunLock | null = null;
+  let paths: RunPaths | null = null;
   if (opts.resumeDir) {
-    const opened = openRunDir(opts.resumeDir, opts.resumeOverrides ?? []);
-    ({ paths, config, checkpoint } = opened);
+    const opened = openRunDirLocked(opts.resumeDir, opts.resumeOverrides ?? [], { log });
+    ({ paths, config, checkpoint, lock } = opened);
     if ((opts.resumeOverrides ?? []).length > 0) {
       // The run's config.yaml stays the truth for the next resume.
       writeRunConfig(paths, config, `Resolved config of run ${path.basename(paths.root)}, resumed with --set ${opts.resumeOverrides!.join(' --set ')}.`);
     }
     log(checkpoint ? `resuming ${paths.root} from ${checkpoint.dir} (${checkpoint.step} steps)` : `resuming ${paths.root}: no checkpoint yet, starting over`);
-  } else {
-    paths = createRunDir(config, opts.configFile ?? null);
-    log(`run folder: ${paths.root}`);
   }
-  const parts = await createRunParts(config, { sam: opts.sam, srmCheckpointDir: checkpoint?.dir });
+  let parts: RunParts;
   let env: Awaited<ReturnType<typeof createTrainEnv>>;
   try {
-    env = await createTrainEnv(config, parts, { backend: tf.getBackend() });
+    // SAM, data and envs are checked before a new run folder exists, so a bad config leaves none behind.
+    parts = await createRunParts(config, { sam: opts.sam, srmCheckpointDir: checkpoint?.dir });
+    try {
+      env = await createTrainEnv(config, parts, { backend: tf.getBackend() });
+      if (!paths) {
+        ({ paths, lock } = createRunDirLocked(config, opts.configFile ?? null, { log }));
+        log(`run folder: ${paths.root}`);
+      }
+    } catch (err) {
+      parts.dispose();
+      throw err;
+    }
   } catch (err) {
-    parts.dispose();
+    lock?.release();
     throw err;
   }
+  try {
+    return await trainInFolder(opts, config, paths, checkpoint, parts, env, log);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function trainInFolder(
+  opts: TrainRunOptions,
+  config: AlignSamConfig,
+  paths: RunPaths,
+  checkpoint: { dir: string; step: number } | null,
+  parts: RunParts,
+  env: Awaited<ReturnType<typeof createTrainEnv>>,
+  log: (m: string) => void,
+): Promise<TrainRunResult> {
   // With the SRM, the agent trains on a wrapper that feeds the SRM every step's states (q updates).
   const trainEnv = parts.labeler ? parts.labeler.wrapTrainingEnv(env) : env;
   const evalEnv = createEvalEnv(config, parts);
@@ -150,13 +176,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       await agent!.save(dir);
       if (parts.labeler?.save) await parts.labeler.save(dir);
     };
-    if (config.train.checkpoint_every > 0) {
-      if (parts.labeler?.save) {
-        callbacks.push(new EveryNSteps(config.train.checkpoint_every, (ctx) => saveCheckpoint(checkpointDirFor(paths, ctx.numTimesteps))));
-      } else {
-        callbacks.push(new CheckpointCallback({ everySteps: config.train.checkpoint_every, dir: paths.checkpoints }));
-      }
-    }
+    // Saved after the update that ends a rollout, so that a resume continues exactly.
+    if (config.train.checkpoint_every > 0) callbacks.push(new CheckpointCallback({ everySteps: config.train.checkpoint_every, dir: paths.checkpoints, save: (dir) => saveCheckpoint(dir) }));
     let bestIou = -Infinity;
     if (config.train.eval_every > 0) {
       callbacks.push(

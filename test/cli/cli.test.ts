@@ -6,7 +6,7 @@ import { benchScripts } from '../../src/cli/commands/bench';
 import { parseShard, shardRange } from '../../src/cli/shard';
 
 const ROOT = path.resolve(__dirname, '../..');
-const NAMES = ['train', 'eval', 'embed', 'export', 'predict', 'bench', 'download', 'config'];
+const NAMES = ['train', 'eval', 'ablate', 'results', 'embed', 'export', 'predict', 'bench', 'download', 'config'];
 
 function helpOf(args: string[]): Promise<{ output: string; error: Error | null; exited: boolean }> {
   return new Promise((resolve) => {

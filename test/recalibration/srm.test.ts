@@ -57,11 +57,12 @@ const implicitConfig = { gridSize: G, embedChannels: D, projChannels: 8, channel
 const explicitConfig = { ...implicitConfig, branch: 'explicit' as const, textDim: TEXT, attentionDim: 8, textEncoder: { id: 'hashed-ngram-v1:d6:n1-4', dim: TEXT } };
 
 describe('SemanticRecalibrationModule as a labeler', () => {
-  it.each(['implicit', 'explicit', 'explicit-per-sample-attention'] as const)('%s: scores are probabilities, labels threshold the clicked cell, batching changes nothing', async (variant) => {
-    const branch = variant === 'implicit' ? 'implicit' : 'explicit';
+  it.each(['implicit', 'implicit-gated', 'explicit', 'explicit-per-sample-attention'] as const)('%s: scores are probabilities, labels threshold the clicked cell, batching changes nothing', async (variant) => {
+    const branch = variant.startsWith('implicit') ? 'implicit' : 'explicit';
+    const state = variant === 'implicit-gated' ? 'gated' : 'embedding';
     // G = 12: 144 cells exceed the rows one attention block holds, so each sample attends alone.
     const g = variant === 'explicit-per-sample-attention' ? 12 : G;
-    const srm = new SemanticRecalibrationModule(branch === 'implicit' ? implicitConfig : { ...explicitConfig, gridSize: g });
+    const srm = new SemanticRecalibrationModule(branch === 'implicit' ? { ...implicitConfig, state } : { ...explicitConfig, gridSize: g });
     try {
       const a = embedding('a', 1);
       const b = embedding('b', 2);
@@ -78,7 +79,9 @@ describe('SemanticRecalibrationModule as a labeler', () => {
         const [alone] = await srm.scoreCells([batch[i]]);
         for (let c = 0; c < g * g; c++) expect(alone[c]).toBeCloseTo(scores[i][c], 5);
       }
-      expect(Array.from(scores[0])).not.toEqual(Array.from(scores[2])); // the mask gates the state
+      // The previous mask gates the paper's state; the default state reads the embedding alone.
+      if (state === 'gated') expect(Array.from(scores[0])).not.toEqual(Array.from(scores[2]));
+      else expect(Array.from(scores[0])).toEqual(Array.from(scores[2]));
       const requests = [0, 5, 15].map((cell, i) => ({ observation: batch[i] as never, cell }));
       const labels = await srm.labelClicks(requests);
       expect(labels).toEqual(requests.map((r, i) => (scores[i][r.cell] >= 0.5 ? 1 : 0)));

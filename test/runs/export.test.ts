@@ -18,7 +18,7 @@ function config(runDir: string, name: string, labelSource: 'recalibration' | 'or
     {
       sam: { checkpoint: TINY_WEIGHTS },
       data: { synthetic: { length: 8, eval_length: 3, image_size: 64 } },
-      env: { grid_size: 4, horizon: 3, label_source: labelSource, eval_initial_prompts: labelSource === 'oracle' ? null : 'labeler', num_envs: 2, embedding_cache: { dir: null } },
+      env: { grid_size: 4, horizon: 3, label_source: labelSource, num_envs: 2, embedding_cache: { dir: null } },
       srm: { enabled: labelSource === 'recalibration' },
       agent: { ppo: { n_steps: 3, batch_size: 6, n_epochs: 1 } },
       train: { total_timesteps: 6, checkpoint_every: 0, progress: false },
@@ -45,7 +45,7 @@ describe('export and predict', () => {
     const run = await trainRun({ config: config(dir, 'srm', 'recalibration'), sam, progress: null, log: quiet, skipFinalEval: true });
     const out = path.join(dir, 'export');
     const manifest = await exportRun(run.paths.root, out, { checkpoint: 'latest' });
-    expect(manifest.env).toEqual({ gridSize: 4, horizon: 3, labelSource: 'recalibration', initialPrompts: 'labeler', multimask: false });
+    expect(manifest.env).toEqual({ gridSize: 4, horizon: 3, labelSource: 'recalibration', initialPrompts: 'labeler', multimask: 'single-point', maskInput: true, observeLabeler: true });
     expect(manifest.sam.copied).toBe(true);
     for (const f of ['alignsam-export.json', 'policy.json', 'policy.weights.bin', 'sam.safetensors', 'sam-config.json', 'srm/srm.json']) expect(fs.existsSync(path.join(out, f))).toBe(true);
 

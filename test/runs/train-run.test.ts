@@ -10,6 +10,7 @@ import { readMetrics } from '../../src/runs/metrics-log';
 import { listCheckpoints } from '../../src/runs/run-dir';
 import { readEventFile } from '../../src/runs/tfevents';
 import { formatEvaluationTable } from '../../src/eval/compare';
+import { resolveCheckpoint } from '../../src/runs/export';
 import { trainRun } from '../../src/runs/train-run';
 
 const TINY_WEIGHTS = path.resolve(__dirname, '../../../shared/fixtures/sam/tiny/weights.safetensors');
@@ -64,8 +65,13 @@ describe('trainRun', () => {
     expect(fs.existsSync(path.join(first.paths.checkpoints, 'model_8_steps', 'srm', 'srm.json'))).toBe(true);
     expect(fs.existsSync(path.join(first.paths.best, 'agent.json'))).toBe(true);
     expect(first.evaluation.map((r) => r.policy)).toEqual(['agent', 'random', 'oracle']);
-    expect(formatEvaluationTable(first.evaluation)).toMatch(/^policy\s+mIoU@1\s+mIoU@2\s+mIoU@4\s+NoC@85/);
+    expect(formatEvaluationTable(first.evaluation)).toMatch(/^Protocol: deployed .*\npolicy\s+mIoU@1\s+mIoU@2\s+mIoU@4\s+NoC@85/);
+    expect(first.evaluation.every((r) => r.protocol === 'deployed')).toBe(true);
     const evalJson = JSON.parse(fs.readFileSync(first.paths.evalJson, 'utf8'));
+    expect(evalJson.protocol).toBe('deployed');
+    // The final evaluation evaluates the checkpoint `export` takes by default, and says which.
+    expect(evalJson.checkpoint).toBe(path.join('checkpoints', 'model_16_steps'));
+    expect(first.checkpoint).toBe(resolveCheckpoint(root, 'latest', true));
     expect(evalJson.policies.map((p: { policy: string }) => p.policy)).toEqual(['agent', 'random', 'oracle']);
     for (const f of [first.report!.training!, first.report!.miouClicks!, ...first.report!.episodes]) {
       const meta = await sharp(f).metadata();

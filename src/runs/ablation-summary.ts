@@ -1,0 +1,168 @@
+/**
+ * The ablation's summary: for each row (an agent variant, or a reference row of the full runs),
+ * every metric per seed, its mean and sample standard deviation over seeds, and the mean IoU
+ * curve; with where and how it was made (date, commit, machine, backend, wall time). This JSON is
+ * the one source of the results page and the README's headline table.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { AblationRun } from './ablation';
+
+export const ABLATION_FORMAT = 'alignsam-tfjs/ablation';
+
+export interface AblationRow {
+  name: string;
+  description: string;
+  /** Which run variant and which evaluation row it comes from. */
+  variant: string;
+  policy: string;
+  /** Metric -> value per seed (seed order). */
+  perSeed: Record<string, number[]>;
+  mean: Record<string, number>;
+  sd: Record<string, number>;
+  /** Mean over seeds of the mean IoU after k clicks, k = 1..T. */
+  curve: number[];
+}
+
+export interface AblationSummary {
+  format: string;
+  formatVersion: 1;
+  config: string;
+  protocol: string;
+  seeds: number;
+  episodes: number;
+  totalTimesteps: Record<string, number>;
+  created: string;
+  commit: string | null;
+  machine: string;
+  backend: string | null;
+  /** Sum of the runs' wall-clock seconds, and the longest run's. */
+  runWallSeconds: number;
+  maxRunWallSeconds: number;
+  /** Wall-clock seconds of the ablate command that finished the set, end to end. */
+  commandWallSeconds: number;
+  jobs: number;
+  rows: AblationRow[];
+}
+
+const METRICS = ['final_iou', 'label_accuracy', 'p0_positive_in_target', 'return'];
+
+/** Rows in display order: variant rows first, then the full runs' reference rows. */
+const ROWS: Array<{ name: string; variant: string; policy: string; description?: string }> = [
+  { name: 'full', variant: 'full', policy: 'agent' },
+  { name: 'w/o RL', variant: 'full', policy: 'random' },
+  { name: 'w/o SRM', variant: 'no-srm', policy: 'agent' },
+  { name: 'T = 1', variant: 'T1', policy: 'agent' },
+  { name: 'T = 5', variant: 'T5', policy: 'agent' },
+  { name: 'T = 10', variant: 'T10', policy: 'agent' },
+  { name: 'centre', variant: 'full', policy: 'centre' },
+  { name: 'oracle + SRM labels', variant: 'full', policy: 'oracle' },
+  { name: 'ceiling', variant: 'full', policy: 'oracle-gt' },
+  { name: 'SRM map', variant: 'full', policy: 'srm-map' },
+];
+
+interface EvalJsonPolicy {
+  policy: string;
+  description?: string;
+  mean: Record<string, number>;
+  mean_iou_curve: number[];
+}
+
+function readEval(run: AblationRun): { protocol: string; episodes: number; policies: EvalJsonPolicy[] } {
+  const file = path.join(run.dir, 'eval.json');
+  const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (!Array.isArray(j.policies)) throw new Error(`${file}: no 'policies' array`);
+  return { protocol: j.protocol ?? 'unknown', episodes: j.episodes, policies: j.policies };
+}
+
+function meanSd(xs: number[]): [number, number] {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return [m, sd];
+}
+
+function gitCommit(): string | null {
+  try {
+    const root = path.join(__dirname, '..', '..');
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch {
+    return null;
+  }
+}
+
+export function machineDescription(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+/** The backend a run used, from the first lines of its log. */
+function backendOf(logFile: string): string | null {
+  if (!fs.existsSync(logFile)) return null;
+  const m = /^backend: (\S+)/m.exec(fs.readFileSync(logFile, 'utf8').slice(0, 4000));
+  return m ? m[1] : null;
+}
+
+export function summarizeAblation(runs: readonly AblationRun[], meta: { config: string; out: string; commandWallSeconds: number; jobs: number; wallSeconds: Record<string, number> }): AblationSummary {
+  const seeds = Math.max(...runs.map((r) => r.seed)) + 1;
+  const byVariant = new Map<string, AblationRun[]>();
+  for (const r of runs) byVariant.set(r.variant, [...(byVariant.get(r.variant) ?? []), r]);
+  let protocol = '';
+  let episodes = 0;
+  const rows: AblationRow[] = [];
+  for (const spec of ROWS) {
+    const vr = (byVariant.get(spec.variant) ?? []).slice().sort((a, b) => a.seed - b.seed);
+    if (vr.length === 0) continue;
+    const evals = vr.map(readEval);
+    const found = evals.map((e) => e.policies.find((p) => p.policy === spec.policy));
+    if (found.some((f) => !f)) continue;
+    const ps = found as EvalJsonPolicy[];
+    protocol ||= evals[0].protocol;
+    episodes ||= evals[0].episodes;
+    const keys = Object.keys(ps[0].mean).filter((k) => k.startsWith('iou@') || METRICS.includes(k));
+    const perSeed: Record<string, number[]> = {};
+    const mean: Record<string, number> = {};
+    const sd: Record<string, number> = {};
+    for (const k of keys) {
+      const xs = ps.map((p) => p.mean[k]).filter((v) => typeof v === 'number' && Number.isFinite(v));
+      if (xs.length !== ps.length) continue;
+      perSeed[k] = xs;
+      [mean[k], sd[k]] = meanSd(xs);
+    }
+    const len = ps[0].mean_iou_curve.length;
+    const curve = Array.from({ length: len }, (_, i) => ps.reduce((a, p) => a + p.mean_iou_curve[i], 0) / ps.length);
+    rows.push({ name: spec.name, description: ps[0].description ?? spec.name, variant: spec.variant, policy: spec.policy, perSeed, mean, sd, curve });
+  }
+  const wall = runs.map((r) => meta.wallSeconds[path.basename(r.dir)] ?? 0);
+  const backends = [...new Set(runs.map((r) => backendOf(path.join(meta.out, `${path.basename(r.dir)}.log`))).filter((b): b is string => b !== null))];
+  const totalTimesteps: Record<string, number> = {};
+  for (const r of runs) totalTimesteps[r.variant] = r.totalTimesteps;
+  return {
+    format: ABLATION_FORMAT,
+    formatVersion: 1,
+    config: meta.config,
+    protocol,
+    seeds,
+    episodes,
+    totalTimesteps,
+    created: new Date().toISOString(),
+    commit: gitCommit(),
+    machine: machineDescription(),
+    backend: backends.length > 0 ? backends.join(', ') : null,
+    runWallSeconds: Math.round(wall.reduce((a, b) => a + b, 0)),
+    maxRunWallSeconds: Math.round(Math.max(0, ...wall)),
+    commandWallSeconds: Math.round(meta.commandWallSeconds),
+    jobs: meta.jobs,
+    rows,
+  };
+}
+
+export function readAblationSummary(file: string): AblationSummary {
+  const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (j?.format !== ABLATION_FORMAT || j.formatVersion !== 1) throw new Error(`${file}: not an ablation summary (format ${JSON.stringify(j?.format)})`);
+  if (!Array.isArray(j.rows)) throw new Error(`${file}: 'rows' must be an array`);
+  return j as AblationSummary;
+}

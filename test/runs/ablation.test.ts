@@ -1,0 +1,93 @@
+/**
+ * The ablation runner: the variants it plans from a config, and resuming after a killed run
+ * (finished runs are kept, a run with a checkpoint is resumed, a run without one starts over).
+ * The trainer is a stand-in script with the CLI's arguments, so the test checks the orchestration
+ * in seconds; the runs themselves are ordinary `alignsam train` runs tested elsewhere.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { resolveConfig } from '../../src/config/load-config';
+import { ablationVariants, planAblation, runAblation } from '../../src/runs/ablation';
+import { summarizeAblation } from '../../src/runs/ablation-summary';
+import { paperShape, readmeTable, replaceReadmeSection, resultsPage, README_BEGIN, README_END } from '../../src/report/results-page';
+
+const config = () => resolveConfig({ env: { horizon: 15, grid_size: 16 }, train: { total_timesteps: 100 } }, 'test.yaml');
+
+/** A stand-in for `alignsam train`: writes a checkpoint, then (unless told to die) eval.json. */
+const FAKE_TRAINER = `
+const fs = require('fs'), path = require('path'), yaml = require(${JSON.stringify(require.resolve('js-yaml'))});
+const args = process.argv.slice(2);
+const resume = args.indexOf('--resume');
+let dir, cfg;
+if (resume >= 0) { dir = args[resume + 1]; cfg = yaml.load(fs.readFileSync(path.join(dir, 'config.yaml'), 'utf8')); }
+else { cfg = yaml.load(fs.readFileSync(args[args.indexOf('--config') + 1], 'utf8')); dir = path.join(cfg.run.dir, cfg.run.name); fs.mkdirSync(dir, { recursive: true }); fs.writeFileSync(path.join(dir, 'config.yaml'), yaml.dump(cfg)); }
+fs.appendFileSync(path.join(__dirname, 'calls.txt'), (resume >= 0 ? 'resume ' : 'new ') + path.basename(dir) + '\\n');
+fs.mkdirSync(path.join(dir, 'checkpoints', 'model_50_steps'), { recursive: true });
+const die = path.join(__dirname, 'die.txt');
+if (fs.existsSync(die) && fs.readFileSync(die, 'utf8') === path.basename(dir)) process.exit(137);
+const T = cfg.env.horizon, seed = cfg.train.seed;
+const curve = Array.from({ length: T }, (_, k) => 0.5 + 0.01 * k + 0.001 * seed + (cfg.env.label_source === 'agent' ? -0.2 : 0));
+const row = (policy, shift) => ({ policy, description: policy, mean: { 'iou@1': curve[0] + shift, final_iou: curve[T - 1] + shift, label_accuracy: 0.9, return: 1 }, mean_iou_curve: curve.map((v) => v + shift) });
+const policies = [row('agent', 0), ...cfg.eval.baselines.map((b, i) => row(b, -0.05 * (i + 1)))];
+fs.writeFileSync(path.join(dir, 'eval.json'), JSON.stringify({ protocol: 'deployed', episodes: cfg.eval.episodes, policies }));
+process.stdout.write('backend: fake\\n');
+`;
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ablate-'));
+});
+afterEach(() => { if (!process.env.KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true }); });
+
+it('plans full, w/o SRM and the shorter horizons, each seed a run with its own config', () => {
+  const v = ablationVariants(config());
+  expect(v.map((x) => x.name)).toEqual(['full', 'no-srm', 'T1', 'T5', 'T10']);
+  const runs = planAblation({ config: config(), configFile: 'test.yaml', out: dir, seeds: 2 });
+  expect(runs).toHaveLength(10);
+  const noSrm = yaml.load(fs.readFileSync(path.join(dir, 'configs', 'no-srm-seed1.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  expect(noSrm.env.label_source).toBe('agent');
+  expect((noSrm.srm as { enabled: boolean }).enabled).toBe(false);
+  expect(noSrm.train.seed).toBe(1);
+  const t1 = yaml.load(fs.readFileSync(path.join(dir, 'configs', 'T1-seed0.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  expect(t1.env.horizon).toBe(1);
+  expect(t1.eval.clicks).toEqual([1]);
+});
+
+it('resumes after a killed run: finished runs are kept, the killed one continues from its checkpoint', async () => {
+  const calls = path.join(dir, 'calls.txt');
+  const script = path.join(dir, 'fake-train.js');
+  fs.writeFileSync(script, FAKE_TRAINER);
+  const out = path.join(dir, 'abl');
+  const opts = { config: config(), configFile: 'test.yaml', out, seeds: 2, jobs: 1, trainCommand: [process.execPath, script], log: () => undefined };
+  fs.writeFileSync(path.join(dir, 'die.txt'), 'T5-seed0');
+  {
+    await expect(runAblation(opts)).rejects.toThrow(/T5-seed0.*137/);
+    const first = fs.readFileSync(calls, 'utf8').trim().split('\n');
+    expect(first).toEqual(['new full-seed0', 'new full-seed1', 'new no-srm-seed0', 'new no-srm-seed1', 'new T1-seed0', 'new T1-seed1', 'new T5-seed0']);
+    fs.rmSync(path.join(dir, 'die.txt'));
+    fs.writeFileSync(calls, '');
+    const runs = await runAblation(opts);
+    expect(fs.readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['resume T5-seed0', 'new T5-seed1', 'new T10-seed0', 'new T10-seed1']);
+    fs.writeFileSync(calls, '');
+    await runAblation(opts);
+    expect(fs.readFileSync(calls, 'utf8')).toBe('');
+
+    const s = summarizeAblation(runs, { config: 'test.yaml', out, commandWallSeconds: 1, jobs: 1, wallSeconds: {} });
+    expect(s.protocol).toBe('deployed');
+    expect(s.backend).toBe('fake');
+    const full = s.rows.find((r) => r.name === 'full')!;
+    expect(full.perSeed.final_iou).toEqual([0.5 + 0.14, 0.5 + 0.14 + 0.001].map((v) => expect.closeTo(v, 9)));
+    expect(full.mean.final_iou).toBeCloseTo(0.6405, 9);
+    expect(full.sd.final_iou).toBeCloseTo(Math.SQRT1_2 * 0.001, 9);
+    expect(s.rows.map((r) => r.name)).toEqual(['full', 'w/o RL', 'w/o SRM', 'T = 1', 'T = 5', 'T = 10', 'centre', 'oracle + SRM labels', 'ceiling', 'SRM map']);
+    const shape = Object.fromEntries(paperShape(s).map((c) => [c.claim, c.holds]));
+    expect(Object.values(shape)).toEqual([true, true, true, true]);
+    const page = resultsPage(s, { source: 'x.json' });
+    expect(page).toContain('**Protocol: deployed.**');
+    expect(page).toContain('0.641 ± 0.001');
+    const readme = `# x\n${README_BEGIN}\nold\n${README_END}\ntail\n`;
+    expect(replaceReadmeSection(readme, s)).toBe(`# x\n${readmeTable(s)}\ntail\n`);
+  }
+}, 60_000);
