@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: builds the demo page and serves it with an exported agent.
  *
- *   npm run demo                          newest run in runs/ (exported now), else a quick export
+ *   npm run demo                          the shipped agent (models/default-agent), else the newest
+ *                                         run in runs/ (exported now), else a quick export
  *   npm run demo -- --export <dir>        an `alignsam export` folder
  *   npm run demo -- --run <dir>           export this run now, then serve it
  *   options: --port 8080  --host 127.0.0.1  --no-build
@@ -15,6 +16,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildDemo, DIST_DIR, ROOT_DIR } from '../demo/build';
 import { makeQuickExport } from '../demo/quick-export';
+import { DEFAULT_AGENT } from '../src/cli/commands/predict';
 import { startDemoServer } from '../demo/server';
 import { initBackend } from '../src/backend';
 import { EXPORT_MANIFEST, exportRun } from '../src/runs/export';
@@ -51,6 +53,10 @@ async function chooseExport(args: { export?: string; run?: string }): Promise<st
   }
   await initBackend('wasm');
   if (args.run) return exportOf(args.run);
+  if (fs.existsSync(path.join(DEFAULT_AGENT, EXPORT_MANIFEST))) {
+    log(`serving the shipped agent ${path.relative(process.cwd(), DEFAULT_AGENT)} (its MODEL_CARD.md says how it was trained; --run or --export for another)`);
+    return DEFAULT_AGENT;
+  }
   for (const run of runsNewestFirst(path.join(ROOT_DIR, 'runs'))) {
     try {
       return await exportOf(run);

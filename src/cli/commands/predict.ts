@@ -1,3 +1,4 @@
+import * as path from 'path';
 import type { CommandModule } from 'yargs';
 
 export interface PredictArgs {
@@ -8,12 +9,15 @@ export interface PredictArgs {
   clicks?: number;
 }
 
+/** The agent shipped in the package (models/default-agent/MODEL_CARD.md says how it was trained). */
+export const DEFAULT_AGENT = path.join(__dirname, '..', '..', '..', 'models', 'default-agent');
+
 export const predictCommand: CommandModule<object, PredictArgs> = {
   command: 'predict',
   describe: 'Click on an image with an exported agent: writes the clicks (JSON), the mask (PNG) and an overlay PNG',
   builder: (y) =>
     y
-      .option('export', { type: 'string', demandOption: true, describe: 'An exported agent folder (alignsam export)' })
+      .option('export', { type: 'string', default: DEFAULT_AGENT, describe: 'An exported agent folder (alignsam export); default: the shipped agent for the embedded synthetic task' })
       .option('image', { type: 'string', demandOption: true, describe: 'Image file (PNG, JPEG, WebP ...)' })
       .option('target', { type: 'string', describe: "The target's name (for agents trained on named targets)" })
       .option('clicks', { type: 'number', describe: "Clicks to make (default: the agent's horizon)" })
@@ -23,7 +27,6 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       .epilogue('The JSON lists the clicks in order (x, y in image pixels, label 1 positive / 0 negative, the grid cell; step 0 marks initial prompts). The mask is a grey PNG of the image\'s size, 255 inside and 0 outside. The overlay shows the mask in blue and the clicks numbered.'),
   handler: async (a) => {
     const fs = await import('fs');
-    const path = await import('path');
     const { startBackend, stderrLog } = await import('../common');
     const { loadExport } = await import('../../runs/export');
     const { predictImage } = await import('../../runs/predict');
