@@ -1,9 +1,10 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { COMMANDS, createCli, main } from '../../src/cli/main';
+import { COMMANDS, createCli } from '../../src/cli/main';
 import { benchScripts } from '../../src/cli/commands/bench';
 import { parseShard, shardRange } from '../../src/cli/shard';
+import { runMain } from './run-cli';
 
 const ROOT = path.resolve(__dirname, '../..');
 const NAMES = ['train', 'eval', 'ablate', 'results', 'embed', 'export', 'predict', 'bench', 'download', 'config'];
@@ -18,26 +19,6 @@ function helpOf(args: string[]): Promise<{ output: string; error: Error | null; 
       });
     exited = true;
   });
-}
-
-async function runMain(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  let stderr = '';
-  let stdout = '';
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stderr, stdout };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
 }
 
 describe('alignsam --help', () => {

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../src/cli/main';
+import { runMain } from './run-cli';
 
 const ROOT = path.resolve(__dirname, '../..');
 let run: string;
@@ -20,21 +20,6 @@ beforeAll(() => {
 afterAll(() => {
   if (run) fs.rmSync(run, { recursive: true, force: true });
 });
-
-async function runMain(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(args), stderr };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-}
 
 describe('alignsam eval --run with an existing eval.json', () => {
   it('refuses, naming the file, --overwrite and --no-write', async () => {

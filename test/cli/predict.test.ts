@@ -9,31 +9,12 @@ import * as path from 'path';
 import { makeQuickExport } from '../../demo/quick-export';
 import { demoScenes } from '../../demo/src/scenes';
 import { initBackend } from '../../src/backend';
-import { main } from '../../src/cli/main';
 import { readMaskValues, writePng } from '../../src/data/image-io';
+import { runMain } from './run-cli';
 
 let tmp: string;
 let exportDir: string;
 let image: string;
-
-async function runMain(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  let stderr = '';
-  let stdout = '';
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args), stderr, stdout };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../../src/cli/main';
 import { ConfigError, loadConfig, loadRewardFile } from '../../src/config/load-config';
 import { RewardFunction } from '../../src/reward/reward-function';
+import { runMain } from '../cli/run-cli';
 
 const ENV = 'ALIGNSAM_ALLOW_CODE';
 
@@ -15,25 +15,6 @@ function setup(): { dir: string; config: string; marker: string } {
   const config = path.join(dir, 'cfg.yaml');
   fs.writeFileSync(config, `env:\n  label_source: oracle\nreward:\n  terms:\n    - term: custom\n      module: ${path.join(dir, 'term.js')}\n`);
   return { dir, config, marker };
-}
-
-async function runMain(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  let stderr = '';
-  let stdout = '';
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    stderr += String(s);
-    return true;
-  });
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    stdout += String(s);
-    return true;
-  });
-  try {
-    return { code: await main(args), stderr, stdout };
-  } finally {
-    e.mockRestore();
-    o.mockRestore();
-  }
 }
 
 let envBefore: string | undefined;

@@ -1,24 +1,7 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { ConfigError, loadConfig, resolveConfig } from '../../src/config/load-config';
+import { loadConfig, resolveConfig } from '../../src/config/load-config';
+import { errorOf, tempWriter } from './helpers';
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-function writeTemp(name: string, text: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-defaults-'));
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, text);
-  return file;
-}
+const writeTemp = tempWriter('alignsam-defaults-');
 
 describe('run.name', () => {
   it.each(['..', '.', 'a/b', 'a\\b', '../up', ''])('run.name %j is refused when the config loads', (name) => {

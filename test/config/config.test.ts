@@ -1,30 +1,15 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { configSchema } from '../../src/config/alignsam-config';
 import { withGeneratedKeys } from '../../src/config/docs';
 import { ConfigError, dumpConfig, loadConfig, loadRewardFile, parseOverride, resolveConfig } from '../../src/config/load-config';
 import { docRows } from '../../src/config/schema';
+import { errorOf, tempWriter } from './helpers';
 
 const CONFIGS = path.resolve(__dirname, '../../configs');
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-function writeTemp(name: string, text: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-config-'));
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, text);
-  return file;
-}
+const writeTemp = tempWriter('alignsam-config-');
 
 describe('config validation', () => {
   it('names the file and the full key path for a wrong type, with the expected range', () => {

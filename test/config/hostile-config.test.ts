@@ -1,26 +1,9 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { ConfigError, applyOverrides, loadConfig, loadRewardFile, parseOverride, resolveConfig } from '../../src/config/load-config';
 import { configSchema } from '../../src/config/alignsam-config';
 import { showValue, validate } from '../../src/config/schema';
+import { errorOf, tempWriter } from './helpers';
 
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
-
-function writeTemp(name: string, text: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-hostile-'));
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, text);
-  return file;
-}
+const writeTemp = tempWriter('alignsam-hostile-');
 
 /** `levels` nested YAML aliases, each level ten times the one below, under a known key. */
 function aliasBomb(levels: number, key = 'data:\n  synthetic:\n    categories'): string {
