@@ -14,7 +14,7 @@ import { contactSheet, drawEpisode } from './episode-picture';
 import { linePlot } from './line-plot';
 
 /** Three panels stacked: return, IoU, label accuracy (training and evaluation curves). */
-export function trainingPlot(records: readonly MetricsRecord[], opts: { width?: number } = {}): Canvas {
+export function trainingPlot(records: readonly MetricsRecord[], opts: { width?: number; protocol?: string } = {}): Canvas {
   const width = opts.width ?? 640;
   const panels = [
     linePlot({
@@ -37,7 +37,7 @@ export function trainingPlot(records: readonly MetricsRecord[], opts: { width?: 
       yRange: [0, 1],
       series: [
         { name: 'TRAIN (LAST 20 EPISODES)', points: series(records, 'rollout/ep_iou_mean') },
-        { name: 'EVAL', points: series(records, 'eval/final_iou'), markers: true },
+        { name: opts.protocol ? `EVAL (${opts.protocol.toUpperCase()} PROTOCOL)` : 'EVAL', points: series(records, 'eval/final_iou'), markers: true },
       ],
     }),
     linePlot({
@@ -63,10 +63,11 @@ export function trainingPlot(records: readonly MetricsRecord[], opts: { width?: 
   return c;
 }
 
-/** mIoU after k clicks, one line per policy. */
+/** mIoU after k clicks, one line per policy; the title names the protocol when the reports carry one. */
 export function miouClicksPlot(reports: readonly EvaluationReport[], opts: { width?: number; height?: number } = {}): Canvas {
+  const protocol = (reports[0] as { protocol?: string } | undefined)?.protocol;
   return linePlot({
-    title: 'MIOU VS CLICKS',
+    title: protocol ? `MIOU VS CLICKS (${protocol.toUpperCase()} PROTOCOL)` : 'MIOU VS CLICKS',
     xLabel: 'CLICKS',
     yLabel: 'MIOU',
     width: opts.width ?? 640,
@@ -95,7 +96,7 @@ export async function writeRunReport(runDir: string, reports: readonly Evaluatio
   const metricsFile = path.join(runDir, 'metrics.jsonl');
   if (fs.existsSync(metricsFile)) {
     files.training = path.join(out, 'training.png');
-    await trainingPlot(readMetrics(metricsFile)).writePng(files.training);
+    await trainingPlot(readMetrics(metricsFile), { protocol: (reports[0] as { protocol?: string } | undefined)?.protocol }).writePng(files.training);
   }
   if (reports.length > 0) {
     files.miouClicks = path.join(out, 'miou-clicks.png');
