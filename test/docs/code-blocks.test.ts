@@ -44,6 +44,22 @@ const SKIPPED: ReadonlyArray<{ file: string; code: string; why: string }> = [
       'npx alignsam predict --export exports/synthetic --image scene.png --out predictions/',
     ].join('\n'),
   },
+  { file: 'docs/sam-on-wasm.md', why: 'installs a package (network)', code: 'npm install @tensorflow/tfjs-node-gpu' },
+  { file: 'docs/sam-on-wasm.md', why: 'needs clang with the wasm32 target', code: 'bash scripts/build-simd-kernels.sh' },
+  {
+    file: 'docs/sam-on-wasm.md',
+    why: 'trains the micro-SAM on a CUDA machine with PyTorch',
+    code: 'bash scripts/micro-sam-torch/train-on-gpu.sh   # dump scenes (Node), train (PyTorch), adopt and evaluate (tfjs)',
+  },
+  { file: 'docs/performance.md', why: 'benchmarks run for minutes', code: 'npm run bench:sam\nnpm run bench:env\nnpm run bench:agent\nnpx alignsam bench --only sam,env' },
+  {
+    file: 'docs/performance.md',
+    why: 'needs PyTorch and a segment-anything checkout',
+    code: [
+      'python3 scripts/reference/bench_official_sam.py --sam-repo <segment-anything checkout> --fixture ../shared/fixtures/sam/vitb2',
+      'npm run bench:paired -- --sam-repo <segment-anything checkout> --rounds 10',
+    ].join('\n'),
+  },
 ];
 
 function docFiles(): string[] {
