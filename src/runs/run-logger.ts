@@ -3,7 +3,7 @@
  * scalars in both.
  */
 import * as path from 'path';
-import { EventFileWriter, truncateEventFiles } from './tfevents';
+import { EventFileWriter, hparamsSummaryValue, textSummaryValue, truncateEventFiles } from './tfevents';
 import { MetricsWriter, truncateMetrics } from './metrics-log';
 
 export class RunLogger {
@@ -43,6 +43,14 @@ export class RunLogger {
     const wall = this.now();
     this.metrics.append({ step, wall_time: wall, ...scalars });
     this.events.addScalars(step, scalars, wall);
+  }
+
+  /**
+   * The run's settings for TensorBoard, once at the start of a run: the config as text (its Text
+   * dashboard) and the hyper-parameters (its HParams dashboard).
+   */
+  logRunInfo(configText: string, hparams: Record<string, number | string | boolean>): void {
+    this.events.addValues(0, [textSummaryValue('config', `\`\`\`yaml\n${configText}\`\`\``), hparamsSummaryValue(hparams, this.t0)], this.t0);
   }
 
   close(): void {

@@ -26,6 +26,8 @@ export interface DecodedEvent {
   step: number;
   fileVersion?: string;
   scalars: Record<string, number>;
+  /** Summary values other than scalars (text, hparams), kept as encoded so a rewrite preserves them. */
+  otherValues?: Uint8Array[];
 }
 
 export const FILE_VERSION = 'brain.Event:2';
@@ -95,16 +97,51 @@ class ProtoWriter {
   }
 }
 
-export function encodeEvent(event: { wallTime: number; step: number; fileVersion?: string; scalars?: Record<string, number> }): Uint8Array {
+export function encodeEvent(event: { wallTime: number; step: number; fileVersion?: string; scalars?: Record<string, number>; otherValues?: readonly Uint8Array[] }): Uint8Array {
   const w = new ProtoWriter().double(1, event.wallTime);
   if (event.step !== 0) w.int64(2, event.step);
   if (event.fileVersion !== undefined) w.string(3, event.fileVersion);
-  if (event.scalars && Object.keys(event.scalars).length > 0) {
+  const scalars = Object.entries(event.scalars ?? {});
+  const others = event.otherValues ?? [];
+  if (scalars.length > 0 || others.length > 0) {
     const summary = new ProtoWriter();
-    for (const [tag, value] of Object.entries(event.scalars)) summary.bytes(1, new ProtoWriter().string(1, tag).float(2, value).finish());
+    for (const [tag, value] of scalars) summary.bytes(1, new ProtoWriter().string(1, tag).float(2, value).finish());
+    for (const v of others) summary.bytes(1, v);
     w.bytes(5, summary.finish());
   }
   return w.finish();
+}
+
+/** SummaryMetadata naming a TensorBoard plugin, with the plugin's content. */
+function pluginMetadata(plugin: string, content?: Uint8Array): Uint8Array {
+  const data = new ProtoWriter().string(1, plugin);
+  if (content) data.bytes(2, content);
+  return new ProtoWriter().bytes(1, data.finish()).finish();
+}
+
+/** A Summary.Value for TensorBoard's text dashboard: a scalar string tensor (shown as Markdown). */
+export function textSummaryValue(tag: string, text: string): Uint8Array {
+  // TensorProto: dtype DT_STRING (7), a scalar shape, string_val.
+  const tensor = new ProtoWriter().int64(1, 7).bytes(2, new Uint8Array(0)).string(8, text).finish();
+  return new ProtoWriter().string(1, tag).bytes(8, tensor).bytes(9, pluginMetadata('text')).finish();
+}
+
+/**
+ * A Summary.Value for TensorBoard's HParams dashboard: the session-start record of one run
+ * (HParamsPluginData { session_start_info { hparams } }), which the dashboard reads per run.
+ */
+export function hparamsSummaryValue(hparams: Record<string, number | string | boolean>, startTimeSecs: number): Uint8Array {
+  const info = new ProtoWriter();
+  for (const [k, v] of Object.entries(hparams)) {
+    // google.protobuf.Value: number_value 2, string_value 3, bool_value 4.
+    const value = typeof v === 'number' ? new ProtoWriter().double(2, v) : typeof v === 'boolean' ? new ProtoWriter().int64(4, v ? 1 : 0) : new ProtoWriter().string(3, v);
+    info.bytes(1, new ProtoWriter().string(1, k).bytes(2, value.finish()).finish());
+  }
+  info.double(5, startTimeSecs);
+  const pluginData = new ProtoWriter().bytes(3, info.finish()).finish();
+  // The dashboard ignores the tensor; a scalar float 0 as TensorBoard's own writer puts there.
+  const tensor = new ProtoWriter().int64(1, 1).bytes(2, new Uint8Array(0)).float(5, 0).finish();
+  return new ProtoWriter().string(1, '_hparams_/session_start_info').bytes(8, tensor).bytes(9, pluginMetadata('hparams', pluginData)).finish();
 }
 
 // --- protobuf decoding (enough for our own events and TensorFlow's scalar events) ---
@@ -190,7 +227,8 @@ export function decodeEvent(data: Uint8Array, where = 'event'): DecodedEvent {
           s.skip(k & 7);
           continue;
         }
-        const v = new ProtoReader(s.lengthDelimited(), `${where}: summary value`);
+        const raw = s.lengthDelimited();
+        const v = new ProtoReader(raw, `${where}: summary value`);
         let tag = '';
         let value: number | undefined;
         while (!v.done) {
@@ -200,6 +238,7 @@ export function decodeEvent(data: Uint8Array, where = 'event'): DecodedEvent {
           else v.skip(kk & 7);
         }
         if (value !== undefined) ev.scalars[tag] = value;
+        else (ev.otherValues ??= []).push(raw.slice());
       }
     } else r.skip(wire);
   }
@@ -283,6 +322,11 @@ export class EventFileWriter {
     for (const [k, v] of Object.entries(scalars)) if (typeof v === 'number' && Number.isFinite(v)) finite[k] = v;
     if (Object.keys(finite).length === 0) return;
     this.writeData(encodeEvent({ wallTime, step, scalars: finite }));
+  }
+
+  /** Summary values made by textSummaryValue / hparamsSummaryValue, as one event at `step`. */
+  addValues(step: number, values: readonly Uint8Array[], wallTime = Date.now() / 1000): void {
+    if (values.length > 0) this.writeData(encodeEvent({ wallTime, step, otherValues: values }));
   }
 
   /** Write events as they are (used when rewriting a log on resume). */

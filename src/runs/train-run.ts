@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { CheckpointCallback, type Callback } from '../agent/callbacks';
 import type { AlignSamConfig } from '../config/alignsam-config';
+import { dumpConfig } from '../config/load-config';
 import { SamPromptEnv } from '../env/prompt/sam-prompt-env';
 import { pretrainSrmOnImages } from '../recalibration/srm-training';
 import { loadSrmInto, saveSrm } from '../recalibration/srm-io';
@@ -57,6 +58,19 @@ export interface TrainRunResult {
 function evalScalars(r: EvaluationReport): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(r.mean)) out[`eval/${k === 'return' ? 'mean_return' : k}`] = v;
+  return out;
+}
+
+/** Every scalar setting of the config by its dotted key (lists as JSON), for TensorBoard's HParams. */
+function configHparams(config: AlignSamConfig): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {};
+  const walk = (v: unknown, key: string) => {
+    if (v === null || v === undefined) out[key] = 'null';
+    else if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[key] = v;
+    else if (Array.isArray(v)) out[key] = JSON.stringify(v);
+    else for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, key ? `${key}.${k}` : k);
+  };
+  walk(config, '');
   return out;
 }
 
@@ -168,6 +182,7 @@ async function trainInFolder(
       await pretrainSrmFromConfig(config, parts, log);
     }
     logger = new RunLogger(paths.root, { resumeFromStep: checkpoint ? checkpoint.step : opts.resumeDir ? 0 : undefined });
+    if (!checkpoint) logger.logRunInfo(dumpConfig(config), configHparams(config));
     const algo = config.agent.algo;
     const progress = opts.progress === undefined ? (config.train.progress ? process.stderr : null) : opts.progress;
     monitor = new TrainingMonitor({ agent, algo, logger, progress, extraMetrics: parts.labeler?.metrics });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { crc32c, maskCrc, unmaskCrc } from '../../src/runs/crc32c';
-import { decodeEvent, decodeRecords, encodeEvent, encodeRecord, EventFileWriter, FILE_VERSION, readEventFile, truncateEventFiles } from '../../src/runs/tfevents';
+import { decodeEvent, decodeRecords, encodeEvent, encodeRecord, EventFileWriter, FILE_VERSION, hparamsSummaryValue, isEventFile, readEventFile, textSummaryValue, truncateEventFiles } from '../../src/runs/tfevents';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -89,5 +89,33 @@ describe('tfevents', () => {
     expect(files).toHaveLength(2);
     const all = files.flatMap((f) => readEventFile(path.join(dir, f))).filter((e) => e.fileVersion === undefined);
     expect(all.map((e) => [e.step, e.scalars.v])).toEqual([[100, 1], [200, 2], [300, 30]]);
+  });
+});
+
+describe('text and hparams summaries', () => {
+  it('are written as summary values that survive the resume rewrite byte for byte', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-tb-'));
+    try {
+      const text = textSummaryValue('config', 'env:\n  grid_size: 16\n');
+      const hp = hparamsSummaryValue({ 'env.grid_size': 16, 'agent.algo': 'ppo', 'env.mask_input': true }, 1000);
+      const w = new EventFileWriter(dir, { wallTime: 1000 });
+      w.addValues(0, [text, hp], 1000);
+      w.addScalars(5, { 'eval/final_iou': 0.5 }, 1001);
+      w.addScalars(9, { 'eval/final_iou': 0.6 }, 1002);
+      w.close();
+      const before = readEventFile(w.file).filter((e) => e.fileVersion === undefined);
+      expect(before[0].otherValues).toEqual([text, hp]);
+      expect(new TextDecoder().decode(text)).toContain('grid_size: 16');
+      expect(new TextDecoder().decode(hp)).toContain('_hparams_/session_start_info');
+      expect(new TextDecoder().decode(hp)).toContain('agent.algo');
+      expect(truncateEventFiles(dir, 5)).toEqual({ kept: 2, dropped: 1 });
+      const files = fs.readdirSync(dir).filter(isEventFile);
+      expect(files).toHaveLength(1);
+      const after = readEventFile(path.join(dir, files[0])).filter((e) => e.fileVersion === undefined);
+      expect(after.map((e) => e.step)).toEqual([0, 5]);
+      expect(after[0].otherValues).toEqual([text, hp]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

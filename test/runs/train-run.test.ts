@@ -104,6 +104,10 @@ describe('trainRun', () => {
     for (const e of events) for (const tag of Object.keys(e.scalars)) byTag.set(tag, [...(byTag.get(tag) ?? []), e.step]);
     for (const [, steps] of byTag) expect(steps).toEqual([...new Set(steps)].sort((a, b) => a - b));
     expect(byTag.get('rollout/ep_rew_mean')).toEqual(records.filter((r) => typeof r['rollout/ep_rew_mean'] === 'number').map((r) => r.step));
+    // TensorBoard gets the config text and the hyper-parameters once, kept through the resume.
+    const info = events.flatMap((e) => e.otherValues ?? []).map((v) => new TextDecoder().decode(v));
+    expect(info.filter((t) => t.includes('_hparams_/session_start_info'))).toHaveLength(1);
+    expect(info.filter((t) => t.includes('label_source: recalibration'))).toHaveLength(1);
   });
 
   it('refuses to overwrite an existing run folder', async () => {
