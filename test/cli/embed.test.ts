@@ -1,28 +1,50 @@
-/** `alignsam embed` on a few synthetic scenes with the micro-SAM: what its progress line counts. */
+/** `alignsam embed` on a small mask folder with the micro-SAM: what its progress line counts. */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { writePng } from '../../src/data/image-io';
 import { runMain } from './run-cli';
 
-const ROOT = path.resolve(__dirname, '../..');
 let tmp: string;
+let config: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-embed-'));
+  // Two images with 3 and 2 instances: 5 samples, 2 images to encode.
+  const W = 32;
+  for (const [name, instances, v] of [['a', 3, 7], ['b', 2, 11]] as const) {
+    await writePng(path.join(tmp, 'data', 'images', `${name}.png`), { width: W, height: W, data: new Uint8Array(W * W * 3).map((_, i) => (i * v) % 251) });
+    const mask = new Uint8Array(W * W).map((_, i) => Math.floor((i % W) / Math.ceil(W / instances)) + 1);
+    await writePng(path.join(tmp, 'data', 'masks', `${name}.png`), { width: W, height: W, channels: 1, data: mask });
+  }
+  config = path.join(tmp, 'config.yaml');
+  fs.writeFileSync(
+    config,
+    [
+      'sam: { checkpoint: micro, backend: wasm }',
+      'data:',
+      '  type: folder',
+      `  folder: { root: ${JSON.stringify(path.join(tmp, 'data'))}, mask_format: instances, target: instance }`,
+      '  split: { val_fraction: 0.4, test_fraction: 0 }',
+      `env: { embedding_cache: { dir: ${JSON.stringify(path.join(tmp, 'cache'))} } }`,
+      '',
+    ].join('\n'),
+  );
 });
 afterAll(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 describe('alignsam embed', () => {
-  it('reports its rate in samples/s, the unit it counts', async () => {
-    const cache = path.join(tmp, 'cache');
-    const sets = [`env.embedding_cache.dir=${cache}`, 'data.synthetic.length=2', 'data.synthetic.eval_length=1'].flatMap((s) => ['--set', s]);
-    const r = await runMain(['embed', '-c', path.join(ROOT, 'configs', 'synthetic-ppo.yaml'), '--backend', 'wasm', ...sets]);
+  it('counts samples and images apart, and reports its rate per image', async () => {
+    const r = await runMain(['embed', '-c', config]);
     expect(r.stderr).not.toMatch(/alignsam:/);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/ 3\/3 [0-9.]+ samples\/s /);
-    expect(r.stderr).not.toContain('images/s');
-    expect(r.stdout).toContain('3 samples, 3 encoded, 0 already cached');
+    expect(r.stderr).toMatch(/ 5\/5 [0-9.]+ samples\/s .*\| 2 images \(2 encoded, 0 cached\) [0-9.]+ images\/s/);
+    expect(r.stdout).toMatch(/: 5 samples, 2 images: 2 encoded, 0 already cached, in [0-9.]+ s \([0-9.]+ images\/s\)/);
+    expect(fs.readdirSync(path.join(tmp, 'cache'))).toHaveLength(2);
+
+    const again = await runMain(['embed', '-c', config]);
+    expect(again.stdout).toMatch(/: 5 samples, 2 images: 0 encoded, 2 already cached/);
   });
 });

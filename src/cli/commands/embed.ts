@@ -5,9 +5,16 @@ export interface EmbedArgs {
   config: string;
   set?: string | string[];
   shard: string;
+  shards?: number;
   split: 'train' | 'eval' | 'all';
   backend?: string;
   progress: boolean;
+}
+
+function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return '-';
+  // Large SAMs encode well under one image per second; fixed decimals would print 0.0 there.
+  return perSecond >= 10 ? perSecond.toFixed(0) : perSecond >= 1 ? perSecond.toFixed(1) : perSecond.toPrecision(2);
 }
 
 export const embedCommand: CommandModule<object, EmbedArgs> = {
@@ -18,21 +25,29 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       withBackend(
         y
           .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Run config (YAML)' })
-          .option('shard', { type: 'string', default: '0/1', describe: 'Do the i-th of n equal parts of the samples (0 <= i < n), for batch schedulers' })
+          .option('shard', {
+            type: 'string',
+            default: '0/1',
+            describe: 'Do the i-th of n equal parts of the samples (i/n, 0 <= i < n), or auto: i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm job array)',
+          })
+          .option('shards', { type: 'number', describe: 'With --shard auto: the number of shards n (the Job\'s completions; for Slurm, default SLURM_ARRAY_TASK_COUNT)' })
           .option('split', { choices: ['train', 'eval', 'all'] as const, default: 'all' as const, describe: 'Which samples: the training split, the evaluation split, or both' })
           .option('progress', { type: 'boolean', default: true, describe: 'Progress line on stderr' }),
       ),
     ))
       .example('$0 embed --config configs/coco-ppo.yaml', 'encode every training and evaluation image once')
-      .example('$0 embed -c configs/coco-ppo.yaml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT', 'one task of a Slurm array (sbatch --array=0-15)')
-      .example('$0 embed -c configs/coco-ppo.yaml --shard $JOB_COMPLETION_INDEX/16', 'one pod of a Kubernetes indexed Job (completions: 16)')
-      .epilogue('Shards are contiguous blocks of sample indices (train split first, then the evaluation split): n shards cover every sample once. All shards may write to one shared cache folder; files are written atomically and already cached images are skipped.'),
+      .example('$0 embed -c configs/coco-ppo.yaml --shard auto --shards 8', 'one pod of a Kubernetes Indexed Job (completions: 8) or one task of a Slurm array (--array=0-7); see deploy/')
+      .example('$0 embed -c configs/coco-ppo.yaml --shard 3/8', 'shard 3 of 8, by hand')
+      .epilogue(
+        'Shards are contiguous blocks of sample indices (train split first, then the evaluation split): n shards cover every sample once. All shards may write to one shared cache folder; files are written atomically, already cached images are skipped (so an interrupted shard resumes where it stopped) and a damaged cache file is recomputed. Progress counts samples (one per target) and images (each encoded once).',
+      ),
   handler: async (a) => {
     const { loadConfig } = await import('../../config/load-config');
     const { createDatasetForSplit, loadSamFromConfig, createEmbeddingCache } = await import('../../runs/factory');
-    const { parseShard, shardRange } = await import('../shard');
+    const { resolveShard, shardRange } = await import('../shard');
     const { ProgressBarCallback } = await import('../../agent/callbacks');
-    const shard = parseShard(a.shard);
+    // Resolved before any loading so a mis-set scheduler variable fails in a second, not after the model loads.
+    const shard = resolveShard(a.shard, a.shards);
     const config = loadConfig(a.config, { overrides: setList(a.set) });
     if (config.env.embedding_cache.dir === null) throw new Error(`${a.config}: env.embedding_cache.dir is null: there is no disk cache to fill`);
     await startBackend(a.backend, config.sam.backend, stderrLog);
@@ -44,32 +59,43 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       for (const s of splits) datasets.push(await createDatasetForSplit(config, s));
       const total = datasets.reduce((n, d) => n + d.length, 0);
       const { start, end } = shardRange(total, shard);
-      stderrLog(`shard ${shard.index}/${shard.count}: samples [${start}, ${end}) of ${total} (${datasets.map((d) => `${d.name}: ${d.length}`).join(', ')}) -> ${config.env.embedding_cache.dir}`);
+      stderrLog(`shard ${shard.index}/${shard.count} (${shard.source}): samples [${start}, ${end}) of ${total} (${datasets.map((d) => `${d.name}: ${d.length}`).join(', ')}) -> ${config.env.embedding_cache.dir}`);
       const bar = new ProgressBarCallback();
       const t0 = Date.now();
+      // Several samples can share an image (one per COCO instance): images are counted once, by cache key.
+      const seen = new Set<string>();
       let cached = 0;
-      let computed = 0;
+      let encoded = 0;
       let last = 0;
+      // A terminal gets one line redrawn twice a second; a log file (a pod's, a Slurm task's) gets a
+      // new line every 30 s, so a shard that runs for hours leaves a readable, small log.
+      const tty = process.stderr.isTTY === true;
+      const every = tty ? 500 : 30_000;
       for (let g = start; g < end; g++) {
         let i = g;
         let d = 0;
         while (i >= datasets[d].length) i -= datasets[d++].length;
         const sample = await datasets[d].get(i);
-        if (cache.hasOnDisk(sample.image)) cached++;
-        else {
-          await cache.warm(sample.image);
-          computed++;
+        const key = cache.keyOf(sample.image);
+        if (!seen.has(key)) {
+          seen.add(key);
+          if (cache.hasOnDisk(sample.image)) cached++;
+          else {
+            await cache.warm(sample.image);
+            encoded++;
+          }
         }
         cache.clear();
         const now = Date.now();
-        if (a.progress && (now - last > 500 || g === end - 1)) {
+        if (a.progress && (now - last > every || g === end - 1)) {
           last = now;
-          // The bar counts samples: an image with several targets (COCO) is several samples, encoded once.
-          process.stderr.write(`\r${bar.render(g - start + 1, end - start, (now - t0) / 1000).replace(/steps\/s/g, 'samples/s')} | encoded ${computed}, cached ${cached}`);
+          const s = (now - t0) / 1000;
+          process.stderr.write(`${tty ? '\r' : ''}${bar.render(g - start + 1, end - start, s).replace(/steps\/s/g, 'samples/s')} | ${seen.size} images (${encoded} encoded, ${cached} cached) ${formatRate(seen.size / s)} images/s${tty ? '' : '\n'}`);
         }
       }
-      if (a.progress && end > start) process.stderr.write('\n');
-      process.stdout.write(`shard ${shard.index}/${shard.count}: ${end - start} samples, ${computed} encoded, ${cached} already cached, in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      if (a.progress && tty && end > start) process.stderr.write('\n');
+      const s = (Date.now() - t0) / 1000;
+      process.stdout.write(`shard ${shard.index}/${shard.count}: ${end - start} samples, ${seen.size} images: ${encoded} encoded, ${cached} already cached, in ${s.toFixed(1)} s (${formatRate(seen.size / s)} images/s)\n`);
     } finally {
       cache.clear();
       sam.dispose();
