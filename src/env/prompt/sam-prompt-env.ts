@@ -395,7 +395,11 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     const e = this.model.gridSize;
     const { height: h, width: w } = ep.frame;
     try {
-      const best = decoded.iouPredictions.shape[0] > 1 ? (decoded.iouPredictions.argMax().dataSync()[0] as number) : 0;
+      let best = 0;
+      if (decoded.iouPredictions.shape[0] > 1) {
+        const iou = decoded.iouPredictions.dataSync();
+        for (let k = 1; k < iou.length; k++) if (iou[k] > iou[best]) best = k;
+      }
       const logits = tf.tidy(() => {
         const l = decoded.lowResLogits.shape[1];
         return decoded.lowResLogits.slice([best, 0, 0], [1, l, l]).reshape([l, l]) as tf.Tensor2D;

@@ -161,6 +161,49 @@ test('tensor count stays flat over many steps and resets', async () => {
   await venv.close();
 });
 
+test.each(['none', 'ground-truth'] as const)('tensor count stays flat with P0 %s (three masks for one point, mask input fed back)', async (initialPrompts) => {
+  const venv = new SamPromptVectorEnv({ dataset: smallSynthetic(8), embeddings: cacheFor(sam), labelSource: 'oracle', initialPrompts, horizon: 3, gridSize: 5, numEnvs: 2 });
+  const rng = new Rng(4);
+  let obs = (await venv.reset({ seed: 0 })).observations;
+  const step = async () => {
+    obs = (await venv.step(obs.map((o) => firstAllowed(o.actionMask, rng)))).observations;
+  };
+  for (let i = 0; i < 30; i++) await step();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 60; i++) await step();
+  expect(tf.memory().numTensors).toBe(before);
+  await venv.close();
+});
+
+test('the previous mask goes back to SAM as mask input, and only a single point asks for three masks', async () => {
+  const calls: { points: number; maskInput: boolean; multimask: boolean }[] = [];
+  const decode = sam.decode.bind(sam);
+  sam.decode = (requests, ...rest) => {
+    for (const r of requests) calls.push({ points: r.prompt.pointLabels!.length, maskInput: !!r.maskInput, multimask: r.multimaskOutput });
+    return decode(requests, ...rest);
+  };
+  try {
+    const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', initialPrompts: 'none', horizon: 3, gridSize: 5 });
+    const rng = new Rng(2);
+    let obs = (await env.reset({ seed: 1 })).observation;
+    for (let t = 0; t < 3; t++) obs = (await env.step(firstAllowed(obs.actionMask, rng))).observation;
+    await env.close();
+    expect(calls).toEqual([
+      { points: 1, maskInput: false, multimask: true },
+      { points: 2, maskInput: true, multimask: false },
+      { points: 3, maskInput: true, multimask: false },
+    ]);
+    calls.length = 0;
+    const plain = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', initialPrompts: 'none', horizon: 2, gridSize: 5, maskInput: false, multimaskOutput: false });
+    obs = (await plain.reset({ seed: 1 })).observation;
+    for (let t = 0; t < 2; t++) obs = (await plain.step(firstAllowed(obs.actionMask, rng))).observation;
+    await plain.close();
+    expect(calls.every((c) => !c.maskInput && !c.multimask)).toBe(true);
+  } finally {
+    sam.decode = decode;
+  }
+});
+
 test('render draws the photo with the clicks', async () => {
   const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', horizon: 2, gridSize: 4 });
   await env.reset({ seed: 2 });
