@@ -56,7 +56,7 @@ export function provenance(s: AblationSummary): string {
   return [
     `Config \`${s.config}\`, ${s.seeds} training seeds, ${s.episodes} evaluation episodes per seed (the same episodes for every row), ${steps} env steps per run.`,
     `Made ${s.created.slice(0, 10)} at commit ${s.commit ?? 'unknown'} on ${s.machine}, backend ${s.backend ?? 'unknown'}; ` +
-      `${s.jobs} runs at a time, ${minutes(s.commandWallSeconds)} wall for the command that finished the set, ${minutes(s.runWallSeconds)} summed over runs (longest ${minutes(s.maxRunWallSeconds)}).`,
+      `${s.jobs} runs at a time, ${minutes(s.commandWallSeconds)} wall for the ablate command, ${minutes(s.runWallSeconds)} summed over runs (longest ${minutes(s.maxRunWallSeconds)}).`,
   ].join('\n');
 }
 

@@ -41,7 +41,7 @@ export interface AblationSummary {
   /** Sum of the runs' wall-clock seconds, and the longest run's. */
   runWallSeconds: number;
   maxRunWallSeconds: number;
-  /** Wall-clock seconds of the ablate command that finished the set, end to end. */
+  /** Wall-clock seconds of the ablate invocations that trained runs of the set, summed. */
   commandWallSeconds: number;
   jobs: number;
   rows: AblationRow[];
@@ -87,7 +87,9 @@ function gitCommit(): string | null {
   try {
     const root = path.join(__dirname, '..', '..');
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    // Only what a run reads counts: code, configs, models, the launcher and the dependencies.
+    const what = ['src', 'configs', 'models', 'bin', 'package.json', 'package-lock.json'];
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ...what], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
     return dirty ? `${sha} (with uncommitted changes)` : sha;
   } catch {
     return null;

@@ -39,7 +39,7 @@ const SKIPPED: ReadonlyArray<{ file: string; code: string; why: string }> = [
     why: 'trains an agent (minutes); the later lines need its run folder',
     code: [
       'npx alignsam train --config configs/synthetic-ppo.yaml --set train.total_timesteps=6000',
-      'npx alignsam eval --run runs/<name>',
+      'npx alignsam eval --run runs/<name> --overwrite -n 200',
       'npx alignsam export --run runs/<name> --out exports/synthetic',
       'npx alignsam predict --export exports/synthetic --image scene.png --out predictions/',
     ].join('\n'),

@@ -47,7 +47,16 @@ export const ablateCommand: CommandModule<object, AblateArgs> = {
     const runs = await runAblation({ config, configFile: a.config, out, seeds: a.seeds, jobs, stepScale: a.quick ? QUICK_STEP_SCALE : 1, log: stderrLog, progress: a.progress ? process.stderr : null });
     const wallFile = path.join(out, 'wall-seconds.json');
     const wallSeconds = fs.existsSync(wallFile) ? JSON.parse(fs.readFileSync(wallFile, 'utf8')) : {};
-    const summary = summarizeAblation(runs, { config: a.config, out, commandWallSeconds: (Date.now() - t0) / 1000, jobs, wallSeconds });
+    // Wall time of the invocations that trained something, summed (a resumed set counts each
+    // part; an invocation that only summarises finished runs adds nothing).
+    const commandFile = path.join(out, 'command-wall-seconds.json');
+    const spent = fs.existsSync(commandFile) ? (JSON.parse(fs.readFileSync(commandFile, 'utf8')) as { seconds: number; runs: Record<string, number> }) : { seconds: 0, runs: {} };
+    if (JSON.stringify(spent.runs) !== JSON.stringify(wallSeconds)) {
+      spent.seconds += (Date.now() - t0) / 1000;
+      spent.runs = wallSeconds;
+      fs.writeFileSync(commandFile, `${JSON.stringify(spent, null, 1)}\n`);
+    }
+    const summary = summarizeAblation(runs, { config: a.config, out, commandWallSeconds: spent.seconds, jobs, wallSeconds });
     const json = path.join(out, 'ablation.json');
     fs.writeFileSync(json, `${JSON.stringify(summary, null, 1)}\n`);
     const png = path.join(out, 'ablation.png');
