@@ -72,14 +72,13 @@ export async function evaluateWithBaselines(env: SamPromptEnv, agent: ClickPolic
   for (const name of rows) {
     const onEpisode = (done: number, total: number) => opts.onEpisode?.(name, done, total);
     let report: EvaluationReport;
-    let rowEnv = env;
     if (name === 'agent') {
       report = await evaluate(agent!, env, opts.episodes, { ...common, onEpisode });
     } else if (name === 'srm-map') {
       if (!env.labeler) continue;
       report = await evaluateLabelerMap(env, opts.episodes, { ...common, onEpisode });
     } else if (name === 'oracle-gt') {
-      rowEnv = env.variant({ labelSource: 'oracle' });
+      const rowEnv = env.variant({ labelSource: 'oracle' });
       try {
         report = await evaluate(createBaseline('oracle'), rowEnv, opts.episodes, { ...common, onEpisode });
       } finally {
@@ -105,7 +104,6 @@ export async function evaluateLabelerMap(
 ): Promise<EvaluationReport> {
   const labeler = env.labeler;
   if (!labeler) throw new Error('evaluateLabelerMap: the env has no labeler');
-  const g = env.grid.gridSize;
   const ks = (options.ks ?? [1, 3, 5, 10, 15]).filter((k) => k <= env.horizon);
   const results: EpisodeResult[] = [];
   for (const spec of episodes) {
@@ -115,11 +113,7 @@ export async function evaluateLabelerMap(
     const { width, height } = sample;
     const mask = new Uint8Array(width * height);
     for (let y = 0; y < height; y++) {
-      const row = Math.min(g - 1, Math.floor(((y + 0.5) * g) / height));
-      for (let x = 0; x < width; x++) {
-        const col = Math.min(g - 1, Math.floor(((x + 0.5) * g) / width));
-        mask[y * width + x] = scores[row * g + col] >= 0.5 ? 1 : 0;
-      }
+      for (let x = 0; x < width; x++) mask[y * width + x] = scores[env.grid.cellOf(x + 0.5, y + 0.5, width, height)] >= 0.5 ? 1 : 0;
     }
     const v = iou(mask, sample.mask);
     const ious = new Array<number>(env.horizon).fill(v);

@@ -89,6 +89,11 @@ export function resolveSrmConfig(input: SrmConfigInput): SrmConfig {
   return c;
 }
 
+/** A saved config that names no state describes the paper's gated state. */
+export function withSavedState(c: SrmConfig): SrmConfig {
+  return c && c.state === undefined ? { ...c, state: 'gated' } : c;
+}
+
 export function validateSrmConfig(c: SrmConfig, source = 'SRM config'): void {
   const fail = (field: string, msg: string, v: unknown): never => {
     throw new Error(`${source}: '${field}' ${msg}, got ${JSON.stringify(v)}`);

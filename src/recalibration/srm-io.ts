@@ -10,7 +10,7 @@ import { readJsonFile, writeFolderAtomic, writeJsonFile } from '../agent/checkpo
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TextEncoderIdentity } from '../text/text-encoder';
 import type { RngState } from '../utils/rng';
-import { validateSrmConfig, type SrmConfig } from './srm-config';
+import { validateSrmConfig, withSavedState, type SrmConfig } from './srm-config';
 import { SemanticRecalibrationModule } from './srm';
 
 export const SRM_CHECKPOINT_FORMAT = 'alignsam-srm-checkpoint';
@@ -53,8 +53,7 @@ export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promis
   if (json?.format !== SRM_CHECKPOINT_FORMAT) throw new Error(`${file}: not an SRM checkpoint (format ${JSON.stringify(json?.format)})`);
   if (json.formatVersion !== SRM_CHECKPOINT_VERSION) throw new Error(`${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${SRM_CHECKPOINT_VERSION})`);
   if (!json.config || !json.state) throw new Error(`${file}: missing 'config' or 'state'`);
-  // A checkpoint that names no state is read as the paper's gated state.
-  if (json.config.state === undefined) json.config.state = 'gated';
+  json.config = withSavedState(json.config);
   validateSrmConfig(json.config, `${file}: config`);
   const weightsFile = path.join(dir, 'weights.safetensors');
   const optimFile = path.join(dir, 'optimizer.safetensors');

@@ -22,7 +22,7 @@ import type { TensorRecord } from '../io/tensor-record';
 import { assertSameTextEncoder, type TextEncoderIdentity } from '../text/text-encoder';
 import { Rng, type RngState } from '../utils/rng';
 import { cellTargets, diceBceLoss } from './losses';
-import { resolveSrmConfig, validateSrmConfig, type SrmConfig, type SrmConfigInput } from './srm-config';
+import { resolveSrmConfig, validateSrmConfig, withSavedState, type SrmConfig, type SrmConfigInput } from './srm-config';
 import { SrmNet, type SrmInputBatch } from './srm-net';
 import { SrmReplay, type SrmReplayEntry } from './srm-replay';
 import type { SrmExample } from './evaluate-srm';
@@ -221,12 +221,11 @@ export class SemanticRecalibrationModule implements ClickLabeler {
     const g2 = this.config.gridSize ** 2;
     const targets = new Float32Array(observations.length * g2);
     cellTargetsOf.forEach((t, i) => targets.set(t, i * g2));
-    const entries = observations;
     const params = this.net.params;
     let parts: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const logits = this.net.forward(batch);
-      const t = diceBceLoss(logits, tf.tensor2d(targets, [entries.length, g2]), this.config.bceWeight, this.config.diceWeight);
+      const t = diceBceLoss(logits, tf.tensor2d(targets, [observations.length, g2]), this.config.bceWeight, this.config.diceWeight);
       parts = tf.keep(tf.stack([t.bce, t.dice]));
       return t.total;
     }, params.variables());
@@ -256,9 +255,9 @@ export class SemanticRecalibrationModule implements ClickLabeler {
   static deserialize(s: SerializedSrm, source = 'serialized SRM'): SemanticRecalibrationModule {
     if (!s || s.format !== 'alignsam-srm') throw new Error(`${source}: not a serialized SRM (format ${JSON.stringify(s?.format)})`);
     if (s.formatVersion !== 1) throw new Error(`${source}: unsupported formatVersion ${s.formatVersion} (this build reads 1)`);
-    if (s.config && s.config.state === undefined) s = { ...s, config: { ...s.config, state: 'gated' } };
-    validateSrmConfig(s.config, `${source}: config`);
-    const srm = new SemanticRecalibrationModule(s.config);
+    const config = withSavedState(s.config);
+    validateSrmConfig(config, `${source}: config`);
+    const srm = new SemanticRecalibrationModule(config);
     try {
       srm.net.params.loadRecord(s.weights, source);
     } catch (err) {

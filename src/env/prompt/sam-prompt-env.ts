@@ -142,7 +142,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       throw new Error(`initialPrompts must be 'none', 'ground-truth' or 'labeler', got '${this.initialPrompts}'`);
     }
     if ((this.labelSource === 'recalibration' || this.initialPrompts === 'labeler' || options.observeLabeler) && !options.labeler) {
-      throw new Error(`labelSource '${this.labelSource}' with initialPrompts '${this.initialPrompts}' needs a labeler (e.g. the semantic recalibration module); use labelSource 'oracle' or 'agent' without one`);
+      throw new Error(`labelSource '${this.labelSource}' with initialPrompts '${this.initialPrompts}'${options.observeLabeler ? ' and observeLabeler' : ''} needs a labeler (e.g. the semantic recalibration module); use labelSource 'oracle' or 'agent' without one`);
     }
     if (options.dataset.length === 0) throw new Error(`data set '${options.dataset.name}' is empty`);
     this.reward = options.reward instanceof RewardFunction ? options.reward : new RewardFunction(options.reward ?? 'alignsam', { baseDir: options.rewardBaseDir });
