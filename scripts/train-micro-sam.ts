@@ -28,7 +28,7 @@ import { samVariables } from '../src/sam/variables';
 import { exportSamModel, loadTrainingState, saveTrainingState, writeTextAtomic, type TrainingState } from '../src/sam-training/checkpoint-io';
 import { MICRO_SAM_DATA, microSamConfig } from '../src/sam-training/micro-sam-config';
 import { writeModelCard } from '../src/sam-training/model-card';
-import { Adam } from '../src/optim/adam';
+import { Adam } from '../src/nn/adam';
 import { oracleClickEval } from '../src/sam-training/oracle-eval';
 import { prepareTrainSample, trainStep, type TrainSample } from '../src/sam-training/train-step';
 import { Rng } from '../src/utils/rng';

@@ -14,6 +14,7 @@ export * from './baselines';
 export * from './reward';
 export * from './env';
 export * from './text';
+export * from './nn';
 export * from './agent';
 export * from './recalibration';
 export * from './eval';

@@ -7,4 +7,3 @@ export * from './evaluate-srm';
 export * from './srm-training';
 export * from './srm-io';
 export * from './ablations';
-export { matMul2d, matMulConstLeft } from './fast-matmul';

@@ -24,17 +24,17 @@
  * self-attention layer over the G*G cells (learned cell positions, residual) -> two 3x3 convs ->
  * 1x1 -> logit.
  *
- * Every matrix product is a plain 2-D matMul in both passes (fast on wasm; see fast-matmul.ts), and
+ * Every matrix product is a plain 2-D matMul in both passes (fast on wasm; see nn/matmul.ts), and
  * every trained conv is the forward-only-gradient conv2d of src/tfjs-ops (wasm has no
  * Conv2DBackpropFilter kernel).
  */
 import * as tf from '@tensorflow/tfjs';
-import { orthogonalConv, orthogonalDense } from '../agent/networks/init';
-import { ParamSet } from '../agent/networks/params';
-import { adaptivePool2dMatrixT } from '../agent/networks/pooling';
+import { orthogonalConv, orthogonalDense } from '../nn/init';
+import { ParamSet } from '../nn/params';
+import { adaptivePool2dMatrixT } from '../nn/pooling';
 import { conv2d } from '../tfjs-ops/conv2d';
 import { Rng } from '../utils/rng';
-import { matMul2d, matMulConstLeft } from './fast-matmul';
+import { matMul2d, matMulConstLeft } from '../nn/matmul';
 import type { SrmConfig } from './srm-config';
 
 /** What the network reads: B states, embeddings by reference (never copied). */

@@ -15,7 +15,7 @@
  * are in srm-io.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Adam, clipByGlobalNorm } from '../optim/adam';
+import { Adam, clipByGlobalNorm } from '../nn/adam';
 import type { ClickLabeler, ClickLabelRequest } from '../env/prompt/labeler';
 import type { EmbeddingRef } from '../env/prompt/observation';
 import type { TensorRecord } from '../io/tensor-record';

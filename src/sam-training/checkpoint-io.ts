@@ -11,7 +11,7 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TensorRecord } from '../io/tensor-record';
 import { SamConfig, samConfigToJson } from '../sam/config';
 import type { RngState } from '../utils/rng';
-import type { Adam } from '../optim/adam';
+import type { Adam } from '../nn/adam';
 
 export async function writeTextAtomic(filePath: string, text: string): Promise<void> {
   await writeFileAtomic(filePath, (h) => writeAll(h, new TextEncoder().encode(text)));

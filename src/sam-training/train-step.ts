@@ -21,7 +21,7 @@ import type { RgbImage } from '../data/types';
 import type { Rng } from '../utils/rng';
 import { correctiveClick, downsampleMask, jitterBox, maskBox, randomForegroundClick } from './click-sampling';
 import { DICE_WEIGHT, FOCAL_WEIGHT, IOU_WEIGHT, maskIous, maskLoss } from './losses';
-import type { Adam } from '../optim/adam';
+import type { Adam } from '../nn/adam';
 
 export interface TrainStepOptions {
   /** Prompting rounds per chain (1 + corrective clicks). */

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { batchObservations, PromptObservation } from '../../src/agent/observation';
-import { orthogonalConv, orthogonalDense, orthogonalMatrix } from '../../src/agent/networks/init';
-import { adaptivePoolWeights, AdaptivePool } from '../../src/agent/networks/pooling';
 import { DEFAULT_NET_CONFIG, PromptNet, PromptNetConfig } from '../../src/agent/networks/prompt-net';
 import { Rng } from '../../src/utils/rng';
 import { maxAbsDiff, randomObservation } from './helpers';
@@ -42,70 +40,6 @@ function disposeObs(obs: PromptObservation[]): void {
   const seen = new Set<tf.Tensor>();
   for (const o of obs) if (!seen.has(o.embedding.tensor)) { seen.add(o.embedding.tensor); o.embedding.tensor.dispose(); }
 }
-
-describe('orthogonal init', () => {
-  it('gives orthonormal rows (wide) or columns (tall) times the gain, reproducibly', () => {
-    for (const [r, c] of [[4, 9], [9, 4], [6, 6]]) {
-      const m = orthogonalMatrix(r, c, 2, new Rng(1));
-      const k = Math.min(r, c);
-      for (let i = 0; i < k; i++) {
-        for (let j = 0; j < k; j++) {
-          let dot = 0;
-          for (let t = 0; t < Math.max(r, c); t++) {
-            dot += r < c ? m[i * c + t] * m[j * c + t] : m[t * c + i] * m[t * c + j];
-          }
-          expect(Math.abs(dot - (i === j ? 4 : 0))).toBeLessThan(1e-9);
-        }
-      }
-      expect(Array.from(orthogonalMatrix(r, c, 2, new Rng(1)))).toEqual(Array.from(m));
-      expect(Array.from(orthogonalMatrix(r, c, 2, new Rng(2)))).not.toEqual(Array.from(m));
-    }
-  });
-
-  it('lays out dense [in, out] and conv [kh, kw, in, out] weights so that the PyTorch view is orthogonal', () => {
-    const d = orthogonalDense(10, 3, 1, new Rng(5));
-    // Columns of [in, out] are PyTorch's rows: orthonormal.
-    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) {
-      let dot = 0;
-      for (let i = 0; i < 10; i++) dot += d[i * 3 + a] * d[i * 3 + b];
-      expect(Math.abs(dot - (a === b ? 1 : 0))).toBeLessThan(1e-6);
-    }
-    const w = orthogonalConv(3, 3, 4, 5, 1, new Rng(5));
-    for (let a = 0; a < 5; a++) for (let b = 0; b < 5; b++) {
-      let dot = 0;
-      for (let t = 0; t < 36; t++) dot += w[t * 5 + a] * w[t * 5 + b];
-      expect(Math.abs(dot - (a === b ? 1 : 0))).toBeLessThan(1e-6);
-    }
-  });
-});
-
-describe('adaptive pooling', () => {
-  it('uses PyTorch bin edges for 64 -> 10', () => {
-    const m = adaptivePoolWeights(64, 10);
-    // bin 0 = [0, ceil(6.4)) = [0, 7); bin 1 = [floor(6.4), ceil(12.8)) = [6, 13)
-    expect(Array.from(m.slice(0, 8)).map((v) => +v.toFixed(6))).toEqual([...Array(7).fill(+(1 / 7).toFixed(6)), 0]);
-    expect(m[64 + 5]).toBe(0);
-    expect(m[64 + 6]).toBeCloseTo(1 / 7, 6);
-    expect(m[64 + 12]).toBeCloseTo(1 / 7, 6);
-    for (let i = 0; i < 10; i++) expect(m.slice(i * 64, (i + 1) * 64).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-  });
-
-  it('equals tf.avgPool when the size divides and averages exactly otherwise', () => {
-    const pool = new AdaptivePool();
-    tf.tidy(() => {
-      const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
-      expect(maxAbsDiff(pool.pool(x, 4, 4).dataSync(), tf.avgPool(x, 2, 2, 'valid').dataSync())).toBeLessThan(1e-5);
-      const y = tf.randomNormal([1, 5, 5, 2], 0, 1, 'float32', 4) as tf.Tensor4D;
-      const got = pool.pool(y, 2, 2).dataSync();
-      const yd = y.arraySync()[0];
-      // Output (0, 1): rows [0, 3), cols [2, 5), channel 1.
-      let s = 0;
-      for (let r = 0; r < 3; r++) for (let c = 2; c < 5; c++) s += yd[r][c][1];
-      expect(got[(0 * 2 + 1) * 2 + 1]).toBeCloseTo(s / 9, 5);
-    });
-    pool.dispose();
-  });
-});
 
 describe('PromptNet', () => {
   it('produces [B, G*G] logits and [B] values, deterministically from the seed', () => {

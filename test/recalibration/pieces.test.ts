@@ -1,47 +1,11 @@
-/** The SRM's building blocks: fast matMul gradients, the loss, AUC and metrics. */
+/** The SRM's building blocks: the loss, AUC and metrics. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { rocAuc, SrmEvalCallback, srmMetrics } from '../../src/recalibration/evaluate-srm';
-import { matMul2d, matMulConstLeft } from '../../src/recalibration/fast-matmul';
 import { cellTargets, diceBceLoss } from '../../src/recalibration/losses';
-import { Rng } from '../../src/utils/rng';
 
 beforeAll(async () => {
   await initBackend('wasm');
-});
-
-const randn = (rng: Rng, shape: [number, number]) => tf.tensor2d(Float32Array.from({ length: shape[0] * shape[1] }, () => rng.normal()), shape);
-
-function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
-}
-
-describe('matMul2d / matMulConstLeft', () => {
-  it.each([
-    [5, 7, 3],
-    [2, 50, 40], // dA by the transposed form
-    [64, 40, 3], // dB by the transposed form
-  ])('match tf.matMul and its gradients for [%i x %i] x [%i-wide]', (m, k, n) => {
-    const rng = new Rng(m * 100 + k);
-    const a = randn(rng, [m, k]);
-    const b = randn(rng, [k, n]);
-    const w = randn(rng, [m, n]); // a fixed weighting makes the loss sensitive to every entry
-    const loss = (f: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D), w)) as tf.Scalar;
-    const ref = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
-    const ours = tf.grads(loss(matMul2d))([a, b]);
-    expect(maxAbsDiff(matMul2d(a, b), tf.matMul(a, b))).toBe(0);
-    expect(maxAbsDiff(ours[0], ref[0])).toBeLessThan(1e-4);
-    expect(maxAbsDiff(ours[1], ref[1])).toBeLessThan(1e-4);
-    const gw = tf.grad((y: tf.Tensor) => tf.sum(tf.mul(matMulConstLeft(a, y as tf.Tensor2D), w)))(b);
-    expect(maxAbsDiff(gw, ref[1])).toBeLessThan(1e-4);
-    tf.dispose([a, b, w, ...ref, ...ours, gw]);
-  });
-
-  it('rejects shapes that do not chain', () => {
-    const a = tf.zeros([2, 3]) as tf.Tensor2D;
-    expect(() => matMul2d(a, a)).toThrow(/\[2,3\] x \[2,3\] do not chain/);
-    a.dispose();
-  });
 });
 
 describe('diceBceLoss', () => {

@@ -3,7 +3,7 @@ import { initBackend } from '../../src/backend';
 import type { SamConfig } from '../../src/sam/config';
 import { randomSamWeights } from '../../src/sam/random-weights';
 import { samVariables } from '../../src/sam/variables';
-import { Adam } from '../../src/optim/adam';
+import { Adam } from '../../src/nn/adam';
 import { prepareTrainSample, trainStep } from '../../src/sam-training/train-step';
 import { Rng } from '../../src/utils/rng';
 

@@ -20,7 +20,7 @@ import type { CallbackList } from '../callbacks';
 import { argmaxMasked } from '../distributions';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
-import { Adam, clipByGlobalNorm } from '../../optim/adam';
+import { Adam, clipByGlobalNorm } from '../../nn/adam';
 import { checkBoolean, checkNumber, checkSchedule } from '../option-checks';
 import { explorationValue, Schedule, scheduleValue } from '../schedules';
 import { tidyValue } from '../../tfjs-ops/tidy-value';

@@ -20,15 +20,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../../tfjs-ops/conv2d';
 import { gatherScalePool } from '../../tfjs-ops/gather-scale-pool';
-import { matMul } from '../../tfjs-ops/matmul';
 import { projectGatherScalePool } from '../../tfjs-ops/project-gather-scale-pool';
 import { projectConstant } from '../../tfjs-ops/project';
 import { Rng } from '../../utils/rng';
 import type { EmbeddingRef, ObservationDims, PromptObservationBatch } from '../observation';
 import { embeddingShape } from '../observation';
-import { orthogonalConv, orthogonalDense } from './init';
-import { ParamSet } from './params';
-import { AdaptivePool } from './pooling';
+import { matMul2d } from '../../nn/matmul';
+import { orthogonalConv, orthogonalDense } from '../../nn/init';
+import { ParamSet } from '../../nn/params';
+import { AdaptivePool } from '../../nn/pooling';
 
 export type NetHead = 'actor-critic' | 'q';
 export type ActionLayout = 'label-major' | 'cell-major';
@@ -307,7 +307,7 @@ export class PromptNet {
       let y = tf.add(conv2d(x, this.params.get(`grid${i}/w`) as tf.Tensor4D, 'same'), this.params.get(`grid${i}/b`)) as tf.Tensor4D;
       if (i === 0 && c.textDim > 0) {
         if (!batch.textVector) throw new Error('PromptNet: this network is text-conditioned but the batch has no textVector');
-        const film = tf.add(matMul(tf.tensor2d(batch.textVector, [b, c.textDim]), this.params.get('film/w')), this.params.get('film/b'));
+        const film = tf.add(matMul2d(tf.tensor2d(batch.textVector, [b, c.textDim]), this.params.get('film/w')), this.params.get('film/b'));
         const gamma = tf.reshape(tf.slice(film, [0, 0], [b, out]), [b, 1, 1, out]);
         const beta = tf.reshape(tf.slice(film, [0, out], [b, out]), [b, 1, 1, out]);
         y = tf.add(tf.mul(y, tf.add(gamma, 1)), beta);
@@ -318,7 +318,7 @@ export class PromptNet {
     const k = c.logitsPerCell;
     const flat = tf.reshape(x, [b * g * g, chOut]);
     const headName = c.head === 'actor-critic' ? 'pi' : 'q';
-    let cells = tf.add(matMul(flat, this.params.get(`${headName}/w`)), this.params.get(`${headName}/b`));
+    let cells = tf.add(matMul2d(flat, this.params.get(`${headName}/w`)), this.params.get(`${headName}/b`));
     let logits: tf.Tensor2D;
     if (k === 1 || c.actionLayout === 'cell-major') {
       logits = tf.reshape(cells, [b, g * g * k]);
@@ -329,8 +329,8 @@ export class PromptNet {
     let values: tf.Tensor1D | null = null;
     if (c.head === 'actor-critic') {
       const pooled = tf.mean(x, [1, 2]);
-      const hid = tf.relu(tf.add(matMul(pooled, this.params.get('v0/w')), this.params.get('v0/b')));
-      values = tf.reshape(tf.add(matMul(hid, this.params.get('v1/w')), this.params.get('v1/b')), [b]);
+      const hid = tf.relu(tf.add(matMul2d(pooled, this.params.get('v0/w')), this.params.get('v0/b')));
+      values = tf.reshape(tf.add(matMul2d(hid, this.params.get('v1/w')), this.params.get('v1/b')), [b]);
     }
     return { logits, values };
   }

@@ -18,7 +18,7 @@ import { argmaxMasked, maskLogits, logProbsAll, sampleMasked } from '../distribu
 import { EmbeddingStore } from '../embedding-store';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
-import { Adam, clipByGlobalNorm } from '../../optim/adam';
+import { Adam, clipByGlobalNorm } from '../../nn/adam';
 import { checkBoolean, checkNullableNumber, checkNumber, checkSchedule } from '../option-checks';
 import { Schedule, scheduleValue } from '../schedules';
 import { finalObservationOf } from '../vec-env';

@@ -1,11 +1,11 @@
 /**
- * A named set of trainable variables: the whole "module system" the agents need. Logical names
- * ("trunk/conv0/w") are what checkpoints and exports use; the tf.Variable names are made unique per
- * set because tfjs registers variable names globally (a policy and its target net share logical
- * names but not tf names).
+ * A named set of trainable variables: the whole "module system" the agents and the SRM need.
+ * Logical names ("trunk/conv0/w") are what checkpoints and exports use; the tf.Variable names are
+ * made unique per set because tfjs registers variable names globally (a policy and its target net
+ * share logical names but not tf names).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { NamedTensor, TensorRecord } from '../../io/tensor-record';
+import type { NamedTensor, TensorRecord } from '../io/tensor-record';
 
 let nextSetId = 0;
 

@@ -1,10 +1,10 @@
 /**
- * Matrix products whose forward AND backward passes use only plain 2-D tf.matMul (no batch
+ * 2-D matrix products whose forward AND backward passes use only plain 2-D tf.matMul (no batch
  * dimension, no transpose flags). On the wasm backend, matMul with transposeA/transposeB falls to
- * scalar code 5-10x slower than the plain kernel (measured here: [800,64]x[64,800] 15 ms plain,
- * 154 ms with transposeB; [8192,32]^T x [8192,32] 31 ms with transposeA, 7 ms after an explicit
- * transpose), and tf.matMul's own gradient uses those flags. So the gradients here transpose
- * explicitly, choosing the cheaper of the two equivalent forms:
+ * scalar code 5-10x slower than the plain kernel ([800,64]x[64,800]: 15 ms plain, 154 ms with
+ * transposeB; [8192,32]^T x [8192,32]: 31 ms with transposeA, 7 ms after an explicit transpose),
+ * and tf.matMul's own gradient uses those flags. The gradients here transpose explicitly, choosing
+ * the cheaper of two equal forms by the elements each transposes:
  *   dA = dy B^T = (B dy^T)^T,   dB = A^T dy = (dy^T A)^T.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,7 +24,7 @@ function gradB(a: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** a [m, k] x b [k, n], differentiable in both. */
-export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+export function matMul2d(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) throw new Error(`matMul2d: shapes [${a.shape}] x [${b.shape}] do not chain`);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, y, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
@@ -44,7 +44,7 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
  * constant [m, k] x w [k, n], differentiable in w only: for a large constant left factor (an image
  * embedding) this skips the gradient of the constant, which tfjs would otherwise compute.
  */
-export function matMulConstLeft(constant: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+export function matMulConstLeft(constant: tf.Tensor, w: tf.Tensor): tf.Tensor2D {
   if (constant.rank !== 2 || w.rank !== 2 || constant.shape[1] !== w.shape[0]) throw new Error(`matMulConstLeft: shapes [${constant.shape}] x [${w.shape}] do not chain`);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [y, save] = args as [tf.Tensor2D, tf.GradSaveFunc];

@@ -4,7 +4,7 @@
  * (positive-diagonal R convention) of a Gaussian matrix, times a gain. PPO implementations use gain
  * sqrt(2) for hidden layers, 0.01 for the policy head and 1 for the value head.
  */
-import { Rng } from '../../utils/rng';
+import { Rng } from '../utils/rng';
 
 /**
  * A rows x cols matrix (row-major, Float64) with orthonormal rows when rows <= cols, orthonormal
