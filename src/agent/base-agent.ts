@@ -3,7 +3,7 @@
  * from the first observation), seeded randomness, episode statistics, predict, and the checkpoint
  * folder layout.
  *
- * Checkpoint folder (written atomically, see checkpoint/folder.ts):
+ * Checkpoint folder (written atomically, see io/atomic-folder.ts):
  *   agent.json            format tag, algorithm, options, network config, embedding grid, counters,
  *                         RNG state, optimizer step
  *   policy.safetensors    network weights by logical name ("grid0/w", ...), float32
@@ -16,7 +16,8 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TensorRecord } from '../io/tensor-record';
 import { Rng, RngState } from '../utils/rng';
 import { Callback, CallbackContext, CallbackList, LearningAgent, ProgressBarCallback } from './callbacks';
-import { readJsonFile, writeFolderAtomic, writeJsonFile } from './checkpoint/folder';
+import { writeFolderAtomic } from '../io/atomic-folder';
+import { readJsonFile, writeJsonFile } from '../io/json-file';
 import { DEFAULT_NET_CONFIG, NetHead, PromptNet, PromptNetConfig } from './networks/prompt-net';
 import { batchObservations, embeddingShape, ObservationDims, PromptObservation, PromptObservationBatch, snapshotObservation } from './observation';
 import { tidyValue } from '../tfjs-ops/tidy-value';

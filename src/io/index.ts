@@ -9,3 +9,5 @@ export type { DType, NamedTensor, TensorRecord, TensorData } from './tensor-reco
 export { downloadFile, SAM_CHECKPOINTS, SAM_CHECKPOINT_BASE_URL } from './download';
 export type { SamModelType } from './download';
 export { writeFileAtomic } from './atomic-file';
+export { writeFolderAtomic } from './atomic-folder';
+export { jsonText, readJsonFile, readJsonFileSync, writeJsonFile, writeJsonFileAtomic } from './json-file';

@@ -6,7 +6,8 @@
  * The replay of recent observations is not saved (it refills within a few env steps).
  */
 import * as path from 'node:path';
-import { readJsonFile, writeFolderAtomic, writeJsonFile } from '../agent/checkpoint/folder';
+import { writeFolderAtomic } from '../io/atomic-folder';
+import { readJsonFile, writeJsonFile } from '../io/json-file';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TextEncoderIdentity } from '../text/text-encoder';
 import type { RngState } from '../utils/rng';

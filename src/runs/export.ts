@@ -11,7 +11,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFolderAtomic } from '../agent/checkpoint/folder';
+import { writeFolderAtomic } from '../io/atomic-folder';
+import { readJsonFileSync, writeJsonFile } from '../io/json-file';
 import { policyArtifacts } from '../agent/export/policy-export';
 import { PolicyRuntime, POLICY_JSON, POLICY_WEIGHTS, type PolicyExportJson } from '../agent/export/policy-runtime';
 import { evalInitialPrompts, type AlignSamConfig } from '../config/alignsam-config';
@@ -94,15 +95,15 @@ export async function exportRun(runDir: string, outDir: string, opts: { checkpoi
     const { spec, weights } = await policyArtifacts(agent, { labelSource: manifest.env.labelSource, gridSize: manifest.env.gridSize, horizon: manifest.env.horizon });
     await writeFolderAtomic(outDir, async (tmp) => {
       fs.writeFileSync(path.join(tmp, POLICY_WEIGHTS), new Uint8Array(weights));
-      fs.writeFileSync(path.join(tmp, POLICY_JSON), `${JSON.stringify(spec, null, 2)}\n`);
-      fs.writeFileSync(path.join(tmp, 'sam-config.json'), `${JSON.stringify(samConfigJson, null, 2)}\n`);
+      await writeJsonFile(path.join(tmp, POLICY_JSON), spec);
+      await writeJsonFile(path.join(tmp, 'sam-config.json'), samConfigJson);
       if (copySam) fs.copyFileSync(samFile, path.join(tmp, manifest.sam.weights));
       if (srm) await saveSrm(srm, path.join(tmp, 'srm'));
       if (text) {
         const vectors = await text.embed(categories);
         fs.writeFileSync(path.join(tmp, 'categories.json'), `${JSON.stringify({ encoder: textEncoderIdentity(text), names: categories, vectors: vectors.map((v) => Array.from(v)) })}\n`);
       }
-      fs.writeFileSync(path.join(tmp, EXPORT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+      await writeJsonFile(path.join(tmp, EXPORT_MANIFEST), manifest);
     });
     return manifest;
   } finally {
@@ -137,20 +138,12 @@ export interface LoadedExport {
   dispose(): void;
 }
 
-function readJson<T>(file: string): T {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch (err) {
-    throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message}`);
-  }
-}
-
 /** Load an export folder (Node: it reads files and loads SAM). */
 export async function loadExport(dir: string): Promise<LoadedExport> {
-  const manifest = readJson<ExportManifest>(path.join(dir, EXPORT_MANIFEST));
+  const manifest = readJsonFileSync<ExportManifest>(path.join(dir, EXPORT_MANIFEST));
   if (manifest.format !== EXPORT_FORMAT) throw new Error(`${path.join(dir, EXPORT_MANIFEST)}: not an AlignSAM export (format ${JSON.stringify(manifest.format)})`);
   if (manifest.formatVersion !== EXPORT_VERSION) throw new Error(`${path.join(dir, EXPORT_MANIFEST)}: unsupported formatVersion ${manifest.formatVersion}`);
-  const spec = readJson<PolicyExportJson>(path.join(dir, POLICY_JSON));
+  const spec = readJsonFileSync<PolicyExportJson>(path.join(dir, POLICY_JSON));
   const bytes = fs.readFileSync(path.join(dir, POLICY_WEIGHTS));
   const policy = PolicyRuntime.fromArtifacts(spec, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   let srm: SemanticRecalibrationModule | null = null;
@@ -161,7 +154,7 @@ export async function loadExport(dir: string): Promise<LoadedExport> {
     let textVector: ((name: string) => Float32Array) | undefined;
     let prepareTarget = async (_name: string): Promise<void> => undefined;
     if (manifest.text.encoder !== 'none') {
-      const table = manifest.categories ? readJson<{ names: string[]; vectors: number[][] }>(path.join(dir, manifest.categories)) : { names: [], vectors: [] };
+      const table = manifest.categories ? readJsonFileSync<{ names: string[]; vectors: number[][] }>(path.join(dir, manifest.categories)) : { names: [], vectors: [] };
       const known = new Map(table.names.map((n, i) => [n, Float32Array.from(table.vectors[i])]));
       const encoder =
         manifest.text.encoder === 'hashed'

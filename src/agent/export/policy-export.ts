@@ -7,7 +7,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BaseAgent, AgentCommonOptions } from '../base-agent';
-import { writeFolderAtomic } from '../checkpoint/folder';
+import { writeFolderAtomic } from '../../io/atomic-folder';
+import { readJsonFile, writeJsonFile } from '../../io/json-file';
 import { POLICY_EXPORT_FORMAT, POLICY_EXPORT_VERSION, POLICY_JSON, POLICY_WEIGHTS, PolicyExportJson, PolicyRuntime } from './policy-runtime';
 
 /** The two artifacts in memory. */
@@ -37,21 +38,13 @@ export async function exportPolicy(agent: BaseAgent<AgentCommonOptions>, dir: st
   const { spec, weights } = await policyArtifacts(agent, metadata);
   await writeFolderAtomic(dir, async (tmp) => {
     await fsp.writeFile(path.join(tmp, POLICY_WEIGHTS), new Uint8Array(weights));
-    await fsp.writeFile(path.join(tmp, POLICY_JSON), JSON.stringify(spec, null, 2) + '\n');
+    await writeJsonFile(path.join(tmp, POLICY_JSON), spec);
   });
 }
 
 /** Node convenience: read an exported folder into a PolicyRuntime. */
 export async function loadExportedPolicy(dir: string, opts: { seed?: number } = {}): Promise<PolicyRuntime> {
-  const specText = await fsp.readFile(path.join(dir, POLICY_JSON), 'utf8').catch((e: Error) => {
-    throw new Error(`${path.join(dir, POLICY_JSON)}: cannot read (${e.message})`);
-  });
-  let spec: PolicyExportJson;
-  try {
-    spec = JSON.parse(specText) as PolicyExportJson;
-  } catch (e) {
-    throw new Error(`${path.join(dir, POLICY_JSON)}: invalid JSON (${(e as Error).message})`);
-  }
+  const spec = await readJsonFile<PolicyExportJson>(path.join(dir, POLICY_JSON));
   const bytes = await fsp.readFile(path.join(dir, POLICY_WEIGHTS));
   return PolicyRuntime.fromArtifacts(spec, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, opts);
 }

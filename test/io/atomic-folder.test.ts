@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFolderAtomic } from '../../src/agent/checkpoint/folder';
+import { writeFolderAtomic } from '../../src/io/atomic-folder';
 
 describe('writeFolderAtomic', () => {
   let root = '';

@@ -1,8 +1,8 @@
 /**
- * Checkpoint folders written atomically: everything goes into a hidden sibling folder first, which
- * is then renamed into place, so a crash mid-save leaves either the previous checkpoint or the new
- * one, never a mix. When a checkpoint already exists it is moved aside, the new one renamed in, and
- * only then the old one removed.
+ * Folders (checkpoints, exports) written atomically: everything goes into a hidden sibling folder
+ * first, which is then renamed into place, so a crash mid-save leaves either the previous folder or
+ * the new one, never a mix. When the folder already exists it is moved aside, the new one renamed
+ * in, and only then the old one removed.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -35,22 +35,4 @@ export async function writeFolderAtomic(dir: string, write: (tmpDir: string) => 
     await fsp.rename(tmp, target);
   }
   if (old) await fsp.rm(old, { recursive: true, force: true });
-}
-
-export async function readJsonFile<T>(file: string): Promise<T> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    throw new Error(`${file}: cannot read (${(err as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new Error(`${file}: invalid JSON (${(err as Error).message})`);
-  }
-}
-
-export async function writeJsonFile(file: string, value: unknown): Promise<void> {
-  await fsp.writeFile(file, JSON.stringify(value, null, 2) + '\n');
 }
