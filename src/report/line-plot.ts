@@ -1,14 +1,15 @@
 /**
- * Line plots for run reports: axes with "nice" ticks, grid lines, a title, axis titles, a legend,
- * one polyline per series (optionally with markers).
+ * Line plots as SVG: axes with "nice" ticks, grid lines, a title, axis titles, a legend to the
+ * right of the plot area, one polyline per series in its own colour (optionally dashed, with markers).
  */
-import { textWidth } from './font';
-import { Canvas, COLORS, PALETTE, Rgb } from './raster';
+import { COLORS, seriesColors } from './palette';
+import { el, Figure, num, text, textWidth } from './svg';
 
 export interface Series {
   name: string;
   points: ReadonlyArray<readonly [number, number]>;
-  color?: Rgb;
+  /** '#rrggbb'; default: the series' own colour from the palette. */
+  color?: string;
   markers?: boolean;
   dashed?: boolean;
 }
@@ -25,6 +26,8 @@ export interface PlotOptions {
   xRange?: [number, number];
   /** Text drawn when no series has points. */
   emptyText?: string;
+  /** Width kept right of the plot area for the legend; default: what the longest name needs. */
+  legendWidth?: number;
 }
 
 /** Ticks at 1, 2 or 5 times a power of ten, about `count` of them, covering [lo, hi]. */
@@ -45,13 +48,13 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
-/** Short tick text: 12000 -> 12K, 0.25 -> 0.25, 1.5e-4 -> 1.5E-4. */
+/** Short tick text: 12000 -> 12k, 0.25 -> 0.25, 1.5e-4 -> 1.5e-4. */
 export function formatTick(v: number): string {
   const a = Math.abs(v);
   if (a === 0) return '0';
   if (a >= 1e6) return `${trim(v / 1e6)}M`;
-  if (a >= 1e4) return `${trim(v / 1e3)}K`;
-  if (a < 1e-3) return v.toExponential(1).toUpperCase();
+  if (a >= 1e4) return `${trim(v / 1e3)}k`;
+  if (a < 1e-3) return v.toExponential(1);
   return trim(v);
 }
 
@@ -65,25 +68,40 @@ function extent(values: number[], fallback: [number, number]): [number, number] 
   return [Math.min(...finite), Math.max(...finite)];
 }
 
-export function linePlot(opts: PlotOptions): Canvas {
+const TITLE_SIZE = 16;
+const LABEL_SIZE = 12;
+const TICK_SIZE = 11;
+
+/** The width a legend of these series names takes (0 when none is named). */
+export function legendWidthFor(names: readonly string[]): number {
+  const named = names.filter((n) => n);
+  return named.length > 0 ? Math.ceil(Math.max(...named.map((n) => textWidth(n, TICK_SIZE)))) + 40 : 0;
+}
+
+export function linePlot(opts: PlotOptions): Figure {
   const width = opts.width ?? 640;
   const height = opts.height ?? 400;
-  const c = new Canvas(width, height);
-  const left = 64;
-  const right = 16;
-  const top = 34;
+  const colors = seriesColors(opts.series.length).map((c, i) => opts.series[i].color ?? c);
+  const named = opts.series.map((s, i) => ({ s, color: colors[i] })).filter(({ s }) => s.name);
+  const legendWidth = opts.legendWidth ?? legendWidthFor(opts.series.map((s) => s.name));
+  const left = 68;
+  const right = 16 + legendWidth;
+  const top = 40;
   const bottom = 48;
   const pw = width - left - right;
   const ph = height - top - bottom;
-  c.label(width / 2, 16, opts.title, { align: 'center', scale: 2 });
-  c.label(left + pw / 2, height - 12, opts.xLabel, { align: 'center' });
-  c.verticalLabel(12, top + ph / 2, opts.yLabel);
+  if (pw < 40 || ph < 40) throw new Error(`linePlot: ${width}x${height} leaves no room for the plot area (legend ${Math.round(legendWidth)} px wide)`);
+  const out: string[] = [
+    text(width / 2, 20, opts.title, { size: TITLE_SIZE, anchor: 'middle', weight: 'bold' }),
+    text(left + pw / 2, height - 14, opts.xLabel, { size: LABEL_SIZE, anchor: 'middle' }),
+    text(16, top + ph / 2, opts.yLabel, { size: LABEL_SIZE, anchor: 'middle', rotate: -90 }),
+  ];
+  const frame = el('rect', { x: left, y: top, width: pw, height: ph, fill: 'none', stroke: COLORS.grid });
 
   const all = opts.series.flatMap((s) => s.points);
   if (all.length === 0) {
-    c.strokeRect(left, top, pw, ph, COLORS.grid);
-    c.label(left + pw / 2, top + ph / 2, opts.emptyText ?? 'NO DATA', { align: 'center', color: COLORS.axis });
-    return c;
+    out.push(frame, text(left + pw / 2, top + ph / 2, opts.emptyText ?? 'no data', { anchor: 'middle', color: COLORS.axis }));
+    return { width, height, body: out.join('\n') };
   }
   let [x0, x1] = opts.xRange ?? extent(all.map((p) => p[0]), [0, 1]);
   let [y0, y1] = opts.yRange ?? extent(all.map((p) => p[1]), [0, 1]);
@@ -98,47 +116,55 @@ export function linePlot(opts: PlotOptions): Canvas {
   if (!opts.yRange && yTicks.length > 0) [y0, y1] = [Math.min(y0, yTicks[0]), Math.max(y1, yTicks[yTicks.length - 1])];
   const px = (x: number) => left + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number) => top + ph - ((y - y0) / (y1 - y0)) * ph;
+  const line = (xa: number, ya: number, xb: number, yb: number, stroke: string, extra: Record<string, string | number | undefined> = {}) =>
+    el('line', { x1: xa, y1: ya, x2: xb, y2: yb, stroke, ...extra });
 
+  const grid: string[] = [];
+  const ticks: string[] = [];
   for (const t of yTicks) {
-    const y = Math.round(py(t));
-    c.line(left, y, left + pw, y, COLORS.grid);
-    c.line(left - 4, y, left, y, COLORS.axis);
-    c.label(left - 7, y, formatTick(t), { align: 'right' });
+    const y = py(t);
+    grid.push(line(left, y, left + pw, y, COLORS.grid));
+    ticks.push(line(left - 4, y, left, y, COLORS.axis), text(left - 7, y, formatTick(t), { size: TICK_SIZE, anchor: 'end' }));
   }
   for (const t of xTicks) {
-    const x = Math.round(px(t));
-    c.line(x, top, x, top + ph, COLORS.grid);
-    c.line(x, top + ph, x, top + ph + 4, COLORS.axis);
-    c.label(x, top + ph + 12, formatTick(t), { align: 'center' });
+    const x = px(t);
+    grid.push(line(x, top, x, top + ph, COLORS.grid));
+    ticks.push(line(x, top + ph, x, top + ph + 4, COLORS.axis), text(x, top + ph + 14, formatTick(t), { size: TICK_SIZE, anchor: 'middle' }));
   }
-  c.line(left, top, left, top + ph, COLORS.axis);
-  c.line(left, top + ph, left + pw, top + ph, COLORS.axis);
+  out.push(el('g', { 'shape-rendering': 'crispEdges' }, grid.join('')));
+  out.push(el('g', { 'shape-rendering': 'crispEdges' }, [line(left, top, left, top + ph, COLORS.axis), line(left, top + ph, left + pw, top + ph, COLORS.axis), ...ticks].join('')));
 
   opts.series.forEach((s, i) => {
-    const color = s.color ?? PALETTE[i % PALETTE.length];
     const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])).map((p) => [px(p[0]), py(p[1])] as const);
-    if (s.dashed) for (let k = 1; k < pts.length; k++) c.line(pts[k - 1][0], pts[k - 1][1], pts[k][0], pts[k][1], color, 2, 6);
-    else c.polyline(pts, color, 2);
-    if (s.markers) for (const [x, y] of pts) c.disc(x, y, 3.5, color);
+    if (pts.length === 0) return;
+    const marks: string[] = [];
+    if (pts.length > 1) {
+      marks.push(
+        el('polyline', {
+          points: pts.map(([x, y]) => `${num(x)},${num(y)}`).join(' '),
+          fill: 'none',
+          stroke: colors[i],
+          'stroke-width': 2,
+          'stroke-linejoin': 'round',
+          'stroke-dasharray': s.dashed ? '6 4' : undefined,
+        }),
+      );
+    }
+    // A lone point is drawn as a marker whatever `markers` says, or it would not show.
+    if (s.markers || pts.length === 1) for (const [x, y] of pts) marks.push(el('circle', { cx: x, cy: y, r: 3.5, fill: colors[i] }));
+    out.push(el('g', { class: 'series', 'data-name': s.name }, marks.join('')));
   });
 
-  // Legend, top left inside the plot, on a white box.
-  const named = opts.series.filter((s) => s.name);
   if (named.length > 0) {
-    const lw = Math.max(...named.map((s) => textWidth(s.name))) + 30;
-    const lh = named.length * 12 + 6;
-    const lx = left + 8;
-    const ly = top + 6;
-    c.fillRect(lx, ly, lw, lh, COLORS.white);
-    c.strokeRect(lx, ly, lw, lh, COLORS.grid);
-    opts.series.forEach((s, i) => {
-      if (!s.name) return;
-      const k = named.indexOf(s);
-      const y = ly + 9 + k * 12;
-      const color = s.color ?? PALETTE[i % PALETTE.length];
-      c.line(lx + 5, y, lx + 19, y, color, 2, s.dashed ? 4 : 0);
-      c.label(lx + 24, y, s.name);
+    const lx = left + pw + 12;
+    const items = named.map(({ s, color }, k) => {
+      const y = top + 10 + k * 18;
+      return (
+        line(lx, y, lx + 22, y, color, { 'stroke-width': 2, 'stroke-dasharray': s.dashed ? '6 4' : undefined }) +
+        text(lx + 28, y, s.name, { size: TICK_SIZE })
+      );
     });
+    out.push(el('g', { class: 'legend' }, items.join('')));
   }
-  return c;
+  return { width, height, body: out.join('\n') };
 }

@@ -45,11 +45,11 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       const record = { image: path.resolve(a.image), width: p.width, height: p.height, target: p.target, export: path.resolve(a.export), clicks: p.clicks, mask_area: p.maskArea };
       fs.writeFileSync(json, `${JSON.stringify(record, null, 1)}\n`);
       await writePng(maskPng, maskToGrey(p.mask, p.width, p.height));
-      const picture = drawEpisode(
+      const picture = await drawEpisode(
         { sample: { id: base, image, mask: new Uint8Array(image.width * image.height), width: image.width, height: image.height, targetName: p.target }, mask: p.mask, pointsXY: p.clicks.flatMap((c) => [c.x, c.y]), labels: p.clicks.map((c) => c.label), initialCount: p.initialCount },
-        { caption: `${p.target ?? base}: ${p.clicks.length - p.initialCount} CLICKS, MASK ${p.maskArea} PX` },
+        { caption: `${p.target ?? base}: ${p.clicks.length - p.initialCount} clicks, mask ${p.maskArea} px` },
       );
-      await picture.writePng(png);
+      await writePng(png, picture);
       process.stdout.write(`${json}\n${maskPng}\n${png}\n`);
     } finally {
       exp.dispose();
