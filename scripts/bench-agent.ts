@@ -11,12 +11,13 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, BackendName } from '../src/backend';
 import { DQN } from '../src/agent/dqn/dqn';
-import type { PromptObservation } from '../src/agent/observation';
 import { PPO, PPO_PRESETS } from '../src/agent/ppo/ppo';
-import type { AgentVecEnv, VecResetResult, VecStepResult } from '../src/agent/vec-env';
 import * as path from 'path';
 import { SyntheticDataset } from '../src/data/synthetic';
+import { promptObservationSpace, type PromptObservation } from '../src/env/prompt/observation';
 import { SamPromptVectorEnv } from '../src/env/prompt/sam-prompt-vector-env';
+import { Discrete } from '../src/env/spaces/discrete';
+import type { VectorEnv, VectorResetResult, VectorStepResult } from '../src/env/vector/types';
 import { loadSam } from '../src/sam/checkpoint';
 import { EmbeddingCache } from '../src/sam/embedding-cache';
 import { Rng } from '../src/utils/rng';
@@ -32,8 +33,10 @@ const G = 10;
 const T = 15;
 
 /** Random prompting-env stand-in: a pool of cached embeddings, T-step episodes, masked clicks. */
-class SyntheticPromptVecEnv implements AgentVecEnv<PromptObservation> {
+class SyntheticPromptVecEnv implements VectorEnv<PromptObservation, number> {
   readonly autoresetMode = 'same-step';
+  readonly singleObservationSpace = promptObservationSpace({ embeddingGrid: E, embeddingChannels: C, gridSize: G, numActions: G * G, textDim: 0 });
+  readonly singleActionSpace = new Discrete(G * G);
   private readonly rng = new Rng(1);
   private readonly pool: tf.Tensor[];
   private t: number[];
@@ -68,20 +71,20 @@ class SyntheticPromptVecEnv implements AgentVecEnv<PromptObservation> {
     this.clicked[i].fill(0);
   }
 
-  async reset(): Promise<VecResetResult<PromptObservation>> {
+  async reset(): Promise<VectorResetResult<PromptObservation>> {
     for (let i = 0; i < this.numEnvs; i++) this.startEpisode(i);
     return { observations: Array.from({ length: this.numEnvs }, (_, i) => this.observe(i)), infos: Array.from({ length: this.numEnvs }, () => ({})) };
   }
 
-  async step(actions: ArrayLike<number>): Promise<VecStepResult<PromptObservation>> {
+  async step(actions: ArrayLike<number>): Promise<VectorStepResult<PromptObservation>> {
     const n = this.numEnvs;
-    const out: VecStepResult<PromptObservation> = { observations: [], rewards: new Float32Array(n), terminated: new Uint8Array(n), truncated: new Uint8Array(n), infos: [] };
+    const out: VectorStepResult<PromptObservation> = { observations: [], rewards: new Float32Array(n), terminated: new Uint8Array(n), truncated: new Uint8Array(n), infos: [] };
     for (let i = 0; i < n; i++) {
       this.clicked[i][actions[i]] = 1;
       this.t[i]++;
-      (out.rewards as Float32Array)[i] = this.rng.random() < 0.5 ? 1 : -1;
+      out.rewards[i] = this.rng.random() < 0.5 ? 1 : -1;
       if (this.t[i] >= T) {
-        (out.truncated as Uint8Array)[i] = 1;
+        out.truncated[i] = 1;
         const final = this.observe(i);
         this.startEpisode(i);
         out.observations.push(this.observe(i));
@@ -92,6 +95,10 @@ class SyntheticPromptVecEnv implements AgentVecEnv<PromptObservation> {
       }
     }
     return out;
+  }
+
+  async render(): Promise<null[]> {
+    return new Array<null>(this.numEnvs).fill(null);
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,8 @@
  */
 import * as path from 'node:path';
 import type { Env, Info } from '../env/types';
+import { toVectorEnv } from '../env/vector/to-vector-env';
+import type { VectorEnv } from '../env/vector/types';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TensorRecord } from '../io/tensor-record';
 import { Rng, RngState } from '../utils/rng';
@@ -21,7 +23,6 @@ import { readJsonFile, writeJsonFile } from '../io/json-file';
 import { DEFAULT_NET_CONFIG, NetHead, PromptNet, PromptNetConfig } from './networks/prompt-net';
 import { batchObservations, embeddingShape, ObservationDims, PromptObservation, PromptObservationBatch, snapshotObservation } from './observation';
 import { tidyValue } from '../tfjs-ops/tidy-value';
-import { asVecEnv, AgentVecEnv } from './vec-env';
 
 export const CHECKPOINT_FORMAT = 'alignsam-tfjs/agent';
 export const CHECKPOINT_VERSION = 1;
@@ -55,7 +56,7 @@ export function validateCommon(o: AgentCommonOptions, algo: string): void {
   }
 }
 
-export type AnyEnv = AgentVecEnv<unknown> | Env<unknown, number> | Env<unknown, number>[];
+export type AnyEnv = VectorEnv<unknown, number> | Env<unknown, number> | Env<unknown, number>[];
 
 export interface AgentRuntimeOptions {
   /** Turns an env observation into a PromptObservation (default: the observation itself). */
@@ -90,7 +91,7 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
   numTimesteps = 0;
   /** One record of training metrics per iteration (PPO) or log interval (DQN). */
   readonly logs: Array<Record<string, number>> = [];
-  protected env: AgentVecEnv<unknown> | null = null;
+  protected env: VectorEnv<unknown, number> | null = null;
   protected adapter: (obs: unknown) => PromptObservation;
   protected rng: Rng;
   protected initRng: Rng;
@@ -123,12 +124,12 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
   protected abstract writeCheckpointFiles(dir: string): Promise<Record<string, unknown>>;
 
   setEnv(env: AnyEnv): void {
-    this.env = asVecEnv(env);
+    this.env = toVectorEnv(env, 'same-step', 'the agent');
     // A new env starts from its own reset.
     this.lastObs = null;
   }
 
-  getEnv(): AgentVecEnv<unknown> | null {
+  getEnv(): VectorEnv<unknown, number> | null {
     return this.env;
   }
 
@@ -211,7 +212,7 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     return [...this.recentLengths];
   }
 
-  protected requireEnv(): AgentVecEnv<unknown> {
+  protected requireEnv(): VectorEnv<unknown, number> {
     if (!this.env) throw new Error(`${this.algo}: no env; pass one to the constructor, to load(), or call setEnv()`);
     return this.env;
   }

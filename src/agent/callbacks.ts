@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { Info } from '../env/types';
-import type { AgentVecEnv } from './vec-env';
+import type { VectorEnv } from '../env/vector/types';
 import { evaluatePolicy, EvaluationResult, PolicyLike } from './evaluate';
 
 /** What callbacks may use of an agent. */
@@ -124,7 +124,7 @@ export class CheckpointCallback implements Callback {
 }
 
 export interface EvalCallbackOptions {
-  evalEnv: AgentVecEnv<unknown>;
+  evalEnv: VectorEnv<unknown, number>;
   everySteps: number;
   nEpisodes?: number;
   deterministic?: boolean;

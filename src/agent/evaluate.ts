@@ -4,7 +4,8 @@
  * floor((n + i) / nEnvs) of them) so that envs with short episodes do not dominate the sample.
  */
 import type { Env } from '../env/types';
-import { asVecEnv, AgentVecEnv } from './vec-env';
+import { toVectorEnv } from '../env/vector/to-vector-env';
+import type { VectorEnv } from '../env/vector/types';
 
 export interface PolicyLike {
   predict(observations: unknown[], opts?: { deterministic?: boolean }): Promise<Int32Array>;
@@ -19,12 +20,12 @@ export interface EvaluationResult {
 
 export async function evaluatePolicy(
   agent: PolicyLike,
-  env: AgentVecEnv<unknown> | Env<unknown, number> | Env<unknown, number>[],
+  env: VectorEnv<unknown, number> | Env<unknown, number> | Env<unknown, number>[],
   nEpisodes = 10,
   opts: { deterministic?: boolean; seed?: number } = {},
 ): Promise<EvaluationResult> {
   if (!(Number.isInteger(nEpisodes) && nEpisodes > 0)) throw new Error(`evaluatePolicy: nEpisodes must be a positive integer, got ${nEpisodes}`);
-  const venv = asVecEnv(env);
+  const venv = toVectorEnv(env, 'same-step', 'evaluatePolicy');
   const n = venv.numEnvs;
   const targets = Array.from({ length: n }, (_, i) => Math.floor((nEpisodes + i) / n));
   const counts = new Array(n).fill(0);

@@ -16,8 +16,6 @@ export { evaluatePolicy } from './evaluate';
 export type { EvaluationResult, PolicyLike } from './evaluate';
 export { linearSchedule, scheduleValue } from './schedules';
 export type { Schedule } from './schedules';
-export { asVecEnv, SequentialVecEnv, finalObservationOf } from './vec-env';
-export type { AgentVecEnv, VecResetResult, VecStepResult } from './vec-env';
 export { batchObservations, snapshotObservation, validateObservation } from './observation';
 export type { EmbeddingRef, ObservationDims, PromptObservation, PromptObservationBatch } from './observation';
 export { PromptNet, DEFAULT_NET_CONFIG } from './networks/prompt-net';

@@ -22,7 +22,6 @@ import { EmbeddingCache } from '../sam/embedding-cache';
 import type { SamModel } from '../sam/sam-model';
 import { createTextEncoder } from '../text/create-text-encoder';
 import type { TextEncoder } from '../text/text-encoder';
-import type { AgentVecEnv } from '../agent/vec-env';
 import { SemanticRecalibrationModule } from '../recalibration/srm';
 import { loadSrm, saveSrm } from '../recalibration/srm-io';
 import { withSrmTraining } from '../recalibration/srm-training';
@@ -155,7 +154,7 @@ export interface LabelerParts {
   labeler: ClickLabeler;
   srm: SemanticRecalibrationModule;
   /** Wrap the training vector env so the SRM learns online (q updates per step), as the paper. */
-  wrapTrainingEnv(env: TrainVecEnv): AgentVecEnv<unknown>;
+  wrapTrainingEnv(env: TrainVecEnv): VectorEnv<PromptObservation, number>;
   /** The SRM's latest losses, for the logs. */
   metrics(): Record<string, number>;
   /** Save into `<dir>/srm` (beside the agent's files of a checkpoint). */

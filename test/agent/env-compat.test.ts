@@ -1,24 +1,27 @@
 /**
- * The prompting env's observation and vector-env types must be accepted by the agents as they are
- * (checked by the type checker through the assignments below) and its vector env must autoreset
- * in the mode the agents need.
+ * The agents take the env layer's contracts as they are: its vector env (checked by the type
+ * checker through the assignments below), one env or a list of envs, and they refuse a vector env
+ * that does not autoreset in the mode they need.
  */
-import type { PromptObservation as EnvPromptObservation } from '../../src/env/prompt/observation';
+import { PPO } from '../../src/agent/ppo/ppo';
+import type { AnyEnv } from '../../src/agent/base-agent';
+import type { SamPromptVectorEnv } from '../../src/env/prompt/sam-prompt-vector-env';
+import type { PromptObservation } from '../../src/env/prompt/observation';
+import { SyncVectorEnv } from '../../src/env/vector';
 import type { VectorEnv } from '../../src/env/vector/types';
-import type { PromptObservation } from '../../src/agent/observation';
-import { asVecEnv, AgentVecEnv } from '../../src/agent/vec-env';
+import { BrightCellsEnv } from './bright-cells-env';
 
 type Assignable<A, B> = A extends B ? true : false;
-const obsFits: Assignable<EnvPromptObservation, PromptObservation> = true;
-const vecFits: Assignable<VectorEnv<EnvPromptObservation, number>, AgentVecEnv<EnvPromptObservation>> = true;
+const vecFits: Assignable<VectorEnv<PromptObservation, number>, AnyEnv> = true;
+const promptFits: Assignable<SamPromptVectorEnv, AnyEnv> = true;
 
 describe('env compatibility', () => {
-  it('accepts the prompting env observation and vector env types', () => {
-    expect(obsFits && vecFits).toBe(true);
+  it('accepts the prompting env and its vector env types', () => {
+    expect(vecFits && promptFits).toBe(true);
   });
 
   it("rejects a vector env that does not autoreset 'same-step'", () => {
-    const fake = { numEnvs: 1, autoresetMode: 'next-step', reset: async () => ({ observations: [], infos: [] }), step: async () => { throw new Error('unused'); }, close: async () => undefined };
-    expect(() => asVecEnv(fake as unknown as AgentVecEnv)).toThrow(/same-step/);
+    const venv = new SyncVectorEnv([() => new BrightCellsEnv()], { autoresetMode: 'next-step' });
+    expect(() => new PPO(venv)).toThrow(/the agent needs a vector env with autoresetMode 'same-step', got 'next-step'/);
   });
 });

@@ -9,7 +9,7 @@ import { evaluatePolicy } from '../../src/agent/evaluate';
 import { batchObservations, PromptObservation } from '../../src/agent/observation';
 import { PPO, PPOOptions } from '../../src/agent/ppo/ppo';
 import { linearSchedule } from '../../src/agent/schedules';
-import { SequentialVecEnv } from '../../src/agent/vec-env';
+import { toVectorEnv } from '../../src/env/vector/to-vector-env';
 import { BrightCellsEnv } from './bright-cells-env';
 
 beforeAll(async () => {
@@ -193,7 +193,7 @@ describe('PPO', () => {
     const dir = path.join(tmpRoot, 'cb');
     const ckpt = new CheckpointCallback({ everySteps: 48, dir });
     const evalCb = new EvalCallback({
-      evalEnv: new SequentialVecEnv(envs('ev', 2, { seed: 900 })),
+      evalEnv: toVectorEnv(envs('ev', 2, { seed: 900 }), 'same-step'),
       everySteps: 48,
       nEpisodes: 4,
       bestModelDir: dir,

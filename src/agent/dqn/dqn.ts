@@ -24,7 +24,7 @@ import { Adam, clipByGlobalNorm } from '../../nn/adam';
 import { checkBoolean, checkNumber, checkSchedule } from '../option-checks';
 import { explorationValue, Schedule, scheduleValue } from '../schedules';
 import { tidyValue } from '../../tfjs-ops/tidy-value';
-import { finalObservationOf } from '../vec-env';
+import { finalObservationOf } from '../../env/vector/types';
 import { dqnTargets, gatherActions, huberLoss } from './dqn-targets';
 import { NStepAccumulator } from './n-step';
 import { ReplayBuffer, ReplayState } from './replay-buffer';

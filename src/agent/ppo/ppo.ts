@@ -21,7 +21,7 @@ import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../nn/adam';
 import { checkBoolean, checkNullableNumber, checkNumber, checkSchedule } from '../option-checks';
 import { Schedule, scheduleValue } from '../schedules';
-import { finalObservationOf } from '../vec-env';
+import { finalObservationOf } from '../../env/vector/types';
 import { bootstrapTruncated, explainedVariance } from './gae';
 import { normalizeAdvantages, ppoLoss } from './ppo-loss';
 import { RolloutBuffer } from './rollout-buffer';
