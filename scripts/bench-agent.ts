@@ -18,7 +18,7 @@ import { promptObservationSpace, type PromptObservation } from '../src/env/promp
 import { SamPromptVectorEnv } from '../src/env/prompt/sam-prompt-vector-env';
 import { Discrete } from '../src/env/spaces/discrete';
 import type { VectorEnv, VectorResetResult, VectorStepResult } from '../src/env/vector/types';
-import { loadSam } from '../src/sam/checkpoint';
+import { loadSam } from '../src/sam/pretrained';
 import { EmbeddingCache } from '../src/sam/embedding-cache';
 import { Rng } from '../src/utils/rng';
 

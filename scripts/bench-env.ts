@@ -18,7 +18,7 @@ import { SyntheticDataset } from '../src/data/synthetic';
 import { SamPromptVectorEnv } from '../src/env/prompt/sam-prompt-vector-env';
 import { SamPromptWorkerVectorEnv } from '../src/env/prompt/sam-prompt-worker-env';
 import type { PromptObservation } from '../src/env/prompt/observation';
-import { loadSam } from '../src/sam/checkpoint';
+import { loadSam } from '../src/sam/pretrained';
 import { EmbeddingCache } from '../src/sam/embedding-cache';
 import { Rng } from '../src/utils/rng';
 import { arg } from './cli-args';

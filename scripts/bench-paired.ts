@@ -17,7 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
 import { initBackend } from '../src/backend';
-import { loadSam } from '../src/sam/checkpoint';
+import { loadSam } from '../src/sam/pretrained';
 import { encodeImage } from '../src/sam/image-encoding';
 import { SamPredictor, disposePrediction } from '../src/sam/predictor';
 import { Rng } from '../src/utils/rng';

@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendName, initBackend } from '../src/backend';
-import { loadSam } from '../src/sam/checkpoint';
+import { loadSam } from '../src/sam/pretrained';
 import { encodeImage } from '../src/sam/image-encoding';
 import { decoderFlops, encoderFlops } from '../src/sam/flops';
 import { SamPredictor, disposePrediction, PromptInput } from '../src/sam/predictor';

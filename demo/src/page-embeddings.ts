@@ -8,7 +8,7 @@ import type { RgbImage } from '../../src/data/types';
 import type { EmbeddingCache } from '../../src/sam/embedding-cache';
 import type { ImageEmbedding } from '../../src/sam/image-embedding';
 import { encodeImage } from '../../src/sam/image-encoding';
-import type { SamModel } from '../../src/sam/sam-model';
+import type { SamModel } from '../../src/sam/modeling/sam-model';
 import { contentHash } from './content-hash';
 
 interface Entry {

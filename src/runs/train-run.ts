@@ -14,7 +14,7 @@ import { dumpConfig } from '../config/load-config';
 import { SamPromptEnv } from '../env/prompt/sam-prompt-env';
 import { pretrainSrmOnImages } from '../recalibration/srm-training';
 import { loadSrmInto, saveSrm } from '../recalibration/srm-io';
-import type { SamModel } from '../sam/sam-model';
+import type { SamModel } from '../sam/modeling/sam-model';
 import { agentPolicy } from '../eval/clickers';
 import type { ComparisonReport } from '../eval/compare';
 import type { EvaluationReport } from '../eval/evaluate';

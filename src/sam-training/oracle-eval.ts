@@ -10,7 +10,7 @@ import { nextOracleClick } from '../baselines/oracle-click';
 import type { SegmentationDataset } from '../data/types';
 import { iou } from '../metrics/segmentation';
 import { SamPredictor, disposePrediction } from '../sam/predictor';
-import type { SamModel } from '../sam/sam-model';
+import type { SamModel } from '../sam/modeling/sam-model';
 
 export interface OracleEvalResult {
   scenes: number;

@@ -13,10 +13,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { SamConfig, lowResMaskSize } from '../sam/config';
 import { ImageEmbedding } from '../sam/image-embedding';
-import type { DecodeRequest } from '../sam/sam-model';
-import type { ModelPrompt } from '../sam/prompt-encoder';
-import { SamModel } from '../sam/sam-model';
-import { normalizeAndPad, resizeImageLongestSide } from '../sam/transforms';
+import type { DecodeRequest } from '../sam/modeling/sam-model';
+import type { ModelPrompt } from '../sam/modeling/prompt-encoder';
+import { SamModel } from '../sam/modeling/sam-model';
+import { normalizeAndPad, resizeImageLongestSide } from '../sam/processing/transforms';
 import type { RgbImage } from '../data/types';
 import type { Rng } from '../utils/rng';
 import { correctiveClick, downsampleMask, jitterBox, maskBox, randomForegroundClick } from './click-sampling';

@@ -20,7 +20,7 @@ import { toFloat32 } from '../io/tensor-record';
 import { crc32c } from '../runs/crc32c';
 import { ImageEmbedding } from './image-embedding';
 import { embeddingKey, encodeImage } from './image-encoding';
-import type { SamModel } from './sam-model';
+import type { SamModel } from './modeling/sam-model';
 
 export interface EmbeddingCacheOptions {
   /** Embeddings kept in memory (a ViT-B embedding is 4 MiB). Default 64. */

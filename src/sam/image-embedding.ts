@@ -4,8 +4,8 @@
  * observations and buffers reference it by `key` and never copy it.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSizeHW } from './transforms';
-import type { ImageKeysCache } from './two-way-transformer';
+import type { ImageSizeHW } from './processing/transforms';
+import type { ImageKeysCache } from './modeling/two-way-transformer';
 
 export class ImageEmbedding {
   private keysCache: ImageKeysCache | null = null;

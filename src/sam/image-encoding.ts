@@ -6,8 +6,8 @@ import { createHash } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
 import type { RgbImage } from '../data/types';
 import { ImageEmbedding } from './image-embedding';
-import type { SamModel } from './sam-model';
-import { normalizeAndPad, resizeImageLongestSide } from './transforms';
+import type { SamModel } from './modeling/sam-model';
+import { normalizeAndPad, resizeImageLongestSide } from './processing/transforms';
 
 /** Content key of an embedding: weights, encoder input size, image size and pixels. */
 export function embeddingKey(model: SamModel, image: RgbImage): string {

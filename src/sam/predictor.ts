@@ -11,10 +11,10 @@ import type { RgbImage } from '../data/types';
 import type { EmbeddingCache } from './embedding-cache';
 import { ImageEmbedding } from './image-embedding';
 import { encodeImage } from './image-encoding';
-import { postprocessMasks } from './postprocess';
-import { ModelPrompt } from './prompt-encoder';
-import { SamModel } from './sam-model';
-import { applyCoords } from './transforms';
+import { postprocessMasks } from './processing/postprocess';
+import { ModelPrompt } from './modeling/prompt-encoder';
+import { SamModel } from './modeling/sam-model';
+import { applyCoords } from './processing/transforms';
 
 export interface PromptInput {
   /** [N, 2] (x, y) in original-image pixels: flat or as pairs. */

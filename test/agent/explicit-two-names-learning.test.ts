@@ -43,10 +43,10 @@ import { ActionGrid } from '../../src/env/prompt/action-grid';
 import type { PromptObservation } from '../../src/env/prompt/observation';
 import { SamPromptEnv, type SamPromptEnvOptions } from '../../src/env/prompt/sam-prompt-env';
 import { SamPromptVectorEnv } from '../../src/env/prompt/sam-prompt-vector-env';
-import { loadSam } from '../../src/sam/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
 import { ImageEmbedding } from '../../src/sam/image-embedding';
-import type { SamModel } from '../../src/sam/sam-model';
+import type { SamModel } from '../../src/sam/modeling/sam-model';
 import { HashedNgramEncoder } from '../../src/text/hashed-ngram-encoder';
 import { Rng } from '../../src/utils/rng';
 

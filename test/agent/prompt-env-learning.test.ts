@@ -11,9 +11,9 @@ import { PPO } from '../../src/agent/ppo/ppo';
 import { SyntheticDataset } from '../../src/data/synthetic';
 import { SamPromptEnv, SamPromptEnvOptions } from '../../src/env/prompt/sam-prompt-env';
 import type { PromptObservation } from '../../src/env/prompt/observation';
-import { loadSam } from '../../src/sam/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
-import { SamModel } from '../../src/sam/sam-model';
+import { SamModel } from '../../src/sam/modeling/sam-model';
 
 let sam: SamModel;
 beforeAll(async () => {

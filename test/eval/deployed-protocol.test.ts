@@ -13,9 +13,9 @@ import { evaluateWithBaselines } from '../../src/eval/compare';
 import { episodeSpecs, evaluate } from '../../src/eval/evaluate';
 import { PPO } from '../../src/agent/ppo/ppo';
 import { SemanticRecalibrationModule } from '../../src/recalibration/srm';
-import { loadSam } from '../../src/sam/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
-import type { SamModel } from '../../src/sam/sam-model';
+import type { SamModel } from '../../src/sam/modeling/sam-model';
 
 const TINY = sharedPath('fixtures/sam/tiny/weights.safetensors');
 const G = 4;

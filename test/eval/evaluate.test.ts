@@ -6,9 +6,9 @@ import { SamPromptEnv } from '../../src/env/prompt/sam-prompt-env';
 import { LabelSource } from '../../src/env/prompt/action-grid';
 import { CentreClicker, OracleClicker, RandomClicker } from '../../src/eval/clickers';
 import { evaluate } from '../../src/eval/evaluate';
-import { loadSam } from '../../src/sam/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
-import type { SamModel } from '../../src/sam/sam-model';
+import type { SamModel } from '../../src/sam/modeling/sam-model';
 
 const TINY_WEIGHTS = path.resolve(__dirname, '../../../shared/fixtures/sam/tiny/weights.safetensors');
 

@@ -13,9 +13,9 @@ import { SamPromptVectorEnv } from '../../src/env/prompt/sam-prompt-vector-env';
 import { ABLATION_NAMES, ablationEnvOptions, ablationPreset, RandomCellPolicy } from '../../src/recalibration/ablations';
 import { SemanticRecalibrationModule } from '../../src/recalibration/srm';
 import { withSrmTraining } from '../../src/recalibration/srm-training';
-import { loadSam } from '../../src/sam/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
-import type { SamModel } from '../../src/sam/sam-model';
+import type { SamModel } from '../../src/sam/modeling/sam-model';
 
 const TINY = sharedPath('fixtures/sam/tiny/weights.safetensors');
 const G = 4;

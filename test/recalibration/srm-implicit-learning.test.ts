@@ -11,9 +11,9 @@ import { SamPromptEnv } from '../../src/env/prompt/sam-prompt-env';
 import { evaluateSrm } from '../../src/recalibration/evaluate-srm';
 import { SemanticRecalibrationModule } from '../../src/recalibration/srm';
 import { collectSrmExamples, pretrainSrm } from '../../src/recalibration/srm-training';
-import { loadSam } from '../../src/sam/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
-import type { SamModel } from '../../src/sam/sam-model';
+import type { SamModel } from '../../src/sam/modeling/sam-model';
 
 const TINY = sharedPath('fixtures/sam/tiny/weights.safetensors');
 const G = 8;

@@ -8,8 +8,8 @@ import { exportRun, loadExport } from '../../src/runs/export';
 import { createEvalEnv, createRunParts, loadAgent } from '../../src/runs/factory';
 import { predictImage } from '../../src/runs/predict';
 import { trainRun } from '../../src/runs/train-run';
-import { loadSam } from '../../src/sam/checkpoint';
-import type { SamModel } from '../../src/sam/sam-model';
+import { loadSam } from '../../src/sam/pretrained';
+import type { SamModel } from '../../src/sam/modeling/sam-model';
 
 const TINY_WEIGHTS = path.resolve(__dirname, '../../../shared/fixtures/sam/tiny/weights.safetensors');
 

@@ -7,9 +7,9 @@
 import * as path from 'node:path';
 import { initBackend } from '../../src/backend';
 import { syntheticSplit } from '../../src/data/synthetic';
-import { loadSam } from '../../src/sam/checkpoint';
-import { randomSamWeights } from '../../src/sam/random-weights';
-import { SamModel } from '../../src/sam/sam-model';
+import { loadSam } from '../../src/sam/pretrained';
+import { randomSamWeights } from '../../src/sam/weights/random-weights';
+import { SamModel } from '../../src/sam/modeling/sam-model';
 import { MICRO_SAM_DATA } from '../../src/sam-training/micro-sam-config';
 import { oracleClickEval } from '../../src/sam-training/oracle-eval';
 

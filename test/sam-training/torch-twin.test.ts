@@ -11,10 +11,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { readSafetensors } from '../../src/io/safetensors';
 import type { TensorData } from '../../src/io/tensor-record';
-import { loadSam } from '../../src/sam/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { encodeImage } from '../../src/sam/image-encoding';
-import type { ModelPrompt } from '../../src/sam/prompt-encoder';
-import type { SamModel } from '../../src/sam/sam-model';
+import type { ModelPrompt } from '../../src/sam/modeling/prompt-encoder';
+import type { SamModel } from '../../src/sam/modeling/sam-model';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'torch-twin');
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import type { SamConfig } from '../../src/sam/config';
-import { randomSamWeights } from '../../src/sam/random-weights';
-import { samVariables } from '../../src/sam/variables';
+import { randomSamWeights } from '../../src/sam/weights/random-weights';
+import { samVariables } from '../../src/sam/weights/variables';
 import { Adam } from '../../src/nn/adam';
 import { prepareTrainSample, trainStep } from '../../src/sam-training/train-step';
 import { Rng } from '../../src/utils/rng';

@@ -5,9 +5,11 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { TensorRecord } from '../../src/io/tensor-record';
-import { inferSamPreset, loadSam, readSamCheckpoint } from '../../src/sam/checkpoint';
+import { inferSamPreset, readSamCheckpoint } from '../../src/sam/weights/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { samConfigFromJson } from '../../src/sam/config';
-import { toHuggingFaceNames } from '../../src/sam/weight-names';
+import { toHuggingFaceNames } from '../../src/sam/weights/weight-names';
+import { decodeOnce } from './decode-once';
 import { FIXTURES_DIR } from './fixture';
 
 const tinyDir = path.join(FIXTURES_DIR, 'tiny');
@@ -24,17 +26,13 @@ async function tinyRecord(): Promise<TensorRecord> {
   return (await readSafetensors(path.join(tinyDir, 'weights.safetensors'))).tensors;
 }
 
-async function decodeOnce(file: string): Promise<Float32Array> {
+async function decodeFile(file: string): Promise<Float32Array> {
   const sam = await loadSam(file, { config: tinyConfig() });
-  const emb = tf.tidy(() => sam.encodeImage(tf.randomUniform([64, 64, 3], -1, 1, 'float32', 7) as tf.Tensor3D));
-  const { ImageEmbedding } = await import('../../src/sam/image-embedding');
-  const e = new ImageEmbedding('k', emb, { height: 64, width: 64 }, { height: 64, width: 64 });
-  const [out] = sam.decode([{ embedding: e, prompt: { pointsXY: [10, 20], pointLabels: [1] }, multimaskOutput: true }]);
-  const logits = out.lowResLogits.dataSync() as Float32Array;
-  tf.dispose([out.lowResLogits, out.iouPredictions]);
-  e.dispose();
-  sam.dispose();
-  return logits;
+  try {
+    return decodeOnce(sam);
+  } finally {
+    sam.dispose();
+  }
 }
 
 test('safetensors and pth checkpoints load the same weights', async () => {
@@ -49,8 +47,8 @@ test('a checkpoint with Hugging Face SamModel names loads onto the same modules'
   await writeSafetensors(hfFile, toHuggingFaceNames(await tinyRecord()));
   const hfNames = [...(await readSafetensors(hfFile)).tensors.keys()];
   expect(hfNames.some((n) => n.startsWith('vision_encoder.layers.'))).toBe(true);
-  const official = await decodeOnce(path.join(tinyDir, 'weights.safetensors'));
-  const hf = await decodeOnce(hfFile);
+  const official = await decodeFile(path.join(tinyDir, 'weights.safetensors'));
+  const hf = await decodeFile(hfFile);
   expect(Array.from(hf)).toEqual(Array.from(official));
 });
 

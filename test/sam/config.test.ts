@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { SAM_PRESETS, samConfigFromJson, samConfigToJson } from '../../src/sam/config';
-import { samWeightSpecs } from '../../src/sam/weight-spec';
+import { samWeightSpecs } from '../../src/sam/weights/weight-spec';
 import { FIXTURES_DIR } from './fixture';
 
 test('presets carry the official build functions hyper-parameters', () => {

@@ -8,8 +8,8 @@ import * as path from 'path';
 import { initBackend } from '../../src/backend';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
-import { randomSamWeights } from '../../src/sam/random-weights';
-import { SamModel } from '../../src/sam/sam-model';
+import { randomSamWeights } from '../../src/sam/weights/random-weights';
+import { SamModel } from '../../src/sam/modeling/sam-model';
 import { SMALL_SAM as cfg, patternImage as image } from './small-sam';
 
 let sam: SamModel;

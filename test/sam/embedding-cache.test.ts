@@ -3,8 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/backend';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
-import { randomSamWeights } from '../../src/sam/random-weights';
-import { SamModel } from '../../src/sam/sam-model';
+import { randomSamWeights } from '../../src/sam/weights/random-weights';
+import { SamModel } from '../../src/sam/modeling/sam-model';
 import { SMALL_SAM as cfg, patternImage as image } from './small-sam';
 
 let sam: SamModel;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { SamConfig } from '../../src/sam/config';
-import { randomSamWeights } from '../../src/sam/random-weights';
-import { SamModel } from '../../src/sam/sam-model';
+import { randomSamWeights } from '../../src/sam/weights/random-weights';
+import { SamModel } from '../../src/sam/modeling/sam-model';
 import { packedMatMulPreferred } from '../../src/tfjs-ops/packed-matmul';
 import { loadSimdKernels } from '../../src/tfjs-ops/simd/simd-module';
 

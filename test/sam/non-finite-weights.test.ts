@@ -3,9 +3,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../src/backend';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
-import { loadSam } from '../../src/sam/checkpoint';
-import { randomSamWeights } from '../../src/sam/random-weights';
-import { SamModel } from '../../src/sam/sam-model';
+import { loadSam } from '../../src/sam/pretrained';
+import { randomSamWeights } from '../../src/sam/weights/random-weights';
+import { SamModel } from '../../src/sam/modeling/sam-model';
 import { SMALL_SAM as cfg } from './small-sam';
 
 const MICRO = path.resolve(__dirname, '../../models/micro-sam');

@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ImageEmbedding } from '../../src/sam/image-embedding';
-import { SamModel } from '../../src/sam/sam-model';
+import { SamModel } from '../../src/sam/modeling/sam-model';
 import { SamPredictor, disposePrediction } from '../../src/sam/predictor';
-import { applyCoords, normalizeAndPad, resizeImageLongestSide } from '../../src/sam/transforms';
+import { applyCoords, normalizeAndPad, resizeImageLongestSide } from '../../src/sam/processing/transforms';
 import { SamFixture, binaryAgreement, expectClose } from './fixture';
 
 export async function checkModel(fx: SamFixture, sam: SamModel): Promise<void> {

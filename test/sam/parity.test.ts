@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { initBackend } from '../../src/backend';
 import { samConfigFromJson } from '../../src/sam/config';
-import { loadSam } from '../../src/sam/checkpoint';
+import { loadSam } from '../../src/sam/pretrained';
 import { SamFixture } from './fixture';
 import { checkModel } from './parity-check';
 

@@ -3,8 +3,8 @@ import { initBackend } from '../../src/backend';
 import { SamConfig } from '../../src/sam/config';
 import { encodeImage } from '../../src/sam/image-encoding';
 import { SamPredictor, disposePrediction } from '../../src/sam/predictor';
-import { randomSamWeights } from '../../src/sam/random-weights';
-import { SamModel } from '../../src/sam/sam-model';
+import { randomSamWeights } from '../../src/sam/weights/random-weights';
+import { SamModel } from '../../src/sam/modeling/sam-model';
 import type { RgbImage } from '../../src/data/types';
 import { Rng } from '../../src/utils/rng';
 
@@ -104,7 +104,7 @@ test('200 predictions leave the tensor count flat', async () => {
 });
 
 test('a model over variables is differentiable: one training step moves every trained weight', async () => {
-  const { samVariables, SAM_FROZEN_BUFFERS } = await import('../../src/sam/variables');
+  const { samVariables, SAM_FROZEN_BUFFERS } = await import('../../src/sam/weights/variables');
   const vars = samVariables(odd, randomSamWeights(odd, 4), 'grad-test');
   // A second set in the same process is fine (names are prefixed per set).
   samVariables(odd, randomSamWeights(odd, 5)).forEach((v) => v.dispose());

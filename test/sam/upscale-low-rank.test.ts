@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { layerNorm } from '../../src/sam/ops';
-import { buildUpscaleLowRankWeights, upscaleBase, upscaleLowRank } from '../../src/sam/upscale-low-rank';
+import { layerNorm } from '../../src/sam/modeling/ops';
+import { buildUpscaleLowRankWeights, upscaleBase, upscaleLowRank } from '../../src/sam/modeling/upscale-low-rank';
 import { layerNormWithTranspose } from '../../src/tfjs-ops/layer-norm';
 
 beforeAll(async () => {

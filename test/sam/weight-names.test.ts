@@ -2,7 +2,7 @@ import * as path from 'node:path';
 
 import { readSafetensors, readSafetensorsHeader } from '../../src/io/safetensors';
 import { NamedTensor, TensorRecord } from '../../src/io/tensor-record';
-import { detectNaming, toHuggingFaceNames, toOfficialNames } from '../../src/sam/weight-names';
+import { detectNaming, toHuggingFaceNames, toOfficialNames } from '../../src/sam/weights/weight-names';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/sam');
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { layerNorm } from '../../src/sam/ops';
+import { layerNorm } from '../../src/sam/modeling/ops';
 import { layerNormKernel } from '../../src/tfjs-ops/layer-norm';
 
 beforeAll(async () => {

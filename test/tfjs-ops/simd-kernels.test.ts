@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { layerNorm } from '../../src/sam/ops';
+import { layerNorm } from '../../src/sam/modeling/ops';
 import { gemmKernel } from '../../src/tfjs-ops/gemm';
 import { geluKernel, scaledGeluKernel } from '../../src/tfjs-ops/gelu';
 import { layerNormKernel, layerNormWithTranspose } from '../../src/tfjs-ops/layer-norm';

@@ -5,8 +5,8 @@
  * same-step mode the step that ends episodes is followed by one more batched call that decodes the
  * new episodes' initial prompts.
  */
-import type { DecoderOutput } from '../../sam/mask-decoder';
-import type { DecodeRequest } from '../../sam/sam-model';
+import type { DecoderOutput } from '../../sam/modeling/mask-decoder';
+import type { DecodeRequest } from '../../sam/modeling/sam-model';
 import type { Space } from '../spaces/space';
 import type { ResetOptions, ResetResult, RgbImage, StepResult } from '../types';
 import { BaseVectorEnv } from '../vector/base-vector-env';

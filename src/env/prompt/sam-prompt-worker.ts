@@ -7,7 +7,7 @@ import { parentPort } from 'worker_threads';
 import { BackendName, initBackend } from '../../backend';
 import { createDataset } from '../../data/factory';
 import type { RewardConfig } from '../../reward/config';
-import { loadSam } from '../../sam/checkpoint';
+import { loadSam } from '../../sam/pretrained';
 import { EmbeddingCache } from '../../sam/embedding-cache';
 import type { VectorStepResult } from '../vector/types';
 import type { ClickLabeler } from './labeler';

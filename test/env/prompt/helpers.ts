@@ -1,8 +1,8 @@
 import * as path from 'path';
 import { SyntheticDataset } from '../../../src/data/synthetic';
-import { loadSam } from '../../../src/sam/checkpoint';
+import { loadSam } from '../../../src/sam/pretrained';
 import { EmbeddingCache } from '../../../src/sam/embedding-cache';
-import { SamModel } from '../../../src/sam/sam-model';
+import { SamModel } from '../../../src/sam/modeling/sam-model';
 
 export const TINY_WEIGHTS = path.resolve(__dirname, '../../../../shared/fixtures/sam/tiny/weights.safetensors');
 

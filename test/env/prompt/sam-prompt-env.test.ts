@@ -4,7 +4,7 @@ import { checkEnv } from '../../../src/env/env-checker';
 import { SamPromptEnv } from '../../../src/env/prompt/sam-prompt-env';
 import { SamPromptVectorEnv } from '../../../src/env/prompt/sam-prompt-vector-env';
 import type { ClickLabeler } from '../../../src/env/prompt/labeler';
-import { SamModel } from '../../../src/sam/sam-model';
+import { SamModel } from '../../../src/sam/modeling/sam-model';
 import { Rng } from '../../../src/utils/rng';
 import { cacheFor, smallSynthetic, tinySam } from './helpers';
 

@@ -13,7 +13,7 @@ import { SamPromptVectorEnv } from '../../../src/env/prompt/sam-prompt-vector-en
 import { SamPromptWorkerVectorEnv } from '../../../src/env/prompt/sam-prompt-worker-env';
 import { SyncVectorEnv } from '../../../src/env/vector/sync-vector-env';
 import { EmbeddingCache } from '../../../src/sam/embedding-cache';
-import { SamModel } from '../../../src/sam/sam-model';
+import { SamModel } from '../../../src/sam/modeling/sam-model';
 import { BrightCellsEnv } from '../../agent/bright-cells-env';
 import { cacheFor, smallSynthetic, TINY_WEIGHTS, tinySam } from './helpers';
 

@@ -6,7 +6,7 @@ import { SamPromptVectorEnv } from '../../../src/env/prompt/sam-prompt-vector-en
 import { SamPromptWorkerVectorEnv } from '../../../src/env/prompt/sam-prompt-worker-env';
 import { SyntheticDataset } from '../../../src/data/synthetic';
 import { EmbeddingCache } from '../../../src/sam/embedding-cache';
-import { SamModel } from '../../../src/sam/sam-model';
+import { SamModel } from '../../../src/sam/modeling/sam-model';
 import { TINY_WEIGHTS, tinySam } from './helpers';
 
 let sam: SamModel;

@@ -8,12 +8,12 @@
  * the hypernetwork product runs in that layout and only the few output masks are rearranged.
  */
 import * as tf from '@tensorflow/tfjs';
-import { MaskDecoderConfig } from './config';
+import { MaskDecoderConfig } from '../config';
 import { layerNorm, linear, convTranspose2x2Weights } from './ops';
-import { scaledGeluKernel } from '../tfjs-ops/gelu';
-import { gemmKernel } from '../tfjs-ops/gemm';
-import { layerNormKernel } from '../tfjs-ops/layer-norm';
-import { LinearParams, NormParams, ParamStore } from './params';
+import { scaledGeluKernel } from '../../tfjs-ops/gelu';
+import { gemmKernel } from '../../tfjs-ops/gemm';
+import { layerNormKernel } from '../../tfjs-ops/layer-norm';
+import { LinearParams, NormParams, ParamStore } from '../weights/params';
 import { ImageKeysCache, TwoWayTransformer } from './two-way-transformer';
 import { UpscaleLowRankWeights, buildUpscaleLowRankWeights, upscaleBase, upscaleLowRank } from './upscale-low-rank';
 

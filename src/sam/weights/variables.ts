@@ -4,7 +4,7 @@
  * the frozen SAM of the RL loop never needs them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SamConfig } from './config';
+import { SamConfig } from '../config';
 import { RawWeights } from './params';
 import { samWeightSpecs } from './weight-spec';
 

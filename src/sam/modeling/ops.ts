@@ -7,9 +7,9 @@
  * is expressed as 2-D matMuls, looping over the batch where there is one.
  */
 import * as tf from '@tensorflow/tfjs';
-import { geluKernel } from '../tfjs-ops/gelu';
-import { layerNormKernel } from '../tfjs-ops/layer-norm';
-import { unstack0 } from '../tfjs-ops/unstack';
+import { geluKernel } from '../../tfjs-ops/gelu';
+import { layerNormKernel } from '../../tfjs-ops/layer-norm';
+import { unstack0 } from '../../tfjs-ops/unstack';
 
 function onWasm(): boolean {
   return tf.getBackend() === 'wasm';

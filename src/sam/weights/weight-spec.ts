@@ -3,7 +3,7 @@
  * this list before creating any tensor, so a wrong, missing or mis-shaped tensor is reported with
  * both shapes and nothing is half-loaded.
  */
-import { SamConfig, embeddingGridSize } from './config';
+import { SamConfig, embeddingGridSize } from '../config';
 
 export interface WeightSpec {
   name: string;

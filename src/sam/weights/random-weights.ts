@@ -3,8 +3,8 @@
  * (the micro-SAM) and for tests of geometries that no fixture covers. Scales follow PyTorch's
  * defaults in spirit (uniform +-1/sqrt(fan_in) for weights, ones/zeros for norms).
  */
-import { Rng } from '../utils/rng';
-import { SamConfig } from './config';
+import { Rng } from '../../utils/rng';
+import { SamConfig } from '../config';
 import { RawWeights } from './params';
 import { samWeightSpecs } from './weight-spec';
 

@@ -13,8 +13,8 @@
  * instead of a [HW, D] x [D, D'] product: exact up to float rounding.
  */
 import * as tf from '@tensorflow/tfjs';
-import { tokenSideMatMul } from '../tfjs-ops/gemm';
-import { normAffineStep } from '../tfjs-ops/norm-affine-step';
+import { tokenSideMatMul } from '../../tfjs-ops/gemm';
+import { normAffineStep } from '../../tfjs-ops/norm-affine-step';
 
 /** What one transformer layer contributes (per call). */
 export interface ImageSideTerms {

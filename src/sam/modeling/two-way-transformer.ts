@@ -19,13 +19,13 @@
  * (P X)^T = X^T P^T with keys-major probabilities: the image tokens are then the streamed operand.
  */
 import * as tf from '@tensorflow/tfjs';
-import { TwoWayTransformerConfig } from './config';
+import { TwoWayTransformerConfig } from '../config';
 import { layerNorm, linear } from './ops';
-import { layerNormWithTranspose } from '../tfjs-ops/layer-norm';
-import { softmaxAxis0 } from '../tfjs-ops/softmax';
-import { tokenSideMatMul } from '../tfjs-ops/gemm';
+import { layerNormWithTranspose } from '../../tfjs-ops/layer-norm';
+import { softmaxAxis0 } from '../../tfjs-ops/softmax';
+import { tokenSideMatMul } from '../../tfjs-ops/gemm';
 import type { ImageSideTerms } from './upscale-low-rank';
-import { LinearParams, NormParams, ParamStore } from './params';
+import { LinearParams, NormParams, ParamStore } from '../weights/params';
 
 interface AttentionParams {
   q: LinearParams;

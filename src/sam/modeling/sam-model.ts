@@ -4,13 +4,13 @@
  * tensor is created, so a bad checkpoint leaves nothing half-loaded.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SamConfig, embeddingGridSize, validateSamConfig } from './config';
+import { SamConfig, embeddingGridSize, validateSamConfig } from '../config';
 import { ImageEncoder } from './image-encoder';
 import { DecoderIntermediates, DecoderOutput, MaskDecoder } from './mask-decoder';
-import { ImageEmbedding } from './image-embedding';
-import { ParamStore, RawWeights } from './params';
+import { ImageEmbedding } from '../image-embedding';
+import { ParamStore, RawWeights } from '../weights/params';
 import { ModelPrompt, PromptEncoder } from './prompt-encoder';
-import { samWeightSpecs } from './weight-spec';
+import { samWeightSpecs } from '../weights/weight-spec';
 
 /** One prompt set to decode against a cached image embedding. */
 export interface DecodeRequest {

@@ -4,9 +4,9 @@
  * downscaling of a dense mask prompt. Channels-last throughout.
  */
 import * as tf from '@tensorflow/tfjs';
-import { PromptEncoderConfig } from './config';
+import { PromptEncoderConfig } from '../config';
 import { gelu, layerNorm, linear } from './ops';
-import { LinearParams, NormParams, ParamStore } from './params';
+import { LinearParams, NormParams, ParamStore } from '../weights/params';
 
 /** Row of the not-a-point embedding in the token table. */
 const NOT_A_POINT = 4;

@@ -4,16 +4,16 @@
  * convolutional neck. Runs on one image at a time, channels-last: [S, S, 3] -> [G, G, outChans].
  */
 import * as tf from '@tensorflow/tfjs';
-import { ImageEncoderConfig } from './config';
-import { conv2d } from '../tfjs-ops/conv2d';
+import { ImageEncoderConfig } from '../config';
+import { conv2d } from '../../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
-import { tokenSideMatMul } from '../tfjs-ops/gemm';
-import { keepPacked, packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../tfjs-ops/packed-matmul';
-import { relPosAttention, type RelPosTables } from '../tfjs-ops/attention';
-import { packConvFilter, packedConv2dSame, type PackedConvFilter } from '../tfjs-ops/packed-conv2d';
-import { relPosSoftmax } from '../tfjs-ops/softmax';
-import { unstack0 } from '../tfjs-ops/unstack';
-import { LinearParams, NormParams, ParamStore } from './params';
+import { tokenSideMatMul } from '../../tfjs-ops/gemm';
+import { keepPacked, packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../../tfjs-ops/packed-matmul';
+import { relPosAttention, type RelPosTables } from '../../tfjs-ops/attention';
+import { packConvFilter, packedConv2dSame, type PackedConvFilter } from '../../tfjs-ops/packed-conv2d';
+import { relPosSoftmax } from '../../tfjs-ops/softmax';
+import { unstack0 } from '../../tfjs-ops/unstack';
+import { LinearParams, NormParams, ParamStore } from '../weights/params';
 
 /** Upper bound on attention-score elements materialised at once (16M floats = 64 MB). */
 const MAX_SCORE_ELEMENTS = 1 << 24;

@@ -14,7 +14,7 @@
  * The official buffers `pixel_mean`/`pixel_std`, present in some official-style dumps, are not weights
  * and are dropped.
  */
-import { NamedTensor, TensorRecord } from '../io/tensor-record';
+import { NamedTensor, TensorRecord } from '../../io/tensor-record';
 
 export type SamNaming = 'official' | 'huggingface' | 'unknown';
 
