@@ -25,6 +25,7 @@ import { batchObservations, embeddingShape, ObservationDims, PromptObservation, 
 import { tidyValue } from '../tfjs-ops/tidy-value';
 
 export const CHECKPOINT_FORMAT = 'alignsam-tfjs/agent';
+import type { AgentCommonOptions } from './option-checks';
 export const CHECKPOINT_VERSION = 1;
 
 /** Architecture choices a user may set; the sizes tied to the env are read from observations. */
@@ -33,28 +34,8 @@ export type NetArchitecture = Pick<
   'projChannels' | 'embedConvChannels' | 'embedConvMinSize' | 'gridConvChannels' | 'valueHidden' | 'actionLayout'
 >;
 
-export interface AgentCommonOptions {
-  /** Seeds network initialisation, action sampling, minibatch order and the env's first reset. */
-  seed: number;
-  net: Partial<NetArchitecture>;
-  /** 1: print a summary line per training iteration to stderr. */
-  verbose: 0 | 1;
-  /**
-   * The timestep count at which schedules (learning rate, clip range, exploration) reach their
-   * end. null (default, SB3's behaviour): the end of the current learn() call. Set it to the
-   * planned total so that training split over several learn() calls or resumed from a checkpoint
-   * follows the same schedule as one uninterrupted run.
-   */
-  scheduleTimesteps: number | null;
-}
-
-export function validateCommon(o: AgentCommonOptions, algo: string): void {
-  if (!Number.isFinite(o.seed)) throw new Error(`${algo} option 'seed' must be a finite number, got ${o.seed}`);
-  if (o.verbose !== 0 && o.verbose !== 1) throw new Error(`${algo} option 'verbose' must be 0 or 1, got ${JSON.stringify(o.verbose)}`);
-  if (o.scheduleTimesteps !== null && !(Number.isInteger(o.scheduleTimesteps) && o.scheduleTimesteps > 0)) {
-    throw new Error(`${algo} option 'scheduleTimesteps' must be a positive integer or null, got ${JSON.stringify(o.scheduleTimesteps)}`);
-  }
-}
+/** The options every agent takes are written once, as a schema, in option-checks.ts. */
+export type { AgentCommonOptions };
 
 export type AnyEnv = VectorEnv<unknown, number> | Env<unknown, number> | Env<unknown, number>[];
 

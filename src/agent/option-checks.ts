@@ -1,67 +1,44 @@
 /**
- * Range checks for agent options. The ranges are the config schema's (agent.ppo.*, agent.dqn.*),
- * so an agent built in code refuses what a config file would: errors name the option as
- * `<algo> option '<key>'`.
+ * What the option schemas of PPO and DQN share: the options every agent takes, and the schedule
+ * type of learning rates and clip ranges. The agents validate their options through these schemas
+ * and the config's agent.ppo / agent.dqn sections are the same schemas with snake_case keys, so an
+ * agent built in code refuses exactly what a config file would.
  */
-import type { Schedule } from './schedules';
-
-export interface OptionRange {
-  min?: number;
-  max?: number;
-  /** min itself is refused. */
-  minExclusive?: boolean;
-  integer?: boolean;
-}
-
-function bounds(r: OptionRange): string {
-  const parts: string[] = [];
-  if (r.min !== undefined) parts.push(`${r.minExclusive ? '>' : '>='} ${r.min}`);
-  if (r.max !== undefined) parts.push(`<= ${r.max}`);
-  return parts.join(' and ');
-}
-
-function describeRange(r: OptionRange): string {
-  const kind = r.integer ? 'an integer' : 'a finite number';
-  const b = bounds(r);
-  return b ? `${kind} ${b}` : kind;
-}
-
-function inRange(v: unknown, r: OptionRange): v is number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return false;
-  if (r.integer && !Number.isInteger(v)) return false;
-  if (r.min !== undefined && (r.minExclusive ? !(v > r.min) : !(v >= r.min))) return false;
-  return r.max === undefined || v <= r.max;
-}
-
-function show(v: unknown): string {
-  return typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v);
-}
-
-export function checkNumber(algo: string, key: string, v: unknown, r: OptionRange): void {
-  if (!inRange(v, r)) throw new Error(`${algo} option '${key}' must be ${describeRange(r)}, got ${show(v)}`);
-}
-
-export function checkNullableNumber(algo: string, key: string, v: unknown, r: OptionRange): void {
-  if (v !== null && !inRange(v, r)) throw new Error(`${algo} option '${key}' must be ${describeRange(r)} or null, got ${show(v)}`);
-}
-
-export function checkBoolean(algo: string, key: string, v: unknown): void {
-  if (typeof v !== 'boolean') throw new Error(`${algo} option '${key}' must be true or false, got ${show(v)}`);
-}
+import type { z } from 'zod';
+import { NumberRule, s, Section } from '../config/schema';
+import type { NetArchitecture } from './base-agent';
 
 /**
- * A constant within `r`, or {type: 'linear', start, end} with start within `r` and end within `r`
+ * A constant within `rule`, or {type: 'linear', start, end}: start within `rule`, end within it
  * with 0 allowed (annealing to zero is the usual end).
  */
-export function checkSchedule(algo: string, key: string, s: Schedule, r: OptionRange): void {
-  if (typeof s === 'number') {
-    checkNumber(algo, key, s, r);
-    return;
-  }
-  const endRange: OptionRange = { ...r, min: 0, minExclusive: false };
-  if (s === null || typeof s !== 'object' || s.type !== 'linear' || !inRange(s.start, r) || !inRange(s.end, endRange)) {
-    throw new Error(
-      `${algo} option '${key}' must be ${describeRange(r)} or {type: 'linear', start, end} with start ${bounds(r) || 'finite'} and end ${bounds(endRange)}, got ${show(s)}`,
-    );
-  }
-}
+export const schedule = (what: string, rule: NumberRule) =>
+  s.union(
+    s.number(rule),
+    s.object({
+      type: s.enum(['linear'] as const).describe('Schedule kind.'),
+      start: s.number(rule).describe(`${what} at the start of training.`),
+      end: s.number({ ...rule, min: 0, minExclusive: false }).describe(`${what} at the end of training.`),
+    }),
+  );
+
+/** The options of every agent (not in a config's agent sections: the run sets them from train.seed and agent.net). */
+export const agentCommonShape = {
+  seed: s.number().default(0).describe('Seeds network initialisation, action sampling, minibatch order and the env\'s first reset.'),
+  net: s
+    .custom<Partial<NetArchitecture>>('a section of network sizes', (v, fail) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`expected a section of network sizes, got ${JSON.stringify(v)}`);
+    })
+    .default({})
+    .describe('Network sizes (see NetArchitecture); the sizes tied to the env are read from observations.'),
+  verbose: s.literal(0, 1).default(0).describe('1: print a summary line per training iteration to stderr.'),
+  scheduleTimesteps: s
+    .integer({ min: 1 })
+    .nullable()
+    .default(null)
+    .describe(
+      'The timestep count at which schedules (learning rate, clip range, exploration) reach their end. null (SB3\'s behaviour): the end of the current learn() call. Set it to the planned total so that training split over several learn() calls or resumed from a checkpoint follows the same schedule as one uninterrupted run.',
+    ),
+};
+
+export type AgentCommonOptions = z.infer<Section<typeof agentCommonShape>>;

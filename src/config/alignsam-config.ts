@@ -7,13 +7,15 @@
  * Relative paths in a config resolve against the current working directory (run the CLI from the
  * repository root, or use absolute paths).
  */
-import { DQN_DEFAULTS } from '../agent/dqn/dqn';
+import { dqnHyperparameters } from '../agent/dqn/dqn-options';
 import { DEFAULT_NET_CONFIG } from '../agent/networks/prompt-net';
-import { PPO_DEFAULTS } from '../agent/ppo/ppo';
+import { ppoHyperparameters } from '../agent/ppo/ppo-options';
 import { SHAPE_NAMES } from '../data/synthetic/shapes';
 import { TEXTURE_KINDS } from '../data/synthetic/textures';
 import { normaliseRewardConfig, REWARD_PRESETS, RewardTermConfig } from '../reward/config';
-import { Infer, NumberRule, s, SchemaContext, showValue } from './schema';
+import type { z } from 'zod';
+import { snakeCaseSection } from './key-case';
+import { s, SchemaContext, showValue } from './schema';
 
 import { BASELINE_NAMES } from '../eval/compare';
 
@@ -21,48 +23,38 @@ import { BASELINE_NAMES } from '../eval/compare';
 export const EVAL_PROTOCOLS = ['deployed', 'assisted'] as const;
 export type EvalProtocol = (typeof EVAL_PROTOCOLS)[number];
 
-/** A learning rate (or clip range): a constant, or linear from `start` to `end` over training. */
-const schedule = (what: string, rule: NumberRule) =>
-  s.union<number | { type: 'linear'; start: number; end: number }>(
-    s.number(rule),
-    s.object({
-      type: s.enum(['linear'] as const).describe('Schedule kind.'),
-      start: s.number(rule).describe(`${what} at the start of training.`),
-      end: s.number({ ...rule, min: 0, minExclusive: false }).describe(`${what} at the end of training.`),
-    }),
-  );
-
-const range = (lo: number, hi: number, integer: boolean) =>
-  s.custom<[number, number]>(`[min, max] with ${lo} <= min <= max <= ${hi}`, (v, ctx) => {
+const range = (lo: number, hi: number, integer: boolean) => {
+  const text = `[min, max] with ${lo} <= min <= max <= ${hi}`;
+  return s.custom<[number, number]>(text, (v, fail) => {
     const ok = Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && x >= lo && x <= hi && (!integer || Number.isInteger(x))) && v[0] <= v[1];
-    if (!ok) return ctx.fail(`expected [min, max] with ${lo} <= min <= max <= ${hi}${integer ? ' (integers)' : ''}, got ${showValue(v)}`);
-    return [v[0], v[1]] as [number, number];
+    if (!ok) fail(`expected ${text}${integer ? ' (integers)' : ''}, got ${showValue(v)}`);
   });
+};
 
 /** A reward term list, as src/reward validates it (errors get the key's path). */
-const rewardTerms = s.custom<RewardTermConfig[]>('list of terms {term, weight, ...}', (v, ctx) => {
-  if (!Array.isArray(v) || v.length === 0) return ctx.fail(`expected a non-empty list of terms, got ${showValue(v)}`);
-  const before = ctx.issues.length;
+const rewardTerms = s.custom<RewardTermConfig[]>('list of terms {term, weight, ...}', (v, fail) => {
+  if (!Array.isArray(v) || v.length === 0) return fail(`expected a non-empty list of terms, got ${showValue(v)}`);
   // Term by term first, so a problem is pinned to its list index.
+  let failed = false;
   v.forEach((term, i) => {
     try {
       normaliseRewardConfig([term as RewardTermConfig]);
     } catch (err) {
-      ctx.at(i).fail((err as Error).message.replace(/^reward term 0: /, ''));
+      failed = true;
+      fail((err as Error).message.replace(/^reward term 0: /, ''), [i]);
     }
   });
-  if (ctx.issues.length > before) return undefined;
+  if (failed) return;
   try {
     normaliseRewardConfig(v as RewardTermConfig[]);
   } catch (err) {
-    return ctx.fail((err as Error).message);
+    fail((err as Error).message);
   }
-  return structuredClone(v) as RewardTermConfig[];
 });
 
 export const REWARD_PRESET_NAMES = Object.keys(REWARD_PRESETS) as (keyof typeof REWARD_PRESETS)[];
 
-const rewardSection = s
+export const rewardSection = s
   .object({
     preset: s
       .enum(REWARD_PRESET_NAMES)
@@ -149,7 +141,7 @@ export const configSchema = s.object({
       .default('ground-truth')
       .describe("P0 in training: 'none', 'ground-truth' (one random positive and one negative point, the paper's), 'labeler' (the SRM's best and worst cells)."),
     multimask: s
-      .union<boolean | 'single-point'>(s.boolean(), s.enum(['single-point'] as const))
+      .union(s.boolean(), s.enum(['single-point'] as const))
       .default('single-point')
       .describe("Ask SAM for three masks and keep the best by predicted IoU: true, false, or 'single-point' (only while the prompts are one point, where SAM is ambiguous)."),
     observe_labeler: s.boolean().default(true).describe("With the SRM: show the agent its cell scores of the image (one more grid channel), so the policy need not learn the target's look again from the embedding."),
@@ -171,42 +163,8 @@ export const configSchema = s.object({
       grid_conv_channels: s.array(s.integer({ min: 1 })).default([...DEFAULT_NET_CONFIG.gridConvChannels]).describe('3x3 conv widths on the action grid.'),
       value_hidden: s.integer({ min: 1 }).default(DEFAULT_NET_CONFIG.valueHidden).describe('Hidden width of the value head (PPO).'),
     }),
-    ppo: s.object({
-      learning_rate: schedule('Learning rate', { min: 0, minExclusive: true }).default(PPO_DEFAULTS.learningRate as number).describe('Adam learning rate: a number, or {type: linear, start, end}.'),
-      n_steps: s.integer({ min: 1 }).default(PPO_DEFAULTS.nSteps).describe('Steps per env per rollout (the paper: one episode, = env.horizon).'),
-      batch_size: s.integer({ min: 1 }).default(PPO_DEFAULTS.batchSize).describe('Minibatch size.'),
-      n_epochs: s.integer({ min: 1 }).default(PPO_DEFAULTS.nEpochs).describe('Passes over each rollout (the paper: 20).'),
-      gamma: s.number({ min: 0, max: 1 }).default(PPO_DEFAULTS.gamma).describe('Discount factor.'),
-      gae_lambda: s.number({ min: 0, max: 1 }).default(PPO_DEFAULTS.gaeLambda).describe('GAE lambda (1: plain discounted returns minus the value, as the paper).'),
-      clip_range: schedule('Clip range', { min: 0, max: 1, minExclusive: true }).default(PPO_DEFAULTS.clipRange as number).describe('Policy clip epsilon in (0, 1]: a number or a linear schedule.'),
-      clip_range_vf: s.number({ min: 0, minExclusive: true }).nullable().default(PPO_DEFAULTS.clipRangeVf).describe('Value clip (null: unclipped value loss).'),
-      normalize_advantage: s.boolean().default(PPO_DEFAULTS.normalizeAdvantage).describe('Normalise advantages per minibatch.'),
-      ent_coef: s.number({ min: 0 }).default(PPO_DEFAULTS.entCoef).describe('Entropy bonus coefficient.'),
-      vf_coef: s.number({ min: 0 }).default(PPO_DEFAULTS.vfCoef).describe('Value loss coefficient.'),
-      max_grad_norm: s.number({ min: 0, minExclusive: true }).default(PPO_DEFAULTS.maxGradNorm).describe('Global gradient-norm clip.'),
-      target_kl: s.number({ min: 0, minExclusive: true }).nullable().default(PPO_DEFAULTS.targetKl).describe('Stop an update early when approx-KL exceeds 1.5 x this (null: never).'),
-      adam_eps: s.number({ min: 0, minExclusive: true }).default(PPO_DEFAULTS.adamEps).describe("Adam's epsilon."),
-    }),
-    dqn: s.object({
-      learning_rate: schedule('Learning rate', { min: 0, minExclusive: true }).default(DQN_DEFAULTS.learningRate as number).describe('Adam learning rate: a number or {type: linear, start, end}.'),
-      buffer_size: s.integer({ min: 1 }).default(DQN_DEFAULTS.bufferSize).describe('Replay buffer capacity (transitions; embeddings are stored once per image).'),
-      learning_starts: s.integer({ min: 0 }).default(DQN_DEFAULTS.learningStarts).describe('Uniform random actions before learning starts.'),
-      batch_size: s.integer({ min: 1 }).default(DQN_DEFAULTS.batchSize).describe('Minibatch size.'),
-      tau: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.tau).describe('Target update coefficient (1: hard copy).'),
-      gamma: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.gamma).describe('Discount factor.'),
-      train_freq: s.integer({ min: 1 }).default(DQN_DEFAULTS.trainFreq).describe('Vector steps between training phases.'),
-      gradient_steps: s.integer({ min: -1 }).default(DQN_DEFAULTS.gradientSteps).describe('Gradient steps per phase (-1: as many as env steps collected).'),
-      target_update_interval: s.integer({ min: 1 }).default(DQN_DEFAULTS.targetUpdateInterval).describe('Env steps between target network updates.'),
-      exploration_fraction: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.explorationFraction).describe('Fraction of training over which epsilon decays.'),
-      exploration_initial_eps: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.explorationInitialEps).describe('Initial epsilon.'),
-      exploration_final_eps: s.number({ min: 0, max: 1 }).default(DQN_DEFAULTS.explorationFinalEps).describe('Final epsilon.'),
-      max_grad_norm: s.number({ min: 0, minExclusive: true }).default(DQN_DEFAULTS.maxGradNorm).describe('Global gradient-norm clip.'),
-      double_q: s.boolean().default(DQN_DEFAULTS.doubleQ).describe('Double DQN targets.'),
-      n_steps: s.integer({ min: 1 }).default(DQN_DEFAULTS.nSteps).describe('n of n-step returns.'),
-      adam_eps: s.number({ min: 0, minExclusive: true }).default(DQN_DEFAULTS.adamEps).describe("Adam's epsilon."),
-      save_replay_buffer: s.boolean().default(DQN_DEFAULTS.saveReplayBuffer).describe('Save the replay buffer with checkpoints (exact resume).'),
-      log_interval: s.integer({ min: 1 }).default(DQN_DEFAULTS.logInterval).describe('Gradient steps averaged into one metrics record.'),
-    }),
+    ppo: snakeCaseSection(ppoHyperparameters),
+    dqn: snakeCaseSection(dqnHyperparameters),
   }),
   srm: s.object({
     enabled: s
@@ -266,7 +224,7 @@ export const configSchema = s.object({
 });
 
 /** A config as the schema reads it: srm.enabled may still be null ("as needed"). */
-export type SchemaConfig = Infer<typeof configSchema>;
+export type SchemaConfig = z.infer<typeof configSchema>;
 /** A resolved config (resolveConfig decides srm.enabled). */
 export type AlignSamConfig = Omit<SchemaConfig, 'srm'> & { srm: Omit<SchemaConfig['srm'], 'enabled'> & { enabled: boolean } };
 

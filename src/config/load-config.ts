@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ALLOW_CODE_ENV, codeAllowedByEnv } from './allow-code';
-import { AlignSamConfig, configSchema, crossCheck, RewardSection, SchemaConfig } from './alignsam-config';
+import { AlignSamConfig, configSchema, crossCheck, RewardSection, rewardSection, SchemaConfig } from './alignsam-config';
 import { SchemaContext, SchemaIssue, showValue, validate } from './schema';
 
 export class ConfigError extends Error {
@@ -221,7 +221,7 @@ function refuseCode(config: AlignSamConfig, source: string, rewardFile: string |
  * term's relative `module` resolves against the file's folder (the result holds it absolute).
  */
 export function loadRewardFile(file: string): RewardSection {
-  const { value, issues } = validate(configSchema.fields.reward, readYamlFile(file));
+  const { value, issues } = validate(rewardSection, readYamlFile(file));
   if (issues.length > 0 || !value) throw new ConfigError(file, issues);
   if (value.file !== null) throw new ConfigError(file, [{ path: 'file', message: 'a reward file cannot name another file' }]);
   if ((value.preset === null) === (value.terms === null)) throw new ConfigError(file, [{ path: '(root)', message: 'give exactly one of preset or terms' }]);

@@ -1,33 +1,17 @@
 /**
- * A small typed schema language for configs: each node validates a value, fills defaults, and
- * documents itself (for the generated key table). The TypeScript type of a resolved config is
- * inferred from the schema (`Infer<typeof node>`), so the schema and the types cannot drift apart.
+ * The vocabulary of option schemas, on zod: each builder returns a zod schema whose errors read
+ * `expected <what>, got <value>` and whose wording of <what> is also what the generated docs show.
+ * A schema gives the TypeScript type (`z.infer`), the defaults (`.default()`), the ranges and the
+ * description (`.describe()`) of every option; configs, library options and docs all read it.
  *
  * Validation collects every problem, each naming the key's full path
  * (`agent.ppo.clip_range: expected a number in (0, 1], got "big"`).
  */
+import { z } from 'zod';
 
 export interface SchemaIssue {
   path: string;
   message: string;
-}
-
-/** Where validation is: the key path and the list problems go to. */
-export class SchemaContext {
-  constructor(
-    readonly issues: SchemaIssue[] = [],
-    readonly path: string = '',
-  ) {}
-
-  at(key: string | number): SchemaContext {
-    const p = typeof key === 'number' ? `${this.path}[${key}]` : this.path ? `${this.path}.${key}` : key;
-    return new SchemaContext(this.issues, p);
-  }
-
-  fail(message: string): undefined {
-    this.issues.push({ path: this.path || '(root)', message });
-    return undefined;
-  }
 }
 
 /** A value as a config error shows it: strings quoted, objects as JSON, short. */
@@ -94,65 +78,19 @@ function jsonPrefix(value: unknown, limit: number): string {
   return out;
 }
 
-export interface NodeDoc {
-  /** What the key means. */
-  doc: string;
-  /** The type as the docs show it (e.g. `integer >= 1`, `ppo | dqn`). */
-  type: string;
+/** How the docs and the errors word each schema's type (zod's own registries follow clones, so `.describe()` keeps it). */
+const typeTexts = z.registry<{ typeText: string }>();
+
+function worded<T extends z.ZodType>(schema: T, typeText: string): T {
+  typeTexts.add(schema, { typeText });
+  return schema;
 }
 
-export abstract class SchemaNode<T> {
-  /** Phantom field carrying the resolved type. */
-  declare readonly __type: T;
-  doc = '';
-  hasDefault = false;
-  defaultValue: unknown = undefined;
-
-  /** Validate `value` (undefined when the key is absent); return the resolved value or undefined on failure. */
-  abstract check(value: unknown, ctx: SchemaContext): T | undefined;
-  /** The type as the docs show it. */
-  abstract typeText(): string;
-
-  describe(doc: string): this {
-    this.doc = doc;
-    return this;
-  }
-
-  default(value: T): this {
-    this.hasDefault = true;
-    this.defaultValue = value;
-    return this;
-  }
-
-  /** Resolve an absent key: its default, else an error. */
-  protected absent(ctx: SchemaContext): T | undefined {
-    if (this.hasDefault) return structuredClone(this.defaultValue) as T;
-    return ctx.fail(`required (${this.typeText()})`);
-  }
-
-  nullable(): NullableNode<T> {
-    return new NullableNode(this);
-  }
-}
-
-export type Infer<N> = N extends SchemaNode<infer T> ? T : never;
-
-export class NullableNode<T> extends SchemaNode<T | null> {
-  constructor(readonly inner: SchemaNode<T>) {
-    super();
-    this.doc = inner.doc;
-  }
-
-  check(value: unknown, ctx: SchemaContext): T | null | undefined {
-    if (value === undefined) return this.hasDefault ? (structuredClone(this.defaultValue) as T | null) : this.inner.check(value, ctx);
-    if (value === null) return null;
-    return this.inner.check(value, ctx);
-  }
-
-  typeText(): string {
-    return `${this.inner.typeText()} | null`;
-  }
-}
+/** The error of a value outside `typeText`; an absent key is "required". */
+const expected =
+  (typeText: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? `required (${typeText})` : `expected ${typeText}, got ${showValue(issue.input)}`;
 
 export interface NumberRule {
   min?: number;
@@ -163,189 +101,168 @@ export interface NumberRule {
   integer?: boolean;
 }
 
-export class NumberNode extends SchemaNode<number> {
-  constructor(readonly rule: NumberRule = {}) {
-    super();
-  }
-
-  typeText(): string {
-    const r = this.rule;
-    const kind = r.integer ? 'an integer' : 'a number';
-    if (r.min !== undefined && r.max !== undefined) {
-      return `${kind} in ${r.minExclusive ? '(' : '['}${r.min}, ${r.max}${r.maxExclusive ? ')' : ']'}`;
-    }
-    if (r.min !== undefined) return `${kind} ${r.minExclusive ? '>' : '>='} ${r.min}`;
-    if (r.max !== undefined) return `${kind} ${r.maxExclusive ? '<' : '<='} ${r.max}`;
-    return kind;
-  }
-
-  check(value: unknown, ctx: SchemaContext): number | undefined {
-    if (value === undefined) return this.absent(ctx);
-    const r = this.rule;
-    const ok =
-      typeof value === 'number' &&
-      Number.isFinite(value) &&
-      (!r.integer || Number.isInteger(value)) &&
-      (r.min === undefined || (r.minExclusive ? value > r.min : value >= r.min)) &&
-      (r.max === undefined || (r.maxExclusive ? value < r.max : value <= r.max));
-    if (!ok) return ctx.fail(`expected ${this.typeText()}, got ${showValue(value)}`);
-    return value as number;
-  }
+function numberText(r: NumberRule): string {
+  const kind = r.integer ? 'an integer' : 'a number';
+  if (r.min !== undefined && r.max !== undefined) return `${kind} in ${r.minExclusive ? '(' : '['}${r.min}, ${r.max}${r.maxExclusive ? ')' : ']'}`;
+  if (r.min !== undefined) return `${kind} ${r.minExclusive ? '>' : '>='} ${r.min}`;
+  if (r.max !== undefined) return `${kind} ${r.maxExclusive ? '<' : '<='} ${r.max}`;
+  return kind;
 }
 
-export class StringNode extends SchemaNode<string> {
-  constructor(readonly opts: { nonEmpty?: boolean; pattern?: RegExp; patternText?: string } = {}) {
-    super();
-  }
-
-  typeText(): string {
-    return this.opts.patternText ?? (this.opts.nonEmpty ? 'a non-empty string' : 'a string');
-  }
-
-  check(value: unknown, ctx: SchemaContext): string | undefined {
-    if (value === undefined) return this.absent(ctx);
-    if (typeof value !== 'string' || (this.opts.nonEmpty && value.length === 0) || (this.opts.pattern && !this.opts.pattern.test(value))) {
-      return ctx.fail(`expected ${this.typeText()}, got ${showValue(value)}`);
-    }
-    return value;
-  }
+/** A finite number (zod refuses NaN and infinities) within `rule`. */
+function number(rule: NumberRule = {}): z.ZodNumber {
+  const text = numberText(rule);
+  const error = expected(text);
+  let n = z.number({ error });
+  if (rule.integer) n = n.int({ error });
+  if (rule.min !== undefined) n = rule.minExclusive ? n.gt(rule.min, { error }) : n.gte(rule.min, { error });
+  if (rule.max !== undefined) n = rule.maxExclusive ? n.lt(rule.max, { error }) : n.lte(rule.max, { error });
+  return worded(n, text);
 }
 
-export class BooleanNode extends SchemaNode<boolean> {
-  typeText(): string {
-    return 'true | false';
-  }
-
-  check(value: unknown, ctx: SchemaContext): boolean | undefined {
-    if (value === undefined) return this.absent(ctx);
-    if (typeof value !== 'boolean') return ctx.fail(`expected true or false, got ${showValue(value)}`);
-    return value;
-  }
+function string(opts: { nonEmpty?: boolean; pattern?: RegExp; patternText?: string } = {}): z.ZodString {
+  const text = opts.patternText ?? (opts.nonEmpty ? 'a non-empty string' : 'a string');
+  const error = expected(text);
+  let s = z.string({ error });
+  if (opts.nonEmpty) s = s.min(1, { error });
+  if (opts.pattern) s = s.regex(opts.pattern, { error });
+  return worded(s, text);
 }
 
-export class EnumNode<V extends string> extends SchemaNode<V> {
-  constructor(readonly values: readonly V[]) {
-    super();
-  }
-
-  typeText(): string {
-    return this.values.join(' | ');
-  }
-
-  check(value: unknown, ctx: SchemaContext): V | undefined {
-    if (value === undefined) return this.absent(ctx);
-    if (typeof value !== 'string' || !this.values.includes(value as V)) {
-      return ctx.fail(`expected one of ${this.values.join(', ')}, got ${showValue(value)}`);
-    }
-    return value as V;
-  }
+function boolean(): z.ZodBoolean {
+  return worded(z.boolean({ error: (i) => (i.input === undefined ? 'required (true | false)' : `expected true or false, got ${showValue(i.input)}`) }), 'true | false');
 }
 
-export class ArrayNode<T> extends SchemaNode<T[]> {
-  constructor(
-    readonly items: SchemaNode<T>,
-    readonly opts: { minItems?: number; maxItems?: number } = {},
-  ) {
-    super();
-  }
-
-  typeText(): string {
-    const n = this.opts.minItems !== undefined && this.opts.minItems === this.opts.maxItems ? `${this.opts.minItems} ` : '';
-    return `list of ${n}(${this.items.typeText()})`;
-  }
-
-  check(value: unknown, ctx: SchemaContext): T[] | undefined {
-    if (value === undefined) return this.absent(ctx);
-    if (!Array.isArray(value)) return ctx.fail(`expected a list, got ${showValue(value)}`);
-    const { minItems, maxItems } = this.opts;
-    if (minItems !== undefined && value.length < minItems) return ctx.fail(`expected at least ${minItems} item(s), got ${value.length}`);
-    if (maxItems !== undefined && value.length > maxItems) return ctx.fail(`expected at most ${maxItems} item(s), got ${value.length}`);
-    const before = ctx.issues.length;
-    const out = value.map((v, i) => this.items.check(v === undefined ? null : v, ctx.at(i)));
-    return ctx.issues.length === before ? (out as T[]) : undefined;
-  }
+function oneOf<const V extends readonly [string, ...string[]] | readonly string[]>(values: V) {
+  const text = values.join(' | ');
+  const error = (i: { input?: unknown }): string => (i.input === undefined ? `required (${text})` : `expected one of ${values.join(', ')}, got ${showValue(i.input)}`);
+  return worded(z.enum(values as unknown as readonly [V[number], ...V[number][]], { error }), text);
 }
 
-type Fields = Record<string, SchemaNode<unknown>>;
-export type InferFields<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
-
-export class ObjectNode<F extends Fields> extends SchemaNode<InferFields<F>> {
-  constructor(readonly fields: F) {
-    super();
-    // A section whose keys all have defaults may be left out entirely.
-    this.hasDefault = Object.values(fields).every((f) => f.hasDefault);
-  }
-
-  typeText(): string {
-    return `{${Object.keys(this.fields).join(', ')}}`;
-  }
-
-  override default(): never {
-    throw new Error('ObjectNode: defaults come from the fields');
-  }
-
-  check(value: unknown, ctx: SchemaContext): InferFields<F> | undefined {
-    if (value === undefined || value === null) {
-      if (value === null || this.hasDefault) value = {};
-      else return ctx.fail('required section is missing');
-    }
-    if (typeof value !== 'object' || Array.isArray(value)) return ctx.fail(`expected a section (key: value pairs), got ${showValue(value)}`);
-    const obj = value as Record<string, unknown>;
-    const before = ctx.issues.length;
-    for (const key of Object.keys(obj)) {
-      if (!Object.prototype.hasOwnProperty.call(this.fields, key)) {
-        const hint = closestKey(key, Object.keys(this.fields));
-        ctx.at(key).fail(`unknown key${hint ? ` (did you mean '${hint}'?)` : ''}; known keys: ${Object.keys(this.fields).join(', ')}`);
-      }
-    }
-    const out: Record<string, unknown> = {};
-    for (const [key, node] of Object.entries(this.fields)) {
-      // An empty YAML value (`key:`) is null: it means "the default" unless the key takes null.
-      // Own keys only: a key inherited from a prototype is not in the config.
-      const given = Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
-      const v = given === null && !(node instanceof NullableNode) ? undefined : given;
-      out[key] = node.check(v, ctx.at(key));
-    }
-    return ctx.issues.length === before ? (out as InferFields<F>) : undefined;
-  }
+/** One of a few exact values (numbers too: an enum is only of strings). */
+function literal<const V extends readonly [string | number | boolean, ...(string | number | boolean)[]]>(...values: V) {
+  const text = values.map((v) => JSON.stringify(v)).join(' | ');
+  const error = (i: { input?: unknown }): string => (i.input === undefined ? `required (${text})` : `expected one of ${values.join(', ')}, got ${showValue(i.input)}`);
+  return worded(z.literal(values as unknown as V[number][], { error }), text);
 }
 
-/** The first option that validates wins; the error lists what each option expected. */
-export class UnionNode<T> extends SchemaNode<T> {
-  constructor(readonly options: SchemaNode<unknown>[]) {
-    super();
-  }
-
-  typeText(): string {
-    return this.options.map((o) => o.typeText()).join(' or ');
-  }
-
-  check(value: unknown, ctx: SchemaContext): T | undefined {
-    if (value === undefined) return this.absent(ctx);
-    const failed: { option: SchemaNode<unknown>; issues: SchemaIssue[] }[] = [];
-    for (const option of this.options) {
-      const trial = new SchemaContext([], ctx.path);
-      const v = option.check(value, trial);
-      if (trial.issues.length === 0) return v as T;
-      failed.push({ option, issues: trial.issues });
-    }
-    // Report against the options of the value's own kind (a section against the section option,
-    // a scalar against the scalar ones), so a bad number is not explained in terms of sections.
-    const same = failed.filter((f) => kindOf(f.option) === kindOfValue(value));
-    if (same.length === 1 && kindOfValue(value) !== 'scalar') {
-      for (const i of same[0].issues) ctx.issues.push(i);
-      return undefined;
-    }
-    const shown = same.length > 0 ? same.map((f) => f.option) : this.options;
-    return ctx.fail(`expected ${shown.map((o) => o.typeText()).join(' or ')}, got ${showValue(value)}`);
-  }
+function array<T extends z.ZodType>(items: T, opts: { minItems?: number; maxItems?: number } = {}) {
+  const { minItems, maxItems } = opts;
+  const count = minItems !== undefined && minItems === maxItems ? `${minItems} ` : '';
+  const text = `list of ${count}(${typeTextOf(items)})`;
+  let a = z.array(items, { error: (i) => (i.input === undefined ? `required (${text})` : `expected a list, got ${showValue(i.input)}`) });
+  if (minItems !== undefined) a = a.min(minItems, { error: (i) => `expected at least ${minItems} item(s), got ${(i.input as unknown[]).length}` });
+  if (maxItems !== undefined) a = a.max(maxItems, { error: (i) => `expected at most ${maxItems} item(s), got ${(i.input as unknown[]).length}` });
+  return worded(a, text);
 }
 
-function kindOf(node: SchemaNode<unknown>): 'object' | 'array' | 'scalar' | 'any' {
-  const inner = node instanceof NullableNode ? node.inner : node;
-  if (inner instanceof ObjectNode) return 'object';
-  if (inner instanceof ArrayNode) return 'array';
-  if (inner instanceof CustomNode || inner instanceof UnionNode) return 'any';
+/**
+ * A value another module checks: `check` calls `fail` for each problem (at `path` inside the value,
+ * or at the value itself).
+ */
+function custom<T>(typeText: string, check: (value: unknown, fail: (message: string, path?: (string | number)[]) => void) => void) {
+  const checked = z.custom<T>().superRefine((value, ctx) => {
+    const fail = (message: string, path: (string | number)[] = []): void => ctx.addIssue({ code: 'custom', message, path, input: value });
+    if (value === undefined) fail(`required (${typeText})`);
+    else check(value, fail);
+  });
+  return worded(checked, typeText);
+}
+
+type Shape = Record<string, z.ZodType>;
+
+/**
+ * A section of key: value pairs. What it adds to zod's object: every unknown key is its own
+ * problem, with a suggestion; only own keys are read (a key inherited from a prototype is not in
+ * the config); an empty YAML value (`key:`, null) means the default unless the key takes null; and
+ * an absent or empty section is all defaults.
+ */
+export type Section<S extends Shape> = z.ZodPipe<z.ZodTransform<unknown, unknown>, z.ZodObject<S, z.core.$strip>>;
+
+function section<S extends Shape>(shape: S): Section<S> {
+  const keys = Object.keys(shape);
+  const takesNull = new Set(keys.filter((k) => shape[k].safeParse(null).success));
+  const object = z
+    .looseObject(shape, { error: (i) => `expected a section (key: value pairs), got ${showValue(i.input)}` })
+    .superRefine(
+      (value, ctx) => {
+        for (const key of Object.keys(value)) {
+          if (Object.prototype.hasOwnProperty.call(shape, key)) continue;
+          const hint = closestKey(key, keys);
+          ctx.addIssue({ code: 'custom', path: [key], input: value[key], message: `unknown key${hint ? ` (did you mean '${hint}'?)` : ''}; known keys: ${keys.join(', ')}` });
+        }
+      },
+      // Report unknown keys beside the problems of the known ones.
+      { when: () => true },
+    );
+  const ownKeys = (raw: unknown): unknown => {
+    if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) return raw;
+    // Without a prototype, nothing inherited can be read as a key.
+    const out: Record<string, unknown> = Object.create(null);
+    for (const key of Object.keys(raw ?? {})) {
+      const v = (raw as Record<string, unknown>)[key];
+      if (v === null && Object.prototype.hasOwnProperty.call(shape, key) && !takesNull.has(key)) continue;
+      out[key] = v;
+    }
+    return out;
+  };
+  // The runtime object is loose only so that unknown keys reach the check above; a value with one never validates.
+  return worded(z.preprocess(ownKeys, object as unknown as z.ZodObject<S, z.core.$strip>), `{${keys.join(', ')}}`) as unknown as Section<S>;
+}
+
+/** The first option that validates wins; a value's problems are told against the options of its own kind. */
+function union<const T extends readonly [z.ZodType, z.ZodType, ...z.ZodType[]]>(...options: T) {
+  const text = options.map(typeTextOf).join(' or ');
+  const error = (i: { input?: unknown }): string => {
+    if (i.input === undefined) return `required (${text})`;
+    const same = options.filter((o) => [kindOfValue(i.input), 'any'].includes(kindOf(o)));
+    return `expected ${(same.length > 0 ? same : options).map(typeTextOf).join(' or ')}, got ${showValue(i.input)}`;
+  };
+  return worded(z.union(options, { error }), text);
+}
+
+/** Builders. */
+export const s = {
+  number: (rule: NumberRule = {}) => number(rule),
+  integer: (rule: Omit<NumberRule, 'integer'> = {}) => number({ ...rule, integer: true }),
+  string,
+  boolean,
+  enum: oneOf,
+  literal,
+  array,
+  object: section,
+  union,
+  custom,
+};
+
+/** The schema below defaults, nullability and sections' key handling. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodNullable || schema instanceof z.ZodOptional) return unwrap(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodPipe) return unwrap(schema.out as z.ZodType);
+  return schema;
+}
+
+/** The fields of a section schema (built by s.object), or null for any other schema. */
+export function sectionShape(schema: z.ZodType): Shape | null {
+  const inner = unwrap(schema);
+  return inner instanceof z.ZodObject ? (inner.shape as Shape) : null;
+}
+
+/** The type as the docs and errors word it (e.g. `an integer >= 1`, `ppo | dqn`, `... | null`). */
+export function typeTextOf(schema: z.ZodType): string {
+  const own = typeTexts.get(schema)?.typeText;
+  if (own !== undefined) return own;
+  if (schema instanceof z.ZodNullable) return `${typeTextOf(schema.unwrap() as z.ZodType)} | null`;
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) return typeTextOf(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodPipe) return typeTextOf(schema.out as z.ZodType);
+  throw new Error(`schema of type '${schema.def.type}' has no wording for the docs; build it with the config schema builders`);
+}
+
+function kindOf(schema: z.ZodType): 'object' | 'array' | 'scalar' | 'any' {
+  const inner = unwrap(schema);
+  if (inner instanceof z.ZodObject) return 'object';
+  if (inner instanceof z.ZodArray) return 'array';
+  if (inner instanceof z.ZodCustom || inner instanceof z.ZodUnion) return 'any';
   return 'scalar';
 }
 
@@ -353,25 +270,6 @@ function kindOfValue(v: unknown): 'object' | 'array' | 'scalar' {
   if (Array.isArray(v)) return 'array';
   if (v !== null && typeof v === 'object') return 'object';
   return 'scalar';
-}
-
-/** A node checked by a function (for values another module validates, e.g. reward terms). */
-export class CustomNode<T> extends SchemaNode<T> {
-  constructor(
-    readonly text: string,
-    readonly validate: (value: unknown, ctx: SchemaContext) => T | undefined,
-  ) {
-    super();
-  }
-
-  typeText(): string {
-    return this.text;
-  }
-
-  check(value: unknown, ctx: SchemaContext): T | undefined {
-    if (value === undefined) return this.absent(ctx);
-    return this.validate(value, ctx);
-  }
 }
 
 function editDistance(a: string, b: string): number {
@@ -398,24 +296,72 @@ function closestKey(key: string, known: string[]): string | null {
   return best !== null && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : null;
 }
 
-/** Builders. */
-export const s = {
-  number: (rule: NumberRule = {}) => new NumberNode(rule),
-  integer: (rule: Omit<NumberRule, 'integer'> = {}) => new NumberNode({ ...rule, integer: true }),
-  string: (opts: ConstructorParameters<typeof StringNode>[0] = {}) => new StringNode(opts),
-  boolean: () => new BooleanNode(),
-  enum: <V extends string>(values: readonly V[]) => new EnumNode<V>(values),
-  array: <T>(items: SchemaNode<T>, opts: { minItems?: number; maxItems?: number } = {}) => new ArrayNode<T>(items, opts),
-  object: <F extends Fields>(fields: F) => new ObjectNode<F>(fields),
-  union: <T>(...options: SchemaNode<unknown>[]) => new UnionNode<T>(options),
-  custom: <T>(text: string, validate: (value: unknown, ctx: SchemaContext) => T | undefined) => new CustomNode<T>(text, validate),
-};
+/** `agent.ppo.clip_range`, `eval.clicks[2]`. */
+export function joinPath(base: string, segments: readonly PropertyKey[]): string {
+  let p = base;
+  for (const k of segments) p = typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${String(k)}` : String(k);
+  return p;
+}
+
+/**
+ * zod's issues as path: message pairs. A union that failed on a section (or list) of its one
+ * section (list) option reports that option's problems key by key; an issue repeated at one path
+ * (a value breaking two bounds) is reported once.
+ */
+function issuesOf(issues: readonly z.core.$ZodIssue[], base: string, out: SchemaIssue[] = []): SchemaIssue[] {
+  for (const issue of issues) {
+    const at = joinPath(base, issue.path);
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // An option whose problems all lie inside the value is the one whose kind matched.
+      const matched = issue.errors.filter((list) => list.length > 0 && list.every((i) => i.path.length > 0));
+      if (matched.length === 1) {
+        issuesOf(matched[0], at, out);
+        continue;
+      }
+    }
+    const path = at || '(root)';
+    if (!out.some((o) => o.path === path && o.message === issue.message)) out.push({ path, message: issue.message });
+  }
+  return out;
+}
+
+/** Where a check across keys is: the key path and the list problems go to. */
+export class SchemaContext {
+  constructor(
+    readonly issues: SchemaIssue[] = [],
+    readonly path: string = '',
+  ) {}
+
+  at(key: string | number): SchemaContext {
+    return new SchemaContext(this.issues, joinPath(this.path, [key]));
+  }
+
+  fail(message: string): undefined {
+    this.issues.push({ path: this.path || '(root)', message });
+    return undefined;
+  }
+}
 
 /** Validate and resolve; returns the value and the problems found (empty when valid). */
-export function validate<T>(node: SchemaNode<T>, value: unknown, rootPath = ''): { value: T | undefined; issues: SchemaIssue[] } {
-  const ctx = new SchemaContext([], rootPath);
-  const v = node.check(value, ctx);
-  return { value: ctx.issues.length === 0 ? v : undefined, issues: ctx.issues };
+export function validate<T extends z.ZodType>(schema: T, value: unknown, rootPath = ''): { value: z.infer<T> | undefined; issues: SchemaIssue[] } {
+  const r = schema.safeParse(value);
+  if (r.success) return { value: r.data, issues: [] };
+  return { value: undefined, issues: issuesOf(r.error.issues, rootPath) };
+}
+
+/**
+ * Validate options given in code: the resolved options, or an Error naming each bad option as
+ * `<owner> option '<key>'`.
+ */
+export function parseOptions<T extends z.ZodType>(owner: string, schema: T, value: unknown): z.infer<T> {
+  const { value: parsed, issues } = validate(schema, value);
+  if (issues.length === 0) return parsed as z.infer<T>;
+  const named = (i: SchemaIssue): string => {
+    const cut = i.path.search(/[.[]/);
+    if (cut < 0) return `${owner} option '${i.path}': ${i.message}`;
+    return `${owner} option '${i.path.slice(0, cut)}' at ${i.path.slice(cut).replace(/^\./, '')}: ${i.message}`;
+  };
+  throw new Error(issues.map(named).join('\n'));
 }
 
 export interface DocRow {
@@ -425,22 +371,18 @@ export interface DocRow {
   doc: string;
 }
 
+function descriptionOf(schema: z.ZodType): string {
+  if (schema.description) return schema.description;
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodNullable || schema instanceof z.ZodOptional) return descriptionOf(schema.unwrap() as z.ZodType);
+  return '';
+}
+
 /** One row per leaf key (sections recurse), for the generated docs. */
-export function docRows(node: SchemaNode<unknown>, path = ''): DocRow[] {
-  const inner = node instanceof NullableNode ? node.inner : node;
-  if (inner instanceof ObjectNode) {
-    const rows: DocRow[] = [];
-    for (const [k, child] of Object.entries(inner.fields as Fields)) rows.push(...docRows(child, path ? `${path}.${k}` : k));
-    return rows;
-  }
-  return [
-    {
-      path,
-      type: node.typeText(),
-      default: node.hasDefault ? showDefault(node.defaultValue) : '(required)',
-      doc: node.doc,
-    },
-  ];
+export function docRows(schema: z.ZodType, path = ''): DocRow[] {
+  const shape = sectionShape(schema);
+  if (shape) return Object.entries(shape).flatMap(([k, child]) => docRows(child, path ? `${path}.${k}` : k));
+  const absent = schema.safeParse(undefined);
+  return [{ path, type: typeTextOf(schema), default: absent.success ? showDefault(absent.data) : '(required)', doc: descriptionOf(schema) }];
 }
 
 function showDefault(v: unknown): string {

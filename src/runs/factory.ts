@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { evalInitialPrompts, type AlignSamConfig } from '../config/alignsam-config';
+import { camelCaseKeys } from '../config/key-case';
 import { DQN, DQNOptions } from '../agent/dqn/dqn';
 import { PPO, PPOOptions } from '../agent/ppo/ppo';
 import type { NetArchitecture } from '../agent/base-agent';
@@ -312,53 +313,11 @@ function netOptions(config: AlignSamConfig): Partial<NetArchitecture> {
 }
 
 export function ppoOptions(config: AlignSamConfig): Partial<PPOOptions> {
-  const p = config.agent.ppo;
-  return {
-    seed: config.train.seed,
-    net: netOptions(config),
-    verbose: 0,
-    learningRate: p.learning_rate,
-    nSteps: p.n_steps,
-    batchSize: p.batch_size,
-    nEpochs: p.n_epochs,
-    gamma: p.gamma,
-    gaeLambda: p.gae_lambda,
-    clipRange: p.clip_range,
-    clipRangeVf: p.clip_range_vf,
-    normalizeAdvantage: p.normalize_advantage,
-    entCoef: p.ent_coef,
-    vfCoef: p.vf_coef,
-    maxGradNorm: p.max_grad_norm,
-    targetKl: p.target_kl,
-    adamEps: p.adam_eps,
-  };
+  return { seed: config.train.seed, net: netOptions(config), verbose: 0, ...camelCaseKeys(config.agent.ppo) };
 }
 
 export function dqnOptions(config: AlignSamConfig): Partial<DQNOptions> {
-  const d = config.agent.dqn;
-  return {
-    seed: config.train.seed,
-    net: netOptions(config),
-    verbose: 0,
-    learningRate: d.learning_rate,
-    bufferSize: d.buffer_size,
-    learningStarts: d.learning_starts,
-    batchSize: d.batch_size,
-    tau: d.tau,
-    gamma: d.gamma,
-    trainFreq: d.train_freq,
-    gradientSteps: d.gradient_steps,
-    targetUpdateInterval: d.target_update_interval,
-    explorationFraction: d.exploration_fraction,
-    explorationInitialEps: d.exploration_initial_eps,
-    explorationFinalEps: d.exploration_final_eps,
-    maxGradNorm: d.max_grad_norm,
-    doubleQ: d.double_q,
-    nSteps: d.n_steps,
-    adamEps: d.adam_eps,
-    saveReplayBuffer: d.save_replay_buffer,
-    logInterval: d.log_interval,
-  };
+  return { seed: config.train.seed, net: netOptions(config), verbose: 0, ...camelCaseKeys(config.agent.dqn) };
 }
 
 export type Agent = PPO | DQN;

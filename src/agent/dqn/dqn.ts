@@ -15,105 +15,23 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeSafetensors } from '../../io/safetensors';
-import { AgentCommonOptions, AgentRuntimeOptions, AnyEnv, BaseAgent, CheckpointJson, LearnOptions, validateCommon } from '../base-agent';
+import { AgentRuntimeOptions, AnyEnv, BaseAgent, CheckpointJson, LearnOptions } from '../base-agent';
 import type { CallbackList } from '../callbacks';
 import { argmaxMasked } from '../distributions';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../nn/adam';
-import { checkBoolean, checkNumber, checkSchedule } from '../option-checks';
-import { explorationValue, Schedule, scheduleValue } from '../schedules';
+import { parseOptions } from '../../config/schema';
+import { explorationValue, scheduleValue } from '../schedules';
 import { tidyValue } from '../../tfjs-ops/tidy-value';
 import { finalObservationOf } from '../../env/vector/types';
+import { DQNOptions, dqnOptionsSchema } from './dqn-options';
 import { dqnTargets, gatherActions, huberLoss } from './dqn-targets';
 import { NStepAccumulator } from './n-step';
 import { ReplayBuffer, ReplayState } from './replay-buffer';
 
-export interface DQNOptions extends AgentCommonOptions {
-  learningRate: Schedule;
-  bufferSize: number;
-  learningStarts: number;
-  batchSize: number;
-  /** 1 = hard target update. */
-  tau: number;
-  gamma: number;
-  /** Vector steps between training phases. */
-  trainFreq: number;
-  /** Gradient steps per training phase; -1 = as many as env steps collected in the phase. */
-  gradientSteps: number;
-  /** Env timesteps between target updates. */
-  targetUpdateInterval: number;
-  explorationFraction: number;
-  explorationInitialEps: number;
-  explorationFinalEps: number;
-  maxGradNorm: number;
-  doubleQ: boolean;
-  /** n of n-step returns (1 = ordinary one-step targets). */
-  nSteps: number;
-  adamEps: number;
-  /** Save the replay buffer (and the embeddings it references) with the checkpoint. */
-  saveReplayBuffer: boolean;
-  /** Gradient steps averaged into one `logs` record. */
-  logInterval: number;
-}
-
-/** SB3's DQN defaults, except bufferSize (1e6 observations are out of reach here) and doubleQ. */
-export const DQN_DEFAULTS: DQNOptions = {
-  seed: 0,
-  net: {},
-  verbose: 0,
-  scheduleTimesteps: null,
-  learningRate: 1e-4,
-  bufferSize: 10_000,
-  learningStarts: 100,
-  batchSize: 32,
-  tau: 1,
-  gamma: 0.99,
-  trainFreq: 4,
-  gradientSteps: 1,
-  targetUpdateInterval: 10_000,
-  explorationFraction: 0.1,
-  explorationInitialEps: 1,
-  explorationFinalEps: 0.05,
-  maxGradNorm: 10,
-  doubleQ: true,
-  nSteps: 1,
-  adamEps: 1e-8,
-  saveReplayBuffer: true,
-  logInterval: 100,
-};
-
-function validate(o: DQNOptions): void {
-  validateCommon(o, 'DQN');
-  const int = (k: keyof DQNOptions, min: number): void => {
-    const v = o[k];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v >= min)) throw new Error(`DQN option '${k}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  };
-  const inRange = (k: keyof DQNOptions, lo: number, hi: number): void => {
-    const v = o[k];
-    if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new Error(`DQN option '${k}' must be in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
-  };
-  int('bufferSize', 1);
-  int('learningStarts', 0);
-  int('batchSize', 1);
-  int('trainFreq', 1);
-  int('targetUpdateInterval', 1);
-  int('nSteps', 1);
-  int('logInterval', 1);
-  if (!(Number.isInteger(o.gradientSteps) && (o.gradientSteps >= 0 || o.gradientSteps === -1))) {
-    throw new Error(`DQN option 'gradientSteps' must be an integer >= 0 or -1, got ${o.gradientSteps}`);
-  }
-  inRange('tau', 0, 1);
-  inRange('gamma', 0, 1);
-  inRange('explorationFraction', 0, 1);
-  inRange('explorationInitialEps', 0, 1);
-  inRange('explorationFinalEps', 0, 1);
-  checkNumber('DQN', 'maxGradNorm', o.maxGradNorm, { min: 0, minExclusive: true });
-  checkNumber('DQN', 'adamEps', o.adamEps, { min: 0, minExclusive: true });
-  checkBoolean('DQN', 'doubleQ', o.doubleQ);
-  checkBoolean('DQN', 'saveReplayBuffer', o.saveReplayBuffer);
-  checkSchedule('DQN', 'learningRate', o.learningRate, { min: 0, minExclusive: true });
-}
+export { DQN_DEFAULTS } from './dqn-options';
+export type { DQNOptions } from './dqn-options';
 
 export class DQN extends BaseAgent<DQNOptions> {
   readonly algo = 'DQN';
@@ -130,8 +48,7 @@ export class DQN extends BaseAgent<DQNOptions> {
   private lastLr = NaN;
 
   constructor(env: AnyEnv | null, options: Partial<DQNOptions> = {}, runtime: AgentRuntimeOptions = {}) {
-    const opts: DQNOptions = { ...DQN_DEFAULTS, ...options, net: { ...(options.net ?? {}) } };
-    validate(opts);
+    const opts = parseOptions('DQN', dqnOptionsSchema, { ...options, net: { ...(options.net ?? {}) } });
     super(opts, env, runtime);
     this.explorationRate = opts.explorationInitialEps;
   }

@@ -12,96 +12,23 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { tidyValue } from '../../tfjs-ops/tidy-value';
 import { writeSafetensors } from '../../io/safetensors';
-import { AgentCommonOptions, AgentRuntimeOptions, AnyEnv, BaseAgent, CheckpointJson, LearnOptions, validateCommon } from '../base-agent';
+import { AgentRuntimeOptions, AnyEnv, BaseAgent, CheckpointJson, LearnOptions } from '../base-agent';
 import type { CallbackList } from '../callbacks';
 import { argmaxMasked, maskLogits, logProbsAll, sampleMasked } from '../distributions';
 import { EmbeddingStore } from '../embedding-store';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../nn/adam';
-import { checkBoolean, checkNullableNumber, checkNumber, checkSchedule } from '../option-checks';
-import { Schedule, scheduleValue } from '../schedules';
+import { parseOptions } from '../../config/schema';
+import { scheduleValue } from '../schedules';
 import { finalObservationOf } from '../../env/vector/types';
 import { bootstrapTruncated, explainedVariance } from './gae';
 import { normalizeAdvantages, ppoLoss } from './ppo-loss';
+import { PPOOptions, ppoOptionsSchema } from './ppo-options';
 import { RolloutBuffer } from './rollout-buffer';
 
-export interface PPOOptions extends AgentCommonOptions {
-  learningRate: Schedule;
-  /** Steps per env per rollout. */
-  nSteps: number;
-  batchSize: number;
-  nEpochs: number;
-  gamma: number;
-  gaeLambda: number;
-  clipRange: Schedule;
-  /** Clip for the value function (null: unclipped value loss). */
-  clipRangeVf: number | null;
-  normalizeAdvantage: boolean;
-  entCoef: number;
-  vfCoef: number;
-  maxGradNorm: number;
-  targetKl: number | null;
-  adamEps: number;
-}
-
-/** Stable-Baselines3's PPO defaults. */
-export const PPO_DEFAULTS: PPOOptions = {
-  seed: 0,
-  net: {},
-  verbose: 0,
-  scheduleTimesteps: null,
-  learningRate: 3e-4,
-  nSteps: 2048,
-  batchSize: 64,
-  nEpochs: 10,
-  gamma: 0.99,
-  gaeLambda: 0.95,
-  clipRange: 0.2,
-  clipRangeVf: null,
-  normalizeAdvantage: true,
-  entCoef: 0,
-  vfCoef: 0.5,
-  maxGradNorm: 0.5,
-  targetKl: null,
-  adamEps: 1e-5,
-};
-
-/**
- * Named settings. `alignsamPaper`: the AlignSAM paper's (lr 1e-4, gamma 0.99, clip 0.2, 20 epochs,
- * an update after each episode of T = 15 steps, returns bootstrapped by the critic with no GAE, i.e.
- * lambda = 1). Set nSteps to your horizon if it is not 15. Minibatch size is not given in the paper.
- */
-export const PPO_PRESETS: Record<'sb3' | 'alignsamPaper', Partial<PPOOptions>> = {
-  sb3: {},
-  alignsamPaper: { learningRate: 1e-4, gamma: 0.99, clipRange: 0.2, nEpochs: 20, nSteps: 15, gaeLambda: 1, batchSize: 64 },
-};
-
-function validate(o: PPOOptions): void {
-  validateCommon(o, 'PPO');
-  const posInt = (k: keyof PPOOptions): void => {
-    const v = o[k];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) throw new Error(`PPO option '${k}' must be a positive integer, got ${JSON.stringify(v)}`);
-  };
-  const inRange = (k: keyof PPOOptions, lo: number, hi: number): void => {
-    const v = o[k];
-    if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new Error(`PPO option '${k}' must be in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
-  };
-  posInt('nSteps');
-  posInt('batchSize');
-  posInt('nEpochs');
-  inRange('gamma', 0, 1);
-  inRange('gaeLambda', 0, 1);
-  checkNumber('PPO', 'entCoef', o.entCoef, { min: 0 });
-  checkNumber('PPO', 'vfCoef', o.vfCoef, { min: 0 });
-  checkNumber('PPO', 'maxGradNorm', o.maxGradNorm, { min: 0, minExclusive: true });
-  checkNumber('PPO', 'adamEps', o.adamEps, { min: 0, minExclusive: true });
-  checkNullableNumber('PPO', 'clipRangeVf', o.clipRangeVf, { min: 0, minExclusive: true });
-  checkNullableNumber('PPO', 'targetKl', o.targetKl, { min: 0, minExclusive: true });
-  checkBoolean('PPO', 'normalizeAdvantage', o.normalizeAdvantage);
-  checkSchedule('PPO', 'learningRate', o.learningRate, { min: 0, minExclusive: true });
-  checkSchedule('PPO', 'clipRange', o.clipRange, { min: 0, minExclusive: true, max: 1 });
-}
+export { PPO_DEFAULTS, PPO_PRESETS } from './ppo-options';
+export type { PPOOptions } from './ppo-options';
 
 export class PPO extends BaseAgent<PPOOptions> {
   readonly algo = 'PPO';
@@ -114,8 +41,7 @@ export class PPO extends BaseAgent<PPOOptions> {
   private rolloutSeconds = 0;
 
   constructor(env: AnyEnv | null, options: Partial<PPOOptions> = {}, runtime: AgentRuntimeOptions = {}) {
-    const opts: PPOOptions = { ...PPO_DEFAULTS, ...options, net: { ...(options.net ?? {}) } };
-    validate(opts);
+    const opts = parseOptions('PPO', ppoOptionsSchema, { ...options, net: { ...(options.net ?? {}) } });
     super(opts, env, runtime);
   }
 
