@@ -4,12 +4,14 @@
  * upscaled 4x by two 2x2 transposed convolutions, and per-mask hypernetwork MLPs turn the mask
  * tokens into dynamic 1x1 filters. Multimask output returns masks 1..3, single output mask 0.
  *
- * The transposed convolutions are matMuls kept in sub-pixel layout ([E, E, dy1, dx1, dy2, dx2, C]);
- * the hypernetwork product runs in that layout and only the few output masks are rearranged.
+ * The transposed convolutions are matMuls kept in sub-pixel layout ([E, E, dy1, dx1, dy2, dx2, C]),
+ * so the hypernetwork product runs before any rearrangement and only the few output masks are
+ * rearranged. How the GELUs and the first upscaling product are rewritten: docs/sam-on-wasm.md;
+ * the decoder as the reference writes it: reference/mask-decoder.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { MaskDecoderConfig } from '../config';
-import { layerNorm, linear, convTranspose2x2Weights } from './ops';
+import { layerNorm, linear, convTranspose2x2Weights, mlp } from './ops';
 import { scaledGeluKernel } from '../../tfjs-ops/gelu';
 import { gemmKernel } from '../../tfjs-ops/gemm';
 import { layerNormKernel } from '../../tfjs-ops/layer-norm';
@@ -107,12 +109,8 @@ export class MaskDecoder {
     this.up1 = upscale(0);
     this.upNorm = params.norm(`${prefix}.output_upscaling.1`);
     this.up2 = upscale(3);
-    this.hyper = [];
-    for (let i = 0; i < this.numMaskTokens; i++) {
-      this.hyper.push([0, 1, 2].map((j) => params.linear(`${prefix}.output_hypernetworks_mlps.${i}.layers.${j}`)));
-    }
-    this.iouHead = [];
-    for (let j = 0; j < config.iouHeadDepth; j++) this.iouHead.push(params.linear(`${prefix}.iou_prediction_head.layers.${j}`));
+    this.hyper = Array.from({ length: this.numMaskTokens }, (_, i) => params.mlp(`${prefix}.output_hypernetworks_mlps.${i}`, 3));
+    this.iouHead = params.mlp(`${prefix}.iou_prediction_head`, config.iouHeadDepth);
     if (this.differentiable) {
       this.lowRank = null;
     } else {
@@ -155,10 +153,8 @@ export class MaskDecoder {
       const count = multimaskOutput ? this.numMaskTokens - 1 : 1;
 
       // Upscaling in sub-pixel layout: [E*E, D] -> [E*E, 2*2, D/4] -> [E*E, 2*2, 2*2, D/8].
-      // GELU(y) = (z + z*erf(z)) / sqrt2 with z = y / sqrt2. The 1/sqrt2 of z goes into the affine
-      // map before each GELU and the trailing 1/sqrt2 into the linear map after it, leaving erf and
-      // two elementwise passes per GELU instead of four (exact up to float rounding). `up` holds
-      // sqrt2 * GELU(.) below.
+      // Each GELU's two 1/sqrt2 factors move into the affine maps around it (two elementwise
+      // passes instead of four; docs/sam-on-wasm.md), so `up` holds sqrt2 * GELU(.) below.
       const e = gridSize;
       const s = Math.SQRT1_2;
       let up = (up1 ?? linear(src, this.up1.w, this.up1.b)).reshape([e * e * 4, dim / 4]);
@@ -172,21 +168,11 @@ export class MaskDecoder {
 
       // Hypernetwork filters for the masks we return: [count, D/8].
       const filters: tf.Tensor[] = [];
-      for (let m = first; m < first + count; m++) {
-        const [l0, l1, l2] = this.hyper[m];
-        let h: tf.Tensor = queries.slice([1 + m, 0], [1, dim]);
-        h = tf.relu(linear(h, l0.w, l0.b));
-        h = tf.relu(linear(h, l1.w, l1.b));
-        filters.push(linear(h, l2.w, l2.b));
-      }
+      for (let m = first; m < first + count; m++) filters.push(mlp(queries.slice([1 + m, 0], [1, dim]), this.hyper[m]));
       const filterMat = tf.concat(filters, 0).transpose().mul(s); // [D/8, count], with the last GELU's 1/sqrt2
       const lowResLogits = subpixelToMasks(tf.matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D), e, this.differentiable);
 
-      let iou: tf.Tensor = queries.slice([0, 0], [1, dim]);
-      this.iouHead.forEach((l, j) => {
-        iou = linear(iou, l.w, l.b);
-        if (j < this.iouHead.length - 1) iou = tf.relu(iou);
-      });
+      const iou = mlp(queries.slice([0, 0], [1, dim]), this.iouHead);
       const iouPredictions = iou.reshape([this.numMaskTokens]).slice([first], [count]) as tf.Tensor1D;
 
       if (intermediates) {

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { geluKernel } from '../../tfjs-ops/gelu';
 import { layerNormKernel } from '../../tfjs-ops/layer-norm';
 import { unstack0 } from '../../tfjs-ops/unstack';
+import type { LinearParams } from '../weights/params';
 
 function onWasm(): boolean {
   return tf.getBackend() === 'wasm';
@@ -23,6 +24,14 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.
   const x2 = x.reshape([-1, inDim]) as tf.Tensor2D;
   const y = b ? tf.fused.matMul({ a: x2, b: w, bias: b }) : tf.matMul(x2, w);
   return y.reshape([...lead, outDim]);
+}
+
+/** The decoder's MLP heads (the reference's `MLP`): linears with a ReLU between consecutive ones. */
+export function mlp(x: tf.Tensor, layers: LinearParams[]): tf.Tensor {
+  return layers.reduce((h, l, j) => {
+    const y = linear(h, l.w, l.b);
+    return j < layers.length - 1 ? tf.relu(y) : y;
+  }, x);
 }
 
 /** Batched a [B, M, K] @ b [B, K, N] -> [B, M, N], using 2-D matMuls on wasm. */

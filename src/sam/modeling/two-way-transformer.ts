@@ -4,19 +4,11 @@
  * Layer 0's self-attention has no positional term and no residual; cross-attention works at
  * `dim / downsampleRate` width; LayerNorm eps is the config's (1e-5 in the reference).
  *
- * Cross-attention is computed with the projections folded onto the token side. With Tq tokens and
- * h heads, the image side (HW = 4096 rows) is only ever multiplied by [D, h*Tq] matrices, instead
- * of being projected by the [D, D/2] q/k/v/out weights: for the token counts SAM sees (up to ~30)
- * this is less arithmetic and needs no per-head slicing of large tensors, which is slow on wasm.
- *   token->image: q_h k_h^T = (q_h Wk_h^T) X^T + q_h.bk_h (the last term is constant along the
- *                 softmax axis and drops out); P_h (X Wv_h + bv_h) = (P_h X) Wv_h + bv_h.
- *   image->token: (X Wq_h + bq_h) k_h^T = X (Wq_h k_h^T) + bq_h k_h^T;
- *                 sum_h P_h v_h Wo_h = P (blockdiag(v) Wo).
- *
- * On wasm, XNNPACK repacks the right operand of every product it has not seen before (~20 ms for
- * the [HW, D] image tokens, more than the product itself). So where the SIMD kernels are loaded,
- * each layer's norm4 also writes the image tokens transposed, and token-to-image attention forms
- * (P X)^T = X^T P^T with keys-major probabilities: the image tokens are then the streamed operand.
+ * Cross-attention is folded: its projections move to the token side, so the 4096-row image side is
+ * only multiplied by [D, heads * tokens] matrices and never sliced per head (slow on wasm). Where
+ * the SIMD kernels are loaded, the image tokens are also kept transposed so that they are the
+ * streamed operand of each product. The algebra: docs/sam-on-wasm.md; the same function written
+ * as the reference writes it: reference/two-way-transformer.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { TwoWayTransformerConfig } from '../config';
@@ -25,30 +17,16 @@ import { layerNormWithTranspose } from '../../tfjs-ops/layer-norm';
 import { softmaxAxis0 } from '../../tfjs-ops/softmax';
 import { tokenSideMatMul } from '../../tfjs-ops/gemm';
 import type { ImageSideTerms } from './upscale-low-rank';
-import { LinearParams, NormParams, ParamStore } from '../weights/params';
+import { NormParams, ParamStore } from '../weights/params';
+import { AttentionParams as PlainAttentionParams, attention, attentionParams } from './attention';
+import { TwoWayLayerParams, twoWayTransformerParams } from './two-way-transformer-params';
 
-interface AttentionParams {
-  q: LinearParams;
-  k: LinearParams;
-  v: LinearParams;
-  out: LinearParams;
+interface AttentionParams extends PlainAttentionParams {
   /** k_proj weight as [inner, D] (PyTorch layout), for folding onto queries. */
   kWeightT: tf.Tensor2D;
-  heads: number;
-  inner: number;
 }
 
-interface LayerParams {
-  selfAttn: AttentionParams;
-  norm1: NormParams;
-  tokenToImage: AttentionParams;
-  norm2: NormParams;
-  lin1: LinearParams;
-  lin2: LinearParams;
-  norm3: NormParams;
-  norm4: NormParams;
-  imageToToken: AttentionParams;
-}
+type LayerParams = TwoWayLayerParams<AttentionParams>;
 
 /**
  * Image-only inputs of layer 0 (valid when the dense prompt is no_mask_embed), computed once per
@@ -103,7 +81,7 @@ function diagonalBlocks(y: tf.Tensor2D, heads: number): tf.Tensor2D {
 }
 
 export class TwoWayTransformer {
-  private readonly layers: LayerParams[] = [];
+  private readonly layers: LayerParams[];
   private readonly finalAttn: AttentionParams;
   private readonly normFinal: NormParams;
   /** Built over trainable variables: use only ops with gradients. */
@@ -115,34 +93,11 @@ export class TwoWayTransformer {
     prefix: string,
   ) {
     this.differentiable = params.differentiable;
-    const attention = (p: string): AttentionParams => {
-      const q = params.linear(`${p}.q_proj`);
-      return {
-        q,
-        k: params.linear(`${p}.k_proj`),
-        v: params.linear(`${p}.v_proj`),
-        out: params.linear(`${p}.out_proj`),
-        kWeightT: params.tensor(`${p}.k_proj.weight`) as tf.Tensor2D,
-        heads: config.numHeads,
-        inner: q.w.shape[1],
-      };
-    };
-    for (let i = 0; i < config.depth; i++) {
-      const l = `${prefix}.layers.${i}`;
-      this.layers.push({
-        selfAttn: attention(`${l}.self_attn`),
-        norm1: params.norm(`${l}.norm1`),
-        tokenToImage: attention(`${l}.cross_attn_token_to_image`),
-        norm2: params.norm(`${l}.norm2`),
-        lin1: params.linear(`${l}.mlp.lin1`),
-        lin2: params.linear(`${l}.mlp.lin2`),
-        norm3: params.norm(`${l}.norm3`),
-        norm4: params.norm(`${l}.norm4`),
-        imageToToken: attention(`${l}.cross_attn_image_to_token`),
-      });
-    }
-    this.finalAttn = attention(`${prefix}.final_attn_token_to_image`);
-    this.normFinal = params.norm(`${prefix}.norm_final_attn`);
+    const folded = (p: string): AttentionParams => ({ ...attentionParams(params, p, config.numHeads), kWeightT: params.tensor(`${p}.k_proj.weight`) as tf.Tensor2D });
+    const tree = twoWayTransformerParams(config, params, prefix, folded);
+    this.layers = tree.layers;
+    this.finalAttn = tree.finalAttn;
+    this.normFinal = tree.normFinal;
   }
 
   /** Each layer's norm4 and image-to-token out_proj bias (for upscale-low-rank.ts). */
@@ -189,10 +144,10 @@ export class TwoWayTransformer {
       let queries = tokens;
       this.layers.forEach((p, i) => {
         if (i === 0) {
-          queries = this.selfAttend(p.selfAttn, queries, queries);
+          queries = attention(p.selfAttn, queries, queries, queries);
         } else {
           const q = queries.add(tokens) as tf.Tensor2D;
-          queries = queries.add(this.selfAttend(p.selfAttn, q, queries));
+          queries = queries.add(attention(p.selfAttn, q, q, queries));
         }
         queries = layerNorm(queries, p.norm1.gamma, p.norm1.beta, eps, this.differentiable) as tf.Tensor2D;
         const cached = cache !== null && i === 0;
@@ -227,18 +182,6 @@ export class TwoWayTransformer {
       queries = layerNorm(q.add(attn), this.normFinal.gamma, this.normFinal.beta, eps, this.differentiable) as tf.Tensor2D;
       return { queries, keys, imageSide: imageSideComplete ? imageSide : null } as unknown as tf.TensorContainer;
     }) as unknown as { queries: tf.Tensor2D; keys: tf.Tensor2D; imageSide: ImageSideTerms[] | null };
-  }
-
-  /** Plain multi-head attention among the (few) tokens. */
-  private selfAttend(p: AttentionParams, qk: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
-    const dh = p.inner / p.heads;
-    const t = qk.shape[0];
-    const qp = linear(qk, p.q.w, p.q.b).reshape([t, p.heads, dh]).transpose([1, 0, 2]) as tf.Tensor3D;
-    const kp = linear(qk, p.k.w, p.k.b).reshape([t, p.heads, dh]).transpose([1, 2, 0]) as tf.Tensor3D;
-    const vp = linear(v, p.v.w, p.v.b).reshape([t, p.heads, dh]).transpose([1, 0, 2]) as tf.Tensor3D;
-    const probs = tf.softmax(tf.matMul(qp, kp).mul(1 / Math.sqrt(dh)));
-    const out = tf.matMul(probs as tf.Tensor3D, vp).transpose([1, 0, 2]).reshape([t, p.inner]);
-    return linear(out, p.out.w, p.out.b) as tf.Tensor2D;
   }
 
   /**

@@ -1,16 +1,10 @@
 /**
- * The mask decoder's first upscaling product, src @ W + b (src = the transformer's image tokens,
- * [HW, D]; W = the first transposed conv as [D, 4*D/4]), computed without the [HW, D] x [D, D]
- * product when the image side entered the transformer as a per-image constant (no mask input).
- *
- * Each layer l ends with keys_{l+1} = LN_l(keys_l + P_l V_l + 1 bo_l^T), where P_l [HW, h*T] are
- * the image-to-token attention probabilities and V_l = blockdiag(v) Wo [h*T, D] their values
- * through out_proj (see two-way-transformer.ts). A layer norm is a per-row affine map, so with
- * A_L = W and A_l = diag(gamma_l) A_{l+1}:
- *   keys_{l+1} A_{l+1} = r_l (keys_l A_l + P_l (V_l A_l) + bo_l^T A_l - mu_l 1^T A_l) + beta_l^T A_{l+1}
- * (mu_l, r_l: the norm's row means and 1/std). keys_0 A_0 is cached per image, so each call costs
- * two [HW, h*T] x [h*T, D'] products (h*T = 56 for one click) and one elementwise pass per layer
- * instead of a [HW, D] x [D, D'] product: exact up to float rounding.
+ * The mask decoder's first upscaling product, src @ W + b (src: the transformer's image tokens
+ * [HW, D]; W: the first transposed conv as [D, D']), without the [HW, D] x [D, D'] product, when
+ * the image side entered the transformer as a per-image constant (no mask input). Carried through
+ * each layer's norm as a recursion on the products with W: per call, two [HW, h*T] products and
+ * one elementwise pass per layer, exact up to float rounding. The derivation, in the notation used
+ * below (A_l, P_l, V_l, mu_l, r_l): docs/sam-on-wasm.md.
  */
 import * as tf from '@tensorflow/tfjs';
 import { tokenSideMatMul } from '../../tfjs-ops/gemm';

@@ -1,11 +1,7 @@
 /**
  * The reference's mask post-processing: low-res logits -> bilinear (align_corners=False) to the
- * padded input square -> crop the resized image -> bilinear to the original size.
- *
- * Bilinear resizing is linear and separable, and so is the crop, so the whole chain is
- * out = A_y @ logits @ A_x^T with A = R_second @ crop @ R_first per axis. Two matMuls per mask
- * (about 16 ms for three 600 x 800 masks on wasm) replace resizing to 1024 x 1024 and back (~0.5 s
- * on wasm, whose resize kernel is per-pixel scalar code).
+ * padded input square -> crop the resized image -> bilinear to the original size. The chain is
+ * linear and separable, so it runs as two matMuls per mask (docs/sam-on-wasm.md).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSizeHW } from './transforms';

@@ -89,6 +89,11 @@ export class ParamStore {
     return { w, b };
   }
 
+  /** The linears of an MLP (the reference's `MLP`, named `<prefix>.layers.<j>`). */
+  mlp(prefix: string, depth: number): LinearParams[] {
+    return Array.from({ length: depth }, (_, j) => this.linear(`${prefix}.layers.${j}`));
+  }
+
   norm(prefix: string): NormParams {
     return { gamma: this.tensor(`${prefix}.weight`) as tf.Tensor1D, beta: this.tensor(`${prefix}.bias`) as tf.Tensor1D };
   }
