@@ -12,6 +12,7 @@ import { DEFAULT_NET_CONFIG } from '../agent/networks/prompt-net';
 import { ppoHyperparameters } from '../agent/ppo/ppo-options';
 import { SHAPE_NAMES } from '../data/synthetic/shapes';
 import { TEXTURE_KINDS } from '../data/synthetic/textures';
+import { srmOptionFields } from '../recalibration/srm-config';
 import { normaliseRewardConfig, REWARD_PRESETS, RewardTermConfig } from '../reward/config';
 import type { z } from 'zod';
 import { snakeCaseSection } from './key-case';
@@ -172,16 +173,18 @@ export const configSchema = s.object({
       .nullable()
       .default(null)
       .describe("Train the semantic recalibration module alongside the agent. null: on exactly when something needs it (env.label_source 'recalibration', or 'labeler' initial prompts)."),
-    branch: s.enum(['implicit', 'explicit'] as const).default('implicit').describe("'implicit' (no target name: two conv blocks) or 'explicit' (named target: text-conditioned)."),
-    q: s.integer({ min: 0 }).default(1).describe('SRM training iterations after each action (the paper: 1 implicit, 5 explicit).'),
-    state: s.enum(['embedding', 'gated'] as const).default('embedding').describe("What the SRM reads: 'embedding' (SAM's image embedding) or 'gated' (the paper's s_t = E * M_{t-1}, which hides every cell outside the current mask)."),
+    // The SRM's own options under their config names; q is the paper's name for updatesPerStep.
+    branch: srmOptionFields.branch.default('implicit'),
+    q: srmOptionFields.updatesPerStep.default(1),
+    state: srmOptionFields.state,
     pretrain: s.object({
       images: s.integer({ min: 0 }).default(0).describe('Training images whose ground truth pre-trains the SRM before RL (0: none; capped at the split size). The paper trains its SRM on 50 images per task.'),
       updates: s.integer({ min: 0 }).default(1500).describe('Minibatch updates of the pre-training.'),
       batch_size: s.integer({ min: 1 }).default(32).describe('Minibatch size of the pre-training.'),
       cache_dir: s.string({ nonEmpty: true }).nullable().default('.cache/srm-pretrained').describe('Keeps each pre-trained SRM under a hash of everything it depends on (SAM weights, data, grid, SRM settings, seed), so a second run with the same settings loads it instead of pre-training again (null: always pre-train).'),
     }),
-    learning_rate: s.number({ min: 0, minExclusive: true }).default(1e-4).describe('SRM Adam learning rate.'),
+    // A run's default, not the module's (1e-3): configs that leave it out resolve to 1e-4.
+    learning_rate: srmOptionFields.learningRate.default(1e-4),
   }),
   text: s.object({
     encoder: s

@@ -1,92 +1,87 @@
 /**
- * Configuration of the semantic recalibration module (SRM): network shape and online training.
- * Defaults follow AlignSAM where the paper says (q = 1 update per env step for the implicit branch,
- * 5 for the explicit one; Dice + BCE loss) and are our choices elsewhere (widths, learning rate,
- * replay size), picked to stay cheap on the wasm backend.
+ * Configuration of the semantic recalibration module (SRM): network shape and online training,
+ * written once as a schema (types, defaults, ranges, meanings). The run config's srm section takes
+ * its keys from here (src/config/alignsam-config.ts). Defaults follow AlignSAM where the paper says
+ * (q = 1 update per env step for the implicit branch, 5 for the explicit one; Dice + BCE loss) and
+ * are our choices elsewhere (widths, learning rate, replay size), picked to stay cheap on the wasm
+ * backend.
  */
+import type { z } from 'zod';
+import { parseOptions, s } from '../config/schema';
 import type { TextEncoderIdentity } from '../text/text-encoder';
 
-export type SrmBranch = 'implicit' | 'explicit';
-/** 'hard': a cell is foreground when at least half its pixels are (cell fraction >= 0.5); 'soft': the fraction itself. */
-export type SrmTargetMode = 'hard' | 'soft';
+export const SRM_BRANCHES = ['implicit', 'explicit'] as const;
+export type SrmBranch = (typeof SRM_BRANCHES)[number];
+
 /**
  * What the SRM reads: 'embedding', SAM's image embedding E alone; 'gated', the paper's
  * s_t = E * M_{t-1}. Gating zeroes every cell outside the current mask, so a click on a missed
  * part of the target looks exactly like a click on background; reading E keeps each cell's
  * evidence and makes the labels of one image consistent across the episode.
  */
-export type SrmState = 'embedding' | 'gated';
+export const SRM_STATES = ['embedding', 'gated'] as const;
+export type SrmState = (typeof SRM_STATES)[number];
 
-export interface SrmConfig {
-  /** 'implicit' for tasks without a name, 'explicit' for named targets (needs text vectors). */
-  branch: SrmBranch;
-  state: SrmState;
-  /** Action grid side G: the SRM scores every cell. */
-  gridSize: number;
-  /** Channels D of the image embedding [E, E, D] (256 for SAM). */
-  embedChannels: number;
-  /** Length of the text vectors (explicit branch); 0 for implicit. */
-  textDim: number;
-  /** Width of the 1x1 projection of the embedding (computed once per image at inference). */
-  projChannels: number;
-  /** Width of the conv layers. */
-  channels: number;
-  /** Width of the text-image similarity keys and of the self-attention (explicit). */
-  attentionDim: number;
-  /**
-   * Implicit branch: give the per-cell head the grid's mean features too, so a cell can be judged
-   * against the whole image (two local conv blocks alone see only a neighbourhood). Default true.
-   */
-  globalContext: boolean;
-  /** Probability at or above which a clicked cell is labelled positive. Default 0.5. */
-  threshold: number;
-  targetMode: SrmTargetMode;
-  /** Loss weights: total = bceWeight * BCE + diceWeight * Dice. Default 1 and 1. */
-  bceWeight: number;
-  diceWeight: number;
-  learningRate: number;
-  /** Global gradient-norm clip; 0 disables. */
-  maxGradNorm: number;
-  /** q: gradient updates after each env step. Default 1 implicit, 5 explicit (the paper's). */
-  updatesPerStep: number;
-  /** Replay minibatch size per update. */
-  batchSize: number;
-  /** Most recent observations kept for updates. */
-  replayCapacity: number;
-  /** Seeds the initial weights and the replay sampling. */
-  seed: number;
-  /** The encoder that made the text vectors (explicit branch), recorded in checkpoints. */
-  textEncoder: TextEncoderIdentity | null;
-}
+/** 'hard': a cell is foreground when at least half its pixels are (cell fraction >= 0.5); 'soft': the fraction itself. */
+export type SrmTargetMode = 'hard' | 'soft';
+
+const textEncoderIdentity = s.custom<TextEncoderIdentity>('{id, dim}', (v, fail) => {
+  const e = v as Partial<TextEncoderIdentity>;
+  if (typeof v !== 'object' || v === null || typeof e.id !== 'string' || !Number.isInteger(e.dim)) fail(`expected {id, dim}, got ${JSON.stringify(v)}`);
+});
+
+/**
+ * The SRM's options. branch, textDim and updatesPerStep have no fixed default: they follow from
+ * the text vectors given (resolveSrmConfig).
+ */
+export const srmOptionFields = {
+  branch: s.enum(SRM_BRANCHES).describe("'implicit' (no target name: two conv blocks) or 'explicit' (named target: text-conditioned)."),
+  state: s.enum(SRM_STATES).default('embedding').describe("What the SRM reads: 'embedding' (SAM's image embedding) or 'gated' (the paper's s_t = E * M_{t-1}, which hides every cell outside the current mask)."),
+  gridSize: s.integer({ min: 1 }).describe('Action grid side G: the SRM scores every cell.'),
+  embedChannels: s.integer({ min: 1 }).describe('Channels D of the image embedding [E, E, D] (256 for SAM).'),
+  textDim: s.integer({ min: 0 }).describe('Length of the text vectors (explicit branch); 0 for implicit.'),
+  projChannels: s.integer({ min: 1 }).default(32).describe('Width of the 1x1 projection of the embedding (computed once per image at inference).'),
+  channels: s.integer({ min: 1 }).default(32).describe('Width of the conv layers.'),
+  attentionDim: s.integer({ min: 1 }).default(32).describe('Width of the text-image similarity keys and of the self-attention (explicit).'),
+  globalContext: s
+    .boolean()
+    .default(true)
+    .describe("Implicit branch: give the per-cell head the grid's mean features too, so a cell can be judged against the whole image (two local conv blocks alone see only a neighbourhood)."),
+  threshold: s.number({ min: 0, max: 1, minExclusive: true, maxExclusive: true }).default(0.5).describe('Probability at or above which a clicked cell is labelled positive.'),
+  targetMode: s.enum(['hard', 'soft'] as const).default('hard').describe("Cell targets: 'hard' (foreground when at least half its pixels are) or 'soft' (the fraction itself)."),
+  bceWeight: s.number({ min: 0 }).default(1).describe('Loss weight of BCE: total = bceWeight * BCE + diceWeight * Dice.'),
+  diceWeight: s.number({ min: 0 }).default(1).describe('Loss weight of Dice.'),
+  learningRate: s.number({ min: 0, minExclusive: true }).default(1e-3).describe('SRM Adam learning rate.'),
+  maxGradNorm: s.number({ min: 0 }).default(5).describe('Global gradient-norm clip; 0 disables.'),
+  updatesPerStep: s.integer({ min: 0 }).describe('q: SRM gradient updates after each env step (the paper: 1 implicit, 5 explicit; 0: no online training).'),
+  batchSize: s.integer({ min: 1 }).default(8).describe('Replay minibatch size per update.'),
+  replayCapacity: s.integer({ min: 1 }).default(256).describe('Most recent observations kept for updates.'),
+  seed: s.integer().default(0).describe('Seeds the initial weights and the replay sampling.'),
+  textEncoder: textEncoderIdentity.nullable().default(null).describe('The encoder that made the text vectors (explicit branch), recorded in checkpoints.'),
+};
+
+export const srmConfigSchema = s.object(srmOptionFields).superRefine((c, ctx) => {
+  const fail = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message, input: c });
+  if (c.branch === 'explicit' && c.textDim === 0) fail('textDim', 'must be > 0 for the explicit branch (it is conditioned on text vectors)');
+  if (c.branch === 'implicit' && c.textDim !== 0) fail('textDim', `must be 0 for the implicit branch (it takes no text), got ${c.textDim}`);
+  if (c.bceWeight + c.diceWeight === 0) fail('bceWeight', 'and diceWeight must not both be 0');
+  if (c.textEncoder !== null && c.textEncoder.dim !== c.textDim) fail('textEncoder', `must have dim = textDim (${c.textDim}), got ${c.textEncoder.dim}`);
+});
+
+export type SrmConfig = z.infer<typeof srmConfigSchema>;
 
 export type SrmConfigInput = Partial<SrmConfig> & Pick<SrmConfig, 'gridSize' | 'embedChannels'>;
 
+/** The full config: the branch follows from text vectors, q from the branch, the rest from the schema's defaults. */
 export function resolveSrmConfig(input: SrmConfigInput): SrmConfig {
   const branch: SrmBranch = input.branch ?? (input.textDim && input.textDim > 0 ? 'explicit' : 'implicit');
-  const c: SrmConfig = {
+  return parseOptions('SRM config', srmConfigSchema, {
+    ...input,
     branch,
-    state: input.state ?? 'embedding',
-    gridSize: input.gridSize,
-    embedChannels: input.embedChannels,
     textDim: input.textDim ?? (input.textEncoder ? input.textEncoder.dim : 0),
-    projChannels: input.projChannels ?? 32,
-    channels: input.channels ?? 32,
-    attentionDim: input.attentionDim ?? 32,
-    globalContext: input.globalContext ?? true,
-    threshold: input.threshold ?? 0.5,
-    targetMode: input.targetMode ?? 'hard',
-    bceWeight: input.bceWeight ?? 1,
-    diceWeight: input.diceWeight ?? 1,
-    learningRate: input.learningRate ?? 1e-3,
-    maxGradNorm: input.maxGradNorm ?? 5,
     updatesPerStep: input.updatesPerStep ?? (branch === 'explicit' ? 5 : 1),
-    batchSize: input.batchSize ?? 8,
-    replayCapacity: input.replayCapacity ?? 256,
-    seed: input.seed ?? 0,
     textEncoder: input.textEncoder ? { id: input.textEncoder.id, dim: input.textEncoder.dim } : null,
-  };
-  validateSrmConfig(c);
-  return c;
+  });
 }
 
 /** A saved config that names no state describes the paper's gated state. */
@@ -94,28 +89,7 @@ export function withSavedState(c: SrmConfig): SrmConfig {
   return c && c.state === undefined ? { ...c, state: 'gated' } : c;
 }
 
+/** Check a complete (saved) config; errors name `source` and the field. */
 export function validateSrmConfig(c: SrmConfig, source = 'SRM config'): void {
-  const fail = (field: string, msg: string, v: unknown): never => {
-    throw new Error(`${source}: '${field}' ${msg}, got ${JSON.stringify(v)}`);
-  };
-  const posInt = (field: keyof SrmConfig) => {
-    const v = c[field];
-    if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) fail(field, 'must be a positive integer', v);
-  };
-  if (c.branch !== 'implicit' && c.branch !== 'explicit') fail('branch', "must be 'implicit' or 'explicit'", c.branch);
-  if (c.state !== 'embedding' && c.state !== 'gated') fail('state', "must be 'embedding' or 'gated'", c.state);
-  (['gridSize', 'embedChannels', 'projChannels', 'channels', 'attentionDim', 'updatesPerStep', 'batchSize', 'replayCapacity'] as const).forEach(posInt);
-  if (!(Number.isInteger(c.textDim) && c.textDim >= 0)) fail('textDim', 'must be an integer >= 0', c.textDim);
-  if (c.branch === 'explicit' && c.textDim === 0) fail('textDim', 'must be > 0 for the explicit branch (it is conditioned on text vectors)', c.textDim);
-  if (c.branch === 'implicit' && c.textDim !== 0) fail('textDim', 'must be 0 for the implicit branch (it takes no text)', c.textDim);
-  if (typeof c.globalContext !== 'boolean') fail('globalContext', 'must be true or false', c.globalContext);
-  if (!(c.threshold > 0 && c.threshold < 1)) fail('threshold', 'must be in (0, 1)', c.threshold);
-  if (c.targetMode !== 'hard' && c.targetMode !== 'soft') fail('targetMode', "must be 'hard' or 'soft'", c.targetMode);
-  if (!(c.bceWeight >= 0 && c.diceWeight >= 0 && c.bceWeight + c.diceWeight > 0)) fail('bceWeight', 'and diceWeight must be >= 0 and not both 0', [c.bceWeight, c.diceWeight]);
-  if (!(c.learningRate > 0 && Number.isFinite(c.learningRate))) fail('learningRate', 'must be a finite number > 0', c.learningRate);
-  if (!(c.maxGradNorm >= 0 && Number.isFinite(c.maxGradNorm))) fail('maxGradNorm', 'must be a finite number >= 0', c.maxGradNorm);
-  if (!Number.isSafeInteger(c.seed)) fail('seed', 'must be a safe integer', c.seed);
-  if (c.textEncoder !== null && (typeof c.textEncoder?.id !== 'string' || c.textEncoder.dim !== c.textDim)) {
-    fail('textEncoder', `must be null or {id, dim} with dim = textDim (${c.textDim})`, c.textEncoder);
-  }
+  parseOptions(source, srmConfigSchema, c);
 }

@@ -121,9 +121,9 @@ describe('SemanticRecalibrationModule as a labeler', () => {
   });
 
   it('validates its config', () => {
-    expect(() => resolveSrmConfig({ gridSize: 0, embedChannels: 4 })).toThrow(/'gridSize' must be a positive integer/);
-    expect(() => resolveSrmConfig({ gridSize: 4, embedChannels: 4, branch: 'explicit' })).toThrow(/'textDim' must be > 0 for the explicit branch/);
-    expect(() => resolveSrmConfig({ gridSize: 4, embedChannels: 4, threshold: 1 })).toThrow(/'threshold' must be in \(0, 1\)/);
+    expect(() => resolveSrmConfig({ gridSize: 0, embedChannels: 4 })).toThrow(/'gridSize': expected an integer >= 1, got 0/);
+    expect(() => resolveSrmConfig({ gridSize: 4, embedChannels: 4, branch: 'explicit' })).toThrow(/'textDim': must be > 0 for the explicit branch/);
+    expect(() => resolveSrmConfig({ gridSize: 4, embedChannels: 4, threshold: 1 })).toThrow(/'threshold': expected a number in \(0, 1\), got 1/);
     expect(resolveSrmConfig({ gridSize: 4, embedChannels: 4, textDim: 8 }).updatesPerStep).toBe(5);
     expect(resolveSrmConfig({ gridSize: 4, embedChannels: 4 }).updatesPerStep).toBe(1);
   });
@@ -234,7 +234,7 @@ describe('SRM save, load, serialize', () => {
     const json = JSON.parse(await fsp.readFile(path.join(dir, 'srm.json'), 'utf8'));
     json.config.channels = -1;
     await fsp.writeFile(path.join(dir, 'srm.json'), JSON.stringify(json));
-    await expect(loadSrm(dir)).rejects.toThrow(/srm\.json: config: 'channels' must be a positive integer/);
+    await expect(loadSrm(dir)).rejects.toThrow(/srm\.json: config option 'channels': expected an integer >= 1/);
     await expect(loadSrm(path.join(tmp, 'none'))).rejects.toThrow(/srm\.json: cannot read/);
   });
 
