@@ -1,8 +1,9 @@
 /**
  * The schema of an AlignSAM run config: SAM, data, env, reward, agent, SRM, text, training,
- * evaluation and the run folder. Keys are snake_case as in the YAML files; every key is documented
- * here and the table in configs/README.md is generated from these descriptions
- * (`npx ts-node scripts/config-docs.ts` or `alignsam config --docs`).
+ * evaluation and the run folder. Keys are snake_case as in the YAML files. The agent's and the SRM's
+ * keys are their option schemas (agent/ppo/ppo-options.ts, agent/dqn/dqn-options.ts,
+ * recalibration/srm-config.ts) under config names; every other key is documented here. The table
+ * in configs/README.md is generated from these descriptions (`alignsam config --docs`).
  *
  * Relative paths in a config resolve against the current working directory (run the CLI from the
  * repository root, or use absolute paths).
