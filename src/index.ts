@@ -19,5 +19,3 @@ export * from './agent';
 export * from './recalibration';
 export * from './eval';
 export * from './config';
-// The agents accept any observation of this shape; the env's definitions are the public ones.
-export type { PromptObservation, EmbeddingRef } from './env';

@@ -21,7 +21,8 @@ import { Callback, CallbackContext, CallbackList, LearningAgent, ProgressBarCall
 import { writeFolderAtomic } from '../io/atomic-folder';
 import { readJsonFile, writeJsonFile } from '../io/json-file';
 import { DEFAULT_NET_CONFIG, NetHead, PromptNet, PromptNetConfig } from './networks/prompt-net';
-import { batchObservations, embeddingShape, ObservationDims, PromptObservation, PromptObservationBatch, snapshotObservation } from './observation';
+import type { PromptObservation } from '../env/prompt/observation';
+import { batchObservations, embeddingShape, ObservationDims, PromptObservationBatch, snapshotObservation } from './observation';
 import { tidyValue } from '../tfjs-ops/tidy-value';
 
 export const CHECKPOINT_FORMAT = 'alignsam-tfjs/agent';

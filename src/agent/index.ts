@@ -17,7 +17,7 @@ export type { EvaluationResult, PolicyLike } from './evaluate';
 export { linearSchedule, scheduleValue } from './schedules';
 export type { Schedule } from './schedules';
 export { batchObservations, snapshotObservation, validateObservation } from './observation';
-export type { EmbeddingRef, ObservationDims, PromptObservation, PromptObservationBatch } from './observation';
+export type { ObservationDims, PromptObservationBatch } from './observation';
 export { PromptNet, DEFAULT_NET_CONFIG } from './networks/prompt-net';
 export type { PromptNetConfig, NetOutput, NetHead, ActionLayout } from './networks/prompt-net';
 export { exportPolicy, loadExportedPolicy, policyArtifacts } from './export/policy-export';

@@ -3,9 +3,10 @@
  * into flat typed arrays, the embedding is stored as a key whose tensor an EmbeddingStore holds.
  */
 import type { TensorRecord } from '../io/tensor-record';
-import { EmbeddingStore } from './embedding-store';
-import type { ObservationDims, PromptObservation, PromptObservationBatch } from './observation';
-import { stepFractionOf, validateObservation } from './observation';
+import { EmbeddingStore } from '../env/prompt/embedding-store';
+import type { PromptObservation } from '../env/prompt/observation';
+import type { ObservationDims, PromptObservationBatch } from './observation';
+import { validateObservation } from './observation';
 
 export class ObservationTable {
   readonly keys: (string | null)[];
@@ -46,7 +47,7 @@ export class ObservationTable {
     this.maskProbs.set(obs.maskProbs, slot * this.hw);
     this.clicksPositive.set(obs.clicksPositive, slot * this.gg);
     this.clicksNegative.set(obs.clicksNegative, slot * this.gg);
-    this.stepFraction[slot] = stepFractionOf(obs);
+    this.stepFraction[slot] = obs.stepFraction;
     if (this.textVector) this.textVector.set(obs.textVector as ArrayLike<number>, slot * this.dims.textDim);
     if (this.labelerScores) this.labelerScores.set(obs.labelerScores as ArrayLike<number>, slot * this.gg);
     const na = this.dims.nActions;

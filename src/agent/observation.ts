@@ -1,37 +1,13 @@
 /**
- * What the agents read from the prompting env, per env and batched.
+ * The prompting env's observations (env/prompt/observation.ts) as the agents read them: checked
+ * against the policy's sizes, stacked into batches, and snapshotted.
  *
  * The image embedding is never copied: an observation carries an `EmbeddingRef` (a key naming the
  * image and the tensor itself, shared by every step of the episode). Buffers store the key and hold
  * the tensor through an `EmbeddingStore`; everything else in an observation is small and copied.
  */
 import * as tf from '@tensorflow/tfjs';
-
-/** A reference to one image's SAM embedding, channels-last: [He, We, C] or [1, He, We, C]. */
-export interface EmbeddingRef {
-  /** Identifies the image (and thus the embedding); equal keys must mean equal tensors. */
-  readonly key: string;
-  readonly tensor: tf.Tensor;
-}
-
-/** One env's observation. */
-export interface PromptObservation {
-  embedding: EmbeddingRef;
-  /** Previous mask probabilities in [0, 1] on the embedding grid, row-major [He * We]. */
-  maskProbs: ArrayLike<number>;
-  /** Positive clicks so far on the action grid, row-major [G * G] (1 where clicked). */
-  clicksPositive: ArrayLike<number>;
-  /** Negative clicks so far on the action grid, row-major [G * G]. */
-  clicksNegative: ArrayLike<number>;
-  /** t / T: how far into the episode (a number or a one-element array). */
-  stepFraction: number | ArrayLike<number>;
-  /** The target's text vector [D], when the task has a name. */
-  textVector?: ArrayLike<number>;
-  /** The labeler's (SRM's) foreground score per cell [G * G], when the env shows it. */
-  labelerScores?: ArrayLike<number>;
-  /** 1 where the action is allowed, [nActions]. */
-  actionMask: ArrayLike<number>;
-}
+import type { EmbeddingRef, PromptObservation } from '../env/prompt/observation';
 
 /** B observations, the small fields stacked; embeddings stay references. */
 export interface PromptObservationBatch {
@@ -64,11 +40,6 @@ export interface ObservationDims {
   textDim: number;
   /** Whether the policy reads the labeler's cell scores. */
   labelerScores?: boolean;
-}
-
-export function stepFractionOf(obs: PromptObservation): number {
-  const s = obs.stepFraction;
-  return typeof s === 'number' ? s : s[0];
 }
 
 /** The [He, We, C] of an embedding tensor, checking its rank. */
@@ -104,7 +75,7 @@ export function validateObservation(obs: PromptObservation, dims: ObservationDim
   checkLength('clicksPositive', obs.clicksPositive, gg, where);
   checkLength('clicksNegative', obs.clicksNegative, gg, where);
   checkLength('actionMask', obs.actionMask, dims.nActions, where);
-  const s = stepFractionOf(obs);
+  const s = obs.stepFraction;
   if (!Number.isFinite(s)) throw new Error(`${where}: field 'stepFraction' must be a finite number, got ${s}`);
   if (dims.textDim > 0) checkLength('textVector', obs.textVector, dims.textDim, where);
   if (dims.labelerScores) checkLength('labelerScores', obs.labelerScores, gg, where);
@@ -134,7 +105,7 @@ export function batchObservations(observations: readonly PromptObservation[], di
     batch.maskProbs.set(o.maskProbs, i * hw);
     batch.clicksPositive.set(o.clicksPositive, i * gg);
     batch.clicksNegative.set(o.clicksNegative, i * gg);
-    batch.stepFraction[i] = stepFractionOf(o);
+    batch.stepFraction[i] = o.stepFraction;
     if (batch.textVector) batch.textVector.set(o.textVector as ArrayLike<number>, i * dims.textDim);
     if (batch.labelerScores) batch.labelerScores.set(o.labelerScores as ArrayLike<number>, i * gg);
     for (let a = 0; a < dims.nActions; a++) batch.actionMask[i * dims.nActions + a] = o.actionMask[a] ? 1 : 0;
@@ -157,7 +128,7 @@ export function snapshotObservation(obs: PromptObservation): PromptObservation {
     maskProbs: copy('maskProbs', obs.maskProbs),
     clicksPositive: copy('clicksPositive', obs.clicksPositive),
     clicksNegative: copy('clicksNegative', obs.clicksNegative),
-    stepFraction: stepFractionOf(obs),
+    stepFraction: obs.stepFraction,
     actionMask: Uint8Array.from(copy('actionMask', obs.actionMask), (v) => (v ? 1 : 0)),
   };
   if (obs.textVector !== undefined) out.textVector = copy('textVector', obs.textVector);

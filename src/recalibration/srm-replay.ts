@@ -3,7 +3,7 @@
  * mask on the embedding grid), the text vector, and the ground-truth cell targets. Embeddings are
  * held through an EmbeddingStore (a shared handle, no copy), so the env may release them.
  */
-import { EmbeddingStore } from '../agent/embedding-store';
+import { EmbeddingStore } from '../env/prompt/embedding-store';
 import type { EmbeddingRef } from '../env/prompt/observation';
 import type { Rng } from '../utils/rng';
 

@@ -8,7 +8,7 @@
  * - `collectSrmExamples(env, ...)`: held-out observations for `evaluateSrm`, holding their
  *   embeddings (shared handles) until disposed.
  */
-import { EmbeddingStore } from '../agent/embedding-store';
+import { EmbeddingStore } from '../env/prompt/embedding-store';
 import type { PromptObservation } from '../env/prompt/observation';
 import type { Env, Info } from '../env/types';
 import type { VectorEnv, VectorResetOptions, VectorResetResult, VectorStepResult } from '../env/vector/types';

@@ -13,7 +13,7 @@
  * later, as the real env's cache may do.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { PromptObservation } from '../../src/agent/observation';
+import type { PromptObservation } from '../../src/env/prompt/observation';
 import { CustomSpace } from '../../src/env/spaces/custom';
 import { Discrete } from '../../src/env/spaces/discrete';
 import type { Env, ResetOptions, ResetResult, RgbImage, StepResult } from '../../src/env/types';

@@ -9,7 +9,7 @@ import { NStepAccumulator } from '../../src/agent/dqn/n-step';
 import { ReplayBuffer } from '../../src/agent/dqn/replay-buffer';
 import { evaluatePolicy } from '../../src/agent/evaluate';
 import { linearSchedule } from '../../src/agent/schedules';
-import type { PromptObservation } from '../../src/agent/observation';
+import type { PromptObservation } from '../../src/env/prompt/observation';
 import { Rng } from '../../src/utils/rng';
 import { BrightCellsEnv } from './bright-cells-env';
 import { randomObservation } from './helpers';

@@ -6,7 +6,7 @@ import { initBackend } from '../../src/backend';
 import { DQN } from '../../src/agent/dqn/dqn';
 import { exportPolicy, loadExportedPolicy, policyArtifacts } from '../../src/agent/export/policy-export';
 import { PolicyRuntime } from '../../src/agent/export/policy-runtime';
-import type { PromptObservation } from '../../src/agent/observation';
+import type { PromptObservation } from '../../src/env/prompt/observation';
 import { PPO } from '../../src/agent/ppo/ppo';
 import { BrightCellsEnv } from './bright-cells-env';
 

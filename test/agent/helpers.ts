@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { PromptObservation } from '../../src/agent/observation';
+import type { PromptObservation } from '../../src/env/prompt/observation';
 import { Rng } from '../../src/utils/rng';
 
 /** A random observation for network/shape tests (the embedding tensor is created here; dispose it). */

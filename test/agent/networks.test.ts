@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { batchObservations, PromptObservation } from '../../src/agent/observation';
+import { batchObservations } from '../../src/agent/observation';
+import type { PromptObservation } from '../../src/env/prompt/observation';
 import { DEFAULT_NET_CONFIG, PromptNet, PromptNetConfig } from '../../src/agent/networks/prompt-net';
 import { Rng } from '../../src/utils/rng';
 import { maxAbsDiff, randomObservation } from './helpers';

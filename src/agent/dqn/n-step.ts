@@ -4,7 +4,7 @@
  * with m = n, or fewer when the episode ends first (then s' is the final observation and done is
  * whether it terminated). n = 1 gives ordinary transitions.
  */
-import type { PromptObservation } from '../observation';
+import type { PromptObservation } from '../../env/prompt/observation';
 
 export interface Transition {
   obs: PromptObservation;

@@ -11,8 +11,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorRecord } from '../../io/tensor-record';
 import { Rng } from '../../utils/rng';
-import { EmbeddingStore } from '../embedding-store';
-import type { ObservationDims, PromptObservation, PromptObservationBatch } from '../observation';
+import { EmbeddingStore } from '../../env/prompt/embedding-store';
+import type { PromptObservation } from '../../env/prompt/observation';
+import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { ObservationTable } from '../observation-table';
 
 export interface ReplaySample {

@@ -9,7 +9,8 @@ import type { TensorRecord } from '../../io/tensor-record';
 import { Rng } from '../../utils/rng';
 import { argmaxMasked, sampleMasked } from '../distributions';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
-import { batchObservations, PromptObservation } from '../observation';
+import type { PromptObservation } from '../../env/prompt/observation';
+import { batchObservations } from '../observation';
 import { tidyValue } from '../../tfjs-ops/tidy-value';
 
 export const POLICY_EXPORT_FORMAT = 'alignsam-tfjs/policy';

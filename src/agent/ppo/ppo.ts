@@ -15,7 +15,7 @@ import { writeSafetensors } from '../../io/safetensors';
 import { AgentRuntimeOptions, AnyEnv, BaseAgent, CheckpointJson, LearnOptions } from '../base-agent';
 import type { CallbackList } from '../callbacks';
 import { argmaxMasked, maskLogits, logProbsAll, sampleMasked } from '../distributions';
-import { EmbeddingStore } from '../embedding-store';
+import { EmbeddingStore } from '../../env/prompt/embedding-store';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../nn/adam';

@@ -4,8 +4,9 @@
  * the buffer holds the embeddings it names until `reset`.
  */
 import { Rng } from '../../utils/rng';
-import { EmbeddingStore } from '../embedding-store';
-import type { ObservationDims, PromptObservation, PromptObservationBatch } from '../observation';
+import { EmbeddingStore } from '../../env/prompt/embedding-store';
+import type { PromptObservation } from '../../env/prompt/observation';
+import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { ObservationTable } from '../observation-table';
 import { computeGae } from './gae';
 

@@ -10,7 +10,7 @@ import { CustomSpace } from '../spaces/custom';
 import { Space } from '../spaces/space';
 
 export interface EmbeddingRef {
-  /** Content key of the embedding (weights, image, input size). */
+  /** Content key of the embedding (weights, image, input size): equal keys mean equal tensors. */
   readonly key: string;
   /** [E, E, D] channels-last; owned by the embedding cache, never disposed by consumers. */
   readonly tensor: tf.Tensor;
