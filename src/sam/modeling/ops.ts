@@ -26,7 +26,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.
   return y.reshape([...lead, outDim]);
 }
 
-/** The decoder's MLP heads (the reference's `MLP`): linears with a ReLU between consecutive ones. */
+/** The decoder's MLPs (the reference's `MLP`, and `MLPBlock` with ReLU): linears with a ReLU between consecutive ones. */
 export function mlp(x: tf.Tensor, layers: LinearParams[]): tf.Tensor {
   return layers.reduce((h, l, j) => {
     const y = linear(h, l.w, l.b);

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TwoWayTransformerConfig } from '../config';
-import { layerNorm, linear } from './ops';
+import { layerNorm, linear, mlp } from './ops';
 import { layerNormWithTranspose } from '../../tfjs-ops/layer-norm';
 import { softmaxAxis0 } from '../../tfjs-ops/softmax';
 import { tokenSideMatMul } from '../../tfjs-ops/gemm';
@@ -157,8 +157,7 @@ export class TwoWayTransformer {
           ? this.tokenToImageProjected(p.tokenToImage, qTok, cache!.tokenToImageK, cache!.tokenToImageVT)
           : this.tokenToImage(p.tokenToImage, qTok, keysPe!, keys, keysT);
         queries = layerNorm(queries.add(toImage), p.norm2.gamma, p.norm2.beta, eps, this.differentiable) as tf.Tensor2D;
-        const hidden = tf.relu(linear(queries, p.lin1.w, p.lin1.b));
-        queries = layerNorm(queries.add(linear(hidden, p.lin2.w, p.lin2.b)), p.norm3.gamma, p.norm3.beta, eps, this.differentiable) as tf.Tensor2D;
+        queries = layerNorm(queries.add(mlp(queries, [p.lin1, p.lin2])), p.norm3.gamma, p.norm3.beta, eps, this.differentiable) as tf.Tensor2D;
         const kTok = queries.add(tokens) as tf.Tensor2D;
         const toTokens = cached
           ? this.imageToTokenProjected(p.imageToToken, cache!.imageToTokenQ, kTok, queries)
