@@ -5,7 +5,8 @@
  *
  * Checkpoint folder (written atomically, see io/atomic-folder.ts):
  *   agent.json            format tag, algorithm, options, network config, embedding grid, counters,
- *                         RNG state, optimizer step
+ *                         RNG state, optimizer step, the episodes in flight (returns and lengths so
+ *                         far; the env's side is the env's to save)
  *   policy.safetensors    network weights by logical name ("grid0/w", ...), float32
  *   optimizer.safetensors Adam moments ("m/<param>", "v/<param>")
  *   (DQN) target.safetensors, replay.safetensors, replay-embeddings.safetensors
@@ -67,6 +68,29 @@ export interface CheckpointJson<O> {
   state: Record<string, unknown> & { numTimesteps: number; rng: RngState };
 }
 
+/** The agent's side of the episodes in flight, saved so that a resumed run continues them. */
+export interface EpisodeTracking {
+  /** Per env: whether its current observation starts an episode. */
+  starts: boolean[];
+  /** Per env: return and length of its episode so far. */
+  returns: number[];
+  lengths: number[];
+  /** The latest finished episodes (up to 100), oldest first. */
+  recentReturns: number[];
+  recentLengths: number[];
+}
+
+function checkEpisodeTracking(e: EpisodeTracking, file: string): void {
+  const field = (k: string) => `${file}: 'state.episodes.${k}'`;
+  if (!e || typeof e !== 'object') throw new Error(`${file}: 'state.episodes' must be an object`);
+  if (!Array.isArray(e.starts) || !e.starts.every((v) => typeof v === 'boolean')) throw new Error(`${field('starts')} must be a list of true/false`);
+  for (const k of ['returns', 'lengths', 'recentReturns', 'recentLengths'] as const) {
+    if (!Array.isArray(e[k]) || !e[k].every(Number.isFinite)) throw new Error(`${field(k)} must be a list of finite numbers`);
+  }
+  if (e.returns.length !== e.starts.length || e.lengths.length !== e.starts.length) throw new Error(`${field('returns')} and 'lengths' must have one value per env (${e.starts.length})`);
+  if (e.recentLengths.length !== e.recentReturns.length) throw new Error(`${field('recentLengths')} must have one value per recent return (${e.recentReturns.length})`);
+}
+
 export abstract class BaseAgent<O extends AgentCommonOptions> implements LearningAgent {
   abstract readonly algo: string;
   readonly options: O;
@@ -89,6 +113,8 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
   private epLength: number[] = [];
   private recentReturns: number[] = [];
   private recentLengths: number[] = [];
+  /** The episodes in flight of a loaded checkpoint, until continueEpisodes takes them. */
+  private savedEpisodes: EpisodeTracking | null = null;
 
   protected constructor(options: O, env: AnyEnv | null, runtime: AgentRuntimeOptions) {
     this.options = options;
@@ -216,6 +242,32 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     return true;
   }
 
+  /** Whether the loaded checkpoint holds the episodes in flight (continueEpisodes can go on with them). */
+  get canContinueEpisodes(): boolean {
+    return this.savedEpisodes !== null;
+  }
+
+  /**
+   * Continue the episodes a checkpoint was saved in, instead of resetting the env at the next
+   * learn(): `observations` are the env's current ones, the env restored to the checkpoint's state
+   * (e.g. SamPromptVectorEnv.setState).
+   */
+  continueEpisodes(observations: readonly unknown[]): void {
+    const env = this.requireEnv();
+    const saved = this.savedEpisodes;
+    if (!saved) throw new Error(`${this.algo}.continueEpisodes: the loaded checkpoint holds no episodes in flight (saved by an older version)`);
+    if (observations.length !== env.numEnvs || saved.starts.length !== env.numEnvs) {
+      throw new Error(`${this.algo}.continueEpisodes: the checkpoint tracked ${saved.starts.length} envs; got ${observations.length} observations of ${env.numEnvs} envs`);
+    }
+    this.lastObs = this.adaptAll(observations);
+    this.ensureBuilt(this.lastObs[0]);
+    this.lastEpisodeStarts = [...saved.starts];
+    this.epReturn = [...saved.returns];
+    this.epLength = [...saved.lengths];
+    this.everReset = true;
+    this.savedEpisodes = null;
+  }
+
   /** Accumulate rewards; record finished episodes. */
   protected trackEpisodes(rewards: ArrayLike<number>, dones: ArrayLike<boolean>): void {
     for (let i = 0; i < rewards.length; i++) {
@@ -279,25 +331,42 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
 
   /** Save a checkpoint folder (atomically). */
   async save(dir: string): Promise<void> {
+    this.assertBuilt();
+    await writeFolderAtomic(dir, (tmp) => this.writeCheckpoint(tmp));
+  }
+
+  private assertBuilt(): void {
     if (!this.net || !this.embedDims) {
       throw new Error(`${this.algo}.save: nothing to save yet; the network is built from the first observation (learn or predict first)`);
     }
-    const net = this.net;
-    const embedDims = this.embedDims;
-    await writeFolderAtomic(dir, async (tmp) => {
-      await writeSafetensors(path.join(tmp, 'policy.safetensors'), net.params.toRecord());
-      const extraState = await this.writeCheckpointFiles(tmp);
-      const json: CheckpointJson<O> = {
-        format: CHECKPOINT_FORMAT,
-        formatVersion: CHECKPOINT_VERSION,
-        algo: this.algo,
-        options: this.options,
-        net: net.config,
-        embedDims,
-        state: { numTimesteps: this.numTimesteps, rng: this.rng.getState(), everReset: this.everReset, ...extraState },
-      };
-      await writeJsonFile(path.join(tmp, 'agent.json'), json);
-    });
+  }
+
+  /**
+   * The checkpoint's files, written into the existing folder `dir`: `save` without its atomic
+   * rename, for a caller that writes more beside them and renames the whole folder itself.
+   */
+  async writeCheckpoint(dir: string): Promise<void> {
+    this.assertBuilt();
+    const net = this.net!;
+    await writeSafetensors(path.join(dir, 'policy.safetensors'), net.params.toRecord());
+    const extraState = await this.writeCheckpointFiles(dir);
+    const episodes: EpisodeTracking = {
+      starts: [...this.lastEpisodeStarts],
+      returns: [...this.epReturn],
+      lengths: [...this.epLength],
+      recentReturns: [...this.recentReturns],
+      recentLengths: [...this.recentLengths],
+    };
+    const json: CheckpointJson<O> = {
+      format: CHECKPOINT_FORMAT,
+      formatVersion: CHECKPOINT_VERSION,
+      algo: this.algo,
+      options: this.options,
+      net: net.config,
+      embedDims: this.embedDims!,
+      state: { numTimesteps: this.numTimesteps, rng: this.rng.getState(), everReset: this.everReset, ...(this.lastObs ? { episodes } : {}), ...extraState },
+    };
+    await writeJsonFile(path.join(dir, 'agent.json'), json);
   }
 
   /** Read and check agent.json of a checkpoint folder. */
@@ -308,6 +377,7 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     if (json.formatVersion !== CHECKPOINT_VERSION) throw new Error(`${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${CHECKPOINT_VERSION})`);
     if (json.algo !== algo) throw new Error(`${file}: checkpoint is for ${json.algo}, not ${algo}`);
     if (!json.net || !json.embedDims || !json.state || !Array.isArray(json.state.rng)) throw new Error(`${file}: missing net, embedDims or state`);
+    if (json.state.episodes !== undefined) checkEpisodeTracking(json.state.episodes as EpisodeTracking, file);
     return json;
   }
 
@@ -333,6 +403,12 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     this.numTimesteps = json.state.numTimesteps;
     this.rng.setState(json.state.rng);
     this.everReset = json.state.everReset === true;
+    const episodes = json.state.episodes as EpisodeTracking | undefined;
+    if (episodes !== undefined) {
+      this.recentReturns = [...episodes.recentReturns];
+      this.recentLengths = [...episodes.recentLengths];
+      this.savedEpisodes = episodes;
+    }
   }
 
   /** Free the networks, optimizer state and buffers. */

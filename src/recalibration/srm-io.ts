@@ -3,7 +3,9 @@
  *   srm.json              format, config (with the text encoder's identity), training counters, RNG
  *   weights.safetensors   network weights by logical name
  *   optimizer.safetensors Adam moments
- * The replay of recent observations is not saved (it refills within a few env steps).
+ *   replay.safetensors    the replay of recent states the online updates sample from, and the
+ *                         embeddings it names (so a resumed run draws the same minibatches)
+ * A folder without replay.safetensors (an older one) loads with an empty replay.
  */
 import * as path from 'node:path';
 import { writeFolderAtomic } from '../io/atomic-folder';
@@ -12,7 +14,8 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TextEncoderIdentity } from '../text/text-encoder';
 import type { RngState } from '../utils/rng';
 import { validateSrmConfig, withSavedState, type SrmConfig } from './srm-config';
-import { SemanticRecalibrationModule } from './srm';
+import { SemanticRecalibrationModule, type SrmUpdateStats } from './srm';
+import type { SrmReplayState } from './srm-replay';
 
 export const SRM_CHECKPOINT_FORMAT = 'alignsam-srm-checkpoint';
 export const SRM_CHECKPOINT_VERSION = 1;
@@ -21,20 +24,29 @@ interface SrmCheckpointJson {
   format: string;
   formatVersion: number;
   config: SrmConfig;
-  state: { optimizerStep: number; updates: number; rng: RngState };
+  state: { optimizerStep: number; updates: number; rng: RngState; replay?: SrmReplayState; lastStats?: SrmUpdateStats | null };
+}
+
+function checkLastStats(v: unknown, file: string): SrmUpdateStats | null {
+  if (v === null) return null;
+  const s = v as SrmUpdateStats;
+  if (!s || !(['loss', 'bce', 'dice', 'updates'] as const).every((k) => Number.isFinite(s[k]))) throw new Error(`${file}: 'state.lastStats' must be null or hold finite loss, bce, dice and updates`);
+  return { loss: s.loss, bce: s.bce, dice: s.dice, updates: s.updates };
 }
 
 export async function saveSrm(srm: SemanticRecalibrationModule, dir: string): Promise<void> {
   const s = srm.serialize();
   const t = srm.trainingState();
+  const replay = srm.replayRecord();
   await writeFolderAtomic(dir, async (tmp) => {
     await writeSafetensors(path.join(tmp, 'weights.safetensors'), s.weights);
     await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), t.optimizer);
+    await writeSafetensors(path.join(tmp, 'replay.safetensors'), replay.record);
     const json: SrmCheckpointJson = {
       format: SRM_CHECKPOINT_FORMAT,
       formatVersion: SRM_CHECKPOINT_VERSION,
       config: s.config,
-      state: { optimizerStep: t.optimizerStep, updates: t.updates, rng: t.rng },
+      state: { optimizerStep: t.optimizerStep, updates: t.updates, rng: t.rng, replay: replay.state, lastStats: srm.lastStats },
     };
     await writeJsonFile(path.join(tmp, 'srm.json'), json);
   });
@@ -60,9 +72,14 @@ export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promis
   const optimFile = path.join(dir, 'optimizer.safetensors');
   const weights = (await readSafetensors(weightsFile)).tensors;
   const optimizer = (await readSafetensors(optimFile)).tensors;
+  const lastStats = json.state.lastStats === undefined ? null : checkLastStats(json.state.lastStats, file);
+  const replayFile = path.join(dir, 'replay.safetensors');
+  const replay = json.state.replay === undefined ? null : (await readSafetensors(replayFile)).tensors;
   const srm = SemanticRecalibrationModule.deserialize({ format: 'alignsam-srm', formatVersion: 1, config: json.config, weights }, weightsFile);
   try {
     srm.restoreTrainingState({ optimizer, optimizerStep: json.state.optimizerStep, updates: json.state.updates, rng: json.state.rng }, optimFile);
+    if (replay) srm.restoreReplay(replay, json.state.replay!, `${file} and ${replayFile}`);
+    srm.lastStats = lastStats;
     if (options.textEncoder !== undefined) srm.checkTextEncoder(options.textEncoder, dir);
   } catch (err) {
     srm.dispose();

@@ -24,7 +24,7 @@ import { Rng, type RngState } from '../utils/rng';
 import { cellTargets, diceBceLoss } from './losses';
 import { resolveSrmConfig, validateSrmConfig, withSavedState, type SrmConfig, type SrmConfigInput } from './srm-config';
 import { SrmNet, type SrmInputBatch } from './srm-net';
-import { SrmReplay, type SrmReplayEntry } from './srm-replay';
+import { SrmReplay, type SrmReplayEntry, type SrmReplayState } from './srm-replay';
 import type { SrmExample } from './evaluate-srm';
 
 /** The part of an observation the SRM reads (a PromptObservation has all of it). */
@@ -277,6 +277,15 @@ export class SemanticRecalibrationModule implements ClickLabeler {
     this.optimizer.loadRecord(state.optimizer, state.optimizerStep, source);
     this.updates = state.updates;
     this.rng.setState(state.rng);
+  }
+
+  /** The replay of recent states, for a checkpoint that resumes exactly (see SrmReplay.toRecord). */
+  replayRecord(): { record: TensorRecord; state: SrmReplayState } {
+    return this.replay.toRecord();
+  }
+
+  restoreReplay(record: TensorRecord, state: SrmReplayState, source = 'SRM replay'): void {
+    this.replay.loadRecord(record, state, source);
   }
 
   /** Forget the replay (e.g. after loading a checkpoint for another data set). */

@@ -51,6 +51,30 @@ export class EpisodeStats {
   labelAccuracy(): number {
     return this.labelsRight.length ? this.labelsRight.reduce((a, b) => a + b, 0) / this.labelsRight.length : NaN;
   }
+
+  /** The windows and the count, for a checkpoint (a resumed run logs what a straight one would). */
+  getState(): EpisodeStatsState {
+    return { ious: [...this.ious], labelsRight: [...this.labelsRight], episodes: this.episodes };
+  }
+
+  setState(state: EpisodeStatsState, where: string): void {
+    if (!state || !Array.isArray(state.ious) || !state.ious.every(Number.isFinite) || state.ious.length > this.window) {
+      throw new Error(`${where}: 'ious' must be at most ${this.window} finite numbers`);
+    }
+    if (!Array.isArray(state.labelsRight) || !state.labelsRight.every((v) => v === 0 || v === 1) || state.labelsRight.length > this.clickWindow) {
+      throw new Error(`${where}: 'labelsRight' must be at most ${this.clickWindow} values of 0 or 1`);
+    }
+    if (!(Number.isInteger(state.episodes) && state.episodes >= 0)) throw new Error(`${where}: 'episodes' must be an integer >= 0, got ${JSON.stringify(state.episodes)}`);
+    this.ious.splice(0, this.ious.length, ...state.ious);
+    this.labelsRight.splice(0, this.labelsRight.length, ...state.labelsRight);
+    this.episodes = state.episodes;
+  }
+}
+
+export interface EpisodeStatsState {
+  ious: number[];
+  labelsRight: number[];
+  episodes: number;
 }
 
 /** What the monitor reads from an agent (PPO and DQN both have it). */
@@ -181,6 +205,11 @@ export class TrainingMonitor implements Callback {
   onRolloutEnd(ctx: CallbackContext): void {
     this.flushLogs();
     this.draw(ctx, false);
+  }
+
+  /** An update's record is written before a checkpoint of it can be: a resumed run never misses it. */
+  onUpdateEnd(): void {
+    this.flushLogs();
   }
 
   onTrainingEnd(ctx: CallbackContext): void {

@@ -11,7 +11,9 @@ import * as path from 'path';
 import { CheckpointCallback, type Callback } from '../agent/callbacks';
 import type { AlignSamConfig } from '../config/alignsam-config';
 import { dumpConfig } from '../config/load-config';
+import { isResumablePromptEnv } from '../env/prompt/prompt-env-state';
 import { SamPromptEnv } from '../env/prompt/sam-prompt-env';
+import { writeFolderAtomic } from '../io/atomic-folder';
 import { pretrainSrmOnImages } from '../recalibration/srm-training';
 import { loadSrmInto, saveSrm } from '../recalibration/srm-io';
 import type { SamModel } from '../sam/modeling/sam-model';
@@ -20,8 +22,9 @@ import type { ComparisonReport } from '../eval/compare';
 import type { EvaluationReport } from '../eval/evaluate';
 import { evaluateFromConfig, evaluationJson } from './evaluation';
 import { writeRunReport, type ReportFiles } from '../report/run-report';
-import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, envOptions, loadAgent, type RunParts } from './factory';
-import { EveryNSteps, TrainingMonitor } from './monitor';
+import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, envOptions, loadAgent, srmDirOf, type RunParts, type TrainVecEnv } from './factory';
+import { EpisodeStats, EveryNSteps, TrainingMonitor } from './monitor';
+import { hasRunState, readRunState, RUN_STATE_FILE, writeRunState } from './run-state';
 import { checkpointDirFor, createRunDirLocked, openRunDirLocked, writeRunConfig, type RunPaths } from './run-dir';
 import type { RunLock } from './run-lock';
 import { RunLogger } from './run-logger';
@@ -119,6 +122,41 @@ async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts, lo
   if (cached) await saveSrm(srm, cached);
 }
 
+/**
+ * Put the envs (samples, episodes in flight, sample RNGs), the agent's episode returns and the
+ * logged episode statistics back where a checkpoint left them; returns the best evaluation IoU so
+ * far. What a checkpoint lacks (one written by an older version) is named in a warning: training
+ * goes on from it, with new episodes or an empty SRM replay, but not as an uninterrupted run would.
+ */
+async function restoreRunState(dir: string, config: AlignSamConfig, parts: RunParts, env: TrainVecEnv, agent: Agent, stats: EpisodeStats, log: (m: string) => void): Promise<number> {
+  const lacking: string[] = [];
+  const fresh: string[] = [];
+  let bestIou = -Infinity;
+  const state = hasRunState(dir) ? await readRunState(dir) : null;
+  if (!state) lacking.push(`the envs' state (${RUN_STATE_FILE})`);
+  if (!agent.canContinueEpisodes) lacking.push("the agent's episodes in flight (agent.json state.episodes)");
+  if (state && agent.canContinueEpisodes && isResumablePromptEnv(env)) {
+    const file = path.join(dir, RUN_STATE_FILE);
+    stats.setState(state.episodeStats, `${file}: episodeStats`);
+    agent.continueEpisodes(await env.setState(state.envs, file));
+    bestIou = state.bestEvalIou ?? -Infinity;
+  } else {
+    fresh.push('new episodes');
+  }
+  if (parts.labeler && !fs.existsSync(path.join(srmDirOf(dir), 'replay.safetensors'))) {
+    lacking.push('the SRM replay (srm/replay.safetensors)');
+    fresh.push('an empty SRM replay');
+  }
+  if (lacking.length > 0) {
+    log(`warning: ${dir} was saved without ${lacking.join(', ')} (a checkpoint of an older version): training continues from it with ${fresh.join(' and ')}, so it will not repeat an uninterrupted run exactly`);
+  }
+  const d = config.agent.dqn;
+  if (config.agent.algo === 'dqn' && (!d.save_replay_buffer || d.n_steps > 1)) {
+    log(`warning: ${!d.save_replay_buffer ? 'agent.dqn.save_replay_buffer is false: the replay buffer was not saved' : 'agent.dqn.n_steps > 1: transitions still waiting for their n-th step were not saved'}, so the resumed run does not repeat an uninterrupted one exactly`);
+  }
+  return bestIou;
+}
+
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   let config = opts.config;
@@ -178,6 +216,8 @@ async function trainInFolder(
   let monitor: TrainingMonitor | null = null;
   try {
     agent = checkpoint ? await loadAgent(checkpoint.dir, trainEnv) : createAgent(config, trainEnv);
+    const stats = new EpisodeStats();
+    let bestIou = checkpoint ? await restoreRunState(checkpoint.dir, config, parts, env, agent, stats, log) : -Infinity;
     if (!checkpoint && parts.labeler && config.srm.pretrain.images > 0 && config.srm.pretrain.updates > 0) {
       await pretrainSrmFromConfig(config, parts, log);
     }
@@ -185,15 +225,21 @@ async function trainInFolder(
     if (!checkpoint) logger.logRunInfo(dumpConfig(config), configHparams(config));
     const algo = config.agent.algo;
     const progress = opts.progress === undefined ? (config.train.progress ? process.stderr : null) : opts.progress;
-    monitor = new TrainingMonitor({ agent, algo, logger, progress, extraMetrics: parts.labeler?.metrics });
+    monitor = new TrainingMonitor({ agent, algo, logger, progress, stats, extraMetrics: parts.labeler?.metrics });
     const callbacks: Callback[] = [monitor];
-    const saveCheckpoint = async (dir: string) => {
-      await agent!.save(dir);
-      if (parts.labeler?.save) await parts.labeler.save(dir);
+    // One folder renamed into place: the agent, the SRM and (`withRunState`) the envs and the
+    // run's counters, all of one moment or none.
+    const saveCheckpoint = async (dir: string, withRunState: boolean) => {
+      await writeFolderAtomic(dir, async (tmp) => {
+        await agent!.writeCheckpoint(tmp);
+        if (parts.labeler) await parts.labeler.save(tmp);
+        if (withRunState && isResumablePromptEnv(env)) {
+          await writeRunState(tmp, { envs: await env.getState(), episodeStats: stats.getState(), bestEvalIou: Number.isFinite(bestIou) ? bestIou : null });
+        }
+      });
     };
     // Saved after the update that ends a rollout, so that a resume continues exactly.
-    if (config.train.checkpoint_every > 0) callbacks.push(new CheckpointCallback({ everySteps: config.train.checkpoint_every, dir: paths.checkpoints, save: (dir) => saveCheckpoint(dir) }));
-    let bestIou = -Infinity;
+    if (config.train.checkpoint_every > 0) callbacks.push(new CheckpointCallback({ everySteps: config.train.checkpoint_every, dir: paths.checkpoints, save: (dir) => saveCheckpoint(dir, true) }));
     if (config.train.eval_every > 0) {
       callbacks.push(
         new EveryNSteps(config.train.eval_every, async (ctx) => {
@@ -205,7 +251,8 @@ async function trainInFolder(
           monitor!.note = `eval IoU ${r.mean.final_iou.toFixed(3)}`;
           if (r.mean.final_iou > bestIou) {
             bestIou = r.mean.final_iou;
-            await saveCheckpoint(paths.best);
+            // Mid-rollout: the agent to export, not a point to resume from.
+            await saveCheckpoint(paths.best, false);
           }
         }),
       );
@@ -221,7 +268,7 @@ async function trainInFolder(
     process.removeListener('SIGINT', onSignal);
     const stopped = monitor.stopRequested;
     const finalDir = checkpointDirFor(paths, agent.numTimesteps);
-    if (!fs.existsSync(path.join(finalDir, 'agent.json'))) await saveCheckpoint(finalDir);
+    if (!fs.existsSync(path.join(finalDir, 'agent.json'))) await saveCheckpoint(finalDir, true);
     if (stopped) {
       log(`${stopped}: saved ${finalDir}; continue with --resume ${paths.root}`);
       return { paths, numTimesteps: agent.numTimesteps, resumedFrom: checkpoint?.step ?? null, evaluation: [], report: null, stopped, checkpoint: finalDir };

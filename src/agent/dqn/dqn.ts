@@ -236,6 +236,9 @@ export class DQN extends BaseAgent<DQNOptions> {
       explorationRate: this.explorationRate,
       replay: replayState,
       pendingNStep: this.nStep?.pendingCount ?? 0,
+      // The gradient steps not yet averaged into a logs record, so a resumed run logs as a straight one.
+      pendingLog: this.pendingLog,
+      lastLr: this.lastLr,
     };
   }
 
@@ -258,6 +261,12 @@ export class DQN extends BaseAgent<DQNOptions> {
     agent.nUpdates = Number(st.nUpdates ?? 0);
     agent.nCalls = Number(st.nCalls ?? 0);
     agent.explorationRate = Number(st.explorationRate ?? agent.options.explorationInitialEps);
+    if (st.pendingLog !== undefined) {
+      const p = st.pendingLog as DQN['pendingLog'];
+      if (!p || !(['loss', 'q', 'count', 'seconds'] as const).every((k) => Number.isFinite(p[k]))) throw new Error(`${path.join(dir, 'agent.json')}: 'state.pendingLog' must hold finite loss, q, count and seconds`);
+      agent.pendingLog = { loss: p.loss, q: p.q, count: p.count, seconds: p.seconds };
+    }
+    if (typeof st.lastLr === 'number') agent.lastLr = st.lastLr;
     return agent;
   }
 

@@ -28,6 +28,7 @@ import { RewardFunction } from '../../reward/reward-function';
 import type { RewardConfig } from '../../reward/config';
 import type { RewardBreakdown } from '../../reward/reward-function';
 import { Rng } from '../../utils/rng';
+import { checkPromptEnvState, type PromptEnvShape, type PromptEnvState } from './prompt-env-state';
 import { Discrete } from '../spaces/discrete';
 import type { Space } from '../spaces/space';
 import type { Env, Info, ResetOptions, ResetResult, RgbImage, StepResult } from '../types';
@@ -218,16 +219,24 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     } else {
       index = this.rng.int(n);
     }
+    this.episode = await this.newEpisode(index);
+    if (this.options.observeLabeler) this.episode.labelerScores = (await this.options.labeler!.scoreCells([this.observation()]))[0];
+    await this.addInitialPrompts();
+    return this.episode.pointsXY.length > 0 ? this.decodeRequest() : null;
+  }
+
+  /** Episode `index` before any prompt, replacing the current one. */
+  private async newEpisode(index: number): Promise<Episode> {
     const sample = await this.options.dataset.get(index);
     if (sample.mask.length !== sample.width * sample.height) {
       throw new Error(`sample '${sample.id}': mask has ${sample.mask.length} pixels, image is ${sample.width}x${sample.height}`);
     }
     const embedding = await this.options.embeddings.acquire(sample.image);
     this.endEpisode();
-    const frame = new LowResFrame(4 * this.model.gridSize, this.model.config.imageEncoder.imgSize, embedding);
+    const frame = new LowResFrame(this.lowResSide, this.model.config.imageEncoder.imgSize, embedding);
     const g2 = this.grid.numCells;
     const e2 = this.model.gridSize * this.model.gridSize;
-    this.episode = {
+    return {
       sample,
       sampleIndex: index,
       embedding,
@@ -247,9 +256,79 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       textVector: this.textVectorOf(sample.targetName),
       labelerScores: undefined,
     };
-    if (this.options.observeLabeler) this.episode.labelerScores = (await this.options.labeler!.scoreCells([this.observation()]))[0];
-    await this.addInitialPrompts();
-    return this.episode.pointsXY.length > 0 ? this.decodeRequest() : null;
+  }
+
+  /** Side of SAM's low-res logits, L = 4E. */
+  private get lowResSide(): number {
+    return 4 * this.model.gridSize;
+  }
+
+  /** What a saved state must fit to be restored into this env. */
+  get stateShape(): PromptEnvShape {
+    return {
+      datasetLength: this.options.dataset.length,
+      horizon: this.horizon,
+      numCells: this.grid.numCells,
+      lowResSide: this.lowResSide,
+      labelerScores: this.options.observeLabeler === true,
+    };
+  }
+
+  /**
+   * Everything this env carries to its next step (sample RNG, the episode in flight): restored
+   * with setState, the env goes on exactly as this one would.
+   */
+  getState(): PromptEnvState {
+    const ep = this.episode;
+    return {
+      rng: this.rng.getState(),
+      seeded: this.seeded,
+      sequentialIndex: this.sequentialIndex,
+      episode: ep && {
+        sampleIndex: ep.sampleIndex,
+        t: ep.t,
+        pointsXY: ep.pointsXY.slice(),
+        labels: ep.labels.slice(),
+        clicked: ep.clicked.slice(),
+        clicksPositive: ep.clicksPositive.slice(),
+        clicksNegative: ep.clicksNegative.slice(),
+        maskLogits: ep.logits ? Float32Array.from(ep.logits.dataSync()) : null,
+        labelerScores: ep.labelerScores ? ep.labelerScores.slice() : null,
+      },
+    };
+  }
+
+  /**
+   * Continue from a `getState()`: the sample and its embedding are loaded again and the mask is
+   * derived from the saved logits as a step derives it. Returns the current observation (null
+   * when the state has no episode). A state that does not fit names `where` and the field, before
+   * anything changes.
+   */
+  async setState(state: PromptEnvState, where = 'env state'): Promise<PromptObservation | null> {
+    this.assertOpen('setState');
+    checkPromptEnvState(state, this.stateShape, where);
+    const saved = state.episode;
+    if (saved) {
+      const ep = await this.newEpisode(saved.sampleIndex);
+      this.episode = ep;
+      ep.t = saved.t;
+      ep.pointsXY = saved.pointsXY.slice();
+      ep.labels = saved.labels.slice();
+      ep.clicked = saved.clicked.slice();
+      ep.clicksPositive = saved.clicksPositive.slice();
+      ep.clicksNegative = saved.clicksNegative.slice();
+      ep.labelerScores = saved.labelerScores ? saved.labelerScores.slice() : undefined;
+      if (saved.maskLogits) {
+        const l = this.lowResSide;
+        this.absorbLogits(tf.tensor2d(saved.maskLogits, [l, l]));
+      }
+    } else {
+      this.endEpisode();
+    }
+    this.rng.setState(state.rng);
+    this.seeded = state.seeded;
+    this.sequentialIndex = state.sequentialIndex;
+    return saved ? this.observation() : null;
   }
 
   /** Phase 2 of reset: absorb P0's decoded mask (or none) and return the first observation. */
@@ -391,9 +470,6 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
 
   /** Take SAM's output for the current prompts: the mask (low-res, valid region) and its probabilities on the embedding grid. */
   private absorbMask(decoded: DecoderOutput): void {
-    const ep = this.episode!;
-    const e = this.model.gridSize;
-    const { height: h, width: w } = ep.frame;
     try {
       let best = 0;
       if (decoded.iouPredictions.shape[0] > 1) {
@@ -404,24 +480,32 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
         const l = decoded.lowResLogits.shape[1];
         return decoded.lowResLogits.slice([best, 0, 0], [1, l, l]).reshape([l, l]) as tf.Tensor2D;
       });
-      const [gridProbs, validProbs] = tidyValue(() => {
-        const probs = tf.sigmoid(logits);
-        const pooled = tf.avgPool(probs.expandDims(0).expandDims(3) as tf.Tensor4D, 4, 4, 'valid').reshape([e * e]);
-        return [pooled.dataSync() as Float32Array, probs.slice([0, 0], [h, w]).dataSync() as Float32Array];
-      });
-      ep.logits?.dispose();
-      ep.logits = logits;
-      ep.maskProbsGrid = Float32Array.from(gridProbs);
-      ep.maskLowProbs = Float32Array.from(validProbs);
-      // sigmoid(l) > 0.5 exactly when l > 0: the reference's mask threshold. A plain loop: a
-      // TypedArray.from with a mapping function cost ~15 ms per step here (49k pixels).
-      const maskLow = new Uint8Array(validProbs.length);
-      for (let i = 0; i < validProbs.length; i++) maskLow[i] = validProbs[i] > 0.5 ? 1 : 0;
-      ep.maskLow = maskLow;
+      this.absorbLogits(logits);
     } finally {
       decoded.lowResLogits.dispose();
       decoded.iouPredictions.dispose();
     }
+  }
+
+  /** Make `logits` [L, L] the current mask (the episode takes ownership). */
+  private absorbLogits(logits: tf.Tensor2D): void {
+    const ep = this.episode!;
+    const e = this.model.gridSize;
+    const { height: h, width: w } = ep.frame;
+    const [gridProbs, validProbs] = tidyValue(() => {
+      const probs = tf.sigmoid(logits);
+      const pooled = tf.avgPool(probs.expandDims(0).expandDims(3) as tf.Tensor4D, 4, 4, 'valid').reshape([e * e]);
+      return [pooled.dataSync() as Float32Array, probs.slice([0, 0], [h, w]).dataSync() as Float32Array];
+    });
+    ep.logits?.dispose();
+    ep.logits = logits;
+    ep.maskProbsGrid = Float32Array.from(gridProbs);
+    ep.maskLowProbs = Float32Array.from(validProbs);
+    // sigmoid(l) > 0.5 exactly when l > 0: the reference's mask threshold. A plain loop: a
+    // TypedArray.from with a mapping function cost ~15 ms per step here (49k pixels).
+    const maskLow = new Uint8Array(validProbs.length);
+    for (let i = 0; i < validProbs.length; i++) maskLow[i] = validProbs[i] > 0.5 ? 1 : 0;
+    ep.maskLow = maskLow;
   }
 
   private async addInitialPrompts(): Promise<void> {

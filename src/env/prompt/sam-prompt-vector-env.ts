@@ -12,6 +12,7 @@ import type { ResetOptions, ResetResult, RgbImage, StepResult } from '../types';
 import { BaseVectorEnv } from '../vector/base-vector-env';
 import { type AutoresetMode, VectorEnvError } from '../vector/types';
 import type { PromptObservation } from './observation';
+import { checkPromptEnvState, type PromptEnvState } from './prompt-env-state';
 import { PendingStep, SamPromptEnv, SamPromptEnvOptions } from './sam-prompt-env';
 
 export interface SamPromptVectorEnvOptions extends SamPromptEnvOptions {
@@ -58,6 +59,29 @@ export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number>
     const steps = stepIndices.map((i, k) => this.envs[i].completeStep(pending[k], decoded[k]!));
     const resets = resetIndices.map((i, k) => this.envs[i].completeReset(decoded[pending.length + k]));
     return { steps, resets };
+  }
+
+  /** Every env's state (see SamPromptEnv.getState), for an exact resume. */
+  async getState(): Promise<PromptEnvState[]> {
+    this.assertOpen('getState');
+    return this.envs.map((e) => e.getState());
+  }
+
+  /**
+   * Continue from `getState()`'s states; returns the envs' current observations. Every state is
+   * checked (errors name `source`, the env and the field) before any env changes.
+   */
+  async setState(states: readonly PromptEnvState[], source = 'vector env state'): Promise<PromptObservation[]> {
+    this.assertOpen('setState');
+    if (!Array.isArray(states) || states.length !== this.numEnvs) throw new Error(`${source}: ${Array.isArray(states) ? states.length : 'no'} env states for ${this.numEnvs} envs`);
+    states.forEach((s, i) => {
+      checkPromptEnvState(s, this.envs[i].stateShape, `${source}: env ${i}`);
+      if (!s.episode) throw new Error(`${source}: env ${i}: 'episode' is missing (a vector env's envs are always inside an episode)`);
+    });
+    const observations: PromptObservation[] = [];
+    for (let i = 0; i < this.numEnvs; i++) observations.push((await this.envs[i].setState(states[i], `${source}: env ${i}`))!);
+    this.markRestored(states.map((s) => s.episode!.t >= this.envs[0].horizon));
+    return observations;
   }
 
   async render(): Promise<(RgbImage | null)[]> {

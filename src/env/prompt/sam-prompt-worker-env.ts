@@ -19,7 +19,8 @@ import { VectorEnvError, type VectorEnv, type VectorResetOptions, type VectorRes
 import { ActionGrid } from './action-grid';
 import type { ClickLabeler } from './labeler';
 import { PromptObservation, promptObservationSpace } from './observation';
-import type { SerializedObservation, SerializedStep, WorkerPromptEnvConfig, WorkerReply, WorkerRequest } from './worker-messages';
+import type { PromptEnvState } from './prompt-env-state';
+import type { SerializedObservation, SerializedRestore, SerializedStep, WorkerPromptEnvConfig, WorkerReply, WorkerRequest } from './worker-messages';
 
 export interface SamPromptWorkerVectorEnvOptions {
   numEnvs: number;
@@ -194,6 +195,30 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
       truncated: cat('truncated', (n) => new Uint8Array(n)),
       infos,
     };
+  }
+
+  /** Every env's state, in env order (see SamPromptEnv.getState), for an exact resume. */
+  async getState(): Promise<PromptEnvState[]> {
+    this.assertOpen('getState');
+    const parts = await Promise.all(this.links.map((l) => l.request<PromptEnvState[]>({ cmd: 'getState' })));
+    return parts.flat();
+  }
+
+  /** Continue from `getState()`'s states; returns the envs' current observations. */
+  async setState(states: readonly PromptEnvState[], source = 'vector env state'): Promise<PromptObservation[]> {
+    this.assertOpen('setState');
+    if (!Array.isArray(states) || states.length !== this.numEnvs) throw new Error(`${source}: ${Array.isArray(states) ? states.length : 'no'} env states for ${this.numEnvs} envs`);
+    let offset = 0;
+    const parts = await Promise.all(
+      this.links.map((l, w) => {
+        const from = offset;
+        offset += this.shares[w];
+        return l.request<SerializedRestore>({ cmd: 'setState', states: states.slice(from, offset), source: `${source}: envs ${from}..${offset - 1}` });
+      }),
+    );
+    const names = parts.flatMap((p) => p.targetNames);
+    this.current = await this.resolveAll(parts.flatMap((p) => p.observations), names.map((target_name) => ({ target_name })));
+    return this.current;
   }
 
   async render(): Promise<(RgbImage | null)[]> {

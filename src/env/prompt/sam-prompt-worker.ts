@@ -13,7 +13,7 @@ import type { VectorStepResult } from '../vector/types';
 import type { ClickLabeler } from './labeler';
 import type { PromptObservation } from './observation';
 import { SamPromptVectorEnv } from './sam-prompt-vector-env';
-import { SerializedStep, WorkerReply, WorkerRequest, serializeObservation } from './worker-messages';
+import { SerializedRestore, SerializedStep, WorkerReply, WorkerRequest, serializeObservation } from './worker-messages';
 
 let venv: SamPromptVectorEnv | null = null;
 /** Labels decided on the main thread (by its SRM) for the next step. */
@@ -73,6 +73,12 @@ async function handle(req: WorkerRequest): Promise<unknown> {
     case 'step':
       queuedLabels = req.labels ? [...req.labels] : [];
       return serializeStep(await venv!.step(req.actions));
+    case 'getState':
+      return venv!.getState();
+    case 'setState': {
+      const observations = await venv!.setState(req.states, req.source);
+      return { observations: observations.map(serializeObservation), targetNames: venv!.envs.map((e) => e.currentSample!.targetName) } satisfies SerializedRestore;
+    }
     case 'close':
       await venv?.close();
       venv = null;

@@ -5,6 +5,7 @@
  */
 import type { Info } from '../types';
 import type { LabelSource } from './action-grid';
+import type { PromptEnvState } from './prompt-env-state';
 import type { InitialPrompts } from './sam-prompt-env';
 import type { PromptObservation } from './observation';
 
@@ -45,7 +46,15 @@ export type WorkerRequest =
   | { id: number; cmd: 'init'; config: WorkerPromptEnvConfig; numEnvs: number; seed: number }
   | { id: number; cmd: 'reset'; seed?: number }
   | { id: number; cmd: 'step'; actions: number[]; labels: (0 | 1)[] | null }
+  | { id: number; cmd: 'getState' }
+  | { id: number; cmd: 'setState'; states: PromptEnvState[]; source: string }
   | { id: number; cmd: 'close' };
+
+/** A worker's envs after `setState`: their observations and their samples' target names. */
+export interface SerializedRestore {
+  observations: SerializedObservation[];
+  targetNames: (string | null)[];
+}
 
 export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 

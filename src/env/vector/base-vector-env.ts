@@ -160,6 +160,15 @@ export abstract class BaseVectorEnv<Obs, Act> implements VectorEnv<Obs, Act> {
     return out;
   }
 
+  /**
+   * For a subclass that restored its envs from saved state: steps may follow without a reset;
+   * in next-step mode the envs marked in `ended` reset at the next step.
+   */
+  protected markRestored(ended: readonly boolean[]): void {
+    ended.forEach((e, i) => (this.needsReset[i] = this.autoresetMode === 'next-step' && e ? 1 : 0));
+    this.hasReset = true;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
