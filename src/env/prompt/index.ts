@@ -12,3 +12,5 @@ export type { PromptObservation, EmbeddingRef, PromptObservationDims } from './o
 export type { ClickLabeler, ClickLabelRequest } from './labeler';
 export { LowResFrame } from './low-res-frame';
 export { renderEpisode } from './render';
+export { checkPromptEnvState, isResumablePromptEnv, promptEnvStatesFromRecord, promptEnvStatesToRecord } from './prompt-env-state';
+export type { PromptEnvState, PromptEpisodeState, PromptEnvShape, PromptEnvStateJson, ResumablePromptEnv } from './prompt-env-state';
