@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import type { Info } from '../env/types';
 import type { VectorEnv } from '../env/vector/types';
+import { formatDuration } from '../utils/progress-line';
 import { evaluatePolicy, EvaluationResult, PolicyLike } from './evaluate';
 
 /** What callbacks may use of an agent. */
@@ -190,17 +191,6 @@ export class StopTrainingOnRewardThreshold implements Callback {
     if (r.length < window) return true;
     return !(r.reduce((a, b) => a + b, 0) / r.length >= this.opts.threshold);
   }
-}
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  const mm = String(m).padStart(2, '0');
-  const ss = String(sec).padStart(2, '0');
-  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
 /** A one-line text progress bar with rate and ETA, redrawn on stderr at most every `minIntervalMs`. */

@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { AlignSamConfig } from '../config/alignsam-config';
 import { dumpConfig, loadRewardFile } from '../config/load-config';
-import { ProgressLine } from './progress-line';
+import { ProgressLine } from '../utils/progress-line';
 
 export interface AblationVariant {
   name: string;

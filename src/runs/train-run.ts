@@ -19,8 +19,7 @@ import { loadSrmInto, saveSrm } from '../recalibration/srm-io';
 import type { SamModel } from '../sam/modeling/sam-model';
 import { agentPolicy } from '../eval/clickers';
 import type { ComparisonReport } from '../eval/compare';
-import type { EvaluationReport } from '../eval/evaluate';
-import { evaluateFromConfig, evaluationJson } from './evaluation';
+import { evaluateFromConfig, evaluationScalars, writeEvaluationJson } from '../eval/run-evaluation';
 import { writeRunReport, type ReportFiles } from '../report/run-report';
 import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, envOptions, loadAgent, srmDirOf, type RunParts, type TrainVecEnv } from './factory';
 import { EpisodeStats, EveryNSteps, TrainingMonitor } from './monitor';
@@ -56,12 +55,6 @@ export interface TrainRunResult {
   /** The checkpoint the final evaluation evaluated (the one `export` takes by default). */
   checkpoint: string | null;
   stopped: string | null;
-}
-
-function evalScalars(r: EvaluationReport): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(r.mean)) out[`eval/${k === 'return' ? 'mean_return' : k}`] = v;
-  return out;
 }
 
 /** Every scalar setting of the config by its dotted key (lists as JSON), for TensorBoard's HParams. */
@@ -247,7 +240,7 @@ async function trainInFolder(
           if (ctx.numTimesteps >= ctx.totalTimesteps && !opts.skipFinalEval) return;
           monitor!.note = 'evaluating...';
           const [r] = await evaluateFromConfig(config, evalEnv, agentPolicy(agent!), config.train.eval_episodes, { datasetLength: parts.evalData.length, baselines: [] });
-          logger!.log(ctx.numTimesteps, evalScalars(r));
+          logger!.log(ctx.numTimesteps, evaluationScalars(r));
           monitor!.note = `eval IoU ${r.mean.final_iou.toFixed(3)}`;
           if (r.mean.final_iou > bestIou) {
             bestIou = r.mean.final_iou;
@@ -280,11 +273,8 @@ async function trainInFolder(
       const progress = opts.progress === undefined ? (config.train.progress ? process.stderr : null) : opts.progress;
       evaluation = await evaluateFromConfig(config, evalEnv, agentPolicy(agent), config.eval.episodes, { datasetLength: parts.evalData.length, pictures: config.eval.pictures, progress });
       const step = agent.numTimesteps;
-      for (const r of evaluation) {
-        const scalars = evalScalars(r);
-        logger.log(step, r.policy === 'agent' ? scalars : Object.fromEntries(Object.entries(scalars).map(([k, v]) => [k.replace(/^eval\//, `baseline/${r.policy}/`), v])));
-      }
-      fs.writeFileSync(paths.evalJson, `${JSON.stringify(evaluationJson(evaluation, { checkpoint: path.relative(paths.root, finalDir), step, episodes: config.eval.episodes }), null, 1)}\n`);
+      for (const r of evaluation) logger.log(step, evaluationScalars(r));
+      await writeEvaluationJson(paths.evalJson, evaluation, { checkpoint: path.relative(paths.root, finalDir), step, episodes: config.eval.episodes });
       logger.close();
       logger = null;
       report = await writeRunReport(paths.root, evaluation);

@@ -45,7 +45,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const { loadConfig } = await import('../../config/load-config');
     const { openRunDir, runPaths } = await import('../../runs/run-dir');
     const { createRunParts, createEvalEnv, loadAgent } = await import('../../runs/factory');
-    const { evaluateFromConfig, evaluationJson } = await import('../../runs/evaluation');
+    const { evaluateFromConfig, writeEvaluationJson } = await import('../../eval/run-evaluation');
     const { formatEvaluationTable } = await import('../../eval/compare');
     const { agentPolicy } = await import('../../eval/clickers');
     const overrides = setList(a.set);
@@ -84,9 +84,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       });
       process.stdout.write(`${formatEvaluationTable(reports)}\n`);
       if (opened && a.write) {
-        const fs = await import('fs');
         const { writeRunReport } = await import('../../report/run-report');
-        fs.writeFileSync(opened.paths.evalJson, `${JSON.stringify(evaluationJson(reports, { checkpoint: ckptDir, step: agent?.numTimesteps ?? null, episodes }), null, 1)}\n`);
+        await writeEvaluationJson(opened.paths.evalJson, reports, { checkpoint: ckptDir, step: agent?.numTimesteps ?? null, episodes });
         const files = await writeRunReport(opened.paths.root, reports);
         process.stdout.write(`wrote ${opened.paths.evalJson}\n${[files.training, files.miouClicks, ...files.episodes].filter(Boolean).map((f) => `  ${f}`).join('\n')}\n`);
       }
@@ -105,7 +104,7 @@ async function evalExport(a: EvalArgs): Promise<void> {
   const { loadExport } = await import('../../runs/export');
   const { exportPolicy } = await import('../../runs/predict');
   const { exportEnvOptions } = await import('../../runs/export-env');
-  const { evaluateFromConfig } = await import('../../runs/evaluation');
+  const { evaluateFromConfig } = await import('../../eval/run-evaluation');
   const { formatEvaluationTable } = await import('../../eval/compare');
   const { SamPromptEnv } = await import('../../env/prompt/sam-prompt-env');
   if (!a.config) throw new Error('eval --export needs --config <yaml> for the data to evaluate on');

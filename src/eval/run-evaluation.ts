@@ -1,13 +1,15 @@
 /**
  * The evaluation of a run from its config: the agent and `eval.baselines` on `n` episodes of the
- * evaluation split (the same episodes for every row), with a progress line, and its JSON form.
+ * evaluation split (the same episodes for every row), with a progress line; its JSON form
+ * (eval.json) and its scalars for the metrics log.
  */
 import type { AlignSamConfig } from '../config/alignsam-config';
 import type { SamPromptEnv } from '../env/prompt/sam-prompt-env';
-import type { ClickPolicy } from '../eval/clickers';
-import { evaluateWithBaselines, type ComparisonReport } from '../eval/compare';
-import { episodeSpecs, reportToJson } from '../eval/evaluate';
-import { ProgressLine } from './progress-line';
+import { writeJsonFileAtomic } from '../io/json-file';
+import { ProgressLine } from '../utils/progress-line';
+import type { ClickPolicy } from './clickers';
+import { evaluateWithBaselines, type ComparisonReport } from './compare';
+import { episodeSpecs, reportToJson, type EvaluationReport } from './evaluate';
 
 export interface RunEvaluationOptions {
   datasetLength: number;
@@ -45,4 +47,17 @@ export function evaluationJson(reports: readonly ComparisonReport[], meta: { che
     episodes: meta.episodes,
     policies: reports.map((r) => ({ description: r.description, protocol: r.protocol, ...reportToJson(r) })),
   };
+}
+
+/** Writes eval.json atomically (a reader never sees half of it). */
+export async function writeEvaluationJson(file: string, reports: readonly ComparisonReport[], meta: { checkpoint: string | null; step: number | null; episodes: number }): Promise<void> {
+  await writeJsonFileAtomic(file, evaluationJson(reports, meta));
+}
+
+/** A row's means as metrics-log scalars: `eval/<metric>` for the agent, `baseline/<policy>/<metric>` for the others. */
+export function evaluationScalars(r: EvaluationReport): Record<string, number> {
+  const prefix = r.policy === 'agent' ? 'eval' : `baseline/${r.policy}`;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(r.mean)) out[`${prefix}/${k === 'return' ? 'mean_return' : k}`] = v;
+  return out;
 }

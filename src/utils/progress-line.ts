@@ -3,7 +3,18 @@
  * On a terminal it is redrawn in place; into a file or pipe a full line is written at most every
  * `intervalMs` (default 15 s) and at the end, so batch logs stay readable.
  */
-import { formatDuration } from '../agent/callbacks';
+
+/** Seconds as mm:ss or h:mm:ss ('--:--' when unknown). */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const mm = String(m).padStart(2, '0');
+  const ss = String(sec).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
 
 export class ProgressLine {
   private start = Date.now();
