@@ -1,17 +1,13 @@
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readJsonFile, readJsonFileSync, writeJsonFile, writeJsonFileAtomic } from '../../src/io/json-file';
 
-describe('JSON files', () => {
-  let root = '';
-  beforeAll(async () => {
-    root = await fsp.mkdtemp(path.join(os.tmpdir(), 'json-file-'));
-  });
-  afterAll(async () => {
-    await fsp.rm(root, { recursive: true, force: true });
-  });
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'json-file-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
+describe('JSON files', () => {
   it('round-trips a value, pretty-printed with a final newline', async () => {
     const file = path.join(root, 'a.json');
     await writeJsonFile(file, { a: [1, 2], b: 'x' });
