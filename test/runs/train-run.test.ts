@@ -77,7 +77,7 @@ describe('trainRun', () => {
       const meta = await sharp(f).metadata();
       expect(meta.format).toBe('png');
     }
-    expect((await sharp(first.report!.miouClicks!).metadata()).width).toBe(640);
+    expect((await sharp(first.report!.miouClicks!).metadata()).width).toBe(720);
     const before = readMetrics(path.join(root, 'metrics.jsonl'));
     expect(before.some((r) => typeof r['eval/final_iou'] === 'number')).toBe(true);
     expect(before.some((r) => typeof r['ppo/approx_kl'] === 'number' && typeof r['rollout/ep_rew_mean'] === 'number')).toBe(true);
