@@ -204,10 +204,10 @@ describe('SRM save, load, serialize', () => {
       const [sa] = await a.scoreCells([data[0]]);
       const [sb] = await b.scoreCells([data[0]]);
       expect(Array.from(sb)).toEqual(Array.from(sa));
-      // The replay is not saved: give both the same fresh replay, then continue.
-      a.clearReplay();
-      a.record(data, truths);
-      b.record(data, truths);
+      // The replay is saved with its embeddings: both go on from the same replay and RNG.
+      expect(b.replaySize).toBe(a.replaySize);
+      a.record(data.slice(0, 2), truths.slice(0, 2));
+      b.record(data.slice(0, 2), truths.slice(0, 2));
       a.update(3);
       b.update(3);
       const wa = a.serialize().weights;
