@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { crc32c, maskCrc, unmaskCrc } from './crc32c';
+import { crc32c, maskCrc, unmaskCrc } from '../io/crc32c';
 
 export interface ScalarEvent {
   wallTime: number;

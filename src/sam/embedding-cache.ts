@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { RgbImage } from '../data/types';
 import { parseSafetensors, readSafetensors, writeSafetensors, type SafetensorsContents } from '../io/safetensors';
 import { toFloat32 } from '../io/tensor-record';
-import { crc32c } from '../runs/crc32c';
+import { crc32c } from '../io/crc32c';
 import { ImageEmbedding } from './image-embedding';
 import { embeddingKey, encodeImage } from './image-encoding';
 import type { SamModel } from './modeling/sam-model';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { crc32c, maskCrc, unmaskCrc } from '../../src/runs/crc32c';
+import { crc32c, maskCrc, unmaskCrc } from '../../src/io/crc32c';
 import { decodeEvent, decodeRecords, encodeEvent, encodeRecord, EventFileWriter, FILE_VERSION, hparamsSummaryValue, isEventFile, readEventFile, textSummaryValue, truncateEventFiles } from '../../src/runs/tfevents';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
