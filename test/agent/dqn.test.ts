@@ -232,7 +232,7 @@ describe('DQN agent', () => {
 
   it('refuses bad options with clear errors', () => {
     expect(() => new DQN(null, { gradientSteps: -2 })).toThrow(/'gradientSteps'/);
-    expect(() => new DQN(null, { tau: 2 })).toThrow(/'tau' must be in \[0, 1\]/);
+    expect(() => new DQN(null, { tau: 2 })).toThrow(/DQN option 'tau': expected a number in \[0, 1\], got 2/);
     expect(() => new DQN(null, { nSteps: 0 })).toThrow(/'nSteps'/);
   });
 });

@@ -220,7 +220,7 @@ describe('PPO', () => {
   });
 
   it('refuses bad options and bad checkpoints with clear errors', async () => {
-    expect(() => new PPO(null, { nSteps: 0 })).toThrow(/'nSteps' must be a positive integer/);
+    expect(() => new PPO(null, { nSteps: 0 })).toThrow(/PPO option 'nSteps': expected an integer >= 1, got 0/);
     expect(() => new PPO(null, { gamma: 1.5 })).toThrow(/'gamma'/);
     const agent = new PPO(null, fastPpo);
     await expect(agent.save(path.join(tmpRoot, 'never'))).rejects.toThrow(/nothing to save yet/);
