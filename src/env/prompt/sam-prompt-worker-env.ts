@@ -14,7 +14,7 @@ import type { ImageEmbedding } from '../../sam/image-embedding';
 import { Discrete } from '../spaces/discrete';
 import type { Space } from '../spaces/space';
 import type { Info, RgbImage } from '../types';
-import { startWorkerScript } from '../vector/start-worker';
+import { startWorkerScript } from '../../utils/start-worker';
 import { VectorEnvError, type VectorEnv, type VectorResetOptions, type VectorResetResult, type VectorStepResult } from '../vector/types';
 import { ActionGrid } from './action-grid';
 import type { ClickLabeler } from './labeler';

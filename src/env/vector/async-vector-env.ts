@@ -5,7 +5,7 @@ import { spaceFromJSON } from '../spaces/from-json';
 import type { ResetOptions, ResetResult, RgbImage, StepResult } from '../types';
 import { BaseVectorEnv } from './base-vector-env';
 import { AutoresetMode, VectorEnvError } from './types';
-import { startWorkerScript } from './start-worker';
+import { startWorkerScript } from '../../utils/start-worker';
 import type { WorkerCommand, WorkerEnvSpec, WorkerInitResult, WorkerResponse } from './worker-protocol';
 
 export interface AsyncVectorEnvOptions<Obs, Act> {
