@@ -6,6 +6,7 @@ export { initBackend, nativeBackendPackage } from './backend';
 export type { BackendName } from './backend';
 export { Rng } from './utils/rng';
 export type { RngState } from './utils/rng';
+export * from './schema';
 export * from './io';
 export * from './data';
 export * from './sam';

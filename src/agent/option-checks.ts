@@ -5,7 +5,7 @@
  * agent built in code refuses exactly what a config file would.
  */
 import type { z } from 'zod';
-import { NumberRule, s, Section } from '../config/schema';
+import { NumberRule, s, Section } from '../schema/schema';
 import type { NetArchitecture } from './base-agent';
 
 /**

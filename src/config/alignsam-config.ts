@@ -16,8 +16,8 @@ import { TEXTURE_KINDS } from '../data/synthetic/textures';
 import { srmOptionFields } from '../recalibration/srm-config';
 import { normaliseRewardConfig, REWARD_PRESETS, RewardTermConfig } from '../reward/config';
 import type { z } from 'zod';
-import { snakeCaseSection } from './key-case';
-import { s, SchemaContext, showValue } from './schema';
+import { snakeCaseSection } from '../schema/key-case';
+import { s, SchemaContext, showValue } from '../schema/schema';
 
 import { BASELINE_NAMES } from '../eval/compare';
 

@@ -3,7 +3,7 @@
  * fall behind the code (a test compares the file with this output).
  */
 import { configSchema } from './alignsam-config';
-import { docRows } from './schema';
+import { docRows } from '../schema/schema';
 
 const escape = (text: string): string => text.replace(/\|/g, '\\|');
 

@@ -4,6 +4,3 @@ export { ALLOW_CODE_ENV, codeAllowedByEnv } from './allow-code';
 export { ConfigError, applyOverrides, dumpConfig, loadConfig, loadRewardFile, parseOverride, resolveConfig } from './load-config';
 export type { LoadConfigOptions, Override } from './load-config';
 export { configKeysMarkdown, withGeneratedKeys } from './docs';
-export { docRows, parseOptions, s as schema, validate, SchemaContext } from './schema';
-export type { DocRow, SchemaIssue, Section } from './schema';
-export { camelCaseKeys, snakeCaseSection } from './key-case';

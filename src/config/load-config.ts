@@ -8,7 +8,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ALLOW_CODE_ENV, codeAllowedByEnv } from './allow-code';
 import { AlignSamConfig, configSchema, crossCheck, RewardSection, rewardSection, SchemaConfig } from './alignsam-config';
-import { SchemaContext, SchemaIssue, showValue, validate } from './schema';
+import { SchemaContext, SchemaIssue, showValue, validate } from '../schema/schema';
 
 export class ConfigError extends Error {
   constructor(

@@ -3,4 +3,4 @@ export type { ClickerName, ClickPolicy } from './clickers';
 export { episodeSpecs, evaluate, reportToJson } from './evaluate';
 export type { EpisodePicture, EpisodeResult, EpisodeSpec, EvaluateOptions, EvaluationReport } from './evaluate';
 export { evaluateFromConfig, evaluationJson, evaluationScalars, writeEvaluationJson } from './run-evaluation';
-export type { RunEvaluationOptions } from './run-evaluation';
+export type { RunEvaluationConfig, RunEvaluationOptions } from './run-evaluation';

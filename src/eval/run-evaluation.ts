@@ -3,24 +3,29 @@
  * evaluation split (the same episodes for every row), with a progress line; its JSON form
  * (eval.json) and its scalars for the metrics log.
  */
-import type { AlignSamConfig } from '../config/alignsam-config';
 import type { SamPromptEnv } from '../env/prompt/sam-prompt-env';
 import { writeJsonFileAtomic } from '../io/json-file';
 import { ProgressLine } from '../utils/progress-line';
 import type { ClickPolicy } from './clickers';
-import { evaluateWithBaselines, type ComparisonReport } from './compare';
+import { evaluateWithBaselines, type BaselineName, type ComparisonReport } from './compare';
 import { episodeSpecs, reportToJson, type EvaluationReport } from './evaluate';
+
+/** What of a run config the evaluation reads (the run config, src/config, sits above eval). */
+export interface RunEvaluationConfig {
+  train: { seed: number };
+  eval: { baselines: readonly BaselineName[]; clicks: readonly number[]; thresholds: readonly number[] };
+}
 
 export interface RunEvaluationOptions {
   datasetLength: number;
   pictures?: number;
   /** Rows beside the agent; default: the config's eval.baselines. */
-  baselines?: AlignSamConfig['eval']['baselines'];
+  baselines?: readonly BaselineName[];
   /** Progress line stream (null: none). */
   progress?: NodeJS.WritableStream | null;
 }
 
-export async function evaluateFromConfig(config: AlignSamConfig, env: SamPromptEnv, agent: ClickPolicy | null, episodes: number, opts: RunEvaluationOptions): Promise<ComparisonReport[]> {
+export async function evaluateFromConfig(config: RunEvaluationConfig, env: SamPromptEnv, agent: ClickPolicy | null, episodes: number, opts: RunEvaluationOptions): Promise<ComparisonReport[]> {
   const specs = episodeSpecs(opts.datasetLength, episodes, 1_000_003 + config.train.seed);
   const progress = opts.progress ? new ProgressLine(opts.progress) : null;
   try {

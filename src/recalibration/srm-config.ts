@@ -7,7 +7,7 @@
  * backend.
  */
 import type { z } from 'zod';
-import { parseOptions, s } from '../config/schema';
+import { parseOptions, s } from '../schema/schema';
 import type { TextEncoderIdentity } from '../text/text-encoder';
 
 export const SRM_BRANCHES = ['implicit', 'explicit'] as const;

@@ -1,5 +1,5 @@
 /** mIoU against clicks for each row of an ablation summary (reference rows dashed). */
-import type { AblationSummary } from '../runs/ablation-summary';
+import type { AblationSummary } from './ablation-summary';
 import { linePlot } from './line-plot';
 import { Figure, writeFigure } from './svg';
 

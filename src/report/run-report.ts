@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { RgbImage } from '../data/types';
 import type { EvaluationReport } from '../eval/evaluate';
-import { MetricsRecord, readMetrics, series } from '../runs/metrics-log';
+import { MetricsRecord, readMetrics, series } from '../io/metrics-log';
 import { writePng } from '../data/image-io';
 import { contactSheet, drawEpisode } from './episode-picture';
 import { legendWidthFor, linePlot, type PlotOptions } from './line-plot';

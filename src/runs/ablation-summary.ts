@@ -1,51 +1,14 @@
 /**
- * The ablation's summary: for each row (an agent variant, or a reference row of the full runs),
- * every metric per seed, its mean and sample standard deviation over seeds, and the mean IoU
- * curve; with where and how it was made (date, commit, machine, backend, wall time). This JSON is
- * the one source of the results page and the README's headline table.
+ * Summarising an ablation: its runs' eval.json files become the rows of the summary (the format
+ * is in report/ablation-summary.ts), with where and how it was made (date, commit, machine,
+ * backend, wall time).
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ABLATION_FORMAT, type AblationRow, type AblationSummary } from '../report/ablation-summary';
 import type { AblationRun } from './ablation';
-
-export const ABLATION_FORMAT = 'alignsam-tfjs/ablation';
-
-export interface AblationRow {
-  name: string;
-  description: string;
-  /** Which run variant and which evaluation row it comes from. */
-  variant: string;
-  policy: string;
-  /** Metric -> value per seed (seed order). */
-  perSeed: Record<string, number[]>;
-  mean: Record<string, number>;
-  sd: Record<string, number>;
-  /** Mean over seeds of the mean IoU after k clicks, k = 1..T. */
-  curve: number[];
-}
-
-export interface AblationSummary {
-  format: string;
-  formatVersion: 1;
-  config: string;
-  protocol: string;
-  seeds: number;
-  episodes: number;
-  totalTimesteps: Record<string, number>;
-  created: string;
-  commit: string | null;
-  machine: string;
-  backend: string | null;
-  /** Sum of the runs' wall-clock seconds, and the longest run's. */
-  runWallSeconds: number;
-  maxRunWallSeconds: number;
-  /** Wall-clock seconds of the ablate invocations that trained runs of the set, summed. */
-  commandWallSeconds: number;
-  jobs: number;
-  rows: AblationRow[];
-}
 
 const METRICS = ['final_iou', 'label_accuracy', 'p0_positive_in_target', 'return'];
 
@@ -160,11 +123,4 @@ export function summarizeAblation(runs: readonly AblationRun[], meta: { config: 
     jobs: meta.jobs,
     rows,
   };
-}
-
-export function readAblationSummary(file: string): AblationSummary {
-  const j = JSON.parse(fs.readFileSync(file, 'utf8'));
-  if (j?.format !== ABLATION_FORMAT || j.formatVersion !== 1) throw new Error(`${file}: not an ablation summary (format ${JSON.stringify(j?.format)})`);
-  if (!Array.isArray(j.rows)) throw new Error(`${file}: 'rows' must be an array`);
-  return j as AblationSummary;
 }

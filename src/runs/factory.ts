@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { evalInitialPrompts, type AlignSamConfig } from '../config/alignsam-config';
-import { camelCaseKeys } from '../config/key-case';
+import { camelCaseKeys } from '../schema/key-case';
 import { DQN, DQNOptions } from '../agent/dqn/dqn';
 import { PPO, PPOOptions } from '../agent/ppo/ppo';
 import type { NetArchitecture } from '../agent/base-agent';

@@ -4,7 +4,7 @@
  */
 import * as path from 'path';
 import { EventFileWriter, hparamsSummaryValue, textSummaryValue, truncateEventFiles } from './tfevents';
-import { MetricsWriter, truncateMetrics } from './metrics-log';
+import { MetricsWriter, truncateMetrics } from '../io/metrics-log';
 
 export class RunLogger {
   private readonly metrics: MetricsWriter;

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readMetrics, type MetricsRecord } from '../../src/runs/metrics-log';
+import { readMetrics, type MetricsRecord } from '../../src/io/metrics-log';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin', 'alignsam.js');

@@ -4,7 +4,7 @@ import * as yaml from 'js-yaml';
 import { configSchema } from '../../src/config/alignsam-config';
 import { withGeneratedKeys } from '../../src/config/docs';
 import { ConfigError, dumpConfig, loadConfig, loadRewardFile, parseOverride, resolveConfig } from '../../src/config/load-config';
-import { docRows } from '../../src/config/schema';
+import { docRows } from '../../src/schema/schema';
 import { errorOf, tempWriter } from './helpers';
 
 const CONFIGS = path.resolve(__dirname, '../../configs');

@@ -1,6 +1,6 @@
 import { ConfigError, applyOverrides, loadConfig, loadRewardFile, parseOverride, resolveConfig } from '../../src/config/load-config';
 import { configSchema } from '../../src/config/alignsam-config';
-import { showValue, validate } from '../../src/config/schema';
+import { showValue, validate } from '../../src/schema/schema';
 import { errorOf, tempWriter } from './helpers';
 
 const writeTemp = tempWriter('alignsam-hostile-');

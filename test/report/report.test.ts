@@ -4,7 +4,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { SyntheticDataset } from '../../src/data/synthetic';
 import type { RgbImage } from '../../src/data/types';
-import { readAblationSummary } from '../../src/runs/ablation-summary';
+import { readAblationSummary } from '../../src/report/ablation-summary';
 import { ablationPlot } from '../../src/report/ablation-plot';
 import { contactSheet, drawEpisode } from '../../src/report/episode-picture';
 import { formatTick, linePlot, niceTicks, type PlotOptions } from '../../src/report/line-plot';

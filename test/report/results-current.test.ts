@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { readAblationSummary } from '../../src/runs/ablation-summary';
+import { readAblationSummary } from '../../src/report/ablation-summary';
 import { ablationPlot } from '../../src/report/ablation-plot';
 import { readmeTable, resultsPage, README_BEGIN, README_END } from '../../src/report/results-page';
 import { svgDocument } from '../../src/report/svg';

@@ -6,7 +6,7 @@ import { initBackend } from '../../src/backend';
 import { resolveConfig } from '../../src/config/load-config';
 import { loadSam } from '../../src/sam/pretrained';
 import type { SamModel } from '../../src/sam/modeling/sam-model';
-import { readMetrics } from '../../src/runs/metrics-log';
+import { readMetrics } from '../../src/io/metrics-log';
 import { listCheckpoints } from '../../src/runs/run-dir';
 import { readEventFile } from '../../src/runs/tfevents';
 import { formatEvaluationTable } from '../../src/eval/compare';

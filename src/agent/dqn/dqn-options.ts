@@ -2,10 +2,10 @@
  * DQN's options, written once: their types, defaults (Stable-Baselines3's, except bufferSize, as
  * 1e6 observations are out of reach here, and doubleQ), ranges and meanings. `new DQN(env,
  * options)` validates through this schema, and the config's agent.dqn section is the same schema
- * with snake_case keys (src/config/key-case.ts).
+ * with snake_case keys (src/schema/key-case.ts).
  */
 import type { z } from 'zod';
-import { s } from '../../config/schema';
+import { s } from '../../schema/schema';
 import { agentCommonShape, schedule } from '../option-checks';
 
 /** The hyperparameters a run config sets (agent.dqn.*). */

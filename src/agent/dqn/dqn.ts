@@ -21,7 +21,7 @@ import { argmaxMasked } from '../distributions';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../nn/adam';
-import { parseOptions } from '../../config/schema';
+import { parseOptions } from '../../schema/schema';
 import { explorationValue, scheduleValue } from '../schedules';
 import { tidyValue } from '../../tfjs-ops/tidy-value';
 import { finalObservationOf } from '../../env/vector/types';

@@ -1,10 +1,10 @@
 /**
  * PPO's options, written once: their types, defaults (Stable-Baselines3's), ranges and meanings.
  * `new PPO(env, options)` validates through this schema, and the config's agent.ppo section is the
- * same schema with snake_case keys (src/config/key-case.ts).
+ * same schema with snake_case keys (src/schema/key-case.ts).
  */
 import type { z } from 'zod';
-import { s } from '../../config/schema';
+import { s } from '../../schema/schema';
 import { agentCommonShape, schedule } from '../option-checks';
 
 /** The hyperparameters a run config sets (agent.ppo.*). */

@@ -19,7 +19,7 @@ import { EmbeddingStore } from '../../env/prompt/embedding-store';
 import { PromptNet, PromptNetConfig } from '../networks/prompt-net';
 import type { ObservationDims, PromptObservationBatch } from '../observation';
 import { Adam, clipByGlobalNorm } from '../../nn/adam';
-import { parseOptions } from '../../config/schema';
+import { parseOptions } from '../../schema/schema';
 import { scheduleValue } from '../schedules';
 import { finalObservationOf } from '../../env/vector/types';
 import { bootstrapTruncated, explainedVariance } from './gae';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readMetrics, series } from '../../src/runs/metrics-log';
+import { readMetrics, series } from '../../src/io/metrics-log';
 import { RunLogger } from '../../src/runs/run-logger';
 import { readEventFile } from '../../src/runs/tfevents';
 import { checkpointDirFor, latestCheckpoint, runPaths } from '../../src/runs/run-dir';
