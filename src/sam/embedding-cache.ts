@@ -10,6 +10,9 @@
  * model's embedding shape with finite values, and match the CRC-32C of its values stored in its
  * metadata (files written before the checksum existed are checked without it). A damaged file is
  * reported through `onWarning`, recomputed and replaced; it never counts as cached.
+ *
+ * Given an `EncoderPool`, missing embeddings are computed on its worker threads, so images asked
+ * for together (a vector env's resets, `alignsam embed`) are encoded on several cores at once.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,6 +22,7 @@ import { parseSafetensors, readSafetensors, writeSafetensors, type SafetensorsCo
 import { toFloat32 } from '../io/tensor-record';
 import { crc32c } from '../io/crc32c';
 import { ImageEmbedding } from './image-embedding';
+import type { EncoderPool } from './encoder-pool';
 import { embeddingKey, encodeImage } from './image-encoding';
 import type { SamModel } from './modeling/sam-model';
 
@@ -29,6 +33,8 @@ export interface EmbeddingCacheOptions {
   dir?: string;
   /** Told about damaged cache files being replaced (default: console.warn). */
   onWarning?: (message: string) => void;
+  /** Worker threads that compute missing embeddings (default: none, the calling thread does). */
+  encoder?: EncoderPool;
 }
 
 /** What a disk file holds, or why it cannot be used. */
@@ -58,6 +64,7 @@ export class EmbeddingCache {
   readonly dir: string | null;
   private readonly stats = { memoryHits: 0, diskHits: 0, computed: 0 };
   private readonly warn: (message: string) => void;
+  private readonly encoder: EncoderPool | null;
   /** Loads in flight, with the number of callers waiting to pin the result. */
   private readonly pending = new Map<string, { job: Promise<ImageEmbedding>; waiting: { pins: number } }>();
 
@@ -69,15 +76,23 @@ export class EmbeddingCache {
     if (!(this.maxInMemory >= 1)) throw new Error(`EmbeddingCache: maxInMemory must be >= 1, got ${options.maxInMemory}`);
     this.dir = options.dir ?? null;
     this.warn = options.onWarning ?? ((m: string) => console.warn(m));
+    this.encoder = options.encoder ?? null;
+    const poolWeights = this.encoder?.weightsId;
+    if (poolWeights !== undefined && poolWeights !== model.weightsId) {
+      throw new Error(`EmbeddingCache: the encoder pool's weights (${poolWeights}) are not the model's (${model.weightsId})`);
+    }
   }
 
   keyOf(image: RgbImage): string {
     return embeddingKey(this.model, image);
   }
 
-  /** The embedding of `image`, pinned until `release`. Computes it at most once. */
-  async acquire(image: RgbImage): Promise<ImageEmbedding> {
-    const emb = await this.getByKey(this.keyOf(image), image, true);
+  /**
+   * The embedding of `image`, pinned until `release`. Computes it at most once. `name` (a file, a
+   * sample id) leads the message of a failed encoding.
+   */
+  async acquire(image: RgbImage, name?: string): Promise<ImageEmbedding> {
+    const emb = await this.getByKey(this.keyOf(image), image, true, name);
     this.evict();
     return emb;
   }
@@ -114,10 +129,10 @@ export class EmbeddingCache {
   }
 
   /** Compute (or load from disk) without pinning, e.g. to fill the disk cache ahead of training. */
-  async warm(image: RgbImage): Promise<string> {
+  async warm(image: RgbImage, name?: string): Promise<string> {
     const key = this.keyOf(image);
     if (this.dir && !this.entries.has(key) && this.checkFileSync(this.filePath(key)).ok) return key;
-    await this.getByKey(key, image, false);
+    await this.getByKey(key, image, false, name);
     this.evict();
     return key;
   }
@@ -146,7 +161,7 @@ export class EmbeddingCache {
    * caller's reference is counted in the same synchronous step that makes the entry visible (a
    * memory hit, or the load's completion), so no other caller's eviction can run in between.
    */
-  private getByKey(key: string, image: RgbImage, pin: boolean): Promise<ImageEmbedding> {
+  private getByKey(key: string, image: RgbImage, pin: boolean, name?: string): Promise<ImageEmbedding> {
     const hit = this.entries.get(key);
     if (hit) {
       // Refresh recency: Map iteration order is insertion order.
@@ -159,7 +174,7 @@ export class EmbeddingCache {
     let pending = this.pending.get(key);
     if (!pending) {
       const waiting = { pins: 0 };
-      const job = this.load(key, image).then(
+      const job = this.load(key, image, name).then(
         (emb) => {
           this.pending.delete(key);
           const existing = this.entries.get(key);
@@ -184,7 +199,7 @@ export class EmbeddingCache {
     return pending.job;
   }
 
-  private async load(key: string, image: RgbImage): Promise<ImageEmbedding> {
+  private async load(key: string, image: RgbImage, name?: string): Promise<ImageEmbedding> {
     if (this.dir) {
       const file = this.filePath(key);
       if (fs.existsSync(file)) {
@@ -197,10 +212,25 @@ export class EmbeddingCache {
         if (!check.foreign) this.warn(`embedding cache: ${file}: ${check.reason}; recomputing it and replacing the file`);
       }
     }
-    const emb = encodeImage(this.model, image, key);
+    const emb = await this.compute(key, image, name);
     this.stats.computed++;
     if (this.dir) await this.writeFile(emb);
     return emb;
+  }
+
+  private async compute(key: string, image: RgbImage, name?: string): Promise<ImageEmbedding> {
+    if (!this.encoder) {
+      try {
+        return encodeImage(this.model, image, key);
+      } catch (err) {
+        throw name ? new Error(`${name}: ${(err as Error).message}`) : err;
+      }
+    }
+    const r = await this.encoder.encode(image, name ?? `image ${key}`);
+    const e = this.model.gridSize;
+    const d = this.model.config.maskDecoder.transformerDim;
+    if (r.shape.join() !== [e, e, d].join()) throw new Error(`${name ?? `image ${key}`}: the encoder pool returned an embedding of shape [${r.shape}], expected [${e}, ${e}, ${d}]`);
+    return new ImageEmbedding(key, tf.tensor3d(r.data, r.shape), r.originalSize, r.inputSize);
   }
 
   private filePath(key: string): string {

@@ -13,6 +13,8 @@ export type { PromptInput, Prediction } from './predictor';
 export { ImageEmbedding } from './image-embedding';
 export { EmbeddingCache } from './embedding-cache';
 export type { EmbeddingCacheOptions, EmbeddingCacheStats } from './embedding-cache';
+export { EncoderPool, defaultEncoderWorkers, availableCores } from './encoder-pool';
+export type { EncoderPoolOptions, EncodedImage } from './encoder-pool';
 export { encodeImage, preprocessImage, embeddingKey } from './image-encoding';
 export { postprocessMasks } from './processing/postprocess';
 export { resizeLongestSideSize, resizeImageLongestSide, applyCoords, applyBoxes, normalizeAndPad } from './processing/transforms';
