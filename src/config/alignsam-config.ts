@@ -13,10 +13,11 @@ import { DEFAULT_NET_CONFIG } from '../agent/networks/prompt-net';
 import { ppoHyperparameters } from '../agent/ppo/ppo-options';
 import { SHAPE_NAMES } from '../data/synthetic/shapes';
 import { TEXTURE_KINDS } from '../data/synthetic/textures';
+import { promptEnvSettings, promptVectorEnvSettings } from '../env/prompt/prompt-env-options';
 import { srmOptionFields } from '../recalibration/srm-config';
 import { normaliseRewardConfig, REWARD_PRESETS, RewardTermConfig } from '../reward/config';
 import type { z } from 'zod';
-import { snakeCaseSection } from '../schema/key-case';
+import { snakeCaseSection, snakeCaseShape } from '../schema/key-case';
 import { s, SchemaContext, showValue } from '../schema/schema';
 
 import { BASELINE_NAMES } from '../eval/compare';
@@ -132,28 +133,20 @@ export const configSchema = s.object({
     eval_split: s.enum(['val', 'test'] as const).default('val').describe('Split used by periodic and final evaluation.'),
   }),
   env: s.object({
-    grid_size: s.integer({ min: 1, max: 64 }).default(10).describe('Cells per side of the action grid, G (the paper: 10).'),
-    horizon: s.integer({ min: 1, max: 100 }).default(15).describe('Agent clicks per episode, T (the paper: 15).'),
-    label_source: s
-      .enum(['recalibration', 'agent', 'oracle'] as const)
-      .default('recalibration')
-      .describe("Who labels a click: 'recalibration' (the SRM; needs srm.enabled), 'agent' (the action picks the label too: 2*G*G actions), 'oracle' (the ground truth)."),
-    initial_prompts: s
-      .enum(['none', 'ground-truth', 'labeler'] as const)
-      .default('ground-truth')
-      .describe("P0 in training: 'none', 'ground-truth' (one random positive and one negative point, the paper's), 'labeler' (the SRM's best and worst cells)."),
-    multimask: s
-      .union(s.boolean(), s.enum(['single-point'] as const))
-      .default('single-point')
-      .describe("Ask SAM for three masks and keep the best by predicted IoU: true, false, or 'single-point' (only while the prompts are one point, where SAM is ambiguous)."),
-    observe_labeler: s.boolean().default(true).describe("With the SRM: show the agent its cell scores of the image (one more grid channel), so the policy need not learn the target's look again from the embedding."),
-    mask_input: s.boolean().default(true).describe("Feed the previous mask's low-res logits back to SAM as its dense prompt (the official interactive loop)."),
-    num_envs: s.integer({ min: 1, max: 256 }).default(4).describe('Environments stepped together (their SAM decodes are batched).'),
+    // The env's own settings under their config names; the labeler is the SRM (srm.enabled).
+    ...snakeCaseShape(promptEnvSettings),
+    num_envs: promptVectorEnvSettings.numEnvs.default(4),
     vector: s.enum(['sync', 'async'] as const).default('sync').describe("'sync': one thread, one batched SAM call per step; 'async': envs sharded over worker threads (uses more cores; needs embedding_cache.dir)."),
-    workers: s.integer({ min: 1, max: 64 }).default(2).describe("Worker threads of env.vector 'async'."),
+    // workers is the config's name for numWorkers.
+    workers: promptVectorEnvSettings.numWorkers.describe("Worker threads of env.vector 'async' (each loads its own SAM, so each uses a core)."),
     embedding_cache: s.object({
       dir: s.string({ nonEmpty: true }).nullable().default('.cache/embeddings').describe('Disk cache of image embeddings (null: memory only). `alignsam embed` fills it ahead of training.'),
       max_in_memory: s.integer({ min: 1 }).default(256).describe('Embeddings kept in memory.'),
+      workers: s
+        .integer({ min: 1, max: 256 })
+        .nullable()
+        .default(null)
+        .describe("Worker threads that encode images, each with its own SAM (null: one per core, fewer if memory is short; 1: the main thread). Not with the native 'tensorflow' backend, which spreads one image over every core."),
     }),
   }),
   reward: rewardSection,

@@ -16,7 +16,7 @@ import { readJsonFileSync, writeJsonFile } from '../io/json-file';
 import { policyArtifacts } from '../agent/export/policy-export';
 import { PolicyRuntime, POLICY_JSON, POLICY_WEIGHTS, type PolicyExportJson } from '../agent/export/policy-runtime';
 import { evalInitialPrompts, type AlignSamConfig } from '../config/alignsam-config';
-import type { InitialPrompts } from '../env/prompt/sam-prompt-env';
+import type { InitialPrompts } from '../env/prompt/prompt-env-options';
 import type { LabelSource } from '../env/prompt/action-grid';
 import type { SemanticRecalibrationModule } from '../recalibration/srm';
 import { loadSrm, saveSrm } from '../recalibration/srm-io';
@@ -86,7 +86,7 @@ export async function exportRun(runDir: string, outDir: string, opts: { checkpoi
       formatVersion: EXPORT_VERSION,
       source: { run: path.resolve(runDir), checkpoint: path.resolve(ckpt), numTimesteps: agent.numTimesteps },
       algo: agent.algo,
-      env: { gridSize: config.env.grid_size, horizon: config.env.horizon, labelSource: config.env.label_source, initialPrompts: evalInitialPrompts(config, 'deployed'), multimask: config.env.multimask, maskInput: config.env.mask_input, observeLabeler: config.env.observe_labeler && config.srm.enabled },
+      env: { gridSize: config.env.grid_size, horizon: config.env.horizon, labelSource: config.env.label_source, initialPrompts: evalInitialPrompts(config, 'deployed'), multimask: config.env.multimask_output, maskInput: config.env.mask_input, observeLabeler: config.env.observe_labeler && config.srm.enabled },
       sam: copySam ? { weights: `sam${path.extname(samFile)}`, config: 'sam-config.json', copied: true } : { weights: samFile, config: 'sam-config.json', copied: false },
       text: { encoder: config.text.encoder, identity: text ? textEncoderIdentity(text) : null, useDir: config.text.use_dir ? path.resolve(config.text.use_dir) : null, dim: text?.dim ?? 0 },
       srm: srm ? 'srm' : null,

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { evalInitialPrompts, type AlignSamConfig } from '../config/alignsam-config';
-import { camelCaseKeys } from '../schema/key-case';
+import { camelCaseKeys, snakeCase } from '../schema/key-case';
 import { DQN, DQNOptions } from '../agent/dqn/dqn';
 import { PPO, PPOOptions } from '../agent/ppo/ppo';
 import type { NetArchitecture } from '../agent/base-agent';
@@ -17,9 +17,11 @@ import { SamPromptEnv, type SamPromptEnvOptions } from '../env/prompt/sam-prompt
 import { SamPromptVectorEnv } from '../env/prompt/sam-prompt-vector-env';
 import { SamPromptWorkerVectorEnv } from '../env/prompt/sam-prompt-worker-env';
 import type { PromptObservation } from '../env/prompt/observation';
+import { promptEnvSettings, type PromptEnvSettings } from '../env/prompt/prompt-env-options';
 import type { VectorEnv, VectorResetOptions } from '../env/vector/types';
 import { loadSam } from '../sam/pretrained';
 import { EmbeddingCache } from '../sam/embedding-cache';
+import { EncoderPool, resolveEncoderWorkers } from '../sam/encoder-pool';
 import type { SamModel } from '../sam/modeling/sam-model';
 import { createTextEncoder } from '../text/create-text-encoder';
 import type { TextEncoder } from '../text/text-encoder';
@@ -55,8 +57,21 @@ export async function loadSamFromConfig(config: AlignSamConfig): Promise<SamMode
   }
 }
 
-export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel): EmbeddingCache {
-  return new EmbeddingCache(sam, { dir: config.env.embedding_cache.dir ?? undefined, maxInMemory: config.env.embedding_cache.max_in_memory });
+/**
+ * The run's embedding cache. With `encoderWorkers` (the config's `sam` loaded by
+ * `loadSamFromConfig`, so the workers can load the same file), missing embeddings are computed
+ * on that many worker threads (null: env.embedding_cache.workers, whose null is one per core);
+ * the caller closes `cache.encoder`.
+ */
+export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel, opts: { encoderWorkers?: number | null } = {}): EmbeddingCache {
+  const c = config.env.embedding_cache;
+  let encoder: EncoderPool | undefined;
+  if (opts.encoderWorkers !== undefined) {
+    const checkpoint = path.resolve(config.sam.checkpoint === 'micro' ? microSamWeights() : config.sam.checkpoint);
+    const workers = resolveEncoderWorkers(opts.encoderWorkers ?? c.workers, checkpoint, sam.config);
+    if (workers > 1) encoder = new EncoderPool({ checkpoint, config: sam.config, workers, weightsId: sam.weightsId });
+  }
+  return new EmbeddingCache(sam, { dir: c.dir ?? undefined, maxInMemory: c.max_in_memory, encoder });
 }
 
 export type DataSplit = 'train' | 'val' | 'test';
@@ -215,7 +230,9 @@ async function createSrm(config: AlignSamConfig, sam: SamModel, text: TextEncode
  */
 export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamModel; srmCheckpointDir?: string } = {}): Promise<RunParts> {
   const sam = opts.sam ?? (await loadSamFromConfig(config));
-  const cache = createEmbeddingCache(config, sam);
+  // Encoder workers load the config's checkpoint: not for a model handed in, and not for 'async'
+  // envs, whose workers compute their own embeddings.
+  const cache = createEmbeddingCache(config, sam, !opts.sam && config.env.vector === 'sync' ? { encoderWorkers: null } : {});
   try {
     const trainData = await createDatasetForSplit(config, 'train');
     const evalData = await createDatasetForSplit(config, config.data.eval_split);
@@ -233,35 +250,39 @@ export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamMo
       dispose() {
         labeler?.srm.dispose();
         cache.clear();
+        void cache.encoder?.close();
         if (!opts.sam) sam.dispose();
       },
     };
   } catch (err) {
     cache.clear();
+    void cache.encoder?.close();
     if (!opts.sam) sam.dispose();
     throw err;
   }
 }
 
+type RunEnvSettings = Pick<PromptEnvSettings, keyof typeof promptEnvSettings>;
+
+/** The env's settings in the config's env section (the same schema under snake_case keys). */
+export function envSettings(config: AlignSamConfig): RunEnvSettings {
+  const e = config.env as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(promptEnvSettings).map((k) => [k, e[snakeCase(k)]])) as RunEnvSettings;
+}
+
 /** Options of one prompting env for training or evaluation. */
 export function envOptions(config: AlignSamConfig, parts: RunParts, purpose: 'train' | 'eval'): SamPromptEnvOptions {
-  const e = config.env;
-  const initial = purpose === 'eval' ? evalInitialPrompts(config) : e.initial_prompts;
-  const reward = config.reward.terms ?? config.reward.preset ?? 'alignsam';
   return {
+    ...envSettings(config),
+    initialPrompts: purpose === 'eval' ? evalInitialPrompts(config) : config.env.initial_prompts,
+    // Without the SRM there are no cell scores to show.
+    observeLabeler: config.env.observe_labeler && parts.labeler !== null,
     dataset: purpose === 'train' ? parts.trainData : parts.evalData,
     embeddings: parts.cache,
-    gridSize: e.grid_size,
-    horizon: e.horizon,
-    labelSource: e.label_source,
     labeler: parts.labeler?.labeler,
-    initialPrompts: initial,
-    reward,
+    reward: config.reward.terms ?? config.reward.preset ?? 'alignsam',
     textVector: parts.textVector,
     textDim: parts.text?.dim ?? 0,
-    multimaskOutput: e.multimask,
-    maskInput: e.mask_input,
-    observeLabeler: e.observe_labeler && parts.labeler !== null,
     seed: config.train.seed,
   };
 }
@@ -274,6 +295,8 @@ export async function createTrainEnv(config: AlignSamConfig, parts: RunParts, op
   const e = config.env;
   if (e.embedding_cache.dir === null) throw new Error("env.vector 'async': the workers share embeddings through the disk cache; set env.embedding_cache.dir");
   if (e.initial_prompts === 'labeler') throw new Error("env.vector 'async': initial_prompts 'labeler' runs the SRM in the workers, which is not supported; use 'ground-truth' or 'none'");
+  const { initialPrompts, observeLabeler, ...settings } = envSettings(config);
+  if (observeLabeler && parts.labeler !== null) throw new Error("env.vector 'async': observe_labeler runs the SRM in the workers, which is not supported; set it to false or use env.vector 'sync'");
   const workers = await SamPromptWorkerVectorEnv.create({
     numEnvs: e.num_envs,
     numWorkers: e.workers,
@@ -282,13 +305,9 @@ export async function createTrainEnv(config: AlignSamConfig, parts: RunParts, op
       cacheDir: path.resolve(e.embedding_cache.dir),
       data: datasetConfig(config, 'train') as unknown as Record<string, unknown>,
       dataBaseDir: process.cwd(),
-      labelSource: e.label_source,
-      gridSize: e.grid_size,
-      horizon: e.horizon,
-      initialPrompts: e.initial_prompts,
+      ...settings,
+      initialPrompts: initialPrompts as Exclude<typeof initialPrompts, 'labeler'>,
       reward: config.reward.terms ?? config.reward.preset ?? 'alignsam',
-      multimaskOutput: e.multimask,
-      maskInput: e.mask_input,
       backend: opts.backend,
     },
     embeddings: parts.cache,

@@ -16,15 +16,20 @@ export type CamelCaseKeys<T> = { [K in keyof T & string as CamelCase<K>]: T[K] }
 export const snakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 export const camelCase = (key: string): string => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-/** The config section of a camelCase option set: the same field schemas under snake_case keys. */
-export function snakeCaseSection<S extends Record<string, z.ZodType>>(shape: S): Section<SnakeCaseKeys<S>> {
+/** The fields of a camelCase option set under snake_case keys (to spread into a config section beside its own keys). */
+export function snakeCaseShape<S extends Record<string, z.ZodType>>(shape: S): SnakeCaseKeys<S> {
   const mapped: Record<string, z.ZodType> = {};
   for (const [key, field] of Object.entries(shape)) {
     const snake = snakeCase(key);
     if (camelCase(snake) !== key) throw new Error(`option '${key}' does not map back from its config key '${snake}'; name it in plain camelCase`);
     mapped[snake] = field;
   }
-  return s.object(mapped) as unknown as Section<SnakeCaseKeys<S>>;
+  return mapped as SnakeCaseKeys<S>;
+}
+
+/** The config section of a camelCase option set: the same field schemas under snake_case keys. */
+export function snakeCaseSection<S extends Record<string, z.ZodType>>(shape: S): Section<SnakeCaseKeys<S>> {
+  return s.object(snakeCaseShape(shape)) as unknown as Section<SnakeCaseKeys<S>>;
 }
 
 /** A config section's values under the library's option names. */

@@ -293,7 +293,11 @@ function closestKey(key: string, known: string[]): string | null {
       best = k;
     }
   }
-  return best !== null && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : null;
+  if (best !== null && bestD <= Math.max(2, Math.floor(key.length / 3))) return best;
+  // A key a word short of a known one (`multimask` for `multimask_output`) is far in edits but plain to a reader.
+  const words = (k: string): string => `_${k.toLowerCase()}_`;
+  const longer = known.filter((k) => k.length > key.length && words(k).includes(words(key)));
+  return longer.length === 1 ? longer[0] : null;
 }
 
 /** `agent.ppo.clip_range`, `eval.clicks[2]`. */

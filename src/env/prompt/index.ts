@@ -1,5 +1,7 @@
 export { SamPromptEnv } from './sam-prompt-env';
-export type { SamPromptEnvOptions, InitialPrompts, PendingStep } from './sam-prompt-env';
+export type { SamPromptEnvOptions, PendingStep } from './sam-prompt-env';
+export { INITIAL_PROMPTS, promptEnvSettings, promptEnvSettingsSchema, promptVectorEnvSettings, resolvePromptEnvSettings } from './prompt-env-options';
+export type { InitialPrompts, PromptEnvSettings } from './prompt-env-options';
 export { SamPromptVectorEnv } from './sam-prompt-vector-env';
 export type { SamPromptVectorEnvOptions } from './sam-prompt-vector-env';
 export { SamPromptWorkerVectorEnv } from './sam-prompt-worker-env';

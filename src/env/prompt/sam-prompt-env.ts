@@ -33,26 +33,22 @@ import { Discrete } from '../spaces/discrete';
 import type { Space } from '../spaces/space';
 import type { Env, Info, ResetOptions, ResetResult, RgbImage, StepResult } from '../types';
 import { ActionGrid, LabelSource } from './action-grid';
+import { type InitialPrompts, type PromptEnvSettings, resolvePromptEnvSettings } from './prompt-env-options';
 import type { ClickLabeler } from './labeler';
 import { LowResFrame } from './low-res-frame';
 import { PromptObservation, promptObservationSpace } from './observation';
 import { renderEpisode } from './render';
 
-export type InitialPrompts = 'none' | 'ground-truth' | 'labeler';
-
-export interface SamPromptEnvOptions {
+/**
+ * An env's options: its settings (prompt-env-options.ts: grid, horizon, label source, P0, SAM's
+ * mask options, the labeler's scores, sample order, seed; defaults there) and what it works on.
+ */
+export interface SamPromptEnvOptions extends Partial<PromptEnvSettings> {
   dataset: SegmentationDataset;
   /** The embedding cache; its model is the frozen SAM. */
   embeddings: EmbeddingCache;
-  /** Cells per side of the action grid. Default 10 (the paper's). */
-  gridSize?: number;
-  /** Agent clicks per episode, T. Default 15 (the paper's). */
-  horizon?: number;
-  /** Who labels a click. Default 'recalibration' (needs `labeler`). */
-  labelSource?: LabelSource;
+  /** Labels clicks under labelSource 'recalibration', gives P0 under initialPrompts 'labeler' and the scores of observeLabeler. */
   labeler?: ClickLabeler;
-  /** P0. Default 'ground-truth' (the paper's training start). */
-  initialPrompts?: InitialPrompts;
   /** Reward preset or terms. Default 'alignsam' (+1 in the target, -1 outside). */
   reward?: RewardConfig | RewardFunction;
   /** Folder that relative custom reward modules resolve against. */
@@ -61,27 +57,6 @@ export interface SamPromptEnvOptions {
   textVector?: (name: string) => Float32Array;
   /** Length of the text vectors (0: the observation carries none). */
   textDim?: number;
-  /**
-   * Ask SAM for three masks and keep the one with the best predicted IoU: always (true), never
-   * (false), or 'single-point' (only while the prompts are one point, where SAM's answer is
-   * ambiguous; the official predictor's advice). Default 'single-point'.
-   */
-  multimaskOutput?: boolean | 'single-point';
-  /**
-   * Feed the previous mask's low-res logits back as SAM's dense prompt, as the official
-   * interactive loop and SAM's own training do. Default true.
-   */
-  maskInput?: boolean;
-  /**
-   * Show the labeler's cell scores in every observation (`labelerScores`, computed when the
-   * episode starts), so a policy sees what the SRM believes without learning it again from the
-   * embedding. Needs a labeler. Default false.
-   */
-  observeLabeler?: boolean;
-  /** 'random' (seeded) or 'sequential' samples at reset. Default 'random'. */
-  sampleOrder?: 'random' | 'sequential';
-  /** Seed used when the first reset gives none. Default 0. */
-  seed?: number;
 }
 
 interface Episode {
@@ -123,6 +98,8 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
   readonly initialPrompts: InitialPrompts;
   readonly reward: RewardFunction;
   readonly model: SamModel;
+  /** The settings with their defaults filled in. */
+  readonly settings: PromptEnvSettings;
   private readonly options: SamPromptEnvOptions;
   private readonly rng: Rng;
   private readonly textCache = new Map<string, Float32Array>();
@@ -132,22 +109,20 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
   private closed = false;
 
   constructor(options: SamPromptEnvOptions) {
+    const settings = resolvePromptEnvSettings(options);
+    this.settings = settings;
     this.options = options;
     this.model = options.embeddings.model;
-    this.horizon = options.horizon ?? 15;
-    if (!Number.isInteger(this.horizon) || this.horizon < 1) throw new Error(`horizon must be a positive integer, got ${options.horizon}`);
-    this.labelSource = options.labelSource ?? 'recalibration';
-    this.grid = new ActionGrid(options.gridSize ?? 10, this.labelSource);
-    this.initialPrompts = options.initialPrompts ?? 'ground-truth';
-    if (!['none', 'ground-truth', 'labeler'].includes(this.initialPrompts)) {
-      throw new Error(`initialPrompts must be 'none', 'ground-truth' or 'labeler', got '${this.initialPrompts}'`);
-    }
-    if ((this.labelSource === 'recalibration' || this.initialPrompts === 'labeler' || options.observeLabeler) && !options.labeler) {
-      throw new Error(`labelSource '${this.labelSource}' with initialPrompts '${this.initialPrompts}'${options.observeLabeler ? ' and observeLabeler' : ''} needs a labeler (e.g. the semantic recalibration module); use labelSource 'oracle' or 'agent' without one`);
+    this.horizon = settings.horizon;
+    this.labelSource = settings.labelSource;
+    this.grid = new ActionGrid(settings.gridSize, this.labelSource);
+    this.initialPrompts = settings.initialPrompts;
+    if ((this.labelSource === 'recalibration' || this.initialPrompts === 'labeler' || settings.observeLabeler) && !options.labeler) {
+      throw new Error(`labelSource '${this.labelSource}' with initialPrompts '${this.initialPrompts}'${settings.observeLabeler ? ' and observeLabeler' : ''} needs a labeler (e.g. the semantic recalibration module); use labelSource 'oracle' or 'agent' without one`);
     }
     if (options.dataset.length === 0) throw new Error(`data set '${options.dataset.name}' is empty`);
     this.reward = options.reward instanceof RewardFunction ? options.reward : new RewardFunction(options.reward ?? 'alignsam', { baseDir: options.rewardBaseDir });
-    this.rng = new Rng(options.seed ?? 0);
+    this.rng = new Rng(settings.seed);
     this.actionSpace = new Discrete(this.grid.numActions);
     this.observationSpace = promptObservationSpace({
       embeddingGrid: this.model.gridSize,
@@ -155,7 +130,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       gridSize: this.grid.gridSize,
       numActions: this.grid.numActions,
       textDim: options.textDim ?? 0,
-      labelerScores: options.observeLabeler === true,
+      labelerScores: settings.observeLabeler,
     });
   }
 
@@ -203,7 +178,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       this.rng.seed(opts.seed);
       this.seeded = true;
     } else if (!this.seeded) {
-      this.rng.seed(this.options.seed ?? 0);
+      this.rng.seed(this.settings.seed);
       this.seeded = true;
     }
     const requested = opts.options?.index;
@@ -214,13 +189,13 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
         throw new Error(`reset option 'index' must be an integer in [0, ${n}), got ${requested}`);
       }
       index = requested as number;
-    } else if (this.options.sampleOrder === 'sequential') {
+    } else if (this.settings.sampleOrder === 'sequential') {
       index = this.sequentialIndex++ % n;
     } else {
       index = this.rng.int(n);
     }
     this.episode = await this.newEpisode(index);
-    if (this.options.observeLabeler) this.episode.labelerScores = (await this.options.labeler!.scoreCells([this.observation()]))[0];
+    if (this.settings.observeLabeler) this.episode.labelerScores = (await this.options.labeler!.scoreCells([this.observation()]))[0];
     await this.addInitialPrompts();
     return this.episode.pointsXY.length > 0 ? this.decodeRequest() : null;
   }
@@ -270,7 +245,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       horizon: this.horizon,
       numCells: this.grid.numCells,
       lowResSide: this.lowResSide,
-      labelerScores: this.options.observeLabeler === true,
+      labelerScores: this.settings.observeLabeler,
     };
   }
 
@@ -456,14 +431,14 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
 
   private decodeRequest(): DecodeRequest {
     const ep = this.episode!;
-    const multimask = this.options.multimaskOutput ?? 'single-point';
+    const multimask = this.settings.multimaskOutput;
     return {
       embedding: ep.embedding,
       prompt: {
         pointsXY: applyCoords(ep.pointsXY, ep.embedding.originalSize, this.model.config.imageEncoder.imgSize),
         pointLabels: Int32Array.from(ep.labels),
       },
-      maskInput: this.options.maskInput !== false ? ep.logits : null,
+      maskInput: this.settings.maskInput ? ep.logits : null,
       multimaskOutput: multimask === 'single-point' ? ep.labels.length === 1 : multimask,
     };
   }

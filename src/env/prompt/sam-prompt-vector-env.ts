@@ -7,12 +7,14 @@
  */
 import type { DecoderOutput } from '../../sam/modeling/mask-decoder';
 import type { DecodeRequest } from '../../sam/modeling/sam-model';
+import { parseOptions, s } from '../../schema/schema';
 import type { Space } from '../spaces/space';
 import type { ResetOptions, ResetResult, RgbImage, StepResult } from '../types';
 import { BaseVectorEnv } from '../vector/base-vector-env';
 import { type AutoresetMode, VectorEnvError } from '../vector/types';
 import type { PromptObservation } from './observation';
 import { checkPromptEnvState, type PromptEnvState } from './prompt-env-state';
+import { promptVectorEnvSettings, resolvePromptEnvSettings } from './prompt-env-options';
 import { PendingStep, SamPromptEnv, SamPromptEnvOptions } from './sam-prompt-env';
 
 export interface SamPromptVectorEnvOptions extends SamPromptEnvOptions {
@@ -20,16 +22,17 @@ export interface SamPromptVectorEnvOptions extends SamPromptEnvOptions {
   autoresetMode?: AutoresetMode;
 }
 
+const numEnvsSchema = s.object({ numEnvs: promptVectorEnvSettings.numEnvs });
+
 export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number> {
   readonly envs: SamPromptEnv[];
   /** Decoder calls made (one per step or reset batch), for tests and benchmarks. */
   decodeCalls = 0;
 
   constructor(options: SamPromptVectorEnvOptions) {
-    if (!Number.isInteger(options.numEnvs) || options.numEnvs < 1) {
-      throw new Error(`SamPromptVectorEnv: numEnvs must be an integer >= 1, got ${String(options.numEnvs)}`);
-    }
-    const envs = Array.from({ length: options.numEnvs }, (_, i) => new SamPromptEnv({ ...options, seed: (options.seed ?? 0) + i }));
+    parseOptions('SamPromptVectorEnv', numEnvsSchema, { numEnvs: options.numEnvs });
+    const { seed } = resolvePromptEnvSettings(options, 'SamPromptVectorEnv');
+    const envs = Array.from({ length: options.numEnvs }, (_, i) => new SamPromptEnv({ ...options, seed: seed + i }));
     super(options.numEnvs, envs[0].observationSpace as Space<PromptObservation>, envs[0].actionSpace, options.autoresetMode ?? 'same-step');
     this.envs = envs;
   }

@@ -11,6 +11,7 @@
 import type { Worker } from 'worker_threads';
 import type { EmbeddingCache } from '../../sam/embedding-cache';
 import type { ImageEmbedding } from '../../sam/image-embedding';
+import { parseOptions, s } from '../../schema/schema';
 import { Discrete } from '../spaces/discrete';
 import type { Space } from '../spaces/space';
 import type { Info, RgbImage } from '../types';
@@ -19,12 +20,12 @@ import { VectorEnvError, type VectorEnv, type VectorResetOptions, type VectorRes
 import { ActionGrid } from './action-grid';
 import type { ClickLabeler } from './labeler';
 import { PromptObservation, promptObservationSpace } from './observation';
+import { type PromptEnvSettings, promptVectorEnvSettings, resolvePromptEnvSettings } from './prompt-env-options';
 import type { PromptEnvState } from './prompt-env-state';
 import type { SerializedObservation, SerializedRestore, SerializedStep, WorkerPromptEnvConfig, WorkerReply, WorkerRequest } from './worker-messages';
 
 export interface SamPromptWorkerVectorEnvOptions {
   numEnvs: number;
-  /** Default 2 (one per core here). */
   numWorkers?: number;
   env: WorkerPromptEnvConfig;
   /** This thread's cache on `env.cacheDir` (its model must be the workers' SAM). */
@@ -35,6 +36,8 @@ export interface SamPromptWorkerVectorEnvOptions {
   textDim?: number;
   seed?: number;
 }
+
+const countsSchema = s.object(promptVectorEnvSettings);
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -81,13 +84,17 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
   private current: PromptObservation[] = [];
   private closed = false;
 
+  private readonly grid: ActionGrid;
+
   private constructor(
     readonly numEnvs: number,
     private readonly links: WorkerLink[],
     private readonly shares: number[],
     private readonly options: SamPromptWorkerVectorEnvOptions,
+    settings: PromptEnvSettings,
   ) {
-    const grid = new ActionGrid(options.env.gridSize ?? 10, options.env.labelSource ?? 'oracle');
+    const grid = new ActionGrid(settings.gridSize, settings.labelSource);
+    this.grid = grid;
     const model = options.embeddings.model;
     this.singleActionSpace = new Discrete(grid.numActions);
     this.singleObservationSpace = promptObservationSpace({
@@ -101,12 +108,17 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
   }
 
   static async create(options: SamPromptWorkerVectorEnvOptions): Promise<SamPromptWorkerVectorEnv> {
-    const numWorkers = Math.min(options.numWorkers ?? 2, options.numEnvs);
-    if (!(numWorkers >= 1)) throw new Error(`numWorkers must be >= 1, got ${options.numWorkers}`);
-    if (options.env.labelSource === 'recalibration' && !options.labeler) throw new Error("labelSource 'recalibration' needs a labeler on the main thread");
+    const counts = parseOptions('SamPromptWorkerVectorEnv', countsSchema, { numEnvs: options.numEnvs, numWorkers: options.numWorkers });
+    const numWorkers = Math.min(counts.numWorkers, counts.numEnvs);
+    const needsLabeler = options.env as { initialPrompts?: string; observeLabeler?: boolean };
+    if (needsLabeler.initialPrompts === 'labeler' || needsLabeler.observeLabeler) {
+      throw new Error(`SamPromptWorkerVectorEnv: ${needsLabeler.observeLabeler ? 'observeLabeler' : "initialPrompts 'labeler'"} needs the labeler in the workers, which run none; use SamPromptVectorEnv`);
+    }
+    const settings = resolvePromptEnvSettings(options.env, 'SamPromptWorkerVectorEnv');
+    if (settings.labelSource === 'recalibration' && !options.labeler) throw new Error("SamPromptWorkerVectorEnv: labelSource 'recalibration' needs a labeler on the main thread");
     const shares = Array.from({ length: numWorkers }, (_, w) => Math.floor(options.numEnvs / numWorkers) + (w < options.numEnvs % numWorkers ? 1 : 0));
     const links = shares.map((_, w) => new WorkerLink(w, startWorkerScript(__filename, 'sam-prompt-worker')));
-    const env = new SamPromptWorkerVectorEnv(options.numEnvs, links, shares, options);
+    const env = new SamPromptWorkerVectorEnv(options.numEnvs, links, shares, options, settings);
     try {
       let offset = 0;
       await Promise.all(
@@ -157,9 +169,8 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
       if (why) throw new VectorEnvError(i, 'step', new Error(`${why}; no env was stepped`));
     });
     let labels: (0 | 1)[] | null = null;
-    if (this.options.env.labelSource === 'recalibration') {
-      const grid = new ActionGrid(this.options.env.gridSize ?? 10, 'recalibration');
-      labels = await this.options.labeler!.labelClicks(actions.map((a, i) => ({ observation: this.current[i], cell: grid.decode(a).cell })));
+    if (this.grid.labelSource === 'recalibration') {
+      labels = await this.options.labeler!.labelClicks(actions.map((a, i) => ({ observation: this.current[i], cell: this.grid.decode(a).cell })));
       if (!Array.isArray(labels) || labels.length !== this.numEnvs || labels.some((l) => l !== 0 && l !== 1)) {
         throw new Error(`labeler: labelClicks must return ${this.numEnvs} labels of 0 or 1, got ${JSON.stringify(labels)?.slice(0, 60)}; no env was stepped`);
       }

@@ -52,7 +52,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
         seed: req.seed,
         dataset,
         embeddings: new EmbeddingCache(sam, { dir: c.cacheDir }),
-        labelSource: c.labelSource ?? 'oracle',
+        labelSource: c.labelSource,
         labeler: queueLabeler,
         gridSize: c.gridSize,
         horizon: c.horizon,

@@ -4,13 +4,15 @@
  * key through the shared disk cache.
  */
 import type { Info } from '../types';
-import type { LabelSource } from './action-grid';
 import type { PromptEnvState } from './prompt-env-state';
-import type { InitialPrompts } from './sam-prompt-env';
+import type { InitialPrompts, PromptEnvSettings } from './prompt-env-options';
 import type { PromptObservation } from './observation';
 
-/** A worker's env, as JSON: everything a worker needs to build its share of the envs. */
-export interface WorkerPromptEnvConfig {
+/**
+ * A worker's env, as JSON: everything a worker needs to build its share of the envs. The settings
+ * are the env's (prompt-env-options.ts), less what needs the labeler in the worker.
+ */
+export interface WorkerPromptEnvConfig extends Partial<Omit<PromptEnvSettings, 'initialPrompts' | 'observeLabeler' | 'seed'>> {
   /** SAM checkpoint path (config.json beside it, or inferred). */
   checkpoint: string;
   /** Embedding disk cache shared by all workers and the main thread. */
@@ -19,15 +21,9 @@ export interface WorkerPromptEnvConfig {
   data: Record<string, unknown>;
   /** Folder relative data paths resolve against. */
   dataBaseDir?: string;
-  labelSource?: LabelSource;
-  gridSize?: number;
-  horizon?: number;
   initialPrompts?: Exclude<InitialPrompts, 'labeler'>;
   reward?: unknown;
   rewardBaseDir?: string;
-  multimaskOutput?: boolean | 'single-point';
-  maskInput?: boolean;
-  sampleOrder?: 'random' | 'sequential';
   backend?: string;
 }
 
