@@ -142,11 +142,6 @@ export const configSchema = s.object({
     embedding_cache: s.object({
       dir: s.string({ nonEmpty: true }).nullable().default('.cache/embeddings').describe('Disk cache of image embeddings (null: memory only). `alignsam embed` fills it ahead of training.'),
       max_in_memory: s.integer({ min: 1 }).default(256).describe('Embeddings kept in memory.'),
-      workers: s
-        .integer({ min: 1, max: 256 })
-        .nullable()
-        .default(null)
-        .describe("Worker threads that encode images, each with its own SAM (null: one per core, fewer if memory is short; 1: the main thread). Not with the native 'tensorflow' backend, which spreads one image over every core."),
     }),
   }),
   reward: rewardSection,

@@ -21,7 +21,6 @@ import { promptEnvSettings, type PromptEnvSettings } from '../env/prompt/prompt-
 import type { VectorEnv, VectorResetOptions } from '../env/vector/types';
 import { loadSam } from '../sam/pretrained';
 import { EmbeddingCache } from '../sam/embedding-cache';
-import { EncoderPool, resolveEncoderWorkers } from '../sam/encoder-pool';
 import type { SamModel } from '../sam/modeling/sam-model';
 import { createTextEncoder } from '../text/create-text-encoder';
 import type { TextEncoder } from '../text/text-encoder';
@@ -57,21 +56,8 @@ export async function loadSamFromConfig(config: AlignSamConfig): Promise<SamMode
   }
 }
 
-/**
- * The run's embedding cache. With `encoderWorkers` (the config's `sam` loaded by
- * `loadSamFromConfig`, so the workers can load the same file), missing embeddings are computed
- * on that many worker threads (null: env.embedding_cache.workers, whose null is one per core);
- * the caller closes `cache.encoder`.
- */
-export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel, opts: { encoderWorkers?: number | null } = {}): EmbeddingCache {
-  const c = config.env.embedding_cache;
-  let encoder: EncoderPool | undefined;
-  if (opts.encoderWorkers !== undefined) {
-    const checkpoint = path.resolve(config.sam.checkpoint === 'micro' ? microSamWeights() : config.sam.checkpoint);
-    const workers = resolveEncoderWorkers(opts.encoderWorkers ?? c.workers, checkpoint, sam.config);
-    if (workers > 1) encoder = new EncoderPool({ checkpoint, config: sam.config, workers, weightsId: sam.weightsId });
-  }
-  return new EmbeddingCache(sam, { dir: c.dir ?? undefined, maxInMemory: c.max_in_memory, encoder });
+export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel): EmbeddingCache {
+  return new EmbeddingCache(sam, { dir: config.env.embedding_cache.dir ?? undefined, maxInMemory: config.env.embedding_cache.max_in_memory });
 }
 
 export type DataSplit = 'train' | 'val' | 'test';
@@ -230,9 +216,7 @@ async function createSrm(config: AlignSamConfig, sam: SamModel, text: TextEncode
  */
 export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamModel; srmCheckpointDir?: string } = {}): Promise<RunParts> {
   const sam = opts.sam ?? (await loadSamFromConfig(config));
-  // Encoder workers load the config's checkpoint: not for a model handed in, and not for 'async'
-  // envs, whose workers compute their own embeddings.
-  const cache = createEmbeddingCache(config, sam, !opts.sam && config.env.vector === 'sync' ? { encoderWorkers: null } : {});
+  const cache = createEmbeddingCache(config, sam);
   try {
     const trainData = await createDatasetForSplit(config, 'train');
     const evalData = await createDatasetForSplit(config, config.data.eval_split);
@@ -250,13 +234,11 @@ export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamMo
       dispose() {
         labeler?.srm.dispose();
         cache.clear();
-        void cache.encoder?.close();
         if (!opts.sam) sam.dispose();
       },
     };
   } catch (err) {
     cache.clear();
-    void cache.encoder?.close();
     if (!opts.sam) sam.dispose();
     throw err;
   }
