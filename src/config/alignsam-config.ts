@@ -9,7 +9,7 @@
  * repository root, or use absolute paths).
  */
 import { dqnHyperparameters } from '../agent/dqn/dqn-options';
-import { DEFAULT_NET_CONFIG } from '../agent/networks/prompt-net';
+import { netArchitectureFields } from '../agent/networks/net-architecture';
 import { ppoHyperparameters } from '../agent/ppo/ppo-options';
 import { SHAPE_NAMES } from '../data/synthetic/shapes';
 import { TEXTURE_KINDS } from '../data/synthetic/textures';
@@ -142,16 +142,22 @@ export const configSchema = s.object({
     embedding_cache: s.object({
       dir: s.string({ nonEmpty: true }).nullable().default('.cache/embeddings').describe('Disk cache of image embeddings (null: memory only). `alignsam embed` fills it ahead of training.'),
       max_in_memory: s.integer({ min: 1 }).default(256).describe('Embeddings kept in memory.'),
+      workers: s
+        .integer({ min: 1, max: 256 })
+        .nullable()
+        .default(null)
+        .describe("Worker threads that encode images, each with its own SAM (null: one per core, fewer if memory is short; 1: the main thread). Not with the native 'tensorflow' backend, which spreads one image over every core."),
     }),
   }),
   reward: rewardSection,
   agent: s.object({
     algo: s.enum(['ppo', 'dqn'] as const).default('ppo').describe('The learner.'),
-    net: s.object({
-      proj_channels: s.integer({ min: 1 }).default(DEFAULT_NET_CONFIG.projChannels).describe('Width of the 1x1 projection of the SAM embedding.'),
-      embed_conv_channels: s.array(s.integer({ min: 1 })).default([...DEFAULT_NET_CONFIG.embedConvChannels]).describe('3x3 conv widths on the embedding grid.'),
-      grid_conv_channels: s.array(s.integer({ min: 1 })).default([...DEFAULT_NET_CONFIG.gridConvChannels]).describe('3x3 conv widths on the action grid.'),
-      value_hidden: s.integer({ min: 1 }).default(DEFAULT_NET_CONFIG.valueHidden).describe('Hidden width of the value head (PPO).'),
+    // The architecture's sizes under config names (its other choices keep their defaults in a run).
+    net: snakeCaseSection({
+      projChannels: netArchitectureFields.projChannels,
+      embedConvChannels: netArchitectureFields.embedConvChannels,
+      gridConvChannels: netArchitectureFields.gridConvChannels,
+      valueHidden: netArchitectureFields.valueHidden,
     }),
     ppo: snakeCaseSection(ppoHyperparameters),
     dqn: snakeCaseSection(dqnHyperparameters),

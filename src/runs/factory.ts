@@ -21,6 +21,7 @@ import { promptEnvSettings, type PromptEnvSettings } from '../env/prompt/prompt-
 import type { VectorEnv, VectorResetOptions } from '../env/vector/types';
 import { loadSam } from '../sam/pretrained';
 import { EmbeddingCache } from '../sam/embedding-cache';
+import { EncoderPool, resolveEncoderWorkers } from '../sam/encoder-pool';
 import type { SamModel } from '../sam/modeling/sam-model';
 import { createTextEncoder } from '../text/create-text-encoder';
 import type { TextEncoder } from '../text/text-encoder';
@@ -56,8 +57,21 @@ export async function loadSamFromConfig(config: AlignSamConfig): Promise<SamMode
   }
 }
 
-export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel): EmbeddingCache {
-  return new EmbeddingCache(sam, { dir: config.env.embedding_cache.dir ?? undefined, maxInMemory: config.env.embedding_cache.max_in_memory });
+/**
+ * The run's embedding cache. With `encoderWorkers` (the config's `sam` loaded by
+ * `loadSamFromConfig`, so the workers can load the same file), missing embeddings are computed
+ * on that many worker threads (null: env.embedding_cache.workers, whose null is one per core);
+ * the caller closes `cache.encoder`.
+ */
+export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel, opts: { encoderWorkers?: number | null } = {}): EmbeddingCache {
+  const c = config.env.embedding_cache;
+  let encoder: EncoderPool | undefined;
+  if (opts.encoderWorkers !== undefined) {
+    const checkpoint = path.resolve(config.sam.checkpoint === 'micro' ? microSamWeights() : config.sam.checkpoint);
+    const workers = resolveEncoderWorkers(opts.encoderWorkers ?? c.workers, checkpoint, sam.config);
+    if (workers > 1) encoder = new EncoderPool({ checkpoint, config: sam.config, workers, weightsId: sam.weightsId });
+  }
+  return new EmbeddingCache(sam, { dir: c.dir ?? undefined, maxInMemory: c.max_in_memory, encoder });
 }
 
 export type DataSplit = 'train' | 'val' | 'test';
@@ -216,7 +230,9 @@ async function createSrm(config: AlignSamConfig, sam: SamModel, text: TextEncode
  */
 export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamModel; srmCheckpointDir?: string } = {}): Promise<RunParts> {
   const sam = opts.sam ?? (await loadSamFromConfig(config));
-  const cache = createEmbeddingCache(config, sam);
+  // Encoder workers load the config's checkpoint: not for a model handed in, and not for 'async'
+  // envs, whose workers compute their own embeddings.
+  const cache = createEmbeddingCache(config, sam, !opts.sam && config.env.vector === 'sync' ? { encoderWorkers: null } : {});
   try {
     const trainData = await createDatasetForSplit(config, 'train');
     const evalData = await createDatasetForSplit(config, config.data.eval_split);
@@ -234,11 +250,13 @@ export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamMo
       dispose() {
         labeler?.srm.dispose();
         cache.clear();
+        void cache.encoder?.close();
         if (!opts.sam) sam.dispose();
       },
     };
   } catch (err) {
     cache.clear();
+    void cache.encoder?.close();
     if (!opts.sam) sam.dispose();
     throw err;
   }
@@ -309,8 +327,7 @@ export function createEvalEnv(config: AlignSamConfig, parts: RunParts): SamPromp
 }
 
 function netOptions(config: AlignSamConfig): Partial<NetArchitecture> {
-  const n = config.agent.net;
-  return { projChannels: n.proj_channels, embedConvChannels: n.embed_conv_channels, gridConvChannels: n.grid_conv_channels, valueHidden: n.value_hidden };
+  return camelCaseKeys(config.agent.net);
 }
 
 export function ppoOptions(config: AlignSamConfig): Partial<PPOOptions> {

@@ -94,8 +94,19 @@ async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts, lo
     log(`SRM pre-training: loaded ${cached} (same SAM, data, grid, SRM settings and seed)`);
     return;
   }
-  const env = new SamPromptEnv({ ...envOptions(config, parts, 'train'), labelSource: 'oracle', labeler: undefined, observeLabeler: false, initialPrompts: 'none' });
   const images = Math.min(p.images, parts.trainData.length);
+  // The loop visits these images one at a time: encode them together first, on every encoder worker.
+  if (parts.cache.encoder && (parts.cache.dir !== null || images <= config.env.embedding_cache.max_in_memory)) {
+    await parts.cache.warmMany(
+      (async function* () {
+        for (let i = 0; i < images; i++) {
+          const sample = await parts.trainData.get(i);
+          yield { image: sample.image, name: `training sample ${i} (${sample.id})` };
+        }
+      })(),
+    );
+  }
+  const env = new SamPromptEnv({ ...envOptions(config, parts, 'train'), labelSource: 'oracle', labeler: undefined, observeLabeler: false, initialPrompts: 'none' });
   const t0 = Date.now();
   try {
     const r = await pretrainSrmOnImages(srm, env, {

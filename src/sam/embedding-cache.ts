@@ -64,7 +64,8 @@ export class EmbeddingCache {
   readonly dir: string | null;
   private readonly stats = { memoryHits: 0, diskHits: 0, computed: 0 };
   private readonly warn: (message: string) => void;
-  private readonly encoder: EncoderPool | null;
+  /** The worker threads that compute missing embeddings, if any (the cache does not close them). */
+  readonly encoder: EncoderPool | null;
   /** Loads in flight, with the number of callers waiting to pin the result. */
   private readonly pending = new Map<string, { job: Promise<ImageEmbedding>; waiting: { pins: number } }>();
 
@@ -135,6 +136,31 @@ export class EmbeddingCache {
     await this.getByKey(key, image, false, name);
     this.evict();
     return key;
+  }
+
+  /**
+   * `warm` for a stream of images, with as many in flight as the encoder pool keeps busy (one at a
+   * time without a pool). `onWarmed` is told each image's key as it is done. At the first failure
+   * no more images are started; the ones in flight finish (their files are written), then it throws.
+   */
+  async warmMany(images: AsyncIterable<{ image: RgbImage; name?: string }> | Iterable<{ image: RgbImage; name?: string }>, onWarmed?: (key: string) => void): Promise<void> {
+    const limit = this.encoder?.capacity ?? 1;
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown = null;
+    for await (const { image, name } of images) {
+      const job: Promise<void> = this.warm(image, name).then(
+        (key) => onWarmed?.(key),
+        (err) => {
+          failure ??= err;
+        },
+      );
+      const tracked = job.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      while (inFlight.size >= limit && failure === null) await Promise.race(inFlight);
+      if (failure !== null) break;
+    }
+    await Promise.all(inFlight);
+    if (failure !== null) throw failure;
   }
 
   /** Whether the disk cache holds a whole, valid file for `image` (the file is read and checked). */

@@ -95,6 +95,11 @@ export class EncoderPool {
     if (!(Number.isInteger(this.size) && this.size >= 1)) throw new Error(`EncoderPool: workers must be an integer >= 1, got ${options.workers}`);
   }
 
+  /** Images to have in flight to keep every worker busy. */
+  get capacity(): number {
+    return this.size * DEPTH;
+  }
+
   /** The weights' id the pool was told to expect, if any. */
   get weightsId(): string | undefined {
     return this.options.weightsId;
@@ -215,6 +220,24 @@ export class EncoderPool {
   private failJobs(jobs: Job[], why: Error): void {
     for (const job of jobs) job.reject(new Error(`${job.name}: ${why.message}`));
   }
+}
+
+/**
+ * How many encoder workers to use: `requested` when set, else `defaultEncoderWorkers`. A backend
+ * whose kernels already use every core for one image gets 1 (the calling thread); asking for more
+ * there is an error.
+ */
+export function resolveEncoderWorkers(requested: number | null | undefined, checkpoint: string, config: SamConfig, backend = tf.getBackend()): number {
+  if (requested !== null && requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) {
+    throw new Error(`encoder workers must be an integer >= 1, got ${requested}`);
+  }
+  if (MULTI_THREADED_BACKENDS.has(backend)) {
+    if (requested !== null && requested !== undefined && requested > 1) {
+      throw new Error(`${requested} encoder workers: the '${backend}' backend already uses every core for one image; use 1 worker with it`);
+    }
+    return 1;
+  }
+  return requested ?? defaultEncoderWorkers(checkpoint, config);
 }
 
 /**

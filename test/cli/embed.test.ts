@@ -47,4 +47,25 @@ describe('alignsam embed', () => {
     const again = await runMain(['embed', '-c', config]);
     expect(again.stdout).toMatch(/: 5 samples, 2 images: 0 encoded, 2 already cached/);
   });
+
+  it('fills the cache with the same bytes on one thread and on two workers', async () => {
+    const files = async (workers: number) => {
+      const dir = path.join(tmp, `cache-${workers}`);
+      const r = await runMain(['embed', '-c', config, '--workers', String(workers), '--set', `env.embedding_cache.dir=${JSON.stringify(dir)}`]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(workers === 1 ? 'encoding on this thread' : `encoding on ${workers} worker threads`);
+      expect(r.stdout).toMatch(/: 5 samples, 2 images: 2 encoded, 0 already cached/);
+      return new Map(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+    };
+    const one = await files(1);
+    const two = await files(2);
+    expect([...two.keys()].sort()).toEqual([...one.keys()].sort());
+    for (const [f, bytes] of one) expect(two.get(f)!.equals(bytes)).toBe(true);
+  });
+
+  it('refuses a worker count that is not a positive integer, before loading anything', async () => {
+    const r = await runMain(['embed', '-c', config, '--workers', '0']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--workers must be an integer >= 1, got 0/);
+  });
 });
