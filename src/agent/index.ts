@@ -19,6 +19,7 @@ export type { Schedule } from './schedules';
 export { batchObservations, snapshotObservation, validateObservation } from './observation';
 export type { ObservationDims, PromptObservationBatch } from './observation';
 export { PromptNet, DEFAULT_NET_CONFIG } from './networks/prompt-net';
+export { ACTION_LAYOUTS, netArchitectureFields, netArchitectureSchema } from './networks/net-architecture';
 export type { PromptNetConfig, NetOutput, NetHead, ActionLayout } from './networks/prompt-net';
 export { exportPolicy, loadExportedPolicy, policyArtifacts } from './export/policy-export';
 export { PolicyRuntime, POLICY_EXPORT_FORMAT, POLICY_JSON, POLICY_WEIGHTS } from './export/policy-runtime';

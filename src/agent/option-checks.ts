@@ -5,8 +5,8 @@
  * agent built in code refuses exactly what a config file would.
  */
 import type { z } from 'zod';
-import { NumberRule, s, Section } from '../schema/schema';
-import type { NetArchitecture } from './base-agent';
+import { NumberRule, s, Section, validate } from '../schema/schema';
+import { type NetArchitecture, netArchitectureSchema } from './networks/net-architecture';
 
 /**
  * A constant within `rule`, or {type: 'linear', start, end}: start within `rule`, end within it
@@ -26,11 +26,13 @@ export const schedule = (what: string, rule: NumberRule) =>
 export const agentCommonShape = {
   seed: s.number().default(0).describe('Seeds network initialisation, action sampling, minibatch order and the env\'s first reset.'),
   net: s
+    // Checked by the architecture's schema but kept as given: what is left out follows the
+    // architecture's defaults when the network is built.
     .custom<Partial<NetArchitecture>>('a section of network sizes', (v, fail) => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`expected a section of network sizes, got ${JSON.stringify(v)}`);
+      for (const issue of validate(netArchitectureSchema, v).issues) fail(issue.message, issue.path === '(root)' ? [] : [issue.path]);
     })
     .default({})
-    .describe('Network sizes (see NetArchitecture); the sizes tied to the env are read from observations.'),
+    .describe('Network sizes (see networks/net-architecture.ts); the sizes tied to the env are read from observations.'),
   verbose: s.literal(0, 1).default(0).describe('1: print a summary line per training iteration to stderr.'),
   scheduleTimesteps: s
     .integer({ min: 1 })

@@ -98,3 +98,28 @@ describe('agent options agree with the config schema', () => {
     new DQN(null, { [key]: value } as Partial<DQNOptions>).dispose();
   });
 });
+
+describe('the network sizes are one schema for the agents and the config', () => {
+  const bad: Array<[string, unknown]> = [
+    ['projChannels', 0],
+    ['embedConvChannels', [32, 1.5]],
+    ['gridConvChannels', []],
+    ['valueHidden', 'wide'],
+  ];
+  test.each(bad)('net.%s = %p: both refuse it in the same words', (key, value) => {
+    let fromConfig: string | undefined;
+    try {
+      resolveConfig({ env: { label_source: 'oracle' }, agent: { net: { [snake(key)]: value } } }, 'x.yaml');
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      fromConfig = err.issues.find((i) => i.path.startsWith(`agent.net.${snake(key)}`))?.message;
+    }
+    expect(fromConfig).toBeDefined();
+    expect(() => new PPO(null, { net: { [key]: value } })).toThrow(`PPO option 'net' at ${key}`);
+    expect(() => new PPO(null, { net: { [key]: value } })).toThrow(fromConfig);
+  });
+
+  test('an unknown network key is refused by the agents', () => {
+    expect(() => new DQN(null, { net: { hiddenWidth: 8 } as never })).toThrow(/DQN option 'net' at hiddenWidth: unknown key/);
+  });
+});

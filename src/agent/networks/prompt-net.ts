@@ -30,46 +30,34 @@ import { matMul2d } from '../../nn/matmul';
 import { orthogonalConv, orthogonalDense } from '../../nn/init';
 import { ParamSet } from '../../nn/params';
 import { AdaptivePool } from '../../nn/pooling';
+import { parseOptions } from '../../schema/schema';
+import { type NetArchitecture, netArchitectureFields, netArchitectureSchema } from './net-architecture';
 
 export type NetHead = 'actor-critic' | 'q';
-export type ActionLayout = 'label-major' | 'cell-major';
+export type { ActionLayout } from './net-architecture';
 
-export interface PromptNetConfig {
+/** The architecture choices (net-architecture.ts) and the sizes read from the env. */
+export interface PromptNetConfig extends NetArchitecture {
   /** Action grid side G (the paper's 10). */
   gridSize: number;
   /** Channels C of the image embedding (256 for SAM). */
   embedChannels: number;
   /** 1 when the env labels clicks (action = cell), 2 when the action also picks the label. */
   logitsPerCell: 1 | 2;
-  actionLayout: ActionLayout;
   /** Length of the text vector; 0 for tasks without a name. */
   textDim: number;
   /** Read the labeler's (SRM's) cell scores as one more grid channel. */
   labelerScores?: boolean;
-  /** Width of the 1x1 embedding projection. */
-  projChannels: number;
-  /** Output channels of the 3x3 convs on the embedding grid. */
-  embedConvChannels: number[];
-  /** Smallest side the embedding grid is average-pooled down to before the convs; null: ceil(1.5 G). */
-  embedConvMinSize: number | null;
-  /** Output channels of the 3x3 convs on the action grid. */
-  gridConvChannels: number[];
-  /** Hidden width of the value head (actor-critic only). */
-  valueHidden: number;
   head: NetHead;
 }
 
+/** The architecture's defaults, with the paper's grid and SAM's embedding channels. */
 export const DEFAULT_NET_CONFIG: Omit<PromptNetConfig, 'head'> = {
   gridSize: 10,
   embedChannels: 256,
   logitsPerCell: 1,
-  actionLayout: 'label-major',
   textDim: 0,
-  projChannels: 32,
-  embedConvChannels: [32, 32],
-  embedConvMinSize: null,
-  gridConvChannels: [64, 64],
-  valueHidden: 64,
+  ...netArchitectureSchema.parse({}),
 };
 
 export interface NetOutput {
@@ -87,20 +75,10 @@ export function validateNetConfig(c: PromptNetConfig): void {
   };
   posInt(c.gridSize, 'gridSize');
   posInt(c.embedChannels, 'embedChannels');
-  posInt(c.projChannels, 'projChannels');
-  posInt(c.valueHidden, 'valueHidden');
   if (c.logitsPerCell !== 1 && c.logitsPerCell !== 2) throw new Error(`network config: 'logitsPerCell' must be 1 or 2, got ${c.logitsPerCell}`);
-  if (c.actionLayout !== 'label-major' && c.actionLayout !== 'cell-major') {
-    throw new Error(`network config: 'actionLayout' must be 'label-major' or 'cell-major', got ${JSON.stringify(c.actionLayout)}`);
-  }
   if (!(Number.isInteger(c.textDim) && c.textDim >= 0)) throw new Error(`network config: 'textDim' must be an integer >= 0, got ${c.textDim}`);
-  if (!Array.isArray(c.embedConvChannels)) throw new Error(`network config: 'embedConvChannels' must be an array`);
-  c.embedConvChannels.forEach((v, i) => posInt(v, `embedConvChannels[${i}]`));
-  if (c.embedConvMinSize !== null && c.embedConvMinSize !== undefined) posInt(c.embedConvMinSize, 'embedConvMinSize');
-  if (!Array.isArray(c.gridConvChannels) || c.gridConvChannels.length === 0) {
-    throw new Error(`network config: 'gridConvChannels' needs at least one layer`);
-  }
-  c.gridConvChannels.forEach((v, i) => posInt(v, `gridConvChannels[${i}]`));
+  const architecture = Object.fromEntries(Object.keys(netArchitectureFields).map((k) => [k, c[k as keyof NetArchitecture]]));
+  parseOptions('network config', netArchitectureSchema, architecture);
   if (c.head !== 'actor-critic' && c.head !== 'q') throw new Error(`network config: 'head' must be 'actor-critic' or 'q', got ${JSON.stringify(c.head)}`);
 }
 
