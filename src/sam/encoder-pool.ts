@@ -61,6 +61,9 @@ interface Slot {
   inFlight: Map<number, Job>;
   /** Retired: failed, died or closed; it takes no more images. */
   stopped: boolean;
+  /** Settles when the worker has loaded its model, or could not. */
+  loaded: Promise<void>;
+  settle: (err?: Error) => void;
 }
 
 /**
@@ -124,6 +127,16 @@ export class EncoderPool {
     });
   }
 
+  /**
+   * Start the workers now rather than on the first image, and wait until every one has loaded its
+   * model (to time encoding apart from start-up, or to fail early on a bad checkpoint).
+   */
+  async ready(): Promise<void> {
+    if (this.closed) throw new Error('the encoder pool is closed');
+    this.slots ??= this.start();
+    await Promise.all(this.slots.map((s) => s.loaded));
+  }
+
   /** End every worker; images not yet encoded are refused. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -133,6 +146,7 @@ export class EncoderPool {
     const slots = this.slots ?? [];
     for (const s of slots) {
       s.stopped = true;
+      s.settle(new Error('the encoder pool was closed'));
       this.failJobs([...s.inFlight.values()], why);
       s.inFlight.clear();
     }
@@ -142,7 +156,14 @@ export class EncoderPool {
   private start(): Slot[] {
     const data: EncoderWorkerData = { checkpoint: this.options.checkpoint, config: this.config, backend: this.backend };
     return Array.from({ length: this.size }, (_, index) => {
-      const slot: Slot = { index, worker: startWorkerScript(__filename, 'encoder-worker', { workerData: data }), ready: false, inFlight: new Map(), stopped: false };
+      let settle!: (err?: Error) => void;
+      const loaded = new Promise<void>((resolve, reject) => {
+        settle = (err) => (err ? reject(err) : resolve());
+      });
+      // Nobody need wait for it: an unobserved failure is reported through the images instead.
+      loaded.catch(() => undefined);
+      const worker = startWorkerScript(__filename, 'encoder-worker', { workerData: data });
+      const slot: Slot = { index, worker, ready: false, inFlight: new Map(), stopped: false, loaded, settle };
       slot.worker.on('message', (reply: EncoderReply) => this.onReply(slot, reply));
       slot.worker.on('error', (err) => this.onDeath(slot, `failed: ${err.message}`));
       slot.worker.on('exit', (code) => this.onDeath(slot, `exited with code ${code}`));
@@ -158,6 +179,7 @@ export class EncoderPool {
           return;
         }
         slot.ready = true;
+        slot.settle();
         break;
       case 'failed':
         this.retire(slot, `could not load ${this.options.checkpoint}: ${reply.error}`);
@@ -189,6 +211,7 @@ export class EncoderPool {
   private retire(slot: Slot, reason: string): void {
     slot.stopped = true;
     slot.ready = false;
+    slot.settle(new Error(`encoder worker ${slot.index} ${reason}`));
     const jobs = [...slot.inFlight.values()];
     slot.inFlight.clear();
     for (const job of jobs) job.reject(new Error(`${job.name}: encoder worker ${slot.index} ${reason}`));
@@ -211,10 +234,10 @@ export class EncoderPool {
         s.worker.postMessage({ cmd: 'encode', id: job.id, image: job.image });
       }
     }
-    // Workers hold the process open only while there is work, so a pool nobody closed does not
-    // keep a finished program from exiting.
+    // Workers hold the process open while they load their model and while there is work, so a
+    // pool nobody closed does not keep a finished program from exiting.
     const busy = this.queue.length > 0 || slots.some((s) => s.inFlight.size > 0);
-    for (const s of slots) if (!s.stopped) (busy ? s.worker.ref() : s.worker.unref());
+    for (const s of slots) if (!s.stopped) (busy || !s.ready ? s.worker.ref() : s.worker.unref());
   }
 
   private failJobs(jobs: Job[], why: Error): void {

@@ -62,7 +62,7 @@ test('two workers give the bytes the calling thread gives, for images of several
   }
 });
 
-test('a cache with a pool writes the same files as one without, and encodes images asked for together at once', async () => {
+test('a cache with a pool writes the same files as one without', async () => {
   const images = [image(11, 64, 48), image(12, 48, 64), image(13, 90, 90)];
   const pool = new EncoderPool({ checkpoint: MICRO, config: sam.config, workers: 2, weightsId: sam.weightsId });
   const withPool = new EmbeddingCache(sam, { dir: path.join(tmp, 'pool'), encoder: pool });
@@ -99,6 +99,7 @@ test('a failure names the image, and a pool refuses the weights of another model
   expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/a\.png: .*could not load .*garbage\.safetensors/);
   expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/b\.png: /);
+  await expect(broken.ready()).rejects.toThrow(/encoder worker [01] could not load .*garbage\.safetensors/);
   await broken.close();
 
   const pool = new EncoderPool({ checkpoint: MICRO, config: sam.config, workers: 1 });
@@ -116,6 +117,8 @@ test('a pool nobody closed lets a finished program exit', () => {
     "  await initBackend('wasm');",
     `  const sam = await loadSam(${JSON.stringify(MICRO)});`,
     `  const pool = new EncoderPool({ checkpoint: ${JSON.stringify(MICRO)}, config: sam.config, workers: 2 });`,
+    // Waiting for the workers to load must hold the program open, as encoding does.
+    '  await pool.ready();',
     '  const images = [1, 2, 3].map((v) => ({ width: 8, height: 8, data: new Uint8Array(192).fill(v) }));',
     "  const r = await Promise.all(images.map((im, i) => pool.encode(im, 'img' + i)));",
     "  console.log('encoded', r.length, r[0].shape.join('x'));",
