@@ -301,15 +301,24 @@ function cgroupCpuQuota(): number | null {
   return quota > 0 && period > 0 ? quota / period : null;
 }
 
-/** Free memory, capped by a cgroup v2 memory limit (containers report the host's memory). */
+/** Free memory, capped by a cgroup memory limit (a container's free memory reads as the host's). */
 function availableMemory(): number {
-  let free = os.freemem();
-  try {
-    const max = fs.readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
-    const current = Number(fs.readFileSync('/sys/fs/cgroup/memory.current', 'utf8').trim());
-    if (max !== 'max' && Number.isFinite(current)) free = Math.min(free, Number(max) - current);
-  } catch {
-    // no cgroup v2 memory controller: the OS's figure stands
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+  const free = os.freemem();
+  // cgroup v2, then v1 (whose "no limit" is a huge number, which the min below ignores).
+  for (const [limitFile, usageFile] of [
+    ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory.current'],
+    ['/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/memory.usage_in_bytes'],
+  ]) {
+    const limit = Number(read(limitFile));
+    const usage = Number(read(usageFile));
+    if (limit > 0 && Number.isFinite(usage)) return Math.max(0, Math.min(free, limit - usage));
   }
   return free;
 }
