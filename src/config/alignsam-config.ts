@@ -1,9 +1,11 @@
 /**
  * The schema of an AlignSAM run config: SAM, data, env, reward, agent, SRM, text, training,
- * evaluation and the run folder. Keys are snake_case as in the YAML files. The agent's and the SRM's
- * keys are their option schemas (agent/ppo/ppo-options.ts, agent/dqn/dqn-options.ts,
- * recalibration/srm-config.ts) under config names; every other key is documented here. The table
- * in configs/README.md is generated from these descriptions (`alignsam config --docs`).
+ * evaluation and the run folder. Keys are snake_case as in the YAML files. The env's, the
+ * network's, the agents' and the SRM's keys are their option schemas (env/prompt/prompt-env-options.ts,
+ * agent/networks/net-architecture.ts, agent/ppo/ppo-options.ts, agent/dqn/dqn-options.ts,
+ * recalibration/srm-config.ts) under config names, and reward terms are src/reward's; every other
+ * key is documented here. The tables in configs/README.md are generated from these descriptions
+ * (`alignsam config --docs`).
  *
  * Relative paths in a config resolve against the current working directory (run the CLI from the
  * repository root, or use absolute paths).
@@ -67,7 +69,7 @@ export const rewardSection = s
     terms: rewardTerms
       .nullable()
       .default(null)
-      .describe('Weighted terms: label, label_correct, iou_gain, dice_gain, final_iou, step_cost, repeat_penalty, custom (see src/reward/terms.ts).'),
+      .describe('Weighted terms: label, label_correct, iou_gain, dice_gain, final_iou, step_cost, repeat_penalty, custom (the reward.terms table below).'),
     file: s
       .string({ nonEmpty: true })
       .nullable()

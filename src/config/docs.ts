@@ -2,8 +2,9 @@
  * The key table of configs/README.md, generated from the schema's descriptions so the docs cannot
  * fall behind the code (a test compares the file with this output).
  */
+import { BUILTIN_TERMS } from '../reward/terms';
+import { docRows, s } from '../schema/schema';
 import { configSchema } from './alignsam-config';
-import { docRows } from '../schema/schema';
 
 const escape = (text: string): string => text.replace(/\|/g, '\\|');
 
@@ -24,8 +25,19 @@ export function configKeysMarkdown(): string {
     out.push('', `### \`${name}\``, '', '| key | type | default | meaning |', '| --- | --- | --- | --- |');
     for (const r of list) out.push(`| \`${r.path}\` | ${escape(r.type)} | \`${escape(r.default)}\` | ${escape(r.doc)} |`);
   }
-  out.push('', DOCS_END);
+  out.push('', ...rewardTermsMarkdown(), '', DOCS_END);
   return out.join('\n');
+}
+
+/** The built-in reward terms of reward.terms, with their parameters (from src/reward/terms.ts). */
+function rewardTermsMarkdown(): string[] {
+  const out = ['### `reward.terms`', '', 'Each term is `{term, weight (default 1), name (default: the term), ...parameters}`.', '', '| term | value | parameters |', '| --- | --- | --- |'];
+  for (const [term, spec] of Object.entries(BUILTIN_TERMS)) {
+    const params = docRows(s.object(spec.params)).map((r) => `\`${r.path}\`: ${r.type}, default \`${r.default}\`. ${r.doc}`);
+    out.push(`| \`${term}\` | ${escape(spec.formula)} | ${params.length > 0 ? escape(params.join('<br>')) : '-'} |`);
+  }
+  out.push('| `custom` | a function from your module (src/reward/custom-term.ts) | `module` (its path), `export` (default: the module or its default export), `options` (passed to it) |');
+  return out;
 }
 
 /** Replace the generated block of a README text (or append it when absent). */

@@ -9,6 +9,7 @@
  *               term contributes at most +-1.5, on the scale of the two IoU terms (each at most 1),
  *               so the agent is paid for good clicks AND for the mask they produce.
  */
+import { parseOptions, s } from '../schema/schema';
 import { BUILTIN_TERMS } from './terms';
 
 export interface RewardTermConfig {
@@ -49,6 +50,9 @@ export interface NormalisedTerm {
 }
 
 const COMMON_KEYS = ['term', 'weight', 'name'];
+
+/** Each built-in term's parameters as one section, built once. */
+const PARAM_SECTIONS = Object.fromEntries(Object.entries(BUILTIN_TERMS).map(([term, spec]) => [term, s.object(spec.params)]));
 const CUSTOM_KEYS = ['module', 'export', 'options'];
 
 function presetTerms(name: string): readonly RewardTermConfig[] {
@@ -105,13 +109,8 @@ export function normaliseRewardConfig(config: RewardConfig): NormalisedTerm[] {
     const allowed = [...COMMON_KEYS, ...Object.keys(spec.params)];
     const extra = Object.keys(t).filter((k) => !allowed.includes(k));
     if (extra.length > 0) throw new Error(`reward term '${label}': unknown parameter '${extra[0]}' (allowed: ${allowed.join(', ')})`);
-    const params: Record<string, number> = {};
-    for (const [p, ps] of Object.entries(spec.params)) {
-      const v = t[p] ?? ps.default;
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`reward term '${label}': ${p} must be a finite number, got ${JSON.stringify(t[p])}`);
-      if (ps.min !== undefined && v < ps.min) throw new Error(`reward term '${label}': ${p} must be >= ${ps.min}, got ${v}`);
-      params[p] = v;
-    }
+    const given = Object.fromEntries(Object.keys(spec.params).filter((p) => t[p] !== undefined).map((p) => [p, t[p]]));
+    const params = parseOptions(`reward term '${label}'`, PARAM_SECTIONS[t.term], given) as Record<string, number>;
     return { name, term: t.term, weight, params };
   });
 }

@@ -18,19 +18,16 @@
  *                     repeat of the same cell.
  * - `custom`:         a function from a user module (see `custom-term.ts`).
  */
+import type { z } from 'zod';
+import { s } from '../schema/schema';
 import type { MaskScores, RewardContext } from './context';
 
 export type TermFn = (ctx: RewardContext, scores: MaskScores) => number;
 
-export interface NumberParam {
-  default: number;
-  min?: number;
-  doc: string;
-}
-
 export interface BuiltinTerm {
   formula: string;
-  params: Record<string, NumberParam>;
+  /** The term's parameters as schema fields (type, default, range, meaning); configs/README.md lists them. */
+  params: Record<string, z.ZodType<number>>;
   build(params: Record<string, number>): TermFn;
 }
 
@@ -67,7 +64,7 @@ export const BUILTIN_TERMS: Record<string, BuiltinTerm> = {
   },
   repeat_penalty: {
     formula: '-1 if the point is within radius (normalised coordinates) of an earlier point, else 0',
-    params: { radius: { default: 0.05, min: 0, doc: 'distance in normalised [0, 1] image coordinates' } },
+    params: { radius: s.number({ min: 0 }).default(0.05).describe('Distance, in normalised [0, 1] image coordinates, within which a point repeats an earlier one.') },
     build: ({ radius }) => {
       const r2 = radius * radius;
       return (ctx) => {

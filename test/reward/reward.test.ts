@@ -127,7 +127,7 @@ describe('RewardFunction', () => {
     expect(() => new RewardFunction([{ term: 'label', weight: '1' as never }])).toThrow(/'label': weight must be a finite number, got "1"/);
     expect(() => new RewardFunction([{ term: 'iou_gain', weight: Infinity }])).toThrow(/'iou_gain': weight/);
     expect(() => new RewardFunction([{ term: 'label', radius: 0.1 }])).toThrow(/'label': unknown parameter 'radius'/);
-    expect(() => new RewardFunction([{ term: 'repeat_penalty', radius: -1 }])).toThrow(/'repeat_penalty': radius must be >= 0/);
+    expect(() => new RewardFunction([{ term: 'repeat_penalty', radius: -1 }])).toThrow("reward term 'repeat_penalty' option 'radius': expected a number >= 0, got -1");
     expect(() => new RewardFunction([{ term: 'label' }, { term: 'label' }])).toThrow(/two terms are named 'label'/);
     expect(() => new RewardFunction([])).toThrow(/no terms/);
     expect(() => new RewardFunction('paper' as never)).toThrow(/unknown reward preset 'paper'/);
