@@ -68,7 +68,12 @@ export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel, opts
   let encoder: EncoderPool | undefined;
   if (opts.encoderWorkers !== undefined) {
     const checkpoint = path.resolve(config.sam.checkpoint === 'micro' ? microSamWeights() : config.sam.checkpoint);
-    const workers = resolveEncoderWorkers(opts.encoderWorkers ?? c.workers, checkpoint, sam.config);
+    let workers: number;
+    try {
+      workers = resolveEncoderWorkers(opts.encoderWorkers ?? c.workers, checkpoint, sam.config);
+    } catch (err) {
+      throw opts.encoderWorkers === null ? new Error(`env.embedding_cache.workers: ${(err as Error).message}`) : err;
+    }
     if (workers > 1) encoder = new EncoderPool({ checkpoint, config: sam.config, workers, weightsId: sam.weightsId });
   }
   return new EmbeddingCache(sam, { dir: c.dir ?? undefined, maxInMemory: c.max_in_memory, encoder });
