@@ -25,9 +25,9 @@ import { DEFAULT_NET_CONFIG, NetHead, PromptNet, PromptNetConfig } from './netwo
 import type { PromptObservation } from '../env/prompt/observation';
 import { batchObservations, embeddingShape, ObservationDims, PromptObservationBatch, snapshotObservation } from './observation';
 import { tidyValue } from '../tfjs-ops/tidy-value';
+import type { AgentCommonOptions } from './option-checks';
 
 export const CHECKPOINT_FORMAT = 'alignsam-tfjs/agent';
-import type { AgentCommonOptions } from './option-checks';
 export const CHECKPOINT_VERSION = 1;
 
 /** Architecture choices a user may set; the sizes tied to the env are read from observations. */

@@ -104,9 +104,9 @@ describe('policy export', () => {
     await env.close();
   });
 
-  it('the runtime imports nothing but @tensorflow/tfjs (no fs, no sharp, no training code)', () => {
+  it('the runtime imports nothing but @tensorflow/tfjs and zod, both browser-safe (no fs, no sharp, no training code)', () => {
     const { files, packages } = valueImportClosure(path.resolve(__dirname, '../../src/agent/export/policy-runtime.ts'));
-    expect([...packages]).toEqual(['@tensorflow/tfjs']);
+    expect([...packages].sort()).toEqual(['@tensorflow/tfjs', 'zod']);
     const rel = files.map((f) => path.relative(path.resolve(__dirname, '../../src'), f));
     expect(rel.some((f) => /ppo|dqn|optim|buffer|base-agent|checkpoint/.test(f))).toBe(false);
   });

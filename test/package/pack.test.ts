@@ -43,7 +43,7 @@ describe('npm pack', () => {
     for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/alignsam.js', 'models/micro-sam/weights.safetensors', 'models/micro-sam/config.json', 'configs/synthetic-ppo.yaml']) {
       expect(files).toContain(f);
     }
-    const declared = files.filter((f) => f.endsWith('.d.ts') && /declare function loadSam\b/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    const declared = files.filter((f) => f.endsWith('.d.ts') && /declare (function|const) loadSam\b/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
     expect(declared.length).toBeGreaterThan(0);
   });
 

@@ -18,7 +18,7 @@ function config(runDir: string, name: string, labelSource: 'recalibration' | 'or
     {
       sam: { checkpoint: TINY_WEIGHTS },
       data: { synthetic: { length: 8, eval_length: 3, image_size: 64 } },
-      env: { grid_size: 4, horizon: 3, label_source: labelSource, num_envs: 2, embedding_cache: { dir: null } },
+      env: { grid_size: 4, horizon: 3, label_source: labelSource, observe_labeler: true, num_envs: 2, embedding_cache: { dir: null } },
       srm: { enabled: labelSource === 'recalibration' },
       agent: { ppo: { n_steps: 3, batch_size: 6, n_epochs: 1 } },
       train: { total_timesteps: 6, checkpoint_every: 0, progress: false },
