@@ -13,6 +13,7 @@
  * The committed weights come from the PyTorch twin on a GPU (scripts/micro-sam-torch/train-on-gpu.sh
  * runs the whole pipeline and ends with --import-twin); this tfjs trainer is the CPU path.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -23,6 +24,7 @@ import { syntheticSplit } from '../src/data/synthetic';
 import { loadSam } from '../src/sam/pretrained';
 import { samConfigToJson } from '../src/sam/config';
 import { writeAll, writeFileAtomic } from '../src/io/atomic-file';
+import { readSafetensors } from '../src/io/safetensors';
 import { randomSamWeights } from '../src/sam/weights/random-weights';
 import { samVariables } from '../src/sam/weights/variables';
 import { exportSamModel, loadTrainingState, saveTrainingState, writeTextAtomic, type TrainingState } from '../src/sam-training/checkpoint-io';
@@ -59,6 +61,7 @@ const argv = yargs(hideBin(process.argv))
   .option('eval-only', { type: 'boolean', default: false })
   .option('print-config', { type: 'boolean', default: false, describe: 'print the micro-SAM config.json and exit' })
   .option('import-twin', { type: 'string', describe: 'folder written by scripts/micro-sam-torch/train.py: copy its model to --out, then evaluate and write the card' })
+  .option('import-finetune', { type: 'string', describe: 'folder written by scripts/micro-sam-torch/finetune_clicks.py: copy its model to --out, keep the pre-training record, add the fine-tuning one, evaluate and write the card' })
   .option('fresh', { type: 'boolean', default: false, describe: 'ignore saved state in --work' })
   .strict()
   .parseSync();
@@ -131,6 +134,53 @@ async function importTwin(dir: string): Promise<Record<string, unknown>> {
   return info;
 }
 
+/**
+ * Adopt a decoder fine-tuning of the model in --out: its image encoder must be unchanged (the
+ * fine-tuning freezes it, and caches and SRMs keyed on embeddings depend on that); the
+ * pre-training record stays and the fine-tuning's is added beside it.
+ */
+async function importFinetune(dir: string): Promise<Record<string, unknown>> {
+  const file = (name: string) => path.join(dir, name);
+  for (const name of ['config.json', 'training.json', 'weights.safetensors']) {
+    if (!fs.existsSync(file(name))) throw new Error(`--import-finetune: ${file(name)} is missing`);
+  }
+  const expected = samConfigToJson(microSamConfig());
+  if (JSON.stringify(JSON.parse(fs.readFileSync(file('config.json'), 'utf8'))) !== JSON.stringify(expected)) {
+    throw new Error(`--import-finetune: ${file('config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`);
+  }
+  const current = (await readSafetensors(path.join(argv.out, 'weights.safetensors'))).tensors;
+  const tuned = (await readSafetensors(file('weights.safetensors'))).tensors;
+  const changed = [...current.keys()].filter((name) => {
+    if (!name.startsWith('image_encoder.')) return false;
+    const a = current.get(name)!.data;
+    const b = tuned.get(name)?.data;
+    return !b || a.length !== b.length || a.some((v, i) => v !== b[i]);
+  });
+  if (changed.length) throw new Error(`--import-finetune: ${file('weights.safetensors')} changes the image encoder (${changed[0]}${changed.length > 1 ? ` and ${changed.length - 1} more` : ''}); a fine-tuning must leave it as it is`);
+  const t = JSON.parse(fs.readFileSync(file('training.json'), 'utf8'));
+  const previous = JSON.parse(await fsp.readFile(path.join(argv.out, 'training.json'), 'utf8'));
+  const { evaluation: _stale, ...pretraining } = previous;
+  const finetune = {
+    command: 'bash scripts/micro-sam-torch/finetune-on-cpu.sh',
+    device: t.device,
+    threads: t.threads,
+    torch: t.torch,
+    steps: t.steps,
+    trainingSeconds: t.training_seconds,
+    trainScenes: t.scenes,
+    options: t.options,
+    history: t.history,
+    valBefore: t.val_before,
+    valAfter: t.val_after,
+  };
+  const weights = await fsp.readFile(file('weights.safetensors'));
+  await writeFileAtomic(path.join(argv.out, 'weights.safetensors'), (h) => writeAll(h, weights));
+  const info = { ...pretraining, finetune };
+  await writeTextAtomic(path.join(argv.out, 'training.json'), JSON.stringify(info, null, 1) + '\n');
+  console.log(`imported the fine-tuning in ${dir} (${String(t.steps)} steps) into ${argv.out}`);
+  return info;
+}
+
 async function main(): Promise<void> {
   if (argv['print-config']) {
     console.log(JSON.stringify(samConfigToJson(microSamConfig()), null, 2));
@@ -138,6 +188,7 @@ async function main(): Promise<void> {
   }
   await initBackend('wasm');
   if (argv['import-twin']) return evaluateAndWriteCard(await importTwin(argv['import-twin']));
+  if (argv['import-finetune']) return evaluateAndWriteCard(await importFinetune(argv['import-finetune']));
   if (argv['eval-only']) return evaluateAndWriteCard(null);
   const config = microSamConfig();
   const vars = samVariables(config, randomSamWeights(config, argv.seed));

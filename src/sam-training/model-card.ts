@@ -38,7 +38,7 @@ Synthetic scenes (\`src/data/synthetic.ts\`), config \`${JSON.stringify(m.data)}
 categories as targets with flat, gradient, stripe, checker and noise textures, one to three
 distractors, ${String((m.data as { imageSize?: number }).imageSize ?? 128)} px. Training reads the \`train\` split; evaluation the disjoint \`test\` split.
 
-${t.producer === 'pytorch-twin' ? twinTraining(m) : tfjsTraining(m)}
+${t.producer === 'pytorch-twin' ? twinTraining(m) : tfjsTraining(m)}${finetuneSection(m)}
 ## Evaluation
 Oracle clicker (\`nextOracleClick\`: the deepest pixel of the largest error region of the full-size
 prediction), clicks accumulated, previous low-res logits as mask input, click 1 keeps the mask with
@@ -119,4 +119,55 @@ has the loss and IoU curves.
 ${twin ? `The twin's own quick evaluation (scipy's connected components and distance transform standing in
 for the project's oracle) on ${twin.scenes} test scenes: mIoU@1..${twin.miou_at_click.length} ${twin.miou_at_click.map((v) => v.toFixed(3)).join(', ')}.
 ` : ''}`;
+}
+
+interface FinetuneRecord {
+  command?: string;
+  device?: string;
+  threads?: number;
+  torch?: string;
+  steps?: number;
+  trainingSeconds?: number;
+  trainScenes?: number;
+  options?: Record<string, unknown>;
+  valBefore?: Record<string, number[]>;
+  valAfter?: Record<string, number[]>;
+}
+
+/** The decoder fine-tuning for the env's click chains (scripts/micro-sam-torch/finetune_clicks.py), when there is one. */
+function finetuneSection(m: ModelCardInputs): string {
+  const f = (m.training as { finetune?: FinetuneRecord }).finetune;
+  if (!f) return '';
+  const o = f.options ?? {};
+  const row = (name: string, label: string) => {
+    const before = f.valBefore?.[name];
+    const after = f.valAfter?.[name];
+    if (!before || !after) return '';
+    const at = (c: number[], k: number) => (c.length > k ? c[k].toFixed(3) : 'n/a');
+    return `| ${label} | ${[0, 1, 5, 10, 15].map((k) => `${at(before, k)} -> ${at(after, k)}`).join(' | ')} |\n`;
+  };
+  return `## Fine-tuning for click chains (\`${f.command ?? 'bash scripts/micro-sam-torch/finetune-on-cpu.sh'}\`)
+The prompting env asks more of SAM than pre-training did: up to ${String(o.rounds ?? '?')} clicks after P0, on grid-cell
+centres chosen by a policy rather than at error pixels, labelled by a learned module that is
+sometimes wrong. The prompt encoder and mask decoder were fine-tuned for that, by the PyTorch twin
+on the CPU; the image encoder is frozen (so image embeddings, and everything cached or trained on
+them, are unchanged; the import checks it). Each chain starts from the env's P0 (a positive and a
+negative cell centre; for a fraction ${String(o.p0_miss ?? '?')} of chains the positive cell misses the object) or, for a
+fraction ${o.env_like !== undefined ? (1 - Number(o.env_like)).toFixed(1) : '?'} of the steps, from one positive pixel with three masks as in pre-training. Then ${String(o.rounds ?? '?')}
+clicks on unclicked cell centres of a ${Array.isArray(o.grids) ? [...new Set(o.grids as number[])].join(', ') : '?'} grid, one policy per chain (probabilities ${Array.isArray(o.policy_probs) ? (o.policy_probs as number[]).join(', ') : '?'}:
+the cell of the deepest error pixel, a uniform cell, a cell near the object), each labelled by the
+ground truth at the cell centre and flipped with probability ${String(o.label_noise ?? '?')}; the loss still asks for
+the true object. Previous low-res logits as mask input. Loss: BCE + Dice on the full-size mask and
+the IoU head's MSE, on P0's decode and ${String(Number(o.train_rounds ?? 1) - 1)} random later decodes per chain (the others run
+without gradients). Objects: the scene's target with probability ${String(o.target_prob ?? '?')}, else any object with at
+least ${String(o.min_pixels ?? '?')} pixels. AdamW, peak rate ${String(o.lr ?? '?')}, ${String(o.warmup ?? '?')} warm-up steps, cosine decay to 10%.
+${String(f.steps ?? '?')} steps of ${String(o.images ?? '?')} images x ${String(o.objects_per_image ?? '?')} chains from ${String(f.trainScenes ?? '?')} train scenes, ${f.trainingSeconds !== undefined ? (f.trainingSeconds / 60).toFixed(1) : '?'} minutes on ${String(f.threads ?? '?')} CPU threads (torch ${String(f.torch ?? '?')}).
+
+The twin's check on the \`val\` split's targets (env-like P0 from the ground truth, a 16 x 16 grid,
+true labels), mIoU before -> after, after P0 and after 1, 5, 10 and 15 clicks:
+
+| clicks | P0 | 1 | 5 | 10 | 15 |
+|---|---|---|---|---|---|
+${row('oracle', 'oracle cells')}${row('random', 'random cells')}${row('near', 'cells near the object')}${row('oracle_p0_miss', 'oracle cells, P0+ misses')}
+`;
 }
