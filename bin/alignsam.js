@@ -32,7 +32,9 @@ if (fs.existsSync(source) && hasTsNode()) {
 } else if (fs.existsSync(compiled)) {
   cli = require(compiled);
 } else {
-  process.stderr.write(`alignsam: neither ${source} with ts-node (npm ci) nor ${compiled} (npm run build) is available\n`);
+  process.stderr.write(
+    `alignsam: neither ${source} with ts-node (npm ci) nor ${compiled} (npm run build) is available\n`,
+  );
   process.exit(1);
 }
 

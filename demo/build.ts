@@ -21,11 +21,23 @@ export const DIST_DIR = path.join(DEMO_DIR, 'dist');
 
 /** `src/...` path -> node modules it may import (never called in the page) and why. */
 export const NODE_ONLY_ALLOWED: Record<string, { modules: string[]; why: string }> = {
-  'src/io/safetensors.ts': { modules: ['fs'], why: 'readSafetensors/writeSafetensors; the page calls parseSafetensors on fetched bytes' },
+  'src/io/safetensors.ts': {
+    modules: ['fs'],
+    why: 'readSafetensors/writeSafetensors; the page calls parseSafetensors on fetched bytes',
+  },
   'src/sam/image-encoding.ts': { modules: ['crypto'], why: 'embeddingKey; the page passes its own key to encodeImage' },
-  'src/env/spaces/space.ts': { modules: ['crypto'], why: 'Space.seed() without a seed draws one; the page never reseeds spaces' },
-  'src/reward/custom-term.ts': { modules: ['fs', 'path'], why: "loading a user's reward module; the page uses the built-in 'alignsam' preset" },
-  'src/io/atomic-file.ts': { modules: ['fs', 'path', 'crypto'], why: 'atomic file writes; writeSafetensors; the page only parses' },
+  'src/env/spaces/space.ts': {
+    modules: ['crypto'],
+    why: 'Space.seed() without a seed draws one; the page never reseeds spaces',
+  },
+  'src/reward/custom-term.ts': {
+    modules: ['fs', 'path'],
+    why: "loading a user's reward module; the page uses the built-in 'alignsam' preset",
+  },
+  'src/io/atomic-file.ts': {
+    modules: ['fs', 'path', 'crypto'],
+    why: 'atomic file writes; writeSafetensors; the page only parses',
+  },
 };
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -53,16 +65,26 @@ function nodeOnlyGuard(allowedPairs: Record<string, { modules: string[] }>, foun
       build.onResolve({ filter: /.*/ }, (args) => {
         // Packages declare their own browser replacements ("browser": {"fs": false}), which
         // esbuild applies; the guard is for the project's code.
-        if (!NODE_BUILTINS.has(args.path) || args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+        if (!NODE_BUILTINS.has(args.path) || args.importer.includes(`${path.sep}node_modules${path.sep}`))
+          return undefined;
         const importer = path.relative(ROOT_DIR, args.importer).split(path.sep).join('/');
         const allowed = allowedPairs[importer];
         found.add(`${importer} -> ${args.path}`);
         if (!allowed || !allowed.modules.includes(bare(args.path))) {
-          return { errors: [{ text: `${importer} imports the node-only module '${args.path}', which the browser lacks (see NODE_ONLY_ALLOWED in demo/build.ts)` }] };
+          return {
+            errors: [
+              {
+                text: `${importer} imports the node-only module '${args.path}', which the browser lacks (see NODE_ONLY_ALLOWED in demo/build.ts)`,
+              },
+            ],
+          };
         }
         return { path: args.path, namespace: 'node-only-stub' };
       });
-      build.onLoad({ filter: /.*/, namespace: 'node-only-stub' }, (args) => ({ contents: stubModule(args.path), loader: 'js' }));
+      build.onLoad({ filter: /.*/, namespace: 'node-only-stub' }, (args) => ({
+        contents: stubModule(args.path),
+        loader: 'js',
+      }));
     },
   };
 }
@@ -108,7 +130,8 @@ export async function buildDemo(opts: DemoBuildOptions = {}): Promise<DemoBuildR
   const wasmSrc = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
   const wasmOut = path.join(outDir, 'wasm');
   fs.mkdirSync(wasmOut, { recursive: true });
-  for (const f of fs.readdirSync(wasmSrc).filter((n) => n.endsWith('.wasm'))) fs.copyFileSync(path.join(wasmSrc, f), path.join(wasmOut, f));
+  for (const f of fs.readdirSync(wasmSrc).filter((n) => n.endsWith('.wasm')))
+    fs.copyFileSync(path.join(wasmSrc, f), path.join(wasmOut, f));
   const bytes = Object.values(result.metafile!.outputs).reduce((s, o) => s + o.bytes, 0);
   return { outDir, bytes, ms: Date.now() - t0, stubbed: [...found].sort() };
 }
@@ -117,7 +140,9 @@ if (require.main === module) {
   buildDemo({ minify: process.argv.includes('--minify') })
     .then((r) => {
       if (process.argv.includes('--verbose')) for (const s of r.stubbed) process.stdout.write(`stubbed: ${s}\n`);
-      process.stdout.write(`demo built in ${r.ms} ms: ${path.relative(process.cwd(), r.outDir)}/app.js (${(r.bytes / 2 ** 20).toFixed(1)} MiB with source map)\n`);
+      process.stdout.write(
+        `demo built in ${r.ms} ms: ${path.relative(process.cwd(), r.outDir)}/app.js (${(r.bytes / 2 ** 20).toFixed(1)} MiB with source map)\n`,
+      );
     })
     .catch((err: Error) => {
       process.stderr.write(`${err.message}\n`);

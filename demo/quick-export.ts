@@ -20,15 +20,26 @@ export interface QuickExportOptions {
 }
 
 /** Train briefly and export; returns the export folder and its manifest. */
-export async function makeQuickExport(opts: QuickExportOptions): Promise<{ exportDir: string; manifest: ExportManifest }> {
+export async function makeQuickExport(
+  opts: QuickExportOptions,
+): Promise<{ exportDir: string; manifest: ExportManifest }> {
   const horizon = opts.horizon ?? 6;
   const numEnvs = 2;
   const timesteps = opts.timesteps ?? 2 * numEnvs * horizon;
   const config = resolveConfig(
     {
       sam: { checkpoint: 'micro' },
-      data: { synthetic: { seed: 0, length: 16, eval_length: 4, image_size: 128, targets: ['star'], distractors: [1, 3] } },
-      env: { grid_size: 10, horizon, label_source: 'recalibration', num_envs: numEnvs, vector: 'sync', embedding_cache: { dir: null } },
+      data: {
+        synthetic: { seed: 0, length: 16, eval_length: 4, image_size: 128, targets: ['star'], distractors: [1, 3] },
+      },
+      env: {
+        grid_size: 10,
+        horizon,
+        label_source: 'recalibration',
+        num_envs: numEnvs,
+        vector: 'sync',
+        embedding_cache: { dir: null },
+      },
       srm: { enabled: true, branch: 'implicit' },
       agent: { algo: 'ppo', ppo: { n_steps: horizon, batch_size: numEnvs * horizon, n_epochs: 1 } },
       train: { total_timesteps: timesteps, checkpoint_every: 0, progress: false, seed: 0 },
@@ -42,6 +53,7 @@ export async function makeQuickExport(opts: QuickExportOptions): Promise<{ expor
   const run = await trainRun({ config, progress: null, log: opts.log ?? (() => undefined), skipFinalEval: true });
   const exportDir = path.join(opts.dir, 'export');
   const manifest = await exportRun(run.paths.root, exportDir, { checkpoint: 'latest', log: opts.log });
-  if (!fs.existsSync(path.join(exportDir, EXPORT_MANIFEST))) throw new Error(`${exportDir}: export did not write ${EXPORT_MANIFEST}`);
+  if (!fs.existsSync(path.join(exportDir, EXPORT_MANIFEST)))
+    throw new Error(`${exportDir}: export did not write ${EXPORT_MANIFEST}`);
   return { exportDir, manifest };
 }

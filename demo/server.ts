@@ -51,8 +51,12 @@ function confined(root: string, urlPath: string): string | null {
 export function startDemoServer(opts: DemoServerOptions): Promise<DemoServer> {
   const dist = path.resolve(opts.distDir);
   const exp = path.resolve(opts.exportDir);
-  for (const [what, dir] of [['page', dist], ['export', exp]] as const) {
-    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`demo server: ${what} folder ${dir} does not exist`);
+  for (const [what, dir] of [
+    ['page', dist],
+    ['export', exp],
+  ] as const) {
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+      throw new Error(`demo server: ${what} folder ${dir} does not exist`);
   }
   const server = http.createServer((req, res) => {
     const send = (status: number, body: string) => {
@@ -61,12 +65,18 @@ export function startDemoServer(opts: DemoServerOptions): Promise<DemoServer> {
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed');
     const urlPath = new URL(req.url ?? '/', 'http://x').pathname;
-    let file = urlPath.startsWith('/export/') ? confined(exp, urlPath.slice('/export/'.length)) : confined(dist, urlPath === '/' ? 'index.html' : urlPath.slice(1));
+    let file = urlPath.startsWith('/export/')
+      ? confined(exp, urlPath.slice('/export/'.length))
+      : confined(dist, urlPath === '/' ? 'index.html' : urlPath.slice(1));
     if (!file) return send(400, 'bad path');
     if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
     fs.stat(file, (err, st) => {
       if (err || !st.isFile()) return send(404, `not found: ${urlPath}`);
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file!)] ?? 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-store' });
+      res.writeHead(200, {
+        'content-type': TYPES[path.extname(file!)] ?? 'application/octet-stream',
+        'content-length': st.size,
+        'cache-control': 'no-store',
+      });
       if (req.method === 'HEAD') return res.end();
       fs.createReadStream(file!).pipe(res);
     });

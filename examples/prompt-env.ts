@@ -33,7 +33,10 @@ async function main(): Promise<void> {
     const step = await env.step(actions);
     total += step.rewards.reduce((a, b) => a + b, 0);
     observations = step.observations;
-    if (step.truncated[0]) console.log(`episode done: mean return ${(total / 4).toFixed(2)}, IoU ${(step.infos[0].final_info as { iou: number }).iou.toFixed(3)}`);
+    if (step.truncated[0])
+      console.log(
+        `episode done: mean return ${(total / 4).toFixed(2)}, IoU ${(step.infos[0].final_info as { iou: number }).iou.toFixed(3)}`,
+      );
   }
   await env.close();
   sam.dispose();

@@ -15,14 +15,22 @@ async function main(): Promise<void> {
   const backend = await initBackend('auto'); // tensorflow (native/GPU) when installed, else wasm
   const checkpoint = process.argv[2] ?? path.join(__dirname, '../../shared/fixtures/sam/tiny/weights.safetensors');
   const sam = await loadSam(checkpoint); // .safetensors or .pth, official or Hugging Face names
-  const image = process.argv[3] ? await readImageRgb(process.argv[3]) : (await new SyntheticDataset({ seed: 0, length: 1 }).get(0)).image;
+  const image = process.argv[3]
+    ? await readImageRgb(process.argv[3])
+    : (await new SyntheticDataset({ seed: 0, length: 1 }).get(0)).image;
 
   const cache = new EmbeddingCache(sam, { dir: '.cache/embeddings' }); // memory + disk, keyed by content
   const predictor = new SamPredictor(sam, cache);
   await predictor.setImage(image); // the encoder runs once per image
 
-  const single = predictor.predict({ pointCoords: [[image.width / 2, image.height / 2]], pointLabels: [1], multimaskOutput: false });
-  console.log(`backend ${backend}: mask ${single.masks!.shape}, predicted IoU ${single.iouPredictions.dataSync()[0].toFixed(3)}`);
+  const single = predictor.predict({
+    pointCoords: [[image.width / 2, image.height / 2]],
+    pointLabels: [1],
+    multimaskOutput: false,
+  });
+  console.log(
+    `backend ${backend}: mask ${single.masks!.shape}, predicted IoU ${single.iouPredictions.dataSync()[0].toFixed(3)}`,
+  );
 
   // Many prompt sets in one decoder call (they may also name other embeddings).
   const batch = predictor.predictBatch([

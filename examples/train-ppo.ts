@@ -31,11 +31,19 @@ async function main(): Promise<void> {
       reward: 'alignsam',
     });
   const env = makeEnv(1);
-  const options = { seed: 0, nSteps: 12, batchSize: 48, nEpochs: 4, learningRate: 2e-3, scheduleTimesteps: 960, net: { projChannels: 8, embedConvChannels: [8], gridConvChannels: [16, 16], valueHidden: 16 } };
+  const options = {
+    seed: 0,
+    nSteps: 12,
+    batchSize: 48,
+    nEpochs: 4,
+    learningRate: 2e-3,
+    scheduleTimesteps: 960,
+    net: { projChannels: 8, embedConvChannels: [8], gridConvChannels: [16, 16], valueHidden: 16 },
+  };
 
   const agent = new PPO(env, options);
   await agent.learn({ totalTimesteps: 480 });
-  await agent.save(path.join(out, 'checkpoint'));                      // atomic folder
+  await agent.save(path.join(out, 'checkpoint')); // atomic folder
   const resumed = await PPO.load(path.join(out, 'checkpoint'), { env });
   await resumed.learn({ totalTimesteps: 480, resetNumTimesteps: false }); // continues the same schedule
 
@@ -46,7 +54,9 @@ async function main(): Promise<void> {
   await exportPolicy(resumed, path.join(out, 'export'), { gridSize: 3, labelSource: 'oracle' });
   const runtime = await loadExportedPolicy(path.join(out, 'export')); // imports @tensorflow/tfjs only
   const { observations } = await evalEnv.reset({ seed: 5 });
-  console.log(`exported policy clicks cells ${Array.from(runtime.act(observations, { deterministic: true })).join(', ')}; files in ${out}`);
+  console.log(
+    `exported policy clicks cells ${Array.from(runtime.act(observations, { deterministic: true })).join(', ')}; files in ${out}`,
+  );
 
   await env.close();
   await evalEnv.close();

@@ -35,7 +35,13 @@ const T = 15;
 /** Random prompting-env stand-in: a pool of cached embeddings, T-step episodes, masked clicks. */
 class SyntheticPromptVecEnv implements VectorEnv<PromptObservation, number> {
   readonly autoresetMode = 'same-step';
-  readonly singleObservationSpace = promptObservationSpace({ embeddingGrid: E, embeddingChannels: C, gridSize: G, numActions: G * G, textDim: 0 });
+  readonly singleObservationSpace = promptObservationSpace({
+    embeddingGrid: E,
+    embeddingChannels: C,
+    gridSize: G,
+    numActions: G * G,
+    textDim: 0,
+  });
   readonly singleActionSpace = new Discrete(G * G);
   private readonly rng = new Rng(1);
   private readonly pool: tf.Tensor[];
@@ -44,7 +50,10 @@ class SyntheticPromptVecEnv implements VectorEnv<PromptObservation, number> {
   private clicked: Uint8Array[];
   private episodes = 0;
 
-  constructor(readonly numEnvs: number, poolSize: number) {
+  constructor(
+    readonly numEnvs: number,
+    poolSize: number,
+  ) {
     this.pool = Array.from({ length: poolSize }, (_, i) => tf.randomNormal([E, E, C], 0, 1, 'float32', i));
     this.t = new Array(numEnvs).fill(0);
     this.image = new Array(numEnvs).fill(0);
@@ -73,12 +82,21 @@ class SyntheticPromptVecEnv implements VectorEnv<PromptObservation, number> {
 
   async reset(): Promise<VectorResetResult<PromptObservation>> {
     for (let i = 0; i < this.numEnvs; i++) this.startEpisode(i);
-    return { observations: Array.from({ length: this.numEnvs }, (_, i) => this.observe(i)), infos: Array.from({ length: this.numEnvs }, () => ({})) };
+    return {
+      observations: Array.from({ length: this.numEnvs }, (_, i) => this.observe(i)),
+      infos: Array.from({ length: this.numEnvs }, () => ({})),
+    };
   }
 
   async step(actions: ArrayLike<number>): Promise<VectorStepResult<PromptObservation>> {
     const n = this.numEnvs;
-    const out: VectorStepResult<PromptObservation> = { observations: [], rewards: new Float32Array(n), terminated: new Uint8Array(n), truncated: new Uint8Array(n), infos: [] };
+    const out: VectorStepResult<PromptObservation> = {
+      observations: [],
+      rewards: new Float32Array(n),
+      terminated: new Uint8Array(n),
+      truncated: new Uint8Array(n),
+      infos: [],
+    };
     for (let i = 0; i < n; i++) {
       this.clicked[i][actions[i]] = 1;
       this.t[i]++;
@@ -113,7 +131,12 @@ async function main(): Promise<void> {
   const dqnSteps = Number(arg('dqn-steps', '40'));
   process.stdout.write(`backend ${backend}; embeddings ${E}x${E}x${C}; grid ${G}x${G}; ${nEnvs} envs; horizon ${T}\n`);
   // Timings scale with contention: report the machine's load so that numbers can be compared.
-  process.stdout.write(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    `machine: ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}\n`,
+  );
 
   // PPO with the paper's settings: one update per episode (nSteps = T) over nEnvs * T samples.
   const env = new SyntheticPromptVecEnv(nEnvs, 16);
@@ -150,10 +173,14 @@ async function main(): Promise<void> {
     const steps = Number(arg('env-steps', '4'));
     const t0 = performance.now();
     for (let k = 0; k < steps; k++) {
-      obs = (await real.step(obs.map((o) => {
-        const allowed = [...o.actionMask.keys()].filter((a) => o.actionMask[a]);
-        return allowed[rng.int(allowed.length)];
-      }))).observations;
+      obs = (
+        await real.step(
+          obs.map((o) => {
+            const allowed = [...o.actionMask.keys()].filter((a) => o.actionMask[a]);
+            return allowed[rng.int(allowed.length)];
+          }),
+        )
+      ).observations;
     }
     const envMs = (performance.now() - t0) / steps;
     const envS = (envMs * T) / 1000;
@@ -167,7 +194,14 @@ async function main(): Promise<void> {
   }
 
   // DQN: fill the buffer at random, then time gradient steps (batch 32, Double DQN).
-  const dqn = new DQN(env, { seed: 0, learningStarts: 4 * nEnvs * T, trainFreq: 1, gradientSteps: dqnSteps, batchSize: 32, logInterval: 1_000_000 });
+  const dqn = new DQN(env, {
+    seed: 0,
+    learningStarts: 4 * nEnvs * T,
+    trainFreq: 1,
+    gradientSteps: dqnSteps,
+    batchSize: 32,
+    logInterval: 1_000_000,
+  });
   await dqn.learn({ totalTimesteps: 4 * nEnvs * T + nEnvs });
   const warm = dqn.logs[dqn.logs.length - 1];
   await dqn.learn({ totalTimesteps: nEnvs, resetNumTimesteps: false });

@@ -37,16 +37,29 @@ interface Model {
 async function randomVitB(dir: string): Promise<string> {
   const file = path.join(dir, 'vit_b-random.safetensors');
   const weights = randomSamWeights(SAM_PRESETS.vit_b, 0);
-  await writeSafetensors(file, new Map([...weights].map(([name, w]) => [name, { dtype: 'float32' as const, shape: w.shape, data: w.data }])));
+  await writeSafetensors(
+    file,
+    new Map([...weights].map(([name, w]) => [name, { dtype: 'float32' as const, shape: w.shape, data: w.data }])),
+  );
   return file;
 }
 
 async function resolveModel(name: string, tmp: string): Promise<Model> {
   if (name === 'vit_b') {
     const given = arg('vit-b', '');
-    return { name: given ? 'vit_b' : 'vit_b (random weights)', checkpoint: given || (await randomVitB(tmp)), config: SAM_PRESETS.vit_b, perWorker: 2 };
+    return {
+      name: given ? 'vit_b' : 'vit_b (random weights)',
+      checkpoint: given || (await randomVitB(tmp)),
+      config: SAM_PRESETS.vit_b,
+      perWorker: 2,
+    };
   }
-  const checkpoint = name === 'micro' ? path.join(ROOT, 'models', 'micro-sam') : name === 'vitb2' ? path.resolve(ROOT, '../shared/fixtures/sam/vitb2/weights.safetensors') : path.resolve(name);
+  const checkpoint =
+    name === 'micro'
+      ? path.join(ROOT, 'models', 'micro-sam')
+      : name === 'vitb2'
+        ? path.resolve(ROOT, '../shared/fixtures/sam/vitb2/weights.safetensors')
+        : path.resolve(name);
   // The config as the calling thread resolves it (config.json beside the weights, or inferred).
   const sam = await loadSam(checkpoint);
   const config = sam.config;
@@ -68,7 +81,11 @@ function randomImages(n: number, width: number, height: number): RgbImage[] {
  * encoding took (every thread of the process): on a machine shared with other work the wall clock
  * says what the other work left, the CPU time what the encoding costs.
  */
-async function timePool(model: Model, workers: number, images: RgbImage[]): Promise<{ startup: number; seconds: number; cpu: number }> {
+async function timePool(
+  model: Model,
+  workers: number,
+  images: RgbImage[],
+): Promise<{ startup: number; seconds: number; cpu: number }> {
   const pool = new EncoderPool({ checkpoint: model.checkpoint, config: model.config, workers });
   try {
     const t0 = performance.now();
@@ -86,11 +103,19 @@ async function timePool(model: Model, workers: number, images: RgbImage[]): Prom
 async function main(): Promise<void> {
   const backend = await initBackend(arg('backend', 'wasm') as BackendName);
   const workers = Number(arg('workers', String(availableCores())));
-  if (!(Number.isInteger(workers) && workers >= 2)) throw new Error(`bench-embed: --workers must be an integer >= 2 (to compare with 1), got ${workers}`);
+  if (!(Number.isInteger(workers) && workers >= 2))
+    throw new Error(`bench-embed: --workers must be an integer >= 2 (to compare with 1), got ${workers}`);
   const names = arg('models', 'vit_b,micro').split(',').filter(Boolean);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-embed-'));
-  console.log(`backend ${backend}; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), ${availableCores()} available; load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`${'model'.padEnd(24)} ${'workers'.padStart(7)} ${'images'.padStart(6)} ${'start-up s'.padStart(10)} ${'encode s'.padStart(9)} ${'images/min'.padStart(10)} ${'ratio'.padStart(6)} ${'CPU s/image'.padStart(11)} ${'cores busy'.padStart(10)}`);
+  console.log(
+    `backend ${backend}; ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), ${availableCores()} available; load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `${'model'.padEnd(24)} ${'workers'.padStart(7)} ${'images'.padStart(6)} ${'start-up s'.padStart(10)} ${'encode s'.padStart(9)} ${'images/min'.padStart(10)} ${'ratio'.padStart(6)} ${'CPU s/image'.padStart(11)} ${'cores busy'.padStart(10)}`,
+  );
   try {
     for (const name of names) {
       const model = await resolveModel(name, tmp);
@@ -101,10 +126,17 @@ async function main(): Promise<void> {
         const r = await timePool(model, w, images);
         const perMinute = (60 * n) / r.seconds;
         base ||= perMinute;
-        console.log(`${model.name.padEnd(24)} ${String(w).padStart(7)} ${String(n).padStart(6)} ${r.startup.toFixed(1).padStart(10)} ${r.seconds.toFixed(1).padStart(9)} ${perMinute.toFixed(perMinute >= 100 ? 0 : 1).padStart(10)} ${`${(perMinute / base).toFixed(2)}x`.padStart(6)} ${(r.cpu / n).toFixed(r.cpu / n >= 1 ? 2 : 4).padStart(11)} ${(r.cpu / r.seconds).toFixed(2).padStart(10)}`);
+        console.log(
+          `${model.name.padEnd(24)} ${String(w).padStart(7)} ${String(n).padStart(6)} ${r.startup.toFixed(1).padStart(10)} ${r.seconds.toFixed(1).padStart(9)} ${perMinute.toFixed(perMinute >= 100 ? 0 : 1).padStart(10)} ${`${(perMinute / base).toFixed(2)}x`.padStart(6)} ${(r.cpu / n).toFixed(r.cpu / n >= 1 ? 2 : 4).padStart(11)} ${(r.cpu / r.seconds).toFixed(2).padStart(10)}`,
+        );
       }
     }
-    console.log(`load avg at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `load avg at the end ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -35,11 +35,12 @@ interface VecLike {
 
 async function measure(venv: VecLike, steps: number, rng: Rng): Promise<number> {
   let obs = (await venv.reset({ seed: 0 })).observations;
-  const act = () => obs.map((o) => {
-    const allowed: number[] = [];
-    o.actionMask.forEach((m, a) => m && allowed.push(a));
-    return allowed[rng.int(allowed.length)];
-  });
+  const act = () =>
+    obs.map((o) => {
+      const allowed: number[] = [];
+      o.actionMask.forEach((m, a) => m && allowed.push(a));
+      return allowed[rng.int(allowed.length)];
+    });
   for (let i = 0; i < 3; i++) obs = (await venv.step(act())).observations; // warm-up
   const t = performance.now();
   for (let i = 0; i < steps; i++) obs = (await venv.step(act())).observations;
@@ -58,16 +59,25 @@ async function main(): Promise<void> {
   console.log(`checkpoint ${path.relative(process.cwd(), WEIGHTS)}`);
   const embeddings = new EmbeddingCache(sam, { dir: CACHE_DIR });
   const dataset = new SyntheticDataset(DATA);
-  console.log(`backend ${backend}; ${os.cpus().length} CPUs; load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `backend ${backend}; ${os.cpus().length} CPUs; load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   const t0 = performance.now();
   for (let i = 0; i < dataset.length; i++) await embeddings.warm((await dataset.get(i)).image);
-  console.log(`embeddings ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (${embeddings.getStats().computed} computed, cache ${path.relative(process.cwd(), CACHE_DIR)})`);
+  console.log(
+    `embeddings ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (${embeddings.getStats().computed} computed, cache ${path.relative(process.cwd(), CACHE_DIR)})`,
+  );
   const envOptions = { dataset, embeddings, labelSource: 'oracle' as const, gridSize: 10, horizon: 15 };
   const rng = new Rng(1);
   for (const n of [1, 8]) {
     const venv = new SamPromptVectorEnv({ ...envOptions, numEnvs: n });
     const sps = await measure(venv, steps, rng);
-    console.log(`sync,   ${n} env${n > 1 ? 's' : ' '}: ${sps.toFixed(1).padStart(6)} env steps/s   (tensors ${tf.memory().numTensors}, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB)`);
+    console.log(
+      `sync,   ${n} env${n > 1 ? 's' : ' '}: ${sps.toFixed(1).padStart(6)} env steps/s   (tensors ${tf.memory().numTensors}, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB)`,
+    );
     if (n === 8 && soak > 0) {
       let obs = (await venv.reset({ seed: 1 })).observations;
       const tensors0 = tf.memory().numTensors;
@@ -77,7 +87,9 @@ async function main(): Promise<void> {
         obs = (await venv.step(obs.map((o) => o.actionMask.indexOf(1)))).observations;
         peak = Math.max(peak, process.memoryUsage().rss);
         if ((i + 1) % Math.ceil(soak / n / 10) === 0) {
-          console.log(`  soak ${(i + 1) * n} steps: tensors ${tf.memory().numTensors - tensors0 >= 0 ? '+' : ''}${tf.memory().numTensors - tensors0}, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (peak ${(peak / 2 ** 20).toFixed(0)})`);
+          console.log(
+            `  soak ${(i + 1) * n} steps: tensors ${tf.memory().numTensors - tensors0 >= 0 ? '+' : ''}${tf.memory().numTensors - tensors0}, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (peak ${(peak / 2 ** 20).toFixed(0)})`,
+          );
         }
       }
     }
@@ -86,13 +98,23 @@ async function main(): Promise<void> {
   const workerEnv = await SamPromptWorkerVectorEnv.create({
     numEnvs: 8,
     numWorkers: workers,
-    env: { checkpoint: WEIGHTS, cacheDir: CACHE_DIR, data: { type: 'synthetic', ...DATA }, labelSource: 'oracle', gridSize: 10, horizon: 15, backend },
+    env: {
+      checkpoint: WEIGHTS,
+      cacheDir: CACHE_DIR,
+      data: { type: 'synthetic', ...DATA },
+      labelSource: 'oracle',
+      gridSize: 10,
+      horizon: 15,
+      backend,
+    },
     embeddings,
   });
   const wsps = await measure(workerEnv, steps, rng);
   console.log(`worker, 8 envs over ${workers} threads: ${wsps.toFixed(1).padStart(6)} env steps/s`);
   await workerEnv.close();
-  console.log(`peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; the official SamPredictor loop on this machine: python3 scripts/reference/bench_official_sam.py`);
+  console.log(
+    `peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; the official SamPredictor loop on this machine: python3 scripts/reference/bench_official_sam.py`,
+  );
   sam.dispose();
 }
 

@@ -35,9 +35,13 @@ class OfficialProcess {
 
   constructor(python: string, samRepo: string, fixture: string, threads: number) {
     const script = path.join(__dirname, 'reference', 'bench_official_sam.py');
-    this.child = spawn(python, [script, '--sam-repo', samRepo, '--fixture', fixture, '--threads', String(threads), '--serve'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    this.child = spawn(
+      python,
+      [script, '--sam-repo', samRepo, '--fixture', fixture, '--threads', String(threads), '--serve'],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     this.lines = readline.createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
   }
 
@@ -86,7 +90,12 @@ async function main(): Promise<void> {
   let embedding = encodeImage(sam, image);
   const predictor = new SamPredictor(sam);
   predictor.setEmbedding(embedding);
-  const prompt = { pointCoords: [width * 0.4, height * 0.6], pointLabels: [1], multimaskOutput: true, lowResOnly: true };
+  const prompt = {
+    pointCoords: [width * 0.4, height * 0.6],
+    pointLabels: [1],
+    multimaskOutput: true,
+    lowResOnly: true,
+  };
 
   const ours = {
     async encoder(): Promise<number> {
@@ -113,8 +122,15 @@ async function main(): Promise<void> {
   await ours.decoder(3);
   await official.run('decoder 3');
 
-  console.log(`ours: backend ${backend}, 1 thread; official: ${header}; ${os.cpus().length} CPUs, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`round  first     encoder ours / official (ms)   decoder median ours / official (ms, ${decoderCalls} calls)`);
+  console.log(
+    `ours: backend ${backend}, 1 thread; official: ${header}; ${os.cpus().length} CPUs, load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `round  first     encoder ours / official (ms)   decoder median ours / official (ms, ${decoderCalls} calls)`,
+  );
   const enc = { ours: [] as number[], official: [] as number[] };
   const dec = { ours: [] as number[], official: [] as number[] };
   for (let r = 0; r < rounds; r++) {
@@ -128,7 +144,8 @@ async function main(): Promise<void> {
         dec.official.push(median(await official.run(`decoder ${decoderCalls}`)));
       }
     };
-    for (const which of oursFirst ? (['ours', 'official'] as const) : (['official', 'ours'] as const)) await side(which);
+    for (const which of oursFirst ? (['ours', 'official'] as const) : (['official', 'ours'] as const))
+      await side(which);
     console.log(
       `${String(r + 1).padStart(5)}  ${(oursFirst ? 'ours' : 'official').padEnd(9)} ${enc.ours[r].toFixed(0).padStart(12)} / ${enc.official[r].toFixed(0).padEnd(16)}` +
         `${dec.ours[r].toFixed(1).padStart(12)} / ${dec.official[r].toFixed(1)}`,

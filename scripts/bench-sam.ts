@@ -24,7 +24,9 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const backend = await initBackend(arg('backend', 'auto') as BackendName);
   const repeats = Number(arg('repeats', '10'));
-  const weights = path.resolve(arg('weights', path.join(__dirname, '../../shared/fixtures/sam/vitb2/weights.safetensors')));
+  const weights = path.resolve(
+    arg('weights', path.join(__dirname, '../../shared/fixtures/sam/vitb2/weights.safetensors')),
+  );
   const sam = await loadSam(weights);
   const rng = new Rng(0);
   // The official script's size (scripts/reference/bench_official_sam.py), for like-for-like numbers.
@@ -32,7 +34,12 @@ async function main(): Promise<void> {
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
   const image = { width, height, data };
-  console.log(`backend ${backend}; model ${sam.config.name} (${path.relative(process.cwd(), weights)}); load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${os.cpus().length} CPUs`);
+  console.log(
+    `backend ${backend}; model ${sam.config.name} (${path.relative(process.cwd(), weights)}); load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; ${os.cpus().length} CPUs`,
+  );
 
   const encodeMs: number[] = [];
   const encRepeats = Number(arg('encoder-repeats', '5'));
@@ -46,7 +53,12 @@ async function main(): Promise<void> {
   }
   const predictor = new SamPredictor(sam);
   predictor.setEmbedding(embedding);
-  const prompt = (): PromptInput => ({ pointCoords: [rng.uniform(0, width), rng.uniform(0, height)], pointLabels: [1], multimaskOutput: true, lowResOnly: true });
+  const prompt = (): PromptInput => ({
+    pointCoords: [rng.uniform(0, width), rng.uniform(0, height)],
+    pointLabels: [1],
+    multimaskOutput: true,
+    lowResOnly: true,
+  });
   const timeOne = async (withPost: boolean) => {
     const t = performance.now();
     const p = predictor.predict({ ...prompt(), lowResOnly: !withPost });
@@ -75,13 +87,19 @@ async function main(): Promise<void> {
   // is the least disturbed run.
   const row = (name: string, xs: number[], flops: number) => {
     const ms = median(xs);
-    console.log(`${name.padEnd(44)} ${ms.toFixed(1).padStart(9)} ms (min ${Math.min(...xs).toFixed(1).padStart(7)})   ${(flops / ms / 1e6).toFixed(1).padStart(6)} GFLOP/s`);
+    console.log(
+      `${name.padEnd(44)} ${ms.toFixed(1).padStart(9)} ms (min ${Math.min(...xs)
+        .toFixed(1)
+        .padStart(7)})   ${(flops / ms / 1e6).toFixed(1).padStart(6)} GFLOP/s`,
+    );
   };
   row('decoder, 1 prompt set (median)', oneMs, dec);
   row('decoder + full-size masks, 1 prompt set', postMs, dec);
   row('decoder, 8 prompt sets batched, per set', batchMs, dec);
   row('image encoder, per image (median)', encodeMs, enc);
-  console.log(`(decoder ${(dec / 1e9).toFixed(2)} GFLOP per call, encoder ${(enc / 1e9).toFixed(1)} GFLOP per image, reference algorithm)`);
+  console.log(
+    `(decoder ${(dec / 1e9).toFixed(2)} GFLOP per call, encoder ${(enc / 1e9).toFixed(1)} GFLOP per image, reference algorithm)`,
+  );
   console.log(`tensors alive: ${tf.memory().numTensors}`);
   embedding.dispose();
   sam.dispose();

@@ -38,7 +38,8 @@ async function main(): Promise<void> {
   const json = JSON.parse(await fsp.readFile(modelPath, 'utf8')) as { weightsManifest?: Array<{ paths: string[] }> };
   const shards = (json.weightsManifest ?? []).flatMap((g) => g.paths);
   for (const shard of shards) {
-    if (shard.includes('..') || path.isAbsolute(shard)) throw new Error(`${modelPath}: unsafe shard path ${JSON.stringify(shard)}`);
+    if (shard.includes('..') || path.isAbsolute(shard))
+      throw new Error(`${modelPath}: unsafe shard path ${JSON.stringify(shard)}`);
     await downloadFile(sibling(modelUrl, shard), path.join(dir, shard), { onProgress: progress(shard) });
     process.stdout.write('\n');
   }

@@ -18,7 +18,13 @@ const argv = yargs(hideBin(process.argv))
   .strict()
   .parseSync();
 
-dumpSyntheticScenes({ config: MICRO_SAM_DATA, split: argv.split as SplitName, start: argv.start, count: argv.count, out: argv.out }).catch((err) => {
+dumpSyntheticScenes({
+  config: MICRO_SAM_DATA,
+  split: argv.split as SplitName,
+  start: argv.start,
+  count: argv.count,
+  out: argv.out,
+}).catch((err) => {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 });

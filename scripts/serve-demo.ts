@@ -36,7 +36,12 @@ function runsNewestFirst(dir: string): string[] {
 }
 
 function sameBytes(a: string, b: string): boolean {
-  return fs.existsSync(a) && fs.existsSync(b) && fs.statSync(a).size === fs.statSync(b).size && fs.readFileSync(a).equals(fs.readFileSync(b));
+  return (
+    fs.existsSync(a) &&
+    fs.existsSync(b) &&
+    fs.statSync(a).size === fs.statSync(b).size &&
+    fs.readFileSync(a).equals(fs.readFileSync(b))
+  );
 }
 
 async function exportOf(run: string): Promise<string> {
@@ -48,13 +53,18 @@ async function exportOf(run: string): Promise<string> {
 
 async function chooseExport(args: { export?: string; run?: string }): Promise<string> {
   if (args.export) {
-    if (!fs.existsSync(path.join(args.export, EXPORT_MANIFEST))) throw new Error(`${args.export}: not an export folder (${EXPORT_MANIFEST} missing); make one with: npx alignsam export --run <run> --out <dir>`);
+    if (!fs.existsSync(path.join(args.export, EXPORT_MANIFEST)))
+      throw new Error(
+        `${args.export}: not an export folder (${EXPORT_MANIFEST} missing); make one with: npx alignsam export --run <run> --out <dir>`,
+      );
     return args.export;
   }
   await initBackend('wasm');
   if (args.run) return exportOf(args.run);
   if (fs.existsSync(path.join(DEFAULT_AGENT, EXPORT_MANIFEST))) {
-    log(`serving the shipped agent ${path.relative(process.cwd(), DEFAULT_AGENT)} (its MODEL_CARD.md says how it was trained; --run or --export for another)`);
+    log(
+      `serving the shipped agent ${path.relative(process.cwd(), DEFAULT_AGENT)} (its MODEL_CARD.md says how it was trained; --run or --export for another)`,
+    );
     return DEFAULT_AGENT;
   }
   for (const run of runsNewestFirst(path.join(ROOT_DIR, 'runs'))) {
@@ -65,8 +75,13 @@ async function chooseExport(args: { export?: string; run?: string }): Promise<st
     }
   }
   const quick = path.join(CACHE, 'quick');
-  if (fs.existsSync(path.join(quick, 'export', EXPORT_MANIFEST)) && sameBytes(path.join(quick, 'export', 'sam.safetensors'), microSamWeights())) {
-    log(`no run in runs/: serving the quick export in ${path.relative(process.cwd(), quick)} (a barely trained agent; train one with npm start)`);
+  if (
+    fs.existsSync(path.join(quick, 'export', EXPORT_MANIFEST)) &&
+    sameBytes(path.join(quick, 'export', 'sam.safetensors'), microSamWeights())
+  ) {
+    log(
+      `no run in runs/: serving the quick export in ${path.relative(process.cwd(), quick)} (a barely trained agent; train one with npm start)`,
+    );
     return path.join(quick, 'export');
   }
   // None yet, or made with micro-SAM weights that have changed since.

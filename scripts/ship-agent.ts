@@ -24,7 +24,8 @@ const DEMO_SCENES = 8;
 
 function folderBytes(dir: string): number {
   let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? folderBytes(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }))
+    n += e.isDirectory() ? folderBytes(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size;
   return n;
 }
 
@@ -38,9 +39,16 @@ async function main(): Promise<void> {
   const manifest = await exportRun(run, out, { checkpoint: 'latest' });
   const exp = await loadExport(out);
   const cache = new EmbeddingCache(exp.sam, { maxInMemory: DEMO_SCENES });
-  const scenes = syntheticSplit({ seed: 0, length: 1_000_000, imageSize: 128, targets: ['star'], distractors: [1, 3] }, 'test');
+  const scenes = syntheticSplit(
+    { seed: 0, length: 1_000_000, imageSize: 128, targets: ['star'], distractors: [1, 3] },
+    'test',
+  );
   const env = new SamPromptEnv({ ...exportEnvOptions(exp, scenes, cache), seed: 0 });
-  const demo = await evaluate(exportPolicy(exp), env, Array.from({ length: DEMO_SCENES }, (_, i) => ({ index: i, seed: i })));
+  const demo = await evaluate(
+    exportPolicy(exp),
+    env,
+    Array.from({ length: DEMO_SCENES }, (_, i) => ({ index: i, seed: i })),
+  );
   await env.close();
   cache.clear();
   exp.dispose();
@@ -60,7 +68,11 @@ other export is given. It runs with \`@tensorflow/tfjs\` alone. Written by \`npm
 the run's files; do not edit by hand.
 
 ## Files
-${fs.readdirSync(out).sort().map((f) => `- \`${f}\``).join('\n')}
+${fs
+  .readdirSync(out)
+  .sort()
+  .map((f) => `- \`${f}\``)
+  .join('\n')}
 
 ${(bytes / 2 ** 20).toFixed(2)} MiB in all, the micro-SAM's weights included.
 
@@ -82,7 +94,9 @@ Test-split scenes 0-${DEMO_SCENES - 1} (star), the export itself, deployed proto
 ${demoIous.filter((v) => v >= 0.5).length} of ${DEMO_SCENES} end at IoU >= 0.5. Measured on ${machineDescription()}.
 `;
   fs.writeFileSync(path.join(out, 'MODEL_CARD.md'), card);
-  process.stdout.write(`${out}: ${(bytes / 2 ** 20).toFixed(2)} MiB; demo scenes ${demoIous.map((v) => v.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    `${out}: ${(bytes / 2 ** 20).toFixed(2)} MiB; demo scenes ${demoIous.map((v) => v.toFixed(2)).join(' ')}\n`,
+  );
 }
 
 main().catch((err) => {

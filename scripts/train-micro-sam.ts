@@ -27,7 +27,13 @@ import { writeAll, writeFileAtomic } from '../src/io/atomic-file';
 import { readSafetensors } from '../src/io/safetensors';
 import { randomSamWeights } from '../src/sam/weights/random-weights';
 import { samVariables } from '../src/sam/weights/variables';
-import { exportSamModel, loadTrainingState, saveTrainingState, writeTextAtomic, type TrainingState } from '../src/sam-training/checkpoint-io';
+import {
+  exportSamModel,
+  loadTrainingState,
+  saveTrainingState,
+  writeTextAtomic,
+  type TrainingState,
+} from '../src/sam-training/checkpoint-io';
 import { MICRO_SAM_DATA, microSamConfig } from '../src/sam-training/micro-sam-config';
 import { writeModelCard } from '../src/sam-training/model-card';
 import { Adam } from '../src/nn/adam';
@@ -35,23 +41,35 @@ import { oracleClickEval } from '../src/sam-training/oracle-eval';
 import { prepareTrainSample, trainStep, type TrainSample } from '../src/sam-training/train-step';
 import { Rng } from '../src/utils/rng';
 
-
 const argv = yargs(hideBin(process.argv))
   .option('steps', { type: 'number', default: 2000, describe: 'training steps (may be changed on resume)' })
   .option('images', { type: 'number', default: 2, describe: 'images per step (each encoded once)' })
-  .option('prompt-sets', { type: 'number', default: 2, describe: 'independent prompt chains per image, decoded together' })
+  .option('prompt-sets', {
+    type: 'number',
+    default: 2,
+    describe: 'independent prompt chains per image, decoded together',
+  })
   .option('out', { type: 'string', default: 'models/micro-sam', describe: 'export folder' })
   .option('work', { type: 'string', default: '.cache/micro-sam-train', describe: 'resumable training state' })
   .option('seed', { type: 'number', default: 0 })
   .option('lr', { type: 'number', default: 1e-3, describe: 'peak learning rate' })
   .option('warmup', { type: 'number', default: 40, describe: 'linear warm-up steps' })
-  .option('min-lr-ratio', { type: 'number', default: 0.05, describe: 'final rate as a fraction of the peak (cosine decay)' })
+  .option('min-lr-ratio', {
+    type: 'number',
+    default: 0.05,
+    describe: 'final rate as a fraction of the peak (cosine decay)',
+  })
   .option('weight-decay', { type: 'number', default: 0.01 })
   .option('iterations', { type: 'number', default: 3, describe: 'prompting rounds per chain (1 + corrective clicks)' })
   .option('box-prob', { type: 'number', default: 0.2 })
   .option('oracle-prob', { type: 'number', default: 0.5 })
   .option('clip', { type: 'number', default: 1 })
-  .option('focal-alpha', { type: 'number', default: 0.75, describe: 'focal loss alpha, the weight of foreground pixels (SAM: 0.25; 0.25 and 0.5 collapsed to empty masks here)' })
+  .option('focal-alpha', {
+    type: 'number',
+    default: 0.75,
+    describe:
+      'focal loss alpha, the weight of foreground pixels (SAM: 0.25; 0.25 and 0.5 collapsed to empty masks here)',
+  })
   .option('focal-weight', { type: 'number', default: 1, describe: 'focal term weight (SAM: 20)' })
   .option('dice-weight', { type: 'number', default: 1, describe: 'Dice term weight (SAM: 1)' })
   .option('log-every', { type: 'number', default: 10 })
@@ -60,8 +78,16 @@ const argv = yargs(hideBin(process.argv))
   .option('eval-scenes', { type: 'number', default: 100, describe: 'held-out test scenes for the final evaluation' })
   .option('eval-only', { type: 'boolean', default: false })
   .option('print-config', { type: 'boolean', default: false, describe: 'print the micro-SAM config.json and exit' })
-  .option('import-twin', { type: 'string', describe: 'folder written by scripts/micro-sam-torch/train.py: copy its model to --out, then evaluate and write the card' })
-  .option('import-finetune', { type: 'string', describe: 'folder written by scripts/micro-sam-torch/finetune_clicks.py: copy its model to --out, keep the pre-training record, add the fine-tuning one, evaluate and write the card' })
+  .option('import-twin', {
+    type: 'string',
+    describe:
+      'folder written by scripts/micro-sam-torch/train.py: copy its model to --out, then evaluate and write the card',
+  })
+  .option('import-finetune', {
+    type: 'string',
+    describe:
+      'folder written by scripts/micro-sam-torch/finetune_clicks.py: copy its model to --out, keep the pre-training record, add the fine-tuning one, evaluate and write the card',
+  })
   .option('fresh', { type: 'boolean', default: false, describe: 'ignore saved state in --work' })
   .strict()
   .parseSync();
@@ -84,14 +110,22 @@ async function evaluateAndWriteCard(trainInfo: Record<string, unknown> | null): 
   const t0 = Date.now();
   const res = await oracleClickEval(model, test, argv['eval-scenes'], 5);
   const evalSeconds = (Date.now() - t0) / 1000;
-  console.log(`test mIoU@1..5 (${res.scenes} scenes): ${res.miouAtClick.map((v) => v.toFixed(3)).join(' ')}  [${evalSeconds.toFixed(0)} s]`);
+  console.log(
+    `test mIoU@1..5 (${res.scenes} scenes): ${res.miouAtClick.map((v) => v.toFixed(3)).join(' ')}  [${evalSeconds.toFixed(0)} s]`,
+  );
   const infoPath = path.join(argv.out, 'training.json');
   let info = trainInfo;
   if (!info) info = JSON.parse(await fsp.readFile(infoPath, 'utf8').catch(() => '{}'));
   const evaluation = { split: 'test', scenes: res.scenes, miouAtClick: res.miouAtClick, seconds: evalSeconds };
   await writeTextAtomic(infoPath, JSON.stringify({ ...info, evaluation }, null, 1) + '\n');
   const stat = await fsp.stat(weightsPath);
-  await writeModelCard(path.join(argv.out, 'MODEL_CARD.md'), { config: model.config, data: MICRO_SAM_DATA, training: info ?? {}, evaluation, weightsBytes: stat.size });
+  await writeModelCard(path.join(argv.out, 'MODEL_CARD.md'), {
+    config: model.config,
+    data: MICRO_SAM_DATA,
+    training: info ?? {},
+    evaluation,
+    weightsBytes: stat.size,
+  });
   model.dispose();
 }
 
@@ -110,7 +144,10 @@ async function importTwin(dir: string): Promise<Record<string, unknown>> {
   };
   const twinConfig = JSON.parse((await read('config.json')).toString('utf8'));
   const expected = samConfigToJson(microSamConfig());
-  if (JSON.stringify(twinConfig) !== JSON.stringify(expected)) throw new Error(`--import-twin: ${path.join(dir, 'config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`);
+  if (JSON.stringify(twinConfig) !== JSON.stringify(expected))
+    throw new Error(
+      `--import-twin: ${path.join(dir, 'config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`,
+    );
   const t = JSON.parse((await read('training.json')).toString('utf8'));
   const weights = await read('weights.safetensors');
   await fsp.mkdir(argv.out, { recursive: true });
@@ -125,7 +162,24 @@ async function importTwin(dir: string): Promise<Record<string, unknown>> {
     steps: t.steps,
     trainingSeconds: t.training_seconds,
     trainScenes: t.scenes,
-    options: Object.fromEntries(['seed', 'seconds', 'steps', 'batch', 'objects_per_image', 'rounds', 'box_prob', 'oracle_prob', 'min_pixels', 'lr', 'warmup', 'weight_decay', 'iou_weight', 'clip'].map((k) => [k, o[k]])),
+    options: Object.fromEntries(
+      [
+        'seed',
+        'seconds',
+        'steps',
+        'batch',
+        'objects_per_image',
+        'rounds',
+        'box_prob',
+        'oracle_prob',
+        'min_pixels',
+        'lr',
+        'warmup',
+        'weight_decay',
+        'iou_weight',
+        'clip',
+      ].map((k) => [k, o[k]]),
+    ),
     history: t.history,
     twinEvaluation: t.twin_evaluation,
   };
@@ -146,7 +200,9 @@ async function importFinetune(dir: string): Promise<Record<string, unknown>> {
   }
   const expected = samConfigToJson(microSamConfig());
   if (JSON.stringify(JSON.parse(fs.readFileSync(file('config.json'), 'utf8'))) !== JSON.stringify(expected)) {
-    throw new Error(`--import-finetune: ${file('config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`);
+    throw new Error(
+      `--import-finetune: ${file('config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`,
+    );
   }
   const current = (await readSafetensors(path.join(argv.out, 'weights.safetensors'))).tensors;
   const tuned = (await readSafetensors(file('weights.safetensors'))).tensors;
@@ -156,7 +212,10 @@ async function importFinetune(dir: string): Promise<Record<string, unknown>> {
     const b = tuned.get(name)?.data;
     return !b || a.length !== b.length || a.some((v, i) => v !== b[i]);
   });
-  if (changed.length) throw new Error(`--import-finetune: ${file('weights.safetensors')} changes the image encoder (${changed[0]}${changed.length > 1 ? ` and ${changed.length - 1} more` : ''}); a fine-tuning must leave it as it is`);
+  if (changed.length)
+    throw new Error(
+      `--import-finetune: ${file('weights.safetensors')} changes the image encoder (${changed[0]}${changed.length > 1 ? ` and ${changed.length - 1} more` : ''}); a fine-tuning must leave it as it is`,
+    );
   const t = JSON.parse(fs.readFileSync(file('training.json'), 'utf8'));
   const previous = JSON.parse(await fsp.readFile(path.join(argv.out, 'training.json'), 'utf8'));
   const { evaluation: _stale, ...pretraining } = previous;
@@ -216,8 +275,12 @@ async function main(): Promise<void> {
       // new total from the current step on); every other option must match.
       const { steps: _savedSteps, ...savedRest } = saved.options as Record<string, unknown>;
       const { steps: _steps, ...rest } = options;
-      if (JSON.stringify(savedRest) !== JSON.stringify(rest)) throw new Error(`${argv.work}/state.json: saved options ${JSON.stringify(saved.options)} differ from ${JSON.stringify(options)} (use --fresh)`);
-      if (_savedSteps !== _steps) console.log(`resuming with --steps ${_steps} (the run started with ${String(_savedSteps)})`);
+      if (JSON.stringify(savedRest) !== JSON.stringify(rest))
+        throw new Error(
+          `${argv.work}/state.json: saved options ${JSON.stringify(saved.options)} differ from ${JSON.stringify(options)} (use --fresh)`,
+        );
+      if (_savedSteps !== _steps)
+        console.log(`resuming with --steps ${_steps} (the run started with ${String(_savedSteps)})`);
       state = { ...saved, options };
       rng.setState(saved.rng);
       console.log(`resumed from ${argv.work} at step ${state.step}`);
@@ -226,7 +289,9 @@ async function main(): Promise<void> {
   const train = syntheticSplit(MICRO_SAM_DATA, 'train');
   let params = 0;
   for (const v of vars.values()) params += v.size;
-  console.log(`micro-SAM: ${params} parameters (${((params * 4) / 2 ** 20).toFixed(2)} MiB float32), ${argv.steps} steps of ${argv.images} images x ${argv['prompt-sets']} prompt chains x ${argv.iterations} rounds`);
+  console.log(
+    `micro-SAM: ${params} parameters (${((params * 4) / 2 ** 20).toFixed(2)} MiB float32), ${argv.steps} steps of ${argv.images} images x ${argv['prompt-sets']} prompt chains x ${argv.iterations} rounds`,
+  );
   const started = Date.now() - state.elapsedSeconds * 1000;
   const window: Array<{ loss: number; ious: number[] }> = [];
   let sessionStart = Date.now();
@@ -261,12 +326,19 @@ async function main(): Promise<void> {
     if (state.step % argv['log-every'] === 0 || state.step === argv.steps) {
       const rate = sessionSteps / ((Date.now() - sessionStart) / 1000);
       const meanLoss = window.reduce((s, w) => s + w.loss, 0) / window.length;
-      const rounds = Array.from({ length: argv.iterations }, (_, k) => window.reduce((s, w) => s + w.ious[k], 0) / window.length);
+      const rounds = Array.from(
+        { length: argv.iterations },
+        (_, k) => window.reduce((s, w) => s + w.ious[k], 0) / window.length,
+      );
       const elapsed = (Date.now() - started) / 1000;
       console.log(
         `step ${state.step}/${argv.steps}  ${rate.toFixed(2)} step/s  elapsed ${fmtTime(elapsed)}  ETA ${fmtTime((argv.steps - state.step) / rate)}  lr ${lr.toExponential(2)}  loss ${meanLoss.toFixed(3)}  IoU/round ${rounds.map((v) => v.toFixed(3)).join(' ')}  |g| ${r.gradNorm.toFixed(2)}  tensors ${tf.memory().numTensors}`,
       );
-      state.history.push({ step: state.step, loss: meanLoss, ...Object.fromEntries(rounds.map((v, k) => [`iou_round${k + 1}`, v])) });
+      state.history.push({
+        step: state.step,
+        loss: meanLoss,
+        ...Object.fromEntries(rounds.map((v, k) => [`iou_round${k + 1}`, v])),
+      });
     }
     const done = state.step === argv.steps;
     if (state.step % argv['save-every'] === 0 || done) {
@@ -275,7 +347,13 @@ async function main(): Promise<void> {
       await saveTrainingState(argv.work, vars, optimizer, state);
     }
     if (state.step % argv['export-every'] === 0 || done) {
-      const trainInfo = { steps: state.step, trainingSeconds: (Date.now() - started) / 1000, options, command: 'npm run train:micro-sam', history: state.history };
+      const trainInfo = {
+        steps: state.step,
+        trainingSeconds: (Date.now() - started) / 1000,
+        options,
+        command: 'npm run train:micro-sam',
+        history: state.history,
+      };
       await exportSamModel(argv.out, config, vars, { format: 'micro-sam', step: String(state.step) });
       await writeTextAtomic(path.join(argv.out, 'training.json'), JSON.stringify(trainInfo, null, 1) + '\n');
       console.log(`exported ${argv.out} at step ${state.step}`);

@@ -61,7 +61,8 @@ function layeringViolations(files: ReadonlyMap<string, string>): string[] {
       const a = layerOf.get(from);
       const b = layerOf.get(to);
       const where = `src/${path.relative(SRC, file)} -> ${spec}`;
-      if (a === undefined || b === undefined) out.push(`${where} ('${a === undefined ? from : to}' is in no layer; add it to LAYERS)`);
+      if (a === undefined || b === undefined)
+        out.push(`${where} ('${a === undefined ? from : to}' is in no layer; add it to LAYERS)`);
       else if (b > a) out.push(`${where} (${from} imports ${to}, a layer above it)`);
       else if (b === a) out.push(`${where} (${from} and ${to} share a layer and must not import each other)`);
     }
@@ -85,7 +86,10 @@ describe('layering of src/', () => {
   test('the check finds an upward import, a sibling import and an unknown area', () => {
     const fake = new Map([
       [path.join(SRC, 'env', 'a.ts'), "import type { X } from '../agent/x';\nexport { Y } from './y';"],
-      [path.join(SRC, 'agent', 'b.ts'), "const r = () => import('../recalibration/srm');\nimport { Z } from '../env/z';"],
+      [
+        path.join(SRC, 'agent', 'b.ts'),
+        "const r = () => import('../recalibration/srm');\nimport { Z } from '../env/z';",
+      ],
       [path.join(SRC, 'data', 'c.ts'), "const m = require('../nowhere/m');"],
     ]);
     expect(layeringViolations(fake)).toEqual([

@@ -4,7 +4,9 @@
  */
 import * as path from 'path';
 
-export const SHARED_DIR = process.env.ALIGNSAM_SHARED ? path.resolve(process.env.ALIGNSAM_SHARED) : path.resolve(__dirname, '../../shared');
+export const SHARED_DIR = process.env.ALIGNSAM_SHARED
+  ? path.resolve(process.env.ALIGNSAM_SHARED)
+  : path.resolve(__dirname, '../../shared');
 
 export function sharedPath(...parts: string[]): string {
   return path.join(SHARED_DIR, ...parts);

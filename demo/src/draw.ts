@@ -29,7 +29,14 @@ export function compositeImage(image: RgbImage, mask: Uint8Array | null): ImageD
 }
 
 /** View canvas: composite scaled up (nearest), grid lines, numbered clicks. */
-export function drawView(canvas: HTMLCanvasElement, image: RgbImage, mask: Uint8Array | null, clicks: readonly DemoClick[], gridSize: number | null, displaySide = 512): void {
+export function drawView(
+  canvas: HTMLCanvasElement,
+  image: RgbImage,
+  mask: Uint8Array | null,
+  clicks: readonly DemoClick[],
+  gridSize: number | null,
+  displaySide = 512,
+): void {
   const scale = displaySide / Math.max(image.width, image.height);
   canvas.width = Math.round(image.width * scale);
   canvas.height = Math.round(image.height * scale);

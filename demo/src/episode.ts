@@ -72,7 +72,11 @@ export class DemoEpisode {
   }
 
   /** Encodes the image (unless cached) and places the initial prompts; returns step 0's view. */
-  static async start(exp: BrowserExport, embeddings: PageEmbeddings, input: EpisodeInput): Promise<{ episode: DemoEpisode; view: DemoStepView; encodeMs: number }> {
+  static async start(
+    exp: BrowserExport,
+    embeddings: PageEmbeddings,
+    input: EpisodeInput,
+  ): Promise<{ episode: DemoEpisode; view: DemoStepView; encodeMs: number }> {
     const { image } = input;
     const name = exp.textDim > 0 ? (input.target ?? '').trim() : null;
     if (exp.textDim > 0 && !name) throw new Error('this agent was trained on named targets: type the target name');
@@ -81,7 +85,14 @@ export class DemoEpisode {
       name: 'page',
       length: 1,
       // The env's rewards read this mask; only IoU on the page uses the real ground truth.
-      get: async () => ({ id: 'page', image, mask: new Uint8Array(image.width * image.height), width: image.width, height: image.height, targetName: name }),
+      get: async () => ({
+        id: 'page',
+        image,
+        mask: new Uint8Array(image.width * image.height),
+        width: image.width,
+        height: image.height,
+        targetName: name,
+      }),
     };
     const env = new SamPromptEnv({
       ...exportEnvOptions(exp, dataset, embeddings.asCache()),
@@ -96,7 +107,13 @@ export class DemoEpisode {
       const pts = info.points as number[];
       const labels = info.labels as (0 | 1)[];
       for (let i = 0; i < labels.length; i++) {
-        episode.clicks.push({ step: 0, x: pts[2 * i], y: pts[2 * i + 1], label: labels[i], cell: env.grid.cellOf(pts[2 * i], pts[2 * i + 1], image.width, image.height) });
+        episode.clicks.push({
+          step: 0,
+          x: pts[2 * i],
+          y: pts[2 * i + 1],
+          label: labels[i],
+          cell: env.grid.cellOf(pts[2 * i], pts[2 * i + 1], image.width, image.height),
+        });
       }
       return { episode, view: episode.view(performance.now() - t0), encodeMs: embeddings.lastEncodeMs };
     } catch (err) {
@@ -126,7 +143,14 @@ export class DemoEpisode {
     let area = 0;
     for (let i = 0; i < mask.length; i++) area += mask[i] ? 1 : 0;
     const gt = this.input.groundTruth;
-    return { t: this.t, clicks: this.clicks.map((c) => ({ ...c })), mask, maskArea: area, iou: gt ? iouOf(mask, gt) : null, ms };
+    return {
+      t: this.t,
+      clicks: this.clicks.map((c) => ({ ...c })),
+      mask,
+      maskArea: area,
+      iou: gt ? iouOf(mask, gt) : null,
+      ms,
+    };
   }
 
   async close(): Promise<void> {

@@ -86,16 +86,23 @@ export function samFromBytes(configJson: unknown, bytes: Uint8Array, source: str
   return SamModel.fromWeights(config, raw, { weightsId: contentHash(bytes), source });
 }
 
-export async function loadBrowserExport(baseUrl: string, opts: { fetchFn?: Fetch; onProgress?: (message: string) => void } = {}): Promise<BrowserExport> {
+export async function loadBrowserExport(
+  baseUrl: string,
+  opts: { fetchFn?: Fetch; onProgress?: (message: string) => void } = {},
+): Promise<BrowserExport> {
   const f = opts.fetchFn ?? fetch.bind(globalThis);
   const progress = opts.onProgress ?? (() => undefined);
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const manifestUrl = `${base}${EXPORT_MANIFEST}`;
   const manifest = await fetchJson<ExportManifest>(f, manifestUrl);
-  if (manifest?.format !== EXPORT_FORMAT) throw new Error(`${manifestUrl}: not an AlignSAM export (format ${JSON.stringify(manifest?.format)})`);
-  if (manifest.formatVersion !== EXPORT_VERSION) throw new Error(`${manifestUrl}: unsupported formatVersion ${manifest.formatVersion}`);
+  if (manifest?.format !== EXPORT_FORMAT)
+    throw new Error(`${manifestUrl}: not an AlignSAM export (format ${JSON.stringify(manifest?.format)})`);
+  if (manifest.formatVersion !== EXPORT_VERSION)
+    throw new Error(`${manifestUrl}: unsupported formatVersion ${manifest.formatVersion}`);
   if (!manifest.sam.copied) {
-    throw new Error(`${manifestUrl}: the export names its SAM checkpoint (${manifest.sam.weights}) instead of holding a copy; the page needs an export with the SAM inside (exports copy SAM checkpoints up to 64 MiB)`);
+    throw new Error(
+      `${manifestUrl}: the export names its SAM checkpoint (${manifest.sam.weights}) instead of holding a copy; the page needs an export with the SAM inside (exports copy SAM checkpoints up to 64 MiB)`,
+    );
   }
   if (!manifest.sam.config) throw new Error(`${manifestUrl}: sam.config is missing`);
   let bytes = 0;
@@ -108,7 +115,10 @@ export async function loadBrowserExport(baseUrl: string, opts: { fetchFn?: Fetch
 
     progress('SAM');
     const samUrl = `${base}${manifest.sam.weights}`;
-    const [samConfigJson, samBytes] = await Promise.all([fetchJson<unknown>(f, `${base}${manifest.sam.config}`), fetchBytes(f, samUrl)]);
+    const [samConfigJson, samBytes] = await Promise.all([
+      fetchJson<unknown>(f, `${base}${manifest.sam.config}`),
+      fetchBytes(f, samUrl),
+    ]);
     bytes += samBytes.length;
     const sam = samFromBytes(samConfigJson, samBytes, samUrl);
     disposers.push(() => sam.dispose());
@@ -118,12 +128,22 @@ export async function loadBrowserExport(baseUrl: string, opts: { fetchFn?: Fetch
       progress('recalibration module');
       const dir = `${base}${manifest.srm}/`;
       const json = await fetchJson<{ format: string; formatVersion: number; config: SrmConfig }>(f, `${dir}srm.json`);
-      if (json?.format !== SRM_CHECKPOINT_FORMAT) throw new Error(`${dir}srm.json: not an SRM checkpoint (format ${JSON.stringify(json?.format)})`);
-      if (json.formatVersion !== SRM_CHECKPOINT_VERSION) throw new Error(`${dir}srm.json: unsupported formatVersion ${json.formatVersion}`);
+      if (json?.format !== SRM_CHECKPOINT_FORMAT)
+        throw new Error(`${dir}srm.json: not an SRM checkpoint (format ${JSON.stringify(json?.format)})`);
+      if (json.formatVersion !== SRM_CHECKPOINT_VERSION)
+        throw new Error(`${dir}srm.json: unsupported formatVersion ${json.formatVersion}`);
       const weightsUrl = `${dir}weights.safetensors`;
       const srmBytes = await fetchBytes(f, weightsUrl);
       bytes += srmBytes.length;
-      srm = SemanticRecalibrationModule.deserialize({ format: 'alignsam-srm', formatVersion: 1, config: json.config, weights: parseSafetensors(srmBytes, weightsUrl).tensors }, weightsUrl);
+      srm = SemanticRecalibrationModule.deserialize(
+        {
+          format: 'alignsam-srm',
+          formatVersion: 1,
+          config: json.config,
+          weights: parseSafetensors(srmBytes, weightsUrl).tensors,
+        },
+        weightsUrl,
+      );
       const loaded = srm;
       disposers.push(() => loaded.dispose());
       srm.checkTextEncoder(manifest.text.identity, `${dir}`);
@@ -139,7 +159,9 @@ export async function loadBrowserExport(baseUrl: string, opts: { fetchFn?: Fetch
     if (manifest.text.encoder === 'hashed') {
       encoder = new HashedNgramEncoder({ dim: manifest.text.dim });
       if (manifest.text.identity && encoder.id !== manifest.text.identity.id) {
-        throw new Error(`${manifestUrl}: text encoder '${encoder.id}' differs from the one the agent was trained with ('${manifest.text.identity.id}')`);
+        throw new Error(
+          `${manifestUrl}: text encoder '${encoder.id}' differs from the one the agent was trained with ('${manifest.text.identity.id}')`,
+        );
       }
     }
     const pending = new Map<string, Float32Array>();
@@ -149,7 +171,9 @@ export async function loadBrowserExport(baseUrl: string, opts: { fetchFn?: Fetch
         ? (name: string): Float32Array => {
             const v = known.get(name) ?? pending.get(name);
             if (v) return v;
-            throw new Error(`target '${name}' is not among the export's categories (${[...known.keys()].join(', ') || 'none'})${encoder ? '' : '; this export encodes names with the Universal Sentence Encoder, which the page does not run'}`);
+            throw new Error(
+              `target '${name}' is not among the export's categories (${[...known.keys()].join(', ') || 'none'})${encoder ? '' : '; this export encodes names with the Universal Sentence Encoder, which the page does not run'}`,
+            );
           }
         : undefined;
     return {

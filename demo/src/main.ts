@@ -78,7 +78,8 @@ function setStatus(state: 'loading' | 'ready' | 'running' | 'done' | 'error', te
 
 function setBusy(b: boolean): void {
   busy = b;
-  for (const el of [ui.step, ui.reset, ui.sceneRandom, ui.sceneIndex, ui.sceneShape, ui.file, ui.target, ui.backend]) el.disabled = b;
+  for (const el of [ui.step, ui.reset, ui.sceneRandom, ui.sceneIndex, ui.sceneShape, ui.file, ui.target, ui.backend])
+    el.disabled = b;
   ui.run.textContent = b ? 'Stop' : 'Predict';
   ui.run.disabled = !exp;
 }
@@ -108,7 +109,12 @@ function showScene(): void {
   ui.sceneIndex.value = String(index);
   const shape = ui.sceneShape.value as ShapeName;
   const sample = demoScenes(shape).sample(index);
-  setImage({ image: sample.image, groundTruth: sample.mask, sceneTarget: sample.targetName, description: `synthetic scene ${index} (test split), ${sample.width}×${sample.height}, target: ${sample.targetName}` });
+  setImage({
+    image: sample.image,
+    groundTruth: sample.mask,
+    sceneTarget: sample.targetName,
+    description: `synthetic scene ${index} (test split), ${sample.width}×${sample.height}, target: ${sample.targetName}`,
+  });
   if (sample.targetName) ui.target.value = sample.targetName;
   updateTargetInfo();
 }
@@ -116,7 +122,12 @@ function showScene(): void {
 async function showFile(file: File): Promise<void> {
   try {
     const image = await rgbImageFromBlob(file);
-    setImage({ image, groundTruth: null, sceneTarget: null, description: `${file.name}, ${image.width}×${image.height} (no ground truth)` });
+    setImage({
+      image,
+      groundTruth: null,
+      sceneTarget: null,
+      description: `${file.name}, ${image.width}×${image.height} (no ground truth)`,
+    });
     updateTargetInfo();
   } catch (err) {
     setStatus('error', (err as Error).message);
@@ -191,7 +202,11 @@ async function ensureEpisode(): Promise<DemoEpisode> {
   setStatus('running', 'Encoding the image…');
   await nextFrame();
   const target = ui.target.value.trim() || null;
-  const started = await DemoEpisode.start(exp, embeddings, { image: current.image, target, groundTruth: current.sceneTarget && target === current.sceneTarget ? current.groundTruth : null });
+  const started = await DemoEpisode.start(exp, embeddings, {
+    image: current.image,
+    target,
+    groundTruth: current.sceneTarget && target === current.sceneTarget ? current.groundTruth : null,
+  });
   episode = started.episode;
   render(started.view);
   ui.status.dataset.encodeMs = started.encodeMs.toFixed(0);
@@ -212,7 +227,11 @@ function finish(e: DemoEpisode): void {
   const area = ui.maskArea.dataset.value ?? '0';
   // Tensors alive now: flat across episodes unless something leaks.
   ui.status.dataset.tensors = String(tf.memory().numTensors);
-  if (e.done) setStatus('done', `Done: ${e.horizon} clicks, mask area ${area} px${ui.iou.textContent && ui.iou.textContent !== 'n/a' ? `, IoU ${ui.iou.textContent}` : ''}.`);
+  if (e.done)
+    setStatus(
+      'done',
+      `Done: ${e.horizon} clicks, mask area ${area} px${ui.iou.textContent && ui.iou.textContent !== 'n/a' ? `, IoU ${ui.iou.textContent}` : ''}.`,
+    );
   else setStatus('ready', `${e.clicks.filter((c) => c.step > 0).length} of ${e.horizon} clicks; mask area ${area} px.`);
 }
 
@@ -264,13 +283,15 @@ function describeExport(e: BrowserExport): string {
 function updateTargetInfo(): void {
   if (!exp) return;
   if (exp.textDim === 0) {
-    ui.targetInfo.textContent = 'This agent takes no target name (it was trained on one task); the name only picks the ground truth for IoU.';
+    ui.targetInfo.textContent =
+      'This agent takes no target name (it was trained on one task); the name only picks the ground truth for IoU.';
     return;
   }
   const name = ui.target.value.trim();
   const known = exp.knownTargets;
   if (known.includes(name)) ui.targetInfo.textContent = `'${name}' is one of the agent's targets.`;
-  else if (exp.manifest.text.encoder === 'hashed') ui.targetInfo.textContent = `Known targets: ${known.join(', ')}; other names are encoded by spelling only.`;
+  else if (exp.manifest.text.encoder === 'hashed')
+    ui.targetInfo.textContent = `Known targets: ${known.join(', ')}; other names are encoded by spelling only.`;
   else ui.targetInfo.textContent = `Known targets: ${known.join(', ')}.`;
 }
 
@@ -308,18 +329,22 @@ async function main(): Promise<void> {
   }
 
   ui.run.addEventListener('click', () => void play());
-  ui.step.addEventListener('click', () =>
-    void guarded(async () => {
-      if (episode?.done) await closeEpisode();
-      await stepOnce();
-      finish(episode!);
-    }),
+  ui.step.addEventListener(
+    'click',
+    () =>
+      void guarded(async () => {
+        if (episode?.done) await closeEpisode();
+        await stepOnce();
+        finish(episode!);
+      }),
   );
-  ui.reset.addEventListener('click', () =>
-    void guarded(async () => {
-      await closeEpisode();
-      if (current) setImage(current);
-    }),
+  ui.reset.addEventListener(
+    'click',
+    () =>
+      void guarded(async () => {
+        await closeEpisode();
+        if (current) setImage(current);
+      }),
   );
   ui.sceneIndex.addEventListener('change', showScene);
   ui.sceneShape.addEventListener('change', showScene);

@@ -24,7 +24,10 @@ export class PageEmbeddings {
   constructor(readonly model: SamModel) {}
 
   keyOf(image: RgbImage): string {
-    return contentHash(image.data, `${this.model.weightsId}|${this.model.config.imageEncoder.imgSize}|${image.width}x${image.height}|`);
+    return contentHash(
+      image.data,
+      `${this.model.weightsId}|${this.model.config.imageEncoder.imgSize}|${image.width}x${image.height}|`,
+    );
   }
 
   async acquire(image: RgbImage): Promise<ImageEmbedding> {

@@ -13,7 +13,10 @@ const sets = new Map<string, SyntheticDataset>();
 export function demoScenes(target: ShapeName): SyntheticDataset {
   let ds = sets.get(target);
   if (!ds) {
-    ds = syntheticSplit({ seed: 0, length: 1_000_000, imageSize: SCENE_SIZE, targets: [target], distractors: [1, 3] }, 'test');
+    ds = syntheticSplit(
+      { seed: 0, length: 1_000_000, imageSize: SCENE_SIZE, targets: [target], distractors: [1, 3] },
+      'test',
+    );
     sets.set(target, ds);
   }
   return ds;

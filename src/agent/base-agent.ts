@@ -23,7 +23,13 @@ import { writeFolderAtomic } from '../io/atomic-folder';
 import { readJsonFile, writeJsonFile } from '../io/json-file';
 import { DEFAULT_NET_CONFIG, NetHead, PromptNet, PromptNetConfig } from './networks/prompt-net';
 import type { PromptObservation } from '../env/prompt/observation';
-import { batchObservations, embeddingShape, ObservationDims, PromptObservationBatch, snapshotObservation } from './observation';
+import {
+  batchObservations,
+  embeddingShape,
+  ObservationDims,
+  PromptObservationBatch,
+  snapshotObservation,
+} from './observation';
 import { tidyValue } from '../tfjs-ops/tidy-value';
 import type { AgentCommonOptions } from './option-checks';
 
@@ -83,12 +89,16 @@ export interface EpisodeTracking {
 function checkEpisodeTracking(e: EpisodeTracking, file: string): void {
   const field = (k: string) => `${file}: 'state.episodes.${k}'`;
   if (!e || typeof e !== 'object') throw new Error(`${file}: 'state.episodes' must be an object`);
-  if (!Array.isArray(e.starts) || !e.starts.every((v) => typeof v === 'boolean')) throw new Error(`${field('starts')} must be a list of true/false`);
+  if (!Array.isArray(e.starts) || !e.starts.every((v) => typeof v === 'boolean'))
+    throw new Error(`${field('starts')} must be a list of true/false`);
   for (const k of ['returns', 'lengths', 'recentReturns', 'recentLengths'] as const) {
-    if (!Array.isArray(e[k]) || !e[k].every(Number.isFinite)) throw new Error(`${field(k)} must be a list of finite numbers`);
+    if (!Array.isArray(e[k]) || !e[k].every(Number.isFinite))
+      throw new Error(`${field(k)} must be a list of finite numbers`);
   }
-  if (e.returns.length !== e.starts.length || e.lengths.length !== e.starts.length) throw new Error(`${field('returns')} and 'lengths' must have one value per env (${e.starts.length})`);
-  if (e.recentLengths.length !== e.recentReturns.length) throw new Error(`${field('recentLengths')} must have one value per recent return (${e.recentReturns.length})`);
+  if (e.returns.length !== e.starts.length || e.lengths.length !== e.starts.length)
+    throw new Error(`${field('returns')} and 'lengths' must have one value per env (${e.starts.length})`);
+  if (e.recentLengths.length !== e.recentReturns.length)
+    throw new Error(`${field('recentLengths')} must have one value per recent return (${e.recentReturns.length})`);
 }
 
 export abstract class BaseAgent<O extends AgentCommonOptions> implements LearningAgent {
@@ -143,13 +153,19 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
 
   /** The network (built at the first observation). */
   get policy(): PromptNet {
-    if (!this.net) throw new Error(`${this.algo}: the network is not built yet; it is built from the first observation (learn or predict)`);
+    if (!this.net)
+      throw new Error(
+        `${this.algo}: the network is not built yet; it is built from the first observation (learn or predict)`,
+      );
     return this.net;
   }
 
   /** The embedding grid the network was built for. */
   get embeddingDims(): { embedH: number; embedW: number } {
-    if (!this.embedDims) throw new Error(`${this.algo}: the network is not built yet; it is built from the first observation (learn or predict)`);
+    if (!this.embedDims)
+      throw new Error(
+        `${this.algo}: the network is not built yet; it is built from the first observation (learn or predict)`,
+      );
     return { ...this.embedDims };
   }
 
@@ -165,7 +181,9 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     const nActions = obs.actionMask.length;
     const k = nActions / gg;
     if (k !== 1 && k !== 2) {
-      throw new Error(`first observation: ${nActions} actions on a ${g}x${g} grid; expected ${gg} (one per cell) or ${2 * gg} (cell and label)`);
+      throw new Error(
+        `first observation: ${nActions} actions on a ${g}x${g} grid; expected ${gg} (one per cell) or ${2 * gg} (cell and label)`,
+      );
     }
     const config: PromptNetConfig = {
       ...DEFAULT_NET_CONFIG,
@@ -177,7 +195,18 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
       labelerScores: obs.labelerScores !== undefined,
       head: this.head,
     };
-    return { config, dims: { embedH, embedW, embedChannels, gridSize: g, nActions, textDim: config.textDim, labelerScores: config.labelerScores } };
+    return {
+      config,
+      dims: {
+        embedH,
+        embedW,
+        embedChannels,
+        gridSize: g,
+        nActions,
+        textDim: config.textDim,
+        labelerScores: config.labelerScores,
+      },
+    };
   }
 
   protected ensureBuilt(obs: PromptObservation): void {
@@ -255,9 +284,14 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
   continueEpisodes(observations: readonly unknown[]): void {
     const env = this.requireEnv();
     const saved = this.savedEpisodes;
-    if (!saved) throw new Error(`${this.algo}.continueEpisodes: the loaded checkpoint holds no episodes in flight (saved by an older version)`);
+    if (!saved)
+      throw new Error(
+        `${this.algo}.continueEpisodes: the loaded checkpoint holds no episodes in flight (saved by an older version)`,
+      );
     if (observations.length !== env.numEnvs || saved.starts.length !== env.numEnvs) {
-      throw new Error(`${this.algo}.continueEpisodes: the checkpoint tracked ${saved.starts.length} envs; got ${observations.length} observations of ${env.numEnvs} envs`);
+      throw new Error(
+        `${this.algo}.continueEpisodes: the checkpoint tracked ${saved.starts.length} envs; got ${observations.length} observations of ${env.numEnvs} envs`,
+      );
     }
     this.lastObs = this.adaptAll(observations);
     this.ensureBuilt(this.lastObs[0]);
@@ -298,7 +332,8 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     this.totalForRun = reset ? opts.totalTimesteps : opts.totalTimesteps + this.numTimesteps;
     this.learnStartTime = Date.now();
     this.learnStartSteps = this.numTimesteps;
-    const list = opts.callbacks === undefined ? [] : Array.isArray(opts.callbacks) ? [...opts.callbacks] : [opts.callbacks];
+    const list =
+      opts.callbacks === undefined ? [] : Array.isArray(opts.callbacks) ? [...opts.callbacks] : [opts.callbacks];
     if (opts.progressBar) list.push(new ProgressBarCallback());
     return new CallbackList(list);
   }
@@ -318,7 +353,9 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     const full: Record<string, number> = {
       timesteps: this.numTimesteps,
       ep_rew_mean: r.length ? r.reduce((a, b) => a + b, 0) / r.length : NaN,
-      ep_len_mean: this.recentLengths.length ? this.recentLengths.reduce((a, b) => a + b, 0) / this.recentLengths.length : NaN,
+      ep_len_mean: this.recentLengths.length
+        ? this.recentLengths.reduce((a, b) => a + b, 0) / this.recentLengths.length
+        : NaN,
       fps: (this.numTimesteps - this.learnStartSteps) / Math.max(1e-3, (Date.now() - this.learnStartTime) / 1000),
       ...record,
     };
@@ -337,7 +374,9 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
 
   private assertBuilt(): void {
     if (!this.net || !this.embedDims) {
-      throw new Error(`${this.algo}.save: nothing to save yet; the network is built from the first observation (learn or predict first)`);
+      throw new Error(
+        `${this.algo}.save: nothing to save yet; the network is built from the first observation (learn or predict first)`,
+      );
     }
   }
 
@@ -364,7 +403,13 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
       options: this.options,
       net: net.config,
       embedDims: this.embedDims!,
-      state: { numTimesteps: this.numTimesteps, rng: this.rng.getState(), everReset: this.everReset, ...(this.lastObs ? { episodes } : {}), ...extraState },
+      state: {
+        numTimesteps: this.numTimesteps,
+        rng: this.rng.getState(),
+        everReset: this.everReset,
+        ...(this.lastObs ? { episodes } : {}),
+        ...extraState,
+      },
     };
     await writeJsonFile(path.join(dir, 'agent.json'), json);
   }
@@ -373,10 +418,15 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
   protected static async readCheckpointJson<O>(dir: string, algo: string): Promise<CheckpointJson<O>> {
     const file = path.join(dir, 'agent.json');
     const json = await readJsonFile<CheckpointJson<O>>(file);
-    if (json.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: not an agent checkpoint (format ${JSON.stringify(json.format)})`);
-    if (json.formatVersion !== CHECKPOINT_VERSION) throw new Error(`${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${CHECKPOINT_VERSION})`);
+    if (json.format !== CHECKPOINT_FORMAT)
+      throw new Error(`${file}: not an agent checkpoint (format ${JSON.stringify(json.format)})`);
+    if (json.formatVersion !== CHECKPOINT_VERSION)
+      throw new Error(
+        `${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${CHECKPOINT_VERSION})`,
+      );
     if (json.algo !== algo) throw new Error(`${file}: checkpoint is for ${json.algo}, not ${algo}`);
-    if (!json.net || !json.embedDims || !json.state || !Array.isArray(json.state.rng)) throw new Error(`${file}: missing net, embedDims or state`);
+    if (!json.net || !json.embedDims || !json.state || !Array.isArray(json.state.rng))
+      throw new Error(`${file}: missing net, embedDims or state`);
     if (json.state.episodes !== undefined) checkEpisodeTracking(json.state.episodes as EpisodeTracking, file);
     return json;
   }
@@ -399,7 +449,10 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
     };
     this.embedDims = { ...json.embedDims };
     this.buildModel(json.net, dims);
-    this.policy.params.loadRecord(await BaseAgent.readRecord(dir, 'policy.safetensors'), path.join(dir, 'policy.safetensors'));
+    this.policy.params.loadRecord(
+      await BaseAgent.readRecord(dir, 'policy.safetensors'),
+      path.join(dir, 'policy.safetensors'),
+    );
     this.numTimesteps = json.state.numTimesteps;
     this.rng.setState(json.state.rng);
     this.everReset = json.state.everReset === true;
@@ -418,7 +471,10 @@ export abstract class BaseAgent<O extends AgentCommonOptions> implements Learnin
   }
 
   /** Run a forward pass in a tidy and read the results. */
-  protected readForward(batch: PromptObservationBatch, net: PromptNet = this.policy): { logits: Float32Array; values: Float32Array | null } {
+  protected readForward(
+    batch: PromptObservationBatch,
+    net: PromptNet = this.policy,
+  ): { logits: Float32Array; values: Float32Array | null } {
     return tidyValue(() => {
       const out = net.forward(batch, { useCache: true });
       return {

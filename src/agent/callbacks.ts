@@ -161,13 +161,19 @@ export class EvalCallback implements Callback {
     this.evaluations.push({ timesteps: ctx.numTimesteps, result });
     this.lastMeanReward = result.meanReward;
     if (this.opts.verbose) {
-      process.stderr.write(`eval at ${ctx.numTimesteps} steps: mean reward ${result.meanReward.toFixed(3)} +/- ${result.stdReward.toFixed(3)}\n`);
+      process.stderr.write(
+        `eval at ${ctx.numTimesteps} steps: mean reward ${result.meanReward.toFixed(3)} +/- ${result.stdReward.toFixed(3)}\n`,
+      );
     }
     if (result.meanReward > this.bestMeanReward) {
       this.bestMeanReward = result.meanReward;
       if (this.opts.bestModelDir) await ctx.agent.save(path.join(this.opts.bestModelDir, 'best_model'));
       if (this.opts.onNewBest) {
-        const go = await this.opts.onNewBest.onStep?.({ ...ctx, evalMeanReward: result.meanReward, bestMeanReward: this.bestMeanReward });
+        const go = await this.opts.onNewBest.onStep?.({
+          ...ctx,
+          evalMeanReward: result.meanReward,
+          bestMeanReward: this.bestMeanReward,
+        });
         if (go === false) return false;
       }
     }
@@ -181,7 +187,8 @@ export class EvalCallback implements Callback {
  */
 export class StopTrainingOnRewardThreshold implements Callback {
   constructor(readonly opts: { threshold: number; window?: number }) {
-    if (!Number.isFinite(opts.threshold)) throw new Error(`StopTrainingOnRewardThreshold: threshold must be finite, got ${opts.threshold}`);
+    if (!Number.isFinite(opts.threshold))
+      throw new Error(`StopTrainingOnRewardThreshold: threshold must be finite, got ${opts.threshold}`);
   }
 
   onStep(ctx: CallbackContext): boolean {
@@ -199,7 +206,9 @@ export class ProgressBarCallback implements Callback {
   private startSteps = 0;
   private last = 0;
 
-  constructor(readonly opts: { width?: number; minIntervalMs?: number; stream?: NodeJS.WritableStream; now?: () => number } = {}) {}
+  constructor(
+    readonly opts: { width?: number; minIntervalMs?: number; stream?: NodeJS.WritableStream; now?: () => number } = {},
+  ) {}
 
   private now(): number {
     return this.opts.now ? this.opts.now() : Date.now();

@@ -24,7 +24,8 @@ export async function evaluatePolicy(
   nEpisodes = 10,
   opts: { deterministic?: boolean; seed?: number } = {},
 ): Promise<EvaluationResult> {
-  if (!(Number.isInteger(nEpisodes) && nEpisodes > 0)) throw new Error(`evaluatePolicy: nEpisodes must be a positive integer, got ${nEpisodes}`);
+  if (!(Number.isInteger(nEpisodes) && nEpisodes > 0))
+    throw new Error(`evaluatePolicy: nEpisodes must be a positive integer, got ${nEpisodes}`);
   const venv = toVectorEnv(env, 'same-step', 'evaluatePolicy');
   const n = venv.numEnvs;
   const targets = Array.from({ length: n }, (_, i) => Math.floor((nEpisodes + i) / n));

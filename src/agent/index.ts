@@ -3,7 +3,14 @@ export { PPO, PPO_DEFAULTS, PPO_PRESETS } from './ppo/ppo';
 export type { PPOOptions } from './ppo/ppo';
 export { DQN, DQN_DEFAULTS } from './dqn/dqn';
 export type { DQNOptions } from './dqn/dqn';
-export type { AgentCommonOptions, AgentRuntimeOptions, AnyEnv, EpisodeTracking, LearnOptions, NetArchitecture } from './base-agent';
+export type {
+  AgentCommonOptions,
+  AgentRuntimeOptions,
+  AnyEnv,
+  EpisodeTracking,
+  LearnOptions,
+  NetArchitecture,
+} from './base-agent';
 export {
   CallbackList,
   CheckpointCallback,

@@ -25,7 +25,8 @@ export class ObservationTable {
     readonly dims: ObservationDims,
     readonly store: EmbeddingStore,
   ) {
-    if (!(Number.isInteger(capacity) && capacity > 0)) throw new Error(`ObservationTable: capacity must be a positive integer, got ${capacity}`);
+    if (!(Number.isInteger(capacity) && capacity > 0))
+      throw new Error(`ObservationTable: capacity must be a positive integer, got ${capacity}`);
     this.hw = dims.embedH * dims.embedW;
     this.gg = dims.gridSize * dims.gridSize;
     this.keys = new Array(capacity).fill(null);
@@ -86,7 +87,8 @@ export class ObservationTable {
       out.clicksNegative.set(this.clicksNegative.subarray(s * gg, (s + 1) * gg), i * gg);
       out.stepFraction[i] = this.stepFraction[s];
       if (out.textVector && this.textVector) out.textVector.set(this.textVector.subarray(s * td, (s + 1) * td), i * td);
-      if (out.labelerScores && this.labelerScores) out.labelerScores.set(this.labelerScores.subarray(s * gg, (s + 1) * gg), i * gg);
+      if (out.labelerScores && this.labelerScores)
+        out.labelerScores.set(this.labelerScores.subarray(s * gg, (s + 1) * gg), i * gg);
       out.actionMask.set(this.actionMask.subarray(s * na, (s + 1) * na), i * na);
     }
     return out;
@@ -109,8 +111,10 @@ export class ObservationTable {
     rec.set(`${prefix}clicksPositive`, { dtype: 'float32', shape: [c, this.gg], data: this.clicksPositive });
     rec.set(`${prefix}clicksNegative`, { dtype: 'float32', shape: [c, this.gg], data: this.clicksNegative });
     rec.set(`${prefix}stepFraction`, { dtype: 'float32', shape: [c], data: this.stepFraction });
-    if (this.textVector) rec.set(`${prefix}textVector`, { dtype: 'float32', shape: [c, this.dims.textDim], data: this.textVector });
-    if (this.labelerScores) rec.set(`${prefix}labelerScores`, { dtype: 'float32', shape: [c, this.gg], data: this.labelerScores });
+    if (this.textVector)
+      rec.set(`${prefix}textVector`, { dtype: 'float32', shape: [c, this.dims.textDim], data: this.textVector });
+    if (this.labelerScores)
+      rec.set(`${prefix}labelerScores`, { dtype: 'float32', shape: [c, this.gg], data: this.labelerScores });
     rec.set(`${prefix}actionMask`, { dtype: 'uint8', shape: [c, this.dims.nActions], data: this.actionMask });
     return rec;
   }
@@ -131,7 +135,9 @@ export class ObservationTable {
       const e = rec.get(prefix + name);
       if (!e) throw new Error(`${source}: missing tensor '${prefix}${name}'`);
       if (e.dtype !== dtype || e.data.length !== arr.length) {
-        throw new Error(`${source}: tensor '${prefix}${name}' is ${e.dtype} with ${e.data.length} values, expected ${dtype} with ${arr.length}`);
+        throw new Error(
+          `${source}: tensor '${prefix}${name}' is ${e.dtype} with ${e.data.length} values, expected ${dtype} with ${arr.length}`,
+        );
       }
     }
     this.clear();

@@ -82,7 +82,10 @@ export function validateObservation(obs: PromptObservation, dims: ObservationDim
 }
 
 /** Stack observations into a batch (copies the small fields, references the embeddings). */
-export function batchObservations(observations: readonly PromptObservation[], dims: ObservationDims): PromptObservationBatch {
+export function batchObservations(
+  observations: readonly PromptObservation[],
+  dims: ObservationDims,
+): PromptObservationBatch {
   const b = observations.length;
   if (b === 0) throw new Error('batchObservations: no observations');
   const hw = dims.embedH * dims.embedW;
@@ -120,7 +123,8 @@ export function batchObservations(observations: readonly PromptObservation[], di
 export function snapshotObservation(obs: PromptObservation): PromptObservation {
   if (obs === null || typeof obs !== 'object') throw new Error('observation: expected an object');
   const copy = (name: string, a: ArrayLike<number> | undefined): Float32Array => {
-    if (a === undefined || a === null || typeof a.length !== 'number') throw new Error(`observation: field '${name}' is missing`);
+    if (a === undefined || a === null || typeof a.length !== 'number')
+      throw new Error(`observation: field '${name}' is missing`);
     return Float32Array.from(a);
   };
   const out: PromptObservation = {

@@ -24,22 +24,28 @@ export const schedule = (what: string, rule: NumberRule) =>
 
 /** The options of every agent (not in a config's agent sections: the run sets them from train.seed and agent.net). */
 export const agentCommonShape = {
-  seed: s.number().default(0).describe('Seeds network initialisation, action sampling, minibatch order and the env\'s first reset.'),
+  seed: s
+    .number()
+    .default(0)
+    .describe("Seeds network initialisation, action sampling, minibatch order and the env's first reset."),
   net: s
     // Checked by the architecture's schema but kept as given: what is left out follows the
     // architecture's defaults when the network is built.
     .custom<Partial<NetArchitecture>>('a section of network sizes', (v, fail) => {
-      for (const issue of validate(netArchitectureSchema, v).issues) fail(issue.message, issue.path === '(root)' ? [] : [issue.path]);
+      for (const issue of validate(netArchitectureSchema, v).issues)
+        fail(issue.message, issue.path === '(root)' ? [] : [issue.path]);
     })
     .default({})
-    .describe('Network sizes (see networks/net-architecture.ts); the sizes tied to the env are read from observations.'),
+    .describe(
+      'Network sizes (see networks/net-architecture.ts); the sizes tied to the env are read from observations.',
+    ),
   verbose: s.literal(0, 1).default(0).describe('1: print a summary line per training iteration to stderr.'),
   scheduleTimesteps: s
     .integer({ min: 1 })
     .nullable()
     .default(null)
     .describe(
-      'The timestep count at which schedules (learning rate, clip range, exploration) reach their end. null (SB3\'s behaviour): the end of the current learn() call. Set it to the planned total so that training split over several learn() calls or resumed from a checkpoint follows the same schedule as one uninterrupted run.',
+      "The timestep count at which schedules (learning rate, clip range, exploration) reach their end. null (SB3's behaviour): the end of the current learn() call. Set it to the planned total so that training split over several learn() calls or resumed from a checkpoint follows the same schedule as one uninterrupted run.",
     ),
 };
 

@@ -15,7 +15,13 @@ export function scheduleValue(s: Schedule, progressRemaining: number, name = 'sc
     if (!Number.isFinite(s)) throw new Error(`${name}: must be a finite number, got ${s}`);
     return s;
   }
-  if (s === null || typeof s !== 'object' || s.type !== 'linear' || !Number.isFinite(s.start) || !Number.isFinite(s.end)) {
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    s.type !== 'linear' ||
+    !Number.isFinite(s.start) ||
+    !Number.isFinite(s.end)
+  ) {
     throw new Error(`${name}: expected a number or {type: 'linear', start, end}, got ${JSON.stringify(s)}`);
   }
   const p = Math.min(1, Math.max(0, progressRemaining));

@@ -15,8 +15,10 @@ export function connectedComponents(
   width: number,
   connectivity: 4 | 8 = 8,
 ): Components {
-  if (mask.length !== height * width) throw new Error(`connectedComponents: mask has ${mask.length} pixels, ${height} x ${width} expected`);
-  if (connectivity !== 4 && connectivity !== 8) throw new Error(`connectedComponents: connectivity must be 4 or 8, got ${connectivity}`);
+  if (mask.length !== height * width)
+    throw new Error(`connectedComponents: mask has ${mask.length} pixels, ${height} x ${width} expected`);
+  if (connectivity !== 4 && connectivity !== 8)
+    throw new Error(`connectedComponents: connectivity must be 4 or 8, got ${connectivity}`);
   const labels = new Int32Array(height * width);
   const areas = [0];
   const stack = new Int32Array(height * width);

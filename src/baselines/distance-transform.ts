@@ -66,8 +66,9 @@ export function distanceTransform(
   width: number,
   options: DistanceTransformOptions = {},
 ): Float32Array {
-  if (mask.length !== height * width) throw new Error(`distanceTransform: mask has ${mask.length} pixels, ${height} x ${width} expected`);
-  const pad = options.imageBorderIsBackground ?? true ? 1 : 0;
+  if (mask.length !== height * width)
+    throw new Error(`distanceTransform: mask has ${mask.length} pixels, ${height} x ${width} expected`);
+  const pad = (options.imageBorderIsBackground ?? true) ? 1 : 0;
   const H = height + 2 * pad;
   const W = width + 2 * pad;
   const f = new Float64Array(H * W); // padding stays 0 (background)

@@ -50,7 +50,9 @@ export function nextOracleClick(
 ): OracleClick | null {
   const n = height * width;
   if (gt.length !== n || pred.length !== n) {
-    throw new Error(`nextOracleClick: gt has ${gt.length} and pred ${pred.length} pixels, ${height} x ${width} = ${n} expected`);
+    throw new Error(
+      `nextOracleClick: gt has ${gt.length} and pred ${pred.length} pixels, ${height} x ${width} = ${n} expected`,
+    );
   }
   const connectivity = options.connectivity ?? 8;
   const border = { imageBorderIsBackground: options.imageBorderIsBackground ?? true };
@@ -71,14 +73,29 @@ export function nextOracleClick(
     { mask: fn, label: 1 as const },
     { mask: fp, label: 0 as const },
   ];
-  let best: { mask: Uint8Array; label: 0 | 1; component: number; labels: Int32Array; area: number; dt?: Float32Array; score: number } | null = null;
+  let best: {
+    mask: Uint8Array;
+    label: 0 | 1;
+    component: number;
+    labels: Int32Array;
+    area: number;
+    dt?: Float32Array;
+    score: number;
+  } | null = null;
   for (const kind of kinds) {
     const cc = connectedComponents(kind.mask, height, width, connectivity);
     if (cc.count === 0) continue;
     if ((options.regionBy ?? 'area') === 'area') {
       for (let c = 1; c <= cc.count; c++) {
         if (best === null || cc.areas[c] > best.score) {
-          best = { mask: kind.mask, label: kind.label, component: c, labels: cc.labels, area: cc.areas[c], score: cc.areas[c] };
+          best = {
+            mask: kind.mask,
+            label: kind.label,
+            component: c,
+            labels: cc.labels,
+            area: cc.areas[c],
+            score: cc.areas[c],
+          };
         }
       }
     } else {
@@ -89,7 +106,15 @@ export function nextOracleClick(
       for (let i = 0; i < n; i++) if (kind.mask[i] && (arg < 0 || dt[i] > dt[arg])) arg = i;
       if (best === null || dt[arg] > best.score) {
         const c = cc.labels[arg];
-        best = { mask: kind.mask, label: kind.label, component: c, labels: cc.labels, area: cc.areas[c], dt, score: dt[arg] };
+        best = {
+          mask: kind.mask,
+          label: kind.label,
+          component: c,
+          labels: cc.labels,
+          area: cc.areas[c],
+          dt,
+          score: dt[arg],
+        };
       }
     }
   }
@@ -173,7 +198,8 @@ export async function runOracleClicks(
     if (click === null) break;
     clicks.push(click);
     pred = await segmenter(clicks);
-    if (pred.length !== height * width) throw new Error(`runOracleClicks: the segmenter returned ${pred.length} pixels, ${height * width} expected`);
+    if (pred.length !== height * width)
+      throw new Error(`runOracleClicks: the segmenter returned ${pred.length} pixels, ${height * width} expected`);
     ious.push(iou(pred, gt));
     if (options.stopAtIou !== undefined && ious[ious.length - 1] >= options.stopAtIou) break;
   }

@@ -6,7 +6,8 @@ export const BACKENDS = ['auto', 'wasm', 'tensorflow', 'cpu'] as const;
 export function withBackend<T>(y: Argv<T>) {
   return y.option('backend', {
     choices: BACKENDS,
-    describe: "TensorFlow.js backend (default: the config's sam.backend, 'auto': native tensorflow when installed, else wasm)",
+    describe:
+      "TensorFlow.js backend (default: the config's sam.backend, 'auto': native tensorflow when installed, else wasm)",
   });
 }
 
@@ -23,7 +24,8 @@ export function withAllowCode<T>(y: Argv<T>) {
   return y.option('allow-code', {
     type: 'boolean',
     default: false,
-    describe: 'Let the config (or the run folder\'s config.yaml) load and run code: custom reward term modules. Same as ALIGNSAM_ALLOW_CODE=1',
+    describe:
+      "Let the config (or the run folder's config.yaml) load and run code: custom reward term modules. Same as ALIGNSAM_ALLOW_CODE=1",
   });
 }
 
@@ -34,7 +36,11 @@ export function setList(v: unknown): string[] {
 }
 
 /** Initialise the backend and say which one runs. */
-export async function startBackend(choice: string | undefined, fromConfig: string, log: (m: string) => void): Promise<string> {
+export async function startBackend(
+  choice: string | undefined,
+  fromConfig: string,
+  log: (m: string) => void,
+): Promise<string> {
   const { initBackend } = await import('../backend');
   const name = await initBackend((choice ?? fromConfig) as Parameters<typeof initBackend>[0]);
   log(`backend: ${name}`);

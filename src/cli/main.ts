@@ -22,13 +22,26 @@ export function packageVersion(): string {
   return JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
 }
 
-export const COMMANDS = [trainCommand, evalCommand, ablateCommand, resultsCommand, embedCommand, exportCommand, predictCommand, benchCommand, downloadCommand, configCommand];
+export const COMMANDS = [
+  trainCommand,
+  evalCommand,
+  ablateCommand,
+  resultsCommand,
+  embedCommand,
+  exportCommand,
+  predictCommand,
+  benchCommand,
+  downloadCommand,
+  configCommand,
+];
 
 /** The parser; `exitProcess` false keeps it from ending the process (tests). */
 export function createCli(args: readonly string[], opts: { exitProcess?: boolean } = {}): Argv {
   let cli = yargs([...args])
     .scriptName('alignsam')
-    .usage('$0 <command> [options]\n\nAlignSAM in TensorFlow.js: train an agent that learns where to click a frozen SAM.')
+    .usage(
+      '$0 <command> [options]\n\nAlignSAM in TensorFlow.js: train an agent that learns where to click a frozen SAM.',
+    )
     .strict()
     .recommendCommands()
     .demandCommand(1, 'name a command (alignsam --help lists them)')
@@ -39,7 +52,10 @@ export function createCli(args: readonly string[], opts: { exitProcess?: boolean
     // Unwrapped, so that each example command stays on one line and can be pasted.
     .wrap(null)
     .epilogue('Each command has --help with examples. Configs: configs/README.md.')
-    .example('$0 train --config configs/synthetic-ppo.yaml', 'train the default agent offline (micro-SAM, synthetic shapes)')
+    .example(
+      '$0 train --config configs/synthetic-ppo.yaml',
+      'train the default agent offline (micro-SAM, synthetic shapes)',
+    )
     .example('$0 eval --run runs/<name>', 'compare a trained agent with the random, centre and oracle clickers');
   for (const c of COMMANDS) cli = cli.command(c as never);
   // Through the environment, so the config loads deep inside a command (a resumed run's) see it too.

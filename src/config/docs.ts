@@ -23,7 +23,8 @@ export function configKeysMarkdown(): string {
   const out: string[] = [DOCS_BEGIN];
   for (const [name, list] of sections) {
     out.push('', `### \`${name}\``, '', '| key | type | default | meaning |', '| --- | --- | --- | --- |');
-    for (const r of list) out.push(`| \`${r.path}\` | ${escape(r.type)} | \`${escape(r.default)}\` | ${escape(r.doc)} |`);
+    for (const r of list)
+      out.push(`| \`${r.path}\` | ${escape(r.type)} | \`${escape(r.default)}\` | ${escape(r.doc)} |`);
   }
   out.push('', ...rewardTermsMarkdown(), '', DOCS_END);
   return out.join('\n');
@@ -31,12 +32,23 @@ export function configKeysMarkdown(): string {
 
 /** The built-in reward terms of reward.terms, with their parameters (from src/reward/terms.ts). */
 function rewardTermsMarkdown(): string[] {
-  const out = ['### `reward.terms`', '', 'Each term is `{term, weight (default 1), name (default: the term), ...parameters}`.', '', '| term | value | parameters |', '| --- | --- | --- |'];
+  const out = [
+    '### `reward.terms`',
+    '',
+    'Each term is `{term, weight (default 1), name (default: the term), ...parameters}`.',
+    '',
+    '| term | value | parameters |',
+    '| --- | --- | --- |',
+  ];
   for (const [term, spec] of Object.entries(BUILTIN_TERMS)) {
-    const params = docRows(s.object(spec.params)).map((r) => `\`${r.path}\`: ${r.type}, default \`${r.default}\`. ${r.doc}`);
+    const params = docRows(s.object(spec.params)).map(
+      (r) => `\`${r.path}\`: ${r.type}, default \`${r.default}\`. ${r.doc}`,
+    );
     out.push(`| \`${term}\` | ${escape(spec.formula)} | ${params.length > 0 ? escape(params.join('<br>')) : '-'} |`);
   }
-  out.push('| `custom` | a function from your module (src/reward/custom-term.ts) | `module` (its path), `export` (default: the module or its default export), `options` (passed to it) |');
+  out.push(
+    '| `custom` | a function from your module (src/reward/custom-term.ts) | `module` (its path), `export` (default: the module or its default export), `options` (passed to it) |',
+  );
   return out;
 }
 

@@ -7,7 +7,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ALLOW_CODE_ENV, codeAllowedByEnv } from './allow-code';
-import { AlignSamConfig, configSchema, crossCheck, RewardSection, rewardSection, SchemaConfig } from './alignsam-config';
+import {
+  AlignSamConfig,
+  configSchema,
+  crossCheck,
+  RewardSection,
+  rewardSection,
+  SchemaConfig,
+} from './alignsam-config';
 import { SchemaContext, SchemaIssue, showValue, validate } from '../schema/schema';
 
 export class ConfigError extends Error {
@@ -50,7 +57,10 @@ export function checkRawConfig(raw: unknown, source: string, rootPath = ''): voi
     throw new ConfigError(source, [{ path: where(), message }]);
   };
   const walk = (v: unknown): void => {
-    if (++count > MAX_CONFIG_VALUES) fail(`holds more than ${MAX_CONFIG_VALUES} values once YAML aliases are expanded (an alias bomb?); a config is far smaller`);
+    if (++count > MAX_CONFIG_VALUES)
+      fail(
+        `holds more than ${MAX_CONFIG_VALUES} values once YAML aliases are expanded (an alias bomb?); a config is far smaller`,
+      );
     if (v === null || typeof v !== 'object') return;
     if (ancestors.has(v)) fail('a YAML alias that contains itself');
     ancestors.add(v);
@@ -82,17 +92,26 @@ export interface Override {
 
 export function parseOverride(text: string): Override {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new ConfigError('--set', [{ path: text, message: "expected key.path=value (e.g. agent.ppo.learning_rate=3e-4)" }]);
+  if (eq <= 0)
+    throw new ConfigError('--set', [
+      { path: text, message: 'expected key.path=value (e.g. agent.ppo.learning_rate=3e-4)' },
+    ]);
   const key = text.slice(0, eq).trim();
   const raw = text.slice(eq + 1);
   const parts = key.split('.');
-  if (parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) throw new ConfigError('--set', [{ path: key, message: 'a key path is names joined by dots' }]);
+  if (parts.some((p) => !/^[A-Za-z0-9_-]+$/.test(p)))
+    throw new ConfigError('--set', [{ path: key, message: 'a key path is names joined by dots' }]);
   refusePrototypeKey(parts, key);
   let value: unknown;
   try {
     value = raw.trim() === '' ? null : yaml.load(raw);
   } catch (err) {
-    throw new ConfigError('--set', [{ path: key, message: `cannot read the value ${showValue(raw)} as YAML: ${(err as Error).message.split('\n')[0]}` }]);
+    throw new ConfigError('--set', [
+      {
+        path: key,
+        message: `cannot read the value ${showValue(raw)} as YAML: ${(err as Error).message.split('\n')[0]}`,
+      },
+    ]);
   }
   checkRawConfig(value, '--set', key);
   return { path: parts, value, text };
@@ -100,7 +119,10 @@ export function parseOverride(text: string): Override {
 
 function refusePrototypeKey(parts: readonly string[], key: string): void {
   const bad = parts.find((p) => PROTOTYPE_KEYS.has(p));
-  if (bad !== undefined) throw new ConfigError('--set', [{ path: key, message: `the key '${bad}' is not allowed (it names an object prototype)` }]);
+  if (bad !== undefined)
+    throw new ConfigError('--set', [
+      { path: key, message: `the key '${bad}' is not allowed (it names an object prototype)` },
+    ]);
 }
 
 /** Apply overrides to a raw (unvalidated) config object, creating sections as needed. */
@@ -115,7 +137,12 @@ export function applyOverrides(raw: Record<string, unknown>, overrides: readonly
       const next = Object.prototype.hasOwnProperty.call(node, k) ? node[k] : undefined;
       if (next === undefined || next === null) node[k] = {};
       else if (typeof next !== 'object' || Array.isArray(next)) {
-        throw new ConfigError('--set', [{ path: o.path.slice(0, i + 1).join('.'), message: `is ${showValue(next)}, not a section, so '${o.text}' cannot be applied` }]);
+        throw new ConfigError('--set', [
+          {
+            path: o.path.slice(0, i + 1).join('.'),
+            message: `is ${showValue(next)}, not a section, so '${o.text}' cannot be applied`,
+          },
+        ]);
       }
       node = node[k] as Record<string, unknown>;
     }
@@ -152,17 +179,30 @@ export interface LoadConfigOptions {
 }
 
 /** Validate a raw config object (as parsed from YAML); `source` names it in errors. */
-export function resolveConfig(raw: unknown, source: string, options: LoadConfigOptions & { baseDir?: string } = {}): AlignSamConfig {
+export function resolveConfig(
+  raw: unknown,
+  source: string,
+  options: LoadConfigOptions & { baseDir?: string } = {},
+): AlignSamConfig {
   const overrides = (options.overrides ?? []).map((o) => (typeof o === 'string' ? parseOverride(o) : o));
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(source, [{ path: '(root)', message: 'expected sections (sam, data, env, ...) at the top level' }]);
+    throw new ConfigError(source, [
+      { path: '(root)', message: 'expected sections (sam, data, env, ...) at the top level' },
+    ]);
   }
   checkRawConfig(raw, source);
   const merged = applyOverrides(raw as Record<string, unknown>, overrides);
   const { value, issues } = validate(configSchema, merged);
   const annotate = (list: SchemaIssue[]): SchemaIssue[] =>
     list.map((i) => {
-      const o = [...overrides].reverse().find((ov) => i.path === ov.path.join('.') || i.path.startsWith(`${ov.path.join('.')}.`) || i.path.startsWith(`${ov.path.join('.')}[`));
+      const o = [...overrides]
+        .reverse()
+        .find(
+          (ov) =>
+            i.path === ov.path.join('.') ||
+            i.path.startsWith(`${ov.path.join('.')}.`) ||
+            i.path.startsWith(`${ov.path.join('.')}[`),
+        );
       return o ? { ...i, message: `${i.message} (from --set ${o.text})` } : i;
     });
   if (issues.length > 0 || !value) throw new ConfigError(source, annotate(issues));
@@ -179,23 +219,37 @@ export function resolveConfig(raw: unknown, source: string, options: LoadConfigO
 }
 
 /** The env keys that decide the SRM and the free cells (eval_initial_prompts where the schema has it). */
-type EnvKeys = Pick<SchemaConfig['env'], 'label_source' | 'initial_prompts' | 'grid_size' | 'horizon'> & { eval_initial_prompts?: string | null };
+type EnvKeys = Pick<SchemaConfig['env'], 'label_source' | 'initial_prompts' | 'grid_size' | 'horizon'> & {
+  eval_initial_prompts?: string | null;
+};
 
 /** Whether the env settings need the SRM: it labels the clicks, or it picks the initial prompts. */
 export function needsSrm(env: EnvKeys): boolean {
-  return env.label_source === 'recalibration' || env.initial_prompts === 'labeler' || env.eval_initial_prompts === 'labeler';
+  return (
+    env.label_source === 'recalibration' || env.initial_prompts === 'labeler' || env.eval_initial_prompts === 'labeler'
+  );
 }
 
 /** A cell is clicked at most once, and 'labeler' initial prompts take up to two cells: the clicks must fit. */
 function checkHorizonFits(env: EnvKeys, ctx: SchemaContext): void {
   const cells = env.grid_size * env.grid_size;
-  const labelerKey = env.initial_prompts === 'labeler' ? 'env.initial_prompts' : env.eval_initial_prompts === 'labeler' ? 'env.eval_initial_prompts' : null;
+  const labelerKey =
+    env.initial_prompts === 'labeler'
+      ? 'env.initial_prompts'
+      : env.eval_initial_prompts === 'labeler'
+        ? 'env.eval_initial_prompts'
+        : null;
   const free = labelerKey ? Math.max(0, cells - 2) : cells;
   if (env.horizon <= free) return;
   const room = labelerKey
     ? `the ${cells} cells of env.grid_size = ${env.grid_size} less the 2 that ${labelerKey} 'labeler' takes`
     : `the ${cells} cells of env.grid_size = ${env.grid_size} (${env.grid_size} x ${env.grid_size})`;
-  ctx.at('env').at('horizon').fail(`${env.horizon} clicks do not fit in ${room}: a cell is clicked at most once, so use at most ${free} clicks or a larger grid`);
+  ctx
+    .at('env')
+    .at('horizon')
+    .fail(
+      `${env.horizon} clicks do not fit in ${room}: a cell is clicked at most once, so use at most ${free} clicks or a larger grid`,
+    );
 }
 
 /**
@@ -223,11 +277,15 @@ function refuseCode(config: AlignSamConfig, source: string, rewardFile: string |
 export function loadRewardFile(file: string): RewardSection {
   const { value, issues } = validate(rewardSection, readYamlFile(file));
   if (issues.length > 0 || !value) throw new ConfigError(file, issues);
-  if (value.file !== null) throw new ConfigError(file, [{ path: 'file', message: 'a reward file cannot name another file' }]);
-  if ((value.preset === null) === (value.terms === null)) throw new ConfigError(file, [{ path: '(root)', message: 'give exactly one of preset or terms' }]);
+  if (value.file !== null)
+    throw new ConfigError(file, [{ path: 'file', message: 'a reward file cannot name another file' }]);
+  if ((value.preset === null) === (value.terms === null))
+    throw new ConfigError(file, [{ path: '(root)', message: 'give exactly one of preset or terms' }]);
   if (value.terms !== null) {
     const dir = path.dirname(path.resolve(file));
-    value.terms = value.terms.map((t) => (t.term === 'custom' && typeof t.module === 'string' ? { ...t, module: path.resolve(dir, t.module) } : t));
+    value.terms = value.terms.map((t) =>
+      t.term === 'custom' && typeof t.module === 'string' ? { ...t, module: path.resolve(dir, t.module) } : t,
+    );
   }
   return value;
 }
@@ -255,5 +313,10 @@ export function loadConfig(file: string, options: LoadConfigOptions = {}): Align
 /** The resolved config as YAML (loads back to the same value). */
 export function dumpConfig(config: AlignSamConfig, header?: string): string {
   const body = yaml.dump(config, { lineWidth: 120, noRefs: true, sortKeys: false });
-  return header ? `${header.split('\n').map((l) => `# ${l}`).join('\n')}\n${body}` : body;
+  return header
+    ? `${header
+        .split('\n')
+        .map((l) => `# ${l}`)
+        .join('\n')}\n${body}`
+    : body;
 }

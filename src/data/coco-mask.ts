@@ -115,7 +115,7 @@ export function rleFromPolygon(xy: ArrayLike<number>, height: number, width: num
     prev = toggles[j];
   }
   const runs: number[] = [diffs[0]];
-  for (let j = 1; j < diffs.length; ) {
+  for (let j = 1; j < diffs.length;) {
     if (diffs[j] > 0) {
       runs.push(diffs[j++]);
     } else {
@@ -324,12 +324,7 @@ function checkRunSum(rle: Rle, where: string): void {
  * compressed RLE `{size, counts: string}`) as one RLE of the image's size, as pycocotools'
  * annToRLE makes it (several polygons are united). `where` names file and field in errors.
  */
-export function segmentationToRle(
-  segmentation: unknown,
-  height: number,
-  width: number,
-  where: string,
-): Rle {
+export function segmentationToRle(segmentation: unknown, height: number, width: number, where: string): Rle {
   if (Array.isArray(segmentation)) {
     if (segmentation.length === 0) throw new Error(`${where}: empty polygon list`);
     const rles = segmentation.map((poly, i) => {
@@ -337,9 +332,7 @@ export function segmentationToRle(
         throw new Error(`${where}[${i}]: a polygon must be an array of finite numbers`);
       }
       if (poly.length < 6 || poly.length % 2 !== 0) {
-        throw new Error(
-          `${where}[${i}]: a polygon needs an even number (>= 6) of coordinates, got ${poly.length}`,
-        );
+        throw new Error(`${where}[${i}]: a polygon needs an even number (>= 6) of coordinates, got ${poly.length}`);
       }
       return rleFromPolygon(poly as number[], height, width);
     });
@@ -348,11 +341,7 @@ export function segmentationToRle(
   if (segmentation !== null && typeof segmentation === 'object') {
     const seg = segmentation as { size?: unknown; counts?: unknown };
     const size = seg.size;
-    if (
-      !Array.isArray(size) ||
-      size.length !== 2 ||
-      !size.every((v) => Number.isInteger(v) && (v as number) > 0)
-    ) {
+    if (!Array.isArray(size) || size.length !== 2 || !size.every((v) => Number.isInteger(v) && (v as number) > 0)) {
       throw new Error(`${where}.size: expected [height, width] positive integers`);
     }
     const [h, w] = size as [number, number];

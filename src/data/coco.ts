@@ -87,7 +87,13 @@ function realImagesDir(imagesDir: string): string {
   }
 }
 
-function locateImage(imagesDir: string, imagesDirReal: string, image: CocoImage, annotationFile: string, annotationIds: readonly number[]): ImageFile {
+function locateImage(
+  imagesDir: string,
+  imagesDirReal: string,
+  image: CocoImage,
+  annotationFile: string,
+  annotationIds: readonly number[],
+): ImageFile {
   const given = path.join(imagesDir, image.file_name);
   const what = `image id ${image.id}${annotationIds.length > 0 ? `, annotation id ${annotationIds.slice(0, 3).join(', ')}${annotationIds.length > 3 ? ', ...' : ''}` : ''}`;
   const outside = (target: string): ImageFile => ({
@@ -236,7 +242,13 @@ export class CocoDataset implements SegmentationDataset {
     for (const e of entries) {
       let ok = checked.get(e.image.id);
       if (ok === undefined) {
-        const located = locateImage(imagesDir, imagesDirReal, e.image, file, e.annotations.map((a) => a.id));
+        const located = locateImage(
+          imagesDir,
+          imagesDirReal,
+          e.image,
+          file,
+          e.annotations.map((a) => a.id),
+        );
         ok = await checkImage(e.image, located, onBad === 'skip', report);
         checked.set(e.image.id, ok);
       }
@@ -262,7 +274,13 @@ export class CocoDataset implements SegmentationDataset {
     checkIndex(this, index);
     const e = this.entries[index];
     // Located again: the folder may have changed since open (a file swapped for a link).
-    const located = locateImage(this.imagesDir, this.imagesDirReal, e.image, this.annotationFile, e.annotations.map((a) => a.id));
+    const located = locateImage(
+      this.imagesDir,
+      this.imagesDirReal,
+      e.image,
+      this.annotationFile,
+      e.annotations.map((a) => a.id),
+    );
     if (!located.ok) throw new Error(`${located.where}: ${located.reason}`);
     const imagePath = located.shown;
     const image = await readImageRgb(located.file, { autoOrient: false });
@@ -302,14 +320,12 @@ function entryMask(e: CocoEntry): Uint8Array {
  * Parses the entry's segmentations (polygons, RLE strings and counts) into run lengths and checks
  * the united target's area; returns false after reporting when it cannot be a sample.
  */
-function targetChecks(
-  e: CocoEntry,
-  file: string,
-  report: (where: string, reason: string) => void,
-): boolean {
+function targetChecks(e: CocoEntry, file: string, report: (where: string, reason: string) => void): boolean {
   let area: number;
   try {
-    const rles = e.annotations.map((a) => segmentationToRle(a.segmentation, e.image.height, e.image.width, `annotation id ${a.id} segmentation`));
+    const rles = e.annotations.map((a) =>
+      segmentationToRle(a.segmentation, e.image.height, e.image.width, `annotation id ${a.id} segmentation`),
+    );
     area = rleArea(rleMerge(rles));
   } catch (err) {
     report(file, (err as Error).message);
@@ -318,7 +334,10 @@ function targetChecks(
   const problem = targetProblem(area, e.image.width, e.image.height);
   if (problem) {
     const ids = e.annotations.map((a) => a.id);
-    report(file, `image id ${e.image.id} (${e.image.file_name}), annotation id ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}: ${problem}; ${SKIP_HINT}`);
+    report(
+      file,
+      `image id ${e.image.id} (${e.image.file_name}), annotation id ${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', ...' : ''}: ${problem}; ${SKIP_HINT}`,
+    );
     return false;
   }
   return true;
@@ -341,7 +360,10 @@ async function checkImage(
       ? await readImageRgb(located.file, { autoOrient: false })
       : await readImageSize(located.file, { autoOrient: false });
   } catch (err) {
-    report(imagePath, `corrupt or unreadable image (image id ${image.id}): ${err instanceof ImageFileError ? err.detail : (err as Error).message}`);
+    report(
+      imagePath,
+      `corrupt or unreadable image (image id ${image.id}): ${err instanceof ImageFileError ? err.detail : (err as Error).message}`,
+    );
     return false;
   }
   if (size.width !== image.width || size.height !== image.height) {
@@ -434,9 +456,7 @@ function selectCategories(
   for (const n of names) {
     const id = byName.get(n);
     if (id === undefined) {
-      throw new Error(
-        `${file}: no category named "${n}" (known: ${[...byName.keys()].join(', ')})`,
-      );
+      throw new Error(`${file}: no category named "${n}" (known: ${[...byName.keys()].join(', ')})`);
     }
     out.add(id);
   }

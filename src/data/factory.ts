@@ -16,7 +16,13 @@ import * as path from 'path';
 import { CocoDataset } from './coco';
 import { MaskFolderDataset } from './mask-folder';
 import { DEFAULT_SPLIT_FRACTIONS, checkFractions, splitDataset, take, type SplitFractions } from './splits';
-import { SPLIT_NAMES, SyntheticDataset, resolveSyntheticConfig, syntheticSplit, type SyntheticConfig } from './synthetic';
+import {
+  SPLIT_NAMES,
+  SyntheticDataset,
+  resolveSyntheticConfig,
+  syntheticSplit,
+  type SyntheticConfig,
+} from './synthetic';
 import type { SegmentationDataset } from './types';
 
 export type SplitChoice = 'train' | 'val' | 'test' | 'all';
@@ -73,14 +79,38 @@ export interface CreateDatasetOptions {
 
 const COMMON_KEYS = ['type', 'split', 'limit'];
 const SYNTHETIC_KEYS = [
-  'seed', 'length', 'imageSize', 'categories', 'targets', 'textures', 'distractors', 'sizeRange',
-  'camouflage', 'camouflageContrast', 'multi', 'multiCount', 'multiTarget', 'minVisible',
-  'minContrast', 'antialias', 'indexOffset', 'name',
+  'seed',
+  'length',
+  'imageSize',
+  'categories',
+  'targets',
+  'textures',
+  'distractors',
+  'sizeRange',
+  'camouflage',
+  'camouflageContrast',
+  'multi',
+  'multiCount',
+  'multiTarget',
+  'minVisible',
+  'minContrast',
+  'antialias',
+  'indexOffset',
+  'name',
 ];
 const FINITE_SPLIT_KEYS = ['splitFractions', 'splitSeed'];
 const FOLDER_KEYS = [
-  'root', 'images', 'masks', 'maskFormat', 'target', 'targetName', 'namesFile', 'ignoreValues',
-  'onBadSample', 'verify', 'name',
+  'root',
+  'images',
+  'masks',
+  'maskFormat',
+  'target',
+  'targetName',
+  'namesFile',
+  'ignoreValues',
+  'onBadSample',
+  'verify',
+  'name',
 ];
 const COCO_KEYS = ['annotations', 'images', 'categories', 'mode', 'minArea', 'skipCrowd', 'onBadSample', 'name'];
 
@@ -158,10 +188,7 @@ class Fields {
 }
 
 /** Creates the data set a config describes; see the header for the fields. */
-export async function createDataset(
-  config: unknown,
-  options: CreateDatasetOptions = {},
-): Promise<SegmentationDataset> {
+export async function createDataset(config: unknown, options: CreateDatasetOptions = {}): Promise<SegmentationDataset> {
   const prefix = options.prefix ?? 'data';
   const baseDir = options.baseDir ?? process.cwd();
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
@@ -177,7 +204,10 @@ export async function createDataset(
 
   let dataset: SegmentationDataset;
   if (type === 'synthetic') {
-    f.allowOnly([...COMMON_KEYS, ...SYNTHETIC_KEYS], FINITE_SPLIT_KEYS.some((k) => k in obj) ? ' for synthetic data (its splits are disjoint index ranges)' : '');
+    f.allowOnly(
+      [...COMMON_KEYS, ...SYNTHETIC_KEYS],
+      FINITE_SPLIT_KEYS.some((k) => k in obj) ? ' for synthetic data (its splits are disjoint index ranges)' : '',
+    );
     const { type: _t, split: _s, limit: _l, ...rest } = obj;
     const synth = rest as SyntheticConfig;
     resolveSyntheticConfig(synth, prefix); // field errors with the caller's prefix

@@ -35,10 +35,22 @@ function checkRegularFile(file: string, what = 'image'): void {
   try {
     st = fs.statSync(file);
   } catch (err) {
-    throw new ImageFileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message, what);
+    throw new ImageFileError(
+      file,
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message,
+      what,
+    );
   }
   if (!st.isFile()) {
-    const kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file';
+    const kind = st.isDirectory()
+      ? 'a folder'
+      : st.isFIFO()
+        ? 'a FIFO'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : st.isSocket()
+            ? 'a socket'
+            : 'not a file';
     throw new ImageFileError(file, `not a regular file (${kind})`, what);
   }
 }
@@ -62,10 +74,7 @@ export interface DecodeOptions {
  * Decodes any image sharp reads (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...) to RGB: EXIF orientation
  * applied, alpha dropped, greyscale and palette images expanded to three channels.
  */
-export async function decodeImageRgb(
-  input: string | Buffer,
-  options: DecodeOptions = {},
-): Promise<RgbImage> {
+export async function decodeImageRgb(input: string | Buffer, options: DecodeOptions = {}): Promise<RgbImage> {
   const name = options.name;
   if (typeof input === 'string') checkRegularFile(input);
   try {
@@ -223,9 +232,7 @@ export interface RawImage {
 export async function encodePng(image: RawImage): Promise<Buffer> {
   const channels = image.channels ?? 3;
   if (image.data.length !== image.width * image.height * channels) {
-    throw new Error(
-      `encodePng: ${image.data.length} bytes for ${image.width}x${image.height}x${channels}`,
-    );
+    throw new Error(`encodePng: ${image.data.length} bytes for ${image.width}x${image.height}x${channels}`);
   }
   let s = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), {
     raw: { width: image.width, height: image.height, channels },

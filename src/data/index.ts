@@ -5,7 +5,14 @@ export * from './coco-mask';
 export { CocoDataset, type CocoOptions } from './coco';
 export { MaskFolderDataset, IMAGE_EXTENSIONS, type MaskFolderOptions } from './mask-folder';
 export * from './synthetic';
-export { SHAPE_NAMES, isShapeName, makeShape, type ShapeName, type ShapePlacement, type Shape } from './synthetic/shapes';
+export {
+  SHAPE_NAMES,
+  isShapeName,
+  makeShape,
+  type ShapeName,
+  type ShapePlacement,
+  type Shape,
+} from './synthetic/shapes';
 export { TEXTURE_KINDS, isTextureKind, type TextureKind, type TextureSpec, type Rgb } from './synthetic/textures';
 export {
   renderScene,

@@ -130,13 +130,18 @@ export class MaskFolderDataset implements SegmentationDataset {
     for (const [base, imagePath] of images) {
       const maskPath = maskFor(masks, base);
       if (maskPath === undefined) {
-        report(imagePath, `no mask named ${base}.* in ${masksDir} (nor ${MASK_SUFFIXES.map((s) => `${base}${s}.*`).join(', ')})`);
+        report(
+          imagePath,
+          `no mask named ${base}.* in ${masksDir} (nor ${MASK_SUFFIXES.map((s) => `${base}${s}.*`).join(', ')})`,
+        );
         continue;
       }
       const checked = await checkPair(imagePath, maskPath, verify === 'full' || target === 'instance', report);
       if (!checked) continue;
       if (target === 'all') {
-        const problem = checked.mask ? targetProblem(foregroundArea(checked.mask, ignore), checked.mask.width, checked.mask.height) : null;
+        const problem = checked.mask
+          ? targetProblem(foregroundArea(checked.mask, ignore), checked.mask.width, checked.mask.height)
+          : null;
         if (problem) report(maskPath, `${problem}; ${SKIP_HINT}`);
         else entries.push({ base, imagePath, maskPath, targetName: names(base, undefined) });
         continue;
@@ -175,7 +180,10 @@ export class MaskFolderDataset implements SegmentationDataset {
     let area = 0;
     for (let i = 0; i < mask.length; i++) area += mask[i];
     const problem = targetProblem(area, image.width, image.height);
-    if (problem) throw new Error(`${e.maskPath}: ${e.instanceId !== undefined ? `instance ${e.instanceId}: ` : ''}${problem}; ${SKIP_HINT}`);
+    if (problem)
+      throw new Error(
+        `${e.maskPath}: ${e.instanceId !== undefined ? `instance ${e.instanceId}: ` : ''}${problem}; ${SKIP_HINT}`,
+      );
     return {
       id: e.instanceId === undefined ? e.base : `${e.base}#${e.instanceId}`,
       image,

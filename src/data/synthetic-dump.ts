@@ -35,20 +35,28 @@ export async function dumpSyntheticScenes(opts: SceneDumpOptions): Promise<void>
     const index = opts.start + i;
     const sample = ds.sample(index);
     const scene = (sample.meta as { scene: SceneSpec }).scene;
-    if (scene.objects.length >= DUMP_MAX_OBJECTS) throw new Error(`scene ${index}: ${scene.objects.length} objects, at most ${DUMP_MAX_OBJECTS - 1} fit`);
+    if (scene.objects.length >= DUMP_MAX_OBJECTS)
+      throw new Error(`scene ${index}: ${scene.objects.length} objects, at most ${DUMP_MAX_OBJECTS - 1} fit`);
     images.set(sample.image.data, i * height * width * 3);
     const owner = ownership(scene);
     owners.set(owner, i * height * width);
     const flags = isTarget.subarray(i * DUMP_MAX_OBJECTS, (i + 1) * DUMP_MAX_OBJECTS);
-    scene.objects.forEach((o, k) => { flags[k + 1] = o.isTarget ? 1 : 0; });
+    scene.objects.forEach((o, k) => {
+      flags[k + 1] = o.isTarget ? 1 : 0;
+    });
     // The dump must give back the data set's target mask exactly.
     for (let p = 0; p < owner.length; p++) {
-      if (sample.mask[p] !== flags[owner[p]]) throw new Error(`scene ${index}: ownership disagrees with the target mask at pixel ${p}`);
+      if (sample.mask[p] !== flags[owner[p]])
+        throw new Error(`scene ${index}: ownership disagrees with the target mask at pixel ${p}`);
     }
   }
-  await writeSafetensors(opts.out, new Map([
-    ['images', { dtype: 'uint8', shape: [n, height, width, 3], data: images }],
-    ['owners', { dtype: 'uint8', shape: [n, height, width], data: owners }],
-    ['is_target', { dtype: 'uint8', shape: [n, DUMP_MAX_OBJECTS], data: isTarget }],
-  ]), { data: JSON.stringify(opts.config), split: opts.split, start: String(opts.start) });
+  await writeSafetensors(
+    opts.out,
+    new Map([
+      ['images', { dtype: 'uint8', shape: [n, height, width, 3], data: images }],
+      ['owners', { dtype: 'uint8', shape: [n, height, width], data: owners }],
+      ['is_target', { dtype: 'uint8', shape: [n, DUMP_MAX_OBJECTS], data: isTarget }],
+    ]),
+    { data: JSON.stringify(opts.config), split: opts.split, start: String(opts.start) },
+  );
 }

@@ -75,7 +75,8 @@ export function tinyImageProblem(width: number, height: number): string | null {
  */
 export function targetProblem(area: number, width: number, height: number): string | null {
   if (area === 0) return 'the target is empty (no pixel of its mask is set)';
-  if (area === width * height) return `the target covers the whole ${width}x${height} image (every pixel of its mask is set)`;
+  if (area === width * height)
+    return `the target covers the whole ${width}x${height} image (every pixel of its mask is set)`;
   return null;
 }
 
@@ -85,8 +86,6 @@ export const SKIP_HINT = 'set data.on_bad_sample: skip (onBadSample in the libra
 /** Throws a RangeError naming the data set when `index` is not an integer in [0, length). */
 export function checkIndex(dataset: { name: string; length: number }, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= dataset.length) {
-    throw new RangeError(
-      `${dataset.name}: index ${index} out of range [0, ${dataset.length})`,
-    );
+    throw new RangeError(`${dataset.name}: index ${index} out of range [0, ${dataset.length})`);
   }
 }

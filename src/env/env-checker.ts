@@ -32,7 +32,9 @@ export interface CheckEnvReport {
 
 export class EnvCheckError extends Error {
   constructor(readonly failures: string[]) {
-    super(`Env check failed (${failures.length} problem${failures.length === 1 ? '' : 's'}):\n- ${failures.join('\n- ')}`);
+    super(
+      `Env check failed (${failures.length} problem${failures.length === 1 ? '' : 's'}):\n- ${failures.join('\n- ')}`,
+    );
     this.name = 'EnvCheckError';
   }
 }
@@ -134,7 +136,9 @@ export async function checkEnv(env: Env<unknown, unknown>, options: CheckEnvOpti
     }
     const shared = sharedBuffers(first.value.observation, second.value.observation);
     if (shared.length > 0) {
-      warnings.push(`observations share typed arrays across calls (${shared.join(', ')}): the env reuses its buffers, so callers must copy observations they keep`);
+      warnings.push(
+        `observations share typed arrays across calls (${shared.join(', ')}): the env reuses its buffers, so callers must copy observations they keep`,
+      );
     }
   }
   const withOptions = await tryCall('reset({options: {}})', () => env.reset({ options: {} }));
@@ -143,7 +147,12 @@ export async function checkEnv(env: Env<unknown, unknown>, options: CheckEnvOpti
   // steps with sampled actions, twice from the same seed (determinism)
   const sampleAction = (obs: unknown): unknown => {
     const mask = isPlainObject(obs) ? obs[maskKey] : undefined;
-    if (actSpace instanceof Discrete && isTypedArrayOf(mask, 'Uint8Array') && mask.length === actSpace.n && mask.some((v) => v === 1)) {
+    if (
+      actSpace instanceof Discrete &&
+      isTypedArrayOf(mask, 'Uint8Array') &&
+      mask.length === actSpace.n &&
+      mask.some((v) => v === 1)
+    ) {
       return actSpace.sample(mask);
     }
     return actSpace.sample();
@@ -161,7 +170,8 @@ export async function checkEnv(env: Env<unknown, unknown>, options: CheckEnvOpti
     let obs = cloneValue(start.value.observation);
     for (let i = 0; i < nSteps; i++) {
       const action = sampleAction(obs);
-      if (!actSpace.contains(action)) fail(`actionSpace.sample() returned ${String(action)}, which the space does not contain`);
+      if (!actSpace.contains(action))
+        fail(`actionSpace.sample() returned ${String(action)}, which the space does not contain`);
       const stepped = await tryCall(`${label}: step(${formatAction(action)}) at step ${i}`, () => env.step(action));
       if (!stepped.ok) return null;
       const r = stepped.value as unknown;
@@ -176,8 +186,10 @@ export async function checkEnv(env: Env<unknown, unknown>, options: CheckEnvOpti
       }
       const why = whyNotIn(obsSpace, r.observation);
       if (why) fail(`step ${i}: observation is not in observationSpace: ${why}`);
-      if (typeof r.reward !== 'number' || !Number.isFinite(r.reward)) fail(`step ${i}: reward must be a finite number, got ${String(r.reward)}`);
-      if (typeof r.terminated !== 'boolean') fail(`step ${i}: terminated must be a boolean, got ${typeof r.terminated}`);
+      if (typeof r.reward !== 'number' || !Number.isFinite(r.reward))
+        fail(`step ${i}: reward must be a finite number, got ${String(r.reward)}`);
+      if (typeof r.terminated !== 'boolean')
+        fail(`step ${i}: terminated must be a boolean, got ${typeof r.terminated}`);
       if (typeof r.truncated !== 'boolean') fail(`step ${i}: truncated must be a boolean, got ${typeof r.truncated}`);
       if (!isPlainObject(r.info)) fail(`step ${i}: info must be a plain object`);
       if (failures.length > 0) return null;
@@ -201,7 +213,9 @@ export async function checkEnv(env: Env<unknown, unknown>, options: CheckEnvOpti
       if (!deepEqual(t1.rewards, t2.rewards) || !deepEqual(t1.flags, t2.flags)) {
         fail('the same seed and actions gave different rewards or end flags (step is not deterministic)');
       } else if (!deepEqual(t1.observations, t2.observations)) {
-        fail(`the same seed and actions gave different observations (at ${firstDifference(t1.observations, t2.observations, 'trajectory')})`);
+        fail(
+          `the same seed and actions gave different observations (at ${firstDifference(t1.observations, t2.observations, 'trajectory')})`,
+        );
       }
     }
   }

@@ -62,12 +62,18 @@ export class RandomClicker implements ClickPolicy {
 }
 
 /** Unclicked cell nearest a point given in grid units (cell centres at i + 0.5); ties to the lower index. */
-function nearestUnclicked(g: number, clicked: Uint8Array, gx: number, gy: number, accept: (cell: number) => boolean = () => true): number {
+function nearestUnclicked(
+  g: number,
+  clicked: Uint8Array,
+  gx: number,
+  gy: number,
+  accept: (cell: number) => boolean = () => true,
+): number {
   let best = -1;
   let bestD = Infinity;
   for (let c = 0; c < g * g; c++) {
     if (clicked[c] || !accept(c)) continue;
-    const d = (((c % g) + 0.5) - gx) ** 2 + ((Math.floor(c / g) + 0.5) - gy) ** 2;
+    const d = ((c % g) + 0.5 - gx) ** 2 + (Math.floor(c / g) + 0.5 - gy) ** 2;
     if (d < bestD - 1e-12) {
       bestD = d;
       best = c;

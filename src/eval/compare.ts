@@ -44,7 +44,11 @@ export function describePolicy(name: string, labels: string): string {
 }
 
 export function labelsInWords(env: SamPromptEnv): string {
-  return env.labelSource === 'recalibration' ? 'SRM labels' : env.labelSource === 'oracle' ? 'ground-truth labels' : 'agent labels';
+  return env.labelSource === 'recalibration'
+    ? 'SRM labels'
+    : env.labelSource === 'oracle'
+      ? 'ground-truth labels'
+      : 'agent labels';
 }
 
 export interface ComparisonReport extends EvaluationReport {
@@ -64,7 +68,11 @@ export interface CompareOptions {
 }
 
 /** The agent (when given) and each baseline on the same episodes of `env`. */
-export async function evaluateWithBaselines(env: SamPromptEnv, agent: ClickPolicy | null, opts: CompareOptions): Promise<ComparisonReport[]> {
+export async function evaluateWithBaselines(
+  env: SamPromptEnv,
+  agent: ClickPolicy | null,
+  opts: CompareOptions,
+): Promise<ComparisonReport[]> {
   const labels = labelsInWords(env);
   const out: ComparisonReport[] = [];
   const common = { ks: opts.ks, thresholds: opts.thresholds, pictures: opts.pictures ?? 0 };
@@ -86,7 +94,12 @@ export async function evaluateWithBaselines(env: SamPromptEnv, agent: ClickPolic
       }
       report = { ...report, policy: 'oracle-gt' };
     } else {
-      report = await evaluate(createBaseline(name as 'random' | 'centre' | 'oracle', opts.seed ?? 0), env, opts.episodes, { ...common, onEpisode });
+      report = await evaluate(
+        createBaseline(name as 'random' | 'centre' | 'oracle', opts.seed ?? 0),
+        env,
+        opts.episodes,
+        { ...common, onEpisode },
+      );
     }
     out.push({ ...report, description: describePolicy(name, labels), protocol: env.protocol });
   }
@@ -100,24 +113,35 @@ export async function evaluateWithBaselines(env: SamPromptEnv, agent: ClickPolic
 export async function evaluateLabelerMap(
   env: SamPromptEnv,
   episodes: readonly EpisodeSpec[],
-  options: { ks?: readonly number[]; thresholds?: readonly number[]; onEpisode?: (done: number, total: number) => void } = {},
+  options: {
+    ks?: readonly number[];
+    thresholds?: readonly number[];
+    onEpisode?: (done: number, total: number) => void;
+  } = {},
 ): Promise<EvaluationReport> {
   const labeler = env.labeler;
   if (!labeler) throw new Error('evaluateLabelerMap: the env has no labeler');
   const ks = (options.ks ?? [1, 3, 5, 10, 15]).filter((k) => k <= env.horizon);
   const results: EpisodeResult[] = [];
   for (const spec of episodes) {
-    const reset = await env.reset(spec.index === undefined ? { seed: spec.seed } : { seed: spec.seed, options: { index: spec.index } });
+    const reset = await env.reset(
+      spec.index === undefined ? { seed: spec.seed } : { seed: spec.seed, options: { index: spec.index } },
+    );
     const sample = env.currentSample!;
     const [scores] = await labeler.scoreCells([reset.observation]);
     const { width, height } = sample;
     const mask = new Uint8Array(width * height);
     for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) mask[y * width + x] = scores[env.grid.cellOf(x + 0.5, y + 0.5, width, height)] >= 0.5 ? 1 : 0;
+      for (let x = 0; x < width; x++)
+        mask[y * width + x] = scores[env.grid.cellOf(x + 0.5, y + 0.5, width, height)] >= 0.5 ? 1 : 0;
     }
     const v = iou(mask, sample.mask);
     const ious = new Array<number>(env.horizon).fill(v);
-    const metrics: Record<string, number> = { final_iou: v, final_dice: dice(mask, sample.mask), ...clickMetrics(ious, { ks, thresholds: options.thresholds ?? [0.85, 0.9] }) };
+    const metrics: Record<string, number> = {
+      final_iou: v,
+      final_dice: dice(mask, sample.mask),
+      ...clickMetrics(ious, { ks, thresholds: options.thresholds ?? [0.85, 0.9] }),
+    };
     results.push({
       index: reset.info.sample_index as number,
       sampleId: sample.id,
@@ -132,7 +156,10 @@ export async function evaluateLabelerMap(
     });
     options.onEpisode?.(results.length, episodes.length);
   }
-  const meanIouCurve = Array.from({ length: env.horizon }, (_, k) => results.reduce((a, r) => a + r.ious[k], 0) / results.length);
+  const meanIouCurve = Array.from(
+    { length: env.horizon },
+    (_, k) => results.reduce((a, r) => a + r.ious[k], 0) / results.length,
+  );
   return { policy: 'srm-map', episodes: results, mean: meanMetrics(results.map((r) => r.metrics)), meanIouCurve };
 }
 
@@ -141,22 +168,55 @@ function fmt(v: number | undefined, digits: number): string {
 }
 
 /** The comparison as a text table: one row per policy, headed by the protocol. */
-export function formatEvaluationTable(reports: readonly ComparisonReport[] | readonly EvaluationReport[], heading?: string): string {
+export function formatEvaluationTable(
+  reports: readonly ComparisonReport[] | readonly EvaluationReport[],
+  heading?: string,
+): string {
   if (reports.length === 0) return '(no evaluation)';
-  const keys = Object.keys(reports[0].mean).filter((k) => k.startsWith('iou@') || k.startsWith('noc@') || k.startsWith('nof@'));
+  const keys = Object.keys(reports[0].mean).filter(
+    (k) => k.startsWith('iou@') || k.startsWith('noc@') || k.startsWith('nof@'),
+  );
   const hasP0 = reports.some((r) => r.mean.p0_positive_in_target !== undefined);
-  const cols = ['policy', ...keys.map((k) => (k.startsWith('iou@') ? `mIoU@${k.slice(4)}` : k.startsWith('noc@') ? `NoC@${k.slice(4)}` : `NoF@${k.slice(4)}`)), 'final IoU', 'label acc', ...(hasP0 ? ['P0+ in target'] : []), 'return'];
+  const cols = [
+    'policy',
+    ...keys.map((k) =>
+      k.startsWith('iou@') ? `mIoU@${k.slice(4)}` : k.startsWith('noc@') ? `NoC@${k.slice(4)}` : `NoF@${k.slice(4)}`,
+    ),
+    'final IoU',
+    'label acc',
+    ...(hasP0 ? ['P0+ in target'] : []),
+    'return',
+  ];
   const rows = reports.map((r) => [
     'description' in r ? (r as ComparisonReport).description : r.policy,
-    ...keys.map((k) => (k.startsWith('iou@') ? fmt(r.mean[k], 3) : k.startsWith('nof@') ? (r.mean[k] === undefined ? '-' : `${(100 * r.mean[k]).toFixed(0)}%`) : fmt(r.mean[k], 2))),
+    ...keys.map((k) =>
+      k.startsWith('iou@')
+        ? fmt(r.mean[k], 3)
+        : k.startsWith('nof@')
+          ? r.mean[k] === undefined
+            ? '-'
+            : `${(100 * r.mean[k]).toFixed(0)}%`
+          : fmt(r.mean[k], 2),
+    ),
     fmt(r.mean.final_iou, 3),
     fmt(r.mean.label_accuracy, 3),
     ...(hasP0 ? [fmt(r.mean.p0_positive_in_target, 2)] : []),
     fmt(r.mean.return, 2),
   ]);
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const protocol = 'protocol' in reports[0] ? (reports[0] as ComparisonReport).protocol : null;
-  const head = heading ?? (protocol ? `Protocol: ${protocol}${protocol === 'deployed' ? ' (nothing from the ground truth enters the episodes: P0 and labels come from the SRM)' : ' (ground truth enters the episodes: P0 or labels)'}` : null);
-  return [...(head ? [head] : []), line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), `(${reports[0].episodes.length} episodes each, the same for every policy)`].join('\n');
+  const head =
+    heading ??
+    (protocol
+      ? `Protocol: ${protocol}${protocol === 'deployed' ? ' (nothing from the ground truth enters the episodes: P0 and labels come from the SRM)' : ' (ground truth enters the episodes: P0 or labels)'}`
+      : null);
+  return [
+    ...(head ? [head] : []),
+    line(cols),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    `(${reports[0].episodes.length} episodes each, the same for every policy)`,
+  ].join('\n');
 }

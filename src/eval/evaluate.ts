@@ -71,14 +71,22 @@ export interface EvaluateOptions {
   onEpisode?: (done: number, total: number, result: EpisodeResult) => void;
 }
 
-export async function evaluate(policy: ClickPolicy, env: SamPromptEnv, episodes: number | readonly EpisodeSpec[], options: EvaluateOptions = {}): Promise<EvaluationReport> {
+export async function evaluate(
+  policy: ClickPolicy,
+  env: SamPromptEnv,
+  episodes: number | readonly EpisodeSpec[],
+  options: EvaluateOptions = {},
+): Promise<EvaluationReport> {
   // A count n means seeds 0..n-1, each choosing its sample through the env's seeded draw.
-  const specs: readonly EpisodeSpec[] = typeof episodes === 'number' ? Array.from({ length: checkCount(episodes) }, (_, i) => ({ seed: i })) : episodes;
+  const specs: readonly EpisodeSpec[] =
+    typeof episodes === 'number' ? Array.from({ length: checkCount(episodes) }, (_, i) => ({ seed: i })) : episodes;
   const ks = (options.ks ?? [1, 3, 5, 10, 15]).filter((k) => k <= env.horizon);
   const results: EpisodeResult[] = [];
   for (const spec of specs) {
     policy.reset?.(spec.seed);
-    const reset = await env.reset(spec.index === undefined ? { seed: spec.seed } : { seed: spec.seed, options: { index: spec.index } });
+    const reset = await env.reset(
+      spec.index === undefined ? { seed: spec.seed } : { seed: spec.seed, options: { index: spec.index } },
+    );
     let obs = reset.observation;
     const sample = env.currentSample!;
     const initialCount = (reset.info.points as number[]).length / 2;
@@ -104,7 +112,12 @@ export async function evaluate(policy: ClickPolicy, env: SamPromptEnv, episodes:
       if (r.terminated || r.truncated) break;
     }
     const finalIou = ious[ious.length - 1];
-    const p0 = initialPositiveInTarget(sample, reset.info.points as number[], reset.info.labels as number[], initialCount);
+    const p0 = initialPositiveInTarget(
+      sample,
+      reset.info.points as number[],
+      reset.info.labels as number[],
+      initialCount,
+    );
     const metrics: Record<string, number> = {
       return: ret,
       final_iou: finalIou,
@@ -127,18 +140,32 @@ export async function evaluate(policy: ClickPolicy, env: SamPromptEnv, episodes:
       metrics,
     };
     if (results.length < (options.pictures ?? 0)) {
-      result.picture = { sample, mask, pointsXY: (info.points as number[]).slice(), labels: (info.labels as (0 | 1)[]).slice(), initialCount };
+      result.picture = {
+        sample,
+        mask,
+        pointsXY: (info.points as number[]).slice(),
+        labels: (info.labels as (0 | 1)[]).slice(),
+        initialCount,
+      };
     }
     results.push(result);
     options.onEpisode?.(results.length, specs.length, result);
   }
   const horizon = Math.max(...results.map((r) => r.ious.length));
-  const meanIouCurve = Array.from({ length: horizon }, (_, k) => results.reduce((a, r) => a + r.ious[Math.min(k, r.ious.length - 1)], 0) / results.length);
+  const meanIouCurve = Array.from(
+    { length: horizon },
+    (_, k) => results.reduce((a, r) => a + r.ious[Math.min(k, r.ious.length - 1)], 0) / results.length,
+  );
   return { policy: policy.name, episodes: results, mean: meanMetrics(results.map((r) => r.metrics)), meanIouCurve };
 }
 
 /** 1 when the first positive initial prompt lies in the target, 0 when not, null without one. */
-function initialPositiveInTarget(sample: Sample, points: number[], labels: number[], initialCount: number): number | null {
+function initialPositiveInTarget(
+  sample: Sample,
+  points: number[],
+  labels: number[],
+  initialCount: number,
+): number | null {
   for (let k = 0; k < initialCount; k++) {
     if (labels[k] !== 1) continue;
     const x = Math.min(sample.width - 1, Math.max(0, Math.floor(points[2 * k])));

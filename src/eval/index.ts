@@ -1,4 +1,12 @@
-export { CLICKER_NAMES, CentreClicker, OracleClicker, RandomClicker, actionFor, agentPolicy, createBaseline } from './clickers';
+export {
+  CLICKER_NAMES,
+  CentreClicker,
+  OracleClicker,
+  RandomClicker,
+  actionFor,
+  agentPolicy,
+  createBaseline,
+} from './clickers';
 export type { ClickerName, ClickPolicy } from './clickers';
 export { episodeSpecs, evaluate, reportToJson } from './evaluate';
 export type { EpisodePicture, EpisodeResult, EpisodeSpec, EvaluateOptions, EvaluationReport } from './evaluate';

@@ -25,7 +25,13 @@ export interface RunEvaluationOptions {
   progress?: NodeJS.WritableStream | null;
 }
 
-export async function evaluateFromConfig(config: RunEvaluationConfig, env: SamPromptEnv, agent: ClickPolicy | null, episodes: number, opts: RunEvaluationOptions): Promise<ComparisonReport[]> {
+export async function evaluateFromConfig(
+  config: RunEvaluationConfig,
+  env: SamPromptEnv,
+  agent: ClickPolicy | null,
+  episodes: number,
+  opts: RunEvaluationOptions,
+): Promise<ComparisonReport[]> {
   const specs = episodeSpecs(opts.datasetLength, episodes, 1_000_003 + config.train.seed);
   const progress = opts.progress ? new ProgressLine(opts.progress) : null;
   try {
@@ -36,7 +42,9 @@ export async function evaluateFromConfig(config: RunEvaluationConfig, env: SamPr
       thresholds: config.eval.thresholds,
       pictures: opts.pictures ?? 0,
       seed: config.train.seed,
-      onEpisode: progress ? (policy, done, total) => progress.update(`evaluating ${policy}`, done, total, 'episodes') : undefined,
+      onEpisode: progress
+        ? (policy, done, total) => progress.update(`evaluating ${policy}`, done, total, 'episodes')
+        : undefined,
     });
   } finally {
     progress?.end();
@@ -44,7 +52,10 @@ export async function evaluateFromConfig(config: RunEvaluationConfig, env: SamPr
 }
 
 /** eval.json: which checkpoint, the protocol, and every row. */
-export function evaluationJson(reports: readonly ComparisonReport[], meta: { checkpoint: string | null; step: number | null; episodes: number }): Record<string, unknown> {
+export function evaluationJson(
+  reports: readonly ComparisonReport[],
+  meta: { checkpoint: string | null; step: number | null; episodes: number },
+): Record<string, unknown> {
   return {
     protocol: reports[0]?.protocol ?? null,
     checkpoint: meta.checkpoint,
@@ -55,7 +66,11 @@ export function evaluationJson(reports: readonly ComparisonReport[], meta: { che
 }
 
 /** Writes eval.json atomically (a reader never sees half of it). */
-export async function writeEvaluationJson(file: string, reports: readonly ComparisonReport[], meta: { checkpoint: string | null; step: number | null; episodes: number }): Promise<void> {
+export async function writeEvaluationJson(
+  file: string,
+  reports: readonly ComparisonReport[],
+  meta: { checkpoint: string | null; step: number | null; episodes: number },
+): Promise<void> {
   await writeJsonFileAtomic(file, evaluationJson(reports, meta));
 }
 

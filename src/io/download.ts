@@ -86,7 +86,8 @@ async function openResponse(
       res.resume();
       const location = res.headers.location;
       if (location === undefined) throw new Error(`HTTP ${status} from ${current.href} without a Location header`);
-      if (hop >= maxRedirects) throw new Error(`too many redirects (more than ${maxRedirects}) starting from ${url.href}`);
+      if (hop >= maxRedirects)
+        throw new Error(`too many redirects (more than ${maxRedirects}) starting from ${url.href}`);
       const next = new URL(location, current);
       if (current.protocol === 'https:' && next.protocol === 'http:') {
         throw new Error(`refusing redirect from ${current.href} to insecure ${next.href}`);
@@ -106,7 +107,11 @@ async function openResponse(
  * Download `url` to `destPath` (parent folders are created). Written to a temporary file and renamed
  * at the end; on any failure the temporary file is removed and `destPath` is left as it was.
  */
-export async function downloadFile(url: string, destPath: string, options: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadFile(
+  url: string,
+  destPath: string,
+  options: DownloadOptions = {},
+): Promise<DownloadResult> {
   const maxRedirects = options.maxRedirects ?? 5;
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const expected = options.expectedSha256?.toLowerCase();

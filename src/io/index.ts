@@ -1,4 +1,10 @@
-export { readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors, readSafetensorsHeader } from './safetensors';
+export {
+  readSafetensors,
+  writeSafetensors,
+  parseSafetensors,
+  serializeSafetensors,
+  readSafetensorsHeader,
+} from './safetensors';
 export type { SafetensorsContents, SafetensorsEntry, SafetensorsHeader } from './safetensors';
 export { loadPth, readPth } from './pth';
 export type { PthContents, StateDictLocation } from './pth';

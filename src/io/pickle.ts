@@ -39,17 +39,7 @@ export interface PyOpaque {
 }
 
 export type PyValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | PyValue[]
-  | PyTuple
-  | PyDict
-  | PyGlobal
-  | PyOpaque;
+  null | boolean | number | bigint | string | Uint8Array | PyValue[] | PyTuple | PyDict | PyGlobal | PyOpaque;
 
 /** What an allow-listed global may do. Without `call`, it is only a marker (e.g. a storage type). */
 export interface GlobalSpec {
@@ -160,7 +150,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): PyValue {
     return text;
   };
   const pop = (): PyValue => {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1])) fail('pops an empty stack');
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]))
+      fail('pops an empty stack');
     return stack.pop() as PyValue;
   };
   const top = (): PyValue => {
@@ -419,7 +410,12 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): PyValue {
         // BINPERSID
         const pid = pop();
         if (persistentLoad === undefined) fail('uses persistent ids, which this file type does not allow');
-        stack.push((persistentLoad as NonNullable<typeof persistentLoad>)(pid, `${source}: persistent id (opcode at byte ${opStart})`));
+        stack.push(
+          (persistentLoad as NonNullable<typeof persistentLoad>)(
+            pid,
+            `${source}: persistent id (opcode at byte ${opStart})`,
+          ),
+        );
         break;
       }
       case 0x71: // BINPUT

@@ -71,13 +71,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** Reads the u64 header length; `source` names the file in errors. */
 function headerLength(first8: Uint8Array, fileSize: number, source: string): number {
-  if (fileSize < 8) throw new Error(`${source}: not a safetensors file (${fileSize} bytes, shorter than the 8-byte header length)`);
+  if (fileSize < 8)
+    throw new Error(`${source}: not a safetensors file (${fileSize} bytes, shorter than the 8-byte header length)`);
   const view = new DataView(first8.buffer, first8.byteOffset, 8);
   const n = view.getBigUint64(0, true);
   if (n > BigInt(fileSize - 8)) {
     throw new Error(`${source}: header length ${n} exceeds the file (${fileSize - 8} bytes after the length field)`);
   }
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new Error(`${source}: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (n > BigInt(MAX_HEADER_BYTES))
+    throw new Error(`${source}: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (n < 2n) throw new Error(`${source}: header length ${n} is too small for a JSON object`);
   return Number(n);
 }
@@ -132,9 +134,7 @@ export function parseSafetensorsHeader(
     const shape = info.shape.slice();
     const expected = elementCount(shape) * DTYPE_BYTES[dtype];
     if (end - begin !== expected) {
-      throw new Error(
-        `${where}: holds ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`,
-      );
+      throw new Error(`${where}: holds ${end - begin} bytes but ${dtype} [${shape.join(', ')}] needs ${expected}`);
     }
     entries.push({ name, dtype, shape, begin, end });
   }
@@ -178,7 +178,12 @@ export async function readSafetensors(filePath: string): Promise<SafetensorsCont
     const header = await readHeaderFrom(handle, filePath);
     const tensors: TensorRecord = new Map();
     for (const e of header.entries) {
-      const bytes = await readExactly(handle, header.dataStart + e.begin, e.end - e.begin, `${filePath}: tensor '${e.name}'`);
+      const bytes = await readExactly(
+        handle,
+        header.dataStart + e.begin,
+        e.end - e.begin,
+        `${filePath}: tensor '${e.name}'`,
+      );
       tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: adoptBytes(e.dtype, bytes) });
     }
     return { tensors, metadata: header.metadata };
@@ -205,7 +210,11 @@ interface PlannedLayout {
   order: Array<[string, NamedTensor]>;
 }
 
-function planLayout(tensors: TensorRecord, metadata: Record<string, string> | undefined, target: string): PlannedLayout {
+function planLayout(
+  tensors: TensorRecord,
+  metadata: Record<string, string> | undefined,
+  target: string,
+): PlannedLayout {
   const json: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {

@@ -70,7 +70,11 @@ export function isTorchStorageRef(value: PyValue): value is TorchStorageRef {
 
 function asInt(value: PyValue, what: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-  if (typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (
+    typeof value === 'bigint' &&
+    value >= BigInt(Number.MIN_SAFE_INTEGER) &&
+    value <= BigInt(Number.MAX_SAFE_INTEGER)
+  ) {
     return Number(value);
   }
   throw new Error(`${what} must be an integer, got ${describe(value)}`);
@@ -109,7 +113,8 @@ function rebuildTensorV2(args: PyValue[], where: string): TorchTensorRef {
   // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
   expectArgs(args, 6, 7, where);
   const storage = args[0];
-  if (!isTorchStorageRef(storage)) throw new Error(`${where}: first argument must be a storage, got ${describe(storage)}`);
+  if (!isTorchStorageRef(storage))
+    throw new Error(`${where}: first argument must be a storage, got ${describe(storage)}`);
   const storageOffset = asInt(args[1], `${where}: storage_offset`);
   const shape = asIntTuple(args[2], `${where}: size`);
   const stride = asIntTuple(args[3], `${where}: stride`);
@@ -138,7 +143,8 @@ function orderedDict(args: PyValue[], where: string): PyDict {
     const pairs = args[0];
     if (!Array.isArray(pairs)) throw new Error(`${where}: expected a list of (key, value) pairs`);
     for (const pair of pairs) {
-      if (!(pair instanceof PyTuple) || pair.items.length !== 2) throw new Error(`${where}: expected (key, value) pairs`);
+      if (!(pair instanceof PyTuple) || pair.items.length !== 2)
+        throw new Error(`${where}: expected (key, value) pairs`);
       const [k, v] = pair.items;
       if (!(k === null || ['string', 'number', 'bigint', 'boolean'].includes(typeof k))) {
         throw new Error(`${where}: unsupported key ${describe(k)}`);
@@ -170,7 +176,11 @@ export function torchPersistentLoad(pid: PyValue, where: string): TorchStorageRe
     throw new Error(`${where}: expected ('storage', type, key, location, numel), got ${describe(pid)}`);
   }
   const [, storageType, key, location, numel] = pid.items;
-  if (!(storageType instanceof PyGlobal) || storageType.module !== 'torch' || !(storageType.name in TORCH_STORAGE_DTYPES)) {
+  if (
+    !(storageType instanceof PyGlobal) ||
+    storageType.module !== 'torch' ||
+    !(storageType.name in TORCH_STORAGE_DTYPES)
+  ) {
     throw new Error(`${where}: unsupported storage type ${describe(storageType)}`);
   }
   if (typeof key !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(key) || key.includes('..')) {

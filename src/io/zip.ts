@@ -156,7 +156,9 @@ export class ZipReader {
     if (options.verifyCrc !== false) {
       const actual = crc32(data);
       if (actual !== entry.crc32) {
-        throw new Error(`${what}: CRC-32 mismatch (stored ${entry.crc32.toString(16)}, computed ${actual.toString(16)})`);
+        throw new Error(
+          `${what}: CRC-32 mismatch (stored ${entry.crc32.toString(16)}, computed ${actual.toString(16)})`,
+        );
       }
     }
     return data;
@@ -193,7 +195,8 @@ async function readCentralDirectory(source: ByteSource, archive: string): Promis
     const locator = dv(await source.read(locatorPos, 20, archive));
     if (locator.getUint32(0, true) === SIG_ZIP64_LOCATOR) {
       const recordPos = u64(locator, 8, `${archive}: zip64 locator`);
-      if (recordPos + 56 > source.size) throw new Error(`${archive}: zip64 end record offset ${recordPos} is outside the file`);
+      if (recordPos + 56 > source.size)
+        throw new Error(`${archive}: zip64 end record offset ${recordPos} is outside the file`);
       const record = dv(await source.read(recordPos, 56, archive));
       if (record.getUint32(0, true) !== SIG_ZIP64_EOCD) throw new Error(`${archive}: bad zip64 end record signature`);
       diskNumber = record.getUint32(16, true);
@@ -204,7 +207,9 @@ async function readCentralDirectory(source: ByteSource, archive: string): Promis
   }
   if (diskNumber !== 0) throw new Error(`${archive}: multi-disk zip archives are not supported`);
   if (cdOffset + cdSize > source.size) {
-    throw new Error(`${archive}: central directory [${cdOffset}, ${cdOffset + cdSize}) is outside the file (${source.size} bytes)`);
+    throw new Error(
+      `${archive}: central directory [${cdOffset}, ${cdOffset + cdSize}) is outside the file (${source.size} bytes)`,
+    );
   }
 
   const cd = await source.read(cdOffset, cdSize, archive);

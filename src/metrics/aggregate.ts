@@ -10,7 +10,9 @@ export function meanMetrics(records: readonly Record<string, number>[]): Record<
   records.forEach((rec, e) => {
     const extra = Object.keys(rec).filter((k) => !(k in sums));
     if (extra.length > 0 || Object.keys(rec).length !== keys.length) {
-      throw new Error(`meanMetrics: episode ${e} has keys ${Object.keys(rec).join(', ')}; episode 0 has ${keys.join(', ')}`);
+      throw new Error(
+        `meanMetrics: episode ${e} has keys ${Object.keys(rec).join(', ')}; episode 0 has ${keys.join(', ')}`,
+      );
     }
     for (const k of keys) {
       const v = rec[k];

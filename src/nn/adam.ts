@@ -51,14 +51,21 @@ export class Adam {
     for (const name of this.params.names()) {
       const p = this.params.get(name)!;
       if (!p.trainable) continue;
-      this.m.set(name, tf.tidy(() => tf.variable(tf.zeros(p.shape), false)));
-      this.v.set(name, tf.tidy(() => tf.variable(tf.zeros(p.shape), false)));
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zeros(p.shape), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.zeros(p.shape), false)),
+      );
     }
   }
 
   /** Apply one update from gradients keyed by logical parameter name. */
   apply(grads: Map<string, tf.Tensor>, lr: number): void {
-    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`Adam: learning rate must be a finite number >= 0, got ${lr}`);
+    if (!(lr >= 0) || !Number.isFinite(lr))
+      throw new Error(`Adam: learning rate must be a finite number >= 0, got ${lr}`);
     this.step++;
     const bc1 = 1 - Math.pow(this.beta1, this.step);
     const bc2 = 1 - Math.pow(this.beta2, this.step);
@@ -82,20 +89,27 @@ export class Adam {
   /** Moments as a record ("m/<param>", "v/<param>"); the step count is kept separately. */
   toRecord(): TensorRecord {
     const rec: TensorRecord = new Map();
-    for (const [name, t] of this.m) rec.set(`m/${name}`, { dtype: 'float32', shape: [...t.shape], data: t.dataSync() as Float32Array });
-    for (const [name, t] of this.v) rec.set(`v/${name}`, { dtype: 'float32', shape: [...t.shape], data: t.dataSync() as Float32Array });
+    for (const [name, t] of this.m)
+      rec.set(`m/${name}`, { dtype: 'float32', shape: [...t.shape], data: t.dataSync() as Float32Array });
+    for (const [name, t] of this.v)
+      rec.set(`v/${name}`, { dtype: 'float32', shape: [...t.shape], data: t.dataSync() as Float32Array });
     return rec;
   }
 
   loadRecord(rec: TensorRecord, step: number, source = 'optimizer state'): void {
     if (!(Number.isInteger(step) && step >= 0)) throw new Error(`${source}: step must be an integer >= 0, got ${step}`);
     const staged: Array<[tf.Variable, Float32Array]> = [];
-    for (const [kind, map] of [['m', this.m], ['v', this.v]] as const) {
+    for (const [kind, map] of [
+      ['m', this.m],
+      ['v', this.v],
+    ] as const) {
       for (const [name, t] of map) {
         const e = rec.get(`${kind}/${name}`);
         if (!e) throw new Error(`${source}: missing tensor '${kind}/${name}'`);
         if (e.dtype !== 'float32' || e.shape.join() !== t.shape.join()) {
-          throw new Error(`${source}: tensor '${kind}/${name}' is ${e.dtype} [${e.shape}], expected float32 [${t.shape}]`);
+          throw new Error(
+            `${source}: tensor '${kind}/${name}' is ${e.dtype} [${e.shape}], expected float32 [${t.shape}]`,
+          );
         }
         staged.push([t, e.data as Float32Array]);
       }
@@ -118,7 +132,10 @@ export class Adam {
  * with its 1e-6 guard). Returns the new gradients and the norm before clipping (as a tensor, so no
  * device sync is forced).
  */
-export function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
+export function clipByGlobalNorm(
+  grads: Map<string, tf.Tensor>,
+  maxNorm: number,
+): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
   const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
   const coef = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
   const out = new Map<string, tf.Tensor>();

@@ -64,7 +64,14 @@ export function orthogonalDense(inDim: number, outDim: number, gain: number, rng
  * Orthogonal conv filter in tfjs layout [kh, kw, in, out], drawn as PyTorch draws a
  * [out, in, kh, kw] weight (viewed as [out, in * kh * kw]).
  */
-export function orthogonalConv(kh: number, kw: number, inCh: number, outCh: number, gain: number, rng: Rng): Float32Array {
+export function orthogonalConv(
+  kh: number,
+  kw: number,
+  inCh: number,
+  outCh: number,
+  gain: number,
+  rng: Rng,
+): Float32Array {
   const fan = inCh * kh * kw;
   const m = orthogonalMatrix(outCh, fan, gain, rng);
   const w = new Float32Array(kh * kw * inCh * outCh);

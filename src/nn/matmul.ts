@@ -13,19 +13,24 @@ function gradA(dy: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   // dy [m, n], b [k, n]: transposing b costs k*n; the other form transposes dy and the result, m*n + m*k.
   const [m, n] = dy.shape;
   const k = b.shape[0];
-  return k * n <= m * n + m * k ? tf.matMul(dy, tf.transpose(b)) : (tf.transpose(tf.matMul(b, tf.transpose(dy))) as tf.Tensor2D);
+  return k * n <= m * n + m * k
+    ? tf.matMul(dy, tf.transpose(b))
+    : (tf.transpose(tf.matMul(b, tf.transpose(dy))) as tf.Tensor2D);
 }
 
 function gradB(a: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
   // a [m, k], dy [m, n]: transposing a costs m*k; the other form costs m*n + k*n.
   const [m, k] = a.shape;
   const n = dy.shape[1];
-  return m * k <= m * n + k * n ? tf.matMul(tf.transpose(a), dy) : (tf.transpose(tf.matMul(tf.transpose(dy), a)) as tf.Tensor2D);
+  return m * k <= m * n + k * n
+    ? tf.matMul(tf.transpose(a), dy)
+    : (tf.transpose(tf.matMul(tf.transpose(dy), a)) as tf.Tensor2D);
 }
 
 /** a [m, k] x b [k, n], differentiable in both. */
 export function matMul2d(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0]) throw new Error(`matMul2d: shapes [${a.shape}] x [${b.shape}] do not chain`);
+  if (a.rank !== 2 || b.rank !== 2 || a.shape[1] !== b.shape[0])
+    throw new Error(`matMul2d: shapes [${a.shape}] x [${b.shape}] do not chain`);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x, y, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
     save([x, y]);
@@ -45,14 +50,16 @@ export function matMul2d(a: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
  * embedding) this skips the gradient of the constant, which tfjs would otherwise compute.
  */
 export function matMulConstLeft(constant: tf.Tensor, w: tf.Tensor): tf.Tensor2D {
-  if (constant.rank !== 2 || w.rank !== 2 || constant.shape[1] !== w.shape[0]) throw new Error(`matMulConstLeft: shapes [${constant.shape}] x [${w.shape}] do not chain`);
+  if (constant.rank !== 2 || w.rank !== 2 || constant.shape[1] !== w.shape[0])
+    throw new Error(`matMulConstLeft: shapes [${constant.shape}] x [${w.shape}] do not chain`);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [y, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     // Saved (a shared clone, kept until backprop) because the caller's forward scope may dispose it.
     save([constant]);
     return {
       value: tf.matMul(constant, y),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.tidy(() => gradB(saved[0] as tf.Tensor2D, dy as tf.Tensor2D)),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        tf.tidy(() => gradB(saved[0] as tf.Tensor2D, dy as tf.Tensor2D)),
     };
   });
   return op(w) as tf.Tensor2D;

@@ -68,7 +68,8 @@ export class ParamSet {
   /** Assign every parameter from `rec`; names and shapes must match exactly (errors name the tensor). */
   loadRecord(rec: TensorRecord, source = 'weights'): void {
     for (const name of rec.keys()) {
-      if (!this.vars.has(name)) throw new Error(`${source}: unexpected tensor '${name}' (not a parameter of this network)`);
+      if (!this.vars.has(name))
+        throw new Error(`${source}: unexpected tensor '${name}' (not a parameter of this network)`);
     }
     const staged: Array<[tf.Variable, NamedTensor]> = [];
     for (const [name, v] of this.vars) {

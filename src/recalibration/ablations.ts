@@ -36,13 +36,41 @@ export function ablationPreset(name: AblationName, opts: { horizon?: number } = 
   const horizon = opts.horizon ?? 15;
   switch (name) {
     case 'full':
-      return { name, description: 'RL chooses the cell, the SRM labels it', env: { labelSource: 'recalibration', horizon }, policy: 'learned', usesSrm: true, paper: 'VOC 62.1 mIoU' };
+      return {
+        name,
+        description: 'RL chooses the cell, the SRM labels it',
+        env: { labelSource: 'recalibration', horizon },
+        policy: 'learned',
+        usesSrm: true,
+        paper: 'VOC 62.1 mIoU',
+      };
     case 'without-rl':
-      return { name, description: 'random cells, SRM labels (w/o RL)', env: { labelSource: 'recalibration', horizon }, policy: 'random', usesSrm: true, paper: 'VOC 54.1 mIoU (full: 62.1)' };
+      return {
+        name,
+        description: 'random cells, SRM labels (w/o RL)',
+        env: { labelSource: 'recalibration', horizon },
+        policy: 'random',
+        usesSrm: true,
+        paper: 'VOC 54.1 mIoU (full: 62.1)',
+      };
     case 'without-srm':
-      return { name, description: 'the agent picks the cell and its label (w/o SRM)', env: { labelSource: 'agent', horizon }, policy: 'learned', usesSrm: false, paper: 'VOC 27.7 mIoU (full: 62.1)' };
+      return {
+        name,
+        description: 'the agent picks the cell and its label (w/o SRM)',
+        env: { labelSource: 'agent', horizon },
+        policy: 'learned',
+        usesSrm: false,
+        paper: 'VOC 27.7 mIoU (full: 62.1)',
+      };
     case 'single-step':
-      return { name, description: 'the full method with one click per episode (T = 1)', env: { labelSource: 'recalibration', horizon: 1 }, policy: 'learned', usesSrm: true, paper: 'CUHK 46.9 mIoU (multi-step: 68.5)' };
+      return {
+        name,
+        description: 'the full method with one click per episode (T = 1)',
+        env: { labelSource: 'recalibration', horizon: 1 },
+        policy: 'learned',
+        usesSrm: true,
+        paper: 'CUHK 46.9 mIoU (multi-step: 68.5)',
+      };
     default:
       throw new Error(`unknown ablation '${String(name)}' (known: ${ABLATION_NAMES.join(', ')})`);
   }
@@ -52,7 +80,11 @@ export function ablationPreset(name: AblationName, opts: { horizon?: number } = 
  * `base` with the ablation applied: label source and horizon set, the SRM passed as labeler when
  * the ablation uses it (and required then), and no labeler otherwise.
  */
-export function ablationEnvOptions<T extends SamPromptEnvOptions>(base: T, name: AblationName, srm?: SemanticRecalibrationModule): T {
+export function ablationEnvOptions<T extends SamPromptEnvOptions>(
+  base: T,
+  name: AblationName,
+  srm?: SemanticRecalibrationModule,
+): T {
   const preset = ablationPreset(name, { horizon: base.horizon });
   if (preset.usesSrm && !srm) throw new Error(`ablation '${name}' labels clicks with the SRM: pass one`);
   const out: T = { ...base, ...preset.env, labeler: preset.usesSrm ? srm : undefined };

@@ -36,7 +36,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let rankSumPos = 0;
   let nPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const meanRank = (i + j) / 2 + 1;
@@ -54,8 +54,13 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
 }
 
 /** Scores from `scoreCells` against the truth; `threshold` defaults to 0.5. */
-export function srmMetrics(scores: readonly Float32Array[], truths: readonly Float32Array[], threshold = 0.5): SrmEvaluation {
-  if (scores.length !== truths.length) throw new Error(`srmMetrics: ${scores.length} score maps but ${truths.length} truths`);
+export function srmMetrics(
+  scores: readonly Float32Array[],
+  truths: readonly Float32Array[],
+  threshold = 0.5,
+): SrmEvaluation {
+  if (scores.length !== truths.length)
+    throw new Error(`srmMetrics: ${scores.length} score maps but ${truths.length} truths`);
   const allScores: number[] = [];
   const allLabels: number[] = [];
   let tp = 0;
@@ -63,7 +68,8 @@ export function srmMetrics(scores: readonly Float32Array[], truths: readonly Flo
   let pos = 0;
   scores.forEach((s, i) => {
     const t = truths[i];
-    if (s.length !== t.length) throw new Error(`srmMetrics: observation ${i} has ${s.length} scores and ${t.length} truths`);
+    if (s.length !== t.length)
+      throw new Error(`srmMetrics: observation ${i} has ${s.length} scores and ${t.length} truths`);
     for (let c = 0; c < s.length; c++) {
       const y = t[c] >= 0.5 ? 1 : 0;
       const yhat = s[c] >= threshold ? 1 : 0;
@@ -95,7 +101,11 @@ export async function evaluateSrm(
 ): Promise<SrmEvaluation> {
   if (examples.length === 0) throw new Error('evaluateSrm: no examples');
   const scores = await srm.scoreCells(examples.map((e) => e.observation));
-  return srmMetrics(scores, examples.map((e) => e.cellFractions), srm.config?.threshold ?? 0.5);
+  return srmMetrics(
+    scores,
+    examples.map((e) => e.cellFractions),
+    srm.config?.threshold ?? 0.5,
+  );
 }
 
 /**
@@ -114,7 +124,8 @@ export class SrmEvalCallback {
       log?: (entry: { timesteps: number } & SrmEvaluation) => void;
     },
   ) {
-    if (!(Number.isInteger(opts.everySteps) && opts.everySteps > 0)) throw new Error(`SrmEvalCallback: 'everySteps' must be a positive integer, got ${opts.everySteps}`);
+    if (!(Number.isInteger(opts.everySteps) && opts.everySteps > 0))
+      throw new Error(`SrmEvalCallback: 'everySteps' must be a positive integer, got ${opts.everySteps}`);
   }
 
   onTrainingStart(ctx: { numTimesteps: number }): void {
@@ -123,7 +134,8 @@ export class SrmEvalCallback {
 
   async onStep(ctx: { numTimesteps: number }): Promise<boolean> {
     if (ctx.numTimesteps >= this.next) {
-      this.next += this.opts.everySteps * Math.max(1, Math.floor((ctx.numTimesteps - this.next) / this.opts.everySteps) + 1);
+      this.next +=
+        this.opts.everySteps * Math.max(1, Math.floor((ctx.numTimesteps - this.next) / this.opts.everySteps) + 1);
       const entry = { timesteps: ctx.numTimesteps, ...(await evaluateSrm(this.opts.srm, this.opts.examples)) };
       this.history.push(entry);
       this.opts.log?.(entry);

@@ -15,8 +15,11 @@ export interface SrmLossTerms {
 
 /** logits and targets [B, N]; targets in [0, 1]. Call inside tidy / a gradient function. */
 export function diceBceLoss(logits: tf.Tensor2D, targets: tf.Tensor2D, bceWeight = 1, diceWeight = 1): SrmLossTerms {
-  if (logits.shape.join() !== targets.shape.join()) throw new Error(`diceBceLoss: logits [${logits.shape}] and targets [${targets.shape}] differ`);
-  const bce = tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))))) as tf.Scalar;
+  if (logits.shape.join() !== targets.shape.join())
+    throw new Error(`diceBceLoss: logits [${logits.shape}] and targets [${targets.shape}] differ`);
+  const bce = tf.mean(
+    tf.add(tf.sub(tf.relu(logits), tf.mul(logits, targets)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))),
+  ) as tf.Scalar;
   const probs = tf.sigmoid(logits);
   const inter = tf.sum(tf.mul(probs, targets), 1);
   const denom = tf.add(tf.add(tf.sum(probs, 1), tf.sum(targets, 1)), 1);

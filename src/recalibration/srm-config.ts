@@ -27,7 +27,8 @@ export type SrmTargetMode = 'hard' | 'soft';
 
 const textEncoderIdentity = s.custom<TextEncoderIdentity>('{id, dim}', (v, fail) => {
   const e = v as Partial<TextEncoderIdentity>;
-  if (typeof v !== 'object' || v === null || typeof e.id !== 'string' || !Number.isInteger(e.dim)) fail(`expected {id, dim}, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'object' || v === null || typeof e.id !== 'string' || !Number.isInteger(e.dim))
+    fail(`expected {id, dim}, got ${JSON.stringify(v)}`);
 });
 
 /**
@@ -35,37 +36,72 @@ const textEncoderIdentity = s.custom<TextEncoderIdentity>('{id, dim}', (v, fail)
  * the text vectors given (resolveSrmConfig).
  */
 export const srmOptionFields = {
-  branch: s.enum(SRM_BRANCHES).describe("'implicit' (no target name: two conv blocks) or 'explicit' (named target: text-conditioned)."),
-  state: s.enum(SRM_STATES).default('embedding').describe("What the SRM reads: 'embedding' (SAM's image embedding) or 'gated' (the paper's s_t = E * M_{t-1}, which hides every cell outside the current mask)."),
+  branch: s
+    .enum(SRM_BRANCHES)
+    .describe("'implicit' (no target name: two conv blocks) or 'explicit' (named target: text-conditioned)."),
+  state: s
+    .enum(SRM_STATES)
+    .default('embedding')
+    .describe(
+      "What the SRM reads: 'embedding' (SAM's image embedding) or 'gated' (the paper's s_t = E * M_{t-1}, which hides every cell outside the current mask).",
+    ),
   gridSize: s.integer({ min: 1 }).describe('Action grid side G: the SRM scores every cell.'),
   embedChannels: s.integer({ min: 1 }).describe('Channels D of the image embedding [E, E, D] (256 for SAM).'),
   textDim: s.integer({ min: 0 }).describe('Length of the text vectors (explicit branch); 0 for implicit.'),
-  projChannels: s.integer({ min: 1 }).default(32).describe('Width of the 1x1 projection of the embedding (computed once per image at inference).'),
+  projChannels: s
+    .integer({ min: 1 })
+    .default(32)
+    .describe('Width of the 1x1 projection of the embedding (computed once per image at inference).'),
   channels: s.integer({ min: 1 }).default(32).describe('Width of the conv layers.'),
-  attentionDim: s.integer({ min: 1 }).default(32).describe('Width of the text-image similarity keys and of the self-attention (explicit).'),
+  attentionDim: s
+    .integer({ min: 1 })
+    .default(32)
+    .describe('Width of the text-image similarity keys and of the self-attention (explicit).'),
   globalContext: s
     .boolean()
     .default(true)
-    .describe("Implicit branch: give the per-cell head the grid's mean features too, so a cell can be judged against the whole image (two local conv blocks alone see only a neighbourhood)."),
-  threshold: s.number({ min: 0, max: 1, minExclusive: true, maxExclusive: true }).default(0.5).describe('Probability at or above which a clicked cell is labelled positive.'),
-  targetMode: s.enum(['hard', 'soft'] as const).default('hard').describe("Cell targets: 'hard' (foreground when at least half its pixels are) or 'soft' (the fraction itself)."),
-  bceWeight: s.number({ min: 0 }).default(1).describe('Loss weight of BCE: total = bceWeight * BCE + diceWeight * Dice.'),
+    .describe(
+      "Implicit branch: give the per-cell head the grid's mean features too, so a cell can be judged against the whole image (two local conv blocks alone see only a neighbourhood).",
+    ),
+  threshold: s
+    .number({ min: 0, max: 1, minExclusive: true, maxExclusive: true })
+    .default(0.5)
+    .describe('Probability at or above which a clicked cell is labelled positive.'),
+  targetMode: s
+    .enum(['hard', 'soft'] as const)
+    .default('hard')
+    .describe("Cell targets: 'hard' (foreground when at least half its pixels are) or 'soft' (the fraction itself)."),
+  bceWeight: s
+    .number({ min: 0 })
+    .default(1)
+    .describe('Loss weight of BCE: total = bceWeight * BCE + diceWeight * Dice.'),
   diceWeight: s.number({ min: 0 }).default(1).describe('Loss weight of Dice.'),
   learningRate: s.number({ min: 0, minExclusive: true }).default(1e-3).describe('SRM Adam learning rate.'),
   maxGradNorm: s.number({ min: 0 }).default(5).describe('Global gradient-norm clip; 0 disables.'),
-  updatesPerStep: s.integer({ min: 0 }).describe('q: SRM gradient updates after each env step (the paper: 1 implicit, 5 explicit; 0: no online training).'),
+  updatesPerStep: s
+    .integer({ min: 0 })
+    .describe(
+      'q: SRM gradient updates after each env step (the paper: 1 implicit, 5 explicit; 0: no online training).',
+    ),
   batchSize: s.integer({ min: 1 }).default(8).describe('Replay minibatch size per update.'),
   replayCapacity: s.integer({ min: 1 }).default(256).describe('Most recent observations kept for updates.'),
   seed: s.integer().default(0).describe('Seeds the initial weights and the replay sampling.'),
-  textEncoder: textEncoderIdentity.nullable().default(null).describe('The encoder that made the text vectors (explicit branch), recorded in checkpoints.'),
+  textEncoder: textEncoderIdentity
+    .nullable()
+    .default(null)
+    .describe('The encoder that made the text vectors (explicit branch), recorded in checkpoints.'),
 };
 
 export const srmConfigSchema = s.object(srmOptionFields).superRefine((c, ctx) => {
-  const fail = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message, input: c });
-  if (c.branch === 'explicit' && c.textDim === 0) fail('textDim', 'must be > 0 for the explicit branch (it is conditioned on text vectors)');
-  if (c.branch === 'implicit' && c.textDim !== 0) fail('textDim', `must be 0 for the implicit branch (it takes no text), got ${c.textDim}`);
+  const fail = (path: string, message: string): void =>
+    ctx.addIssue({ code: 'custom', path: [path], message, input: c });
+  if (c.branch === 'explicit' && c.textDim === 0)
+    fail('textDim', 'must be > 0 for the explicit branch (it is conditioned on text vectors)');
+  if (c.branch === 'implicit' && c.textDim !== 0)
+    fail('textDim', `must be 0 for the implicit branch (it takes no text), got ${c.textDim}`);
   if (c.bceWeight + c.diceWeight === 0) fail('bceWeight', 'and diceWeight must not both be 0');
-  if (c.textEncoder !== null && c.textEncoder.dim !== c.textDim) fail('textEncoder', `must have dim = textDim (${c.textDim}), got ${c.textEncoder.dim}`);
+  if (c.textEncoder !== null && c.textEncoder.dim !== c.textDim)
+    fail('textEncoder', `must have dim = textDim (${c.textDim}), got ${c.textEncoder.dim}`);
 });
 
 export type SrmConfig = z.infer<typeof srmConfigSchema>;

@@ -24,13 +24,20 @@ interface SrmCheckpointJson {
   format: string;
   formatVersion: number;
   config: SrmConfig;
-  state: { optimizerStep: number; updates: number; rng: RngState; replay?: SrmReplayState; lastStats?: SrmUpdateStats | null };
+  state: {
+    optimizerStep: number;
+    updates: number;
+    rng: RngState;
+    replay?: SrmReplayState;
+    lastStats?: SrmUpdateStats | null;
+  };
 }
 
 function checkLastStats(v: unknown, file: string): SrmUpdateStats | null {
   if (v === null) return null;
   const s = v as SrmUpdateStats;
-  if (!s || !(['loss', 'bce', 'dice', 'updates'] as const).every((k) => Number.isFinite(s[k]))) throw new Error(`${file}: 'state.lastStats' must be null or hold finite loss, bce, dice and updates`);
+  if (!s || !(['loss', 'bce', 'dice', 'updates'] as const).every((k) => Number.isFinite(s[k])))
+    throw new Error(`${file}: 'state.lastStats' must be null or hold finite loss, bce, dice and updates`);
   return { loss: s.loss, bce: s.bce, dice: s.dice, updates: s.updates };
 }
 
@@ -46,7 +53,13 @@ export async function saveSrm(srm: SemanticRecalibrationModule, dir: string): Pr
       format: SRM_CHECKPOINT_FORMAT,
       formatVersion: SRM_CHECKPOINT_VERSION,
       config: s.config,
-      state: { optimizerStep: t.optimizerStep, updates: t.updates, rng: t.rng, replay: replay.state, lastStats: srm.lastStats },
+      state: {
+        optimizerStep: t.optimizerStep,
+        updates: t.updates,
+        rng: t.rng,
+        replay: replay.state,
+        lastStats: srm.lastStats,
+      },
     };
     await writeJsonFile(path.join(tmp, 'srm.json'), json);
   });
@@ -63,8 +76,12 @@ export interface LoadSrmOptions {
 export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promise<SemanticRecalibrationModule> {
   const file = path.join(dir, 'srm.json');
   const json = await readJsonFile<SrmCheckpointJson>(file);
-  if (json?.format !== SRM_CHECKPOINT_FORMAT) throw new Error(`${file}: not an SRM checkpoint (format ${JSON.stringify(json?.format)})`);
-  if (json.formatVersion !== SRM_CHECKPOINT_VERSION) throw new Error(`${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${SRM_CHECKPOINT_VERSION})`);
+  if (json?.format !== SRM_CHECKPOINT_FORMAT)
+    throw new Error(`${file}: not an SRM checkpoint (format ${JSON.stringify(json?.format)})`);
+  if (json.formatVersion !== SRM_CHECKPOINT_VERSION)
+    throw new Error(
+      `${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${SRM_CHECKPOINT_VERSION})`,
+    );
   if (!json.config || !json.state) throw new Error(`${file}: missing 'config' or 'state'`);
   json.config = withSavedState(json.config);
   validateSrmConfig(json.config, `${file}: config`);
@@ -75,9 +92,15 @@ export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promis
   const lastStats = json.state.lastStats === undefined ? null : checkLastStats(json.state.lastStats, file);
   const replayFile = path.join(dir, 'replay.safetensors');
   const replay = json.state.replay === undefined ? null : (await readSafetensors(replayFile)).tensors;
-  const srm = SemanticRecalibrationModule.deserialize({ format: 'alignsam-srm', formatVersion: 1, config: json.config, weights }, weightsFile);
+  const srm = SemanticRecalibrationModule.deserialize(
+    { format: 'alignsam-srm', formatVersion: 1, config: json.config, weights },
+    weightsFile,
+  );
   try {
-    srm.restoreTrainingState({ optimizer, optimizerStep: json.state.optimizerStep, updates: json.state.updates, rng: json.state.rng }, optimFile);
+    srm.restoreTrainingState(
+      { optimizer, optimizerStep: json.state.optimizerStep, updates: json.state.updates, rng: json.state.rng },
+      optimFile,
+    );
     if (replay) srm.restoreReplay(replay, json.state.replay!, `${file} and ${replayFile}`);
     srm.lastStats = lastStats;
     if (options.textEncoder !== undefined) srm.checkTextEncoder(options.textEncoder, dir);

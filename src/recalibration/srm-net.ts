@@ -96,7 +96,11 @@ export class SrmNet {
       conv('fuse1', ch, ch);
       conv('fuse2', ch, ch);
       const g2 = c.gridSize * c.gridSize;
-      p.add('attn/pos', [g2, ch], Float32Array.from({ length: g2 * ch }, () => 0.02 * rng.normal()));
+      p.add(
+        'attn/pos',
+        [g2, ch],
+        Float32Array.from({ length: g2 * ch }, () => 0.02 * rng.normal()),
+      );
       p.add('attn/q', [ch, a], orthogonalDense(ch, a, 1, rng));
       p.add('attn/k', [ch, a], orthogonalDense(ch, a, 1, rng));
       p.add('attn/v', [ch, a], orthogonalDense(ch, a, 1, rng));
@@ -162,7 +166,13 @@ export class SrmNet {
   }
 
   /** pool(E) of one image, [1, h, w, D], from the cache when allowed. */
-  private pooledPlain(ref: { key: string; tensor: tf.Tensor }, he: number, we: number, f: number, useCache: boolean): tf.Tensor4D {
+  private pooledPlain(
+    ref: { key: string; tensor: tf.Tensor },
+    he: number,
+    we: number,
+    f: number,
+    useCache: boolean,
+  ): tf.Tensor4D {
     const hit = useCache ? this.pooledCache.get(ref.key) : undefined;
     if (hit) {
       // Most recently used goes last, so eviction takes the oldest.
@@ -196,23 +206,37 @@ export class SrmNet {
   forward(batch: SrmInputBatch, opts: { useCache?: boolean } = {}): tf.Tensor2D {
     const c = this.config;
     const b = batch.size;
-    if (b < 1 || batch.embeddings.length !== b) throw new Error(`SRM: batch of ${b} has ${batch.embeddings.length} embeddings`);
+    if (b < 1 || batch.embeddings.length !== b)
+      throw new Error(`SRM: batch of ${b} has ${batch.embeddings.length} embeddings`);
     const s0 = batch.embeddings[0].tensor.shape;
     const d = s0[s0.length - 1];
-    if (d !== c.embedChannels) throw new Error(`SRM: embedding '${batch.embeddings[0].key}' has ${d} channels [${s0}], the SRM expects ${c.embedChannels}`);
+    if (d !== c.embedChannels)
+      throw new Error(
+        `SRM: embedding '${batch.embeddings[0].key}' has ${d} channels [${s0}], the SRM expects ${c.embedChannels}`,
+      );
     const he = s0[s0.length - 3];
     const we = s0[s0.length - 2];
-    if (batch.maskProbs.length !== b * he * we) throw new Error(`SRM: maskProbs has ${batch.maskProbs.length} values, expected B*He*We = ${b}*${he}*${we}`);
+    if (batch.maskProbs.length !== b * he * we)
+      throw new Error(`SRM: maskProbs has ${batch.maskProbs.length} values, expected B*He*We = ${b}*${he}*${we}`);
     if (c.branch === 'explicit') {
       if (!batch.textVectors || batch.textVectors.length !== b * c.textDim) {
-        throw new Error(`SRM (explicit): needs a text vector of length ${c.textDim} per observation, got ${batch.textVectors ? batch.textVectors.length / b : 'none'}`);
+        throw new Error(
+          `SRM (explicit): needs a text vector of length ${c.textDim} per observation, got ${batch.textVectors ? batch.textVectors.length / b : 'none'}`,
+        );
       }
     }
     batch.embeddings.forEach((ref) => {
       const s = ref.tensor.shape;
       if (ref.tensor.isDisposed) throw new Error(`SRM: embedding '${ref.key}' was disposed`);
-      if (s[s.length - 1] !== d || s[s.length - 3] !== he || s[s.length - 2] !== we || ref.tensor.size !== he * we * d) {
-        throw new Error(`SRM: embeddings in one batch must share a shape; '${ref.key}' is [${s}], not [${he}, ${we}, ${d}]`);
+      if (
+        s[s.length - 1] !== d ||
+        s[s.length - 3] !== he ||
+        s[s.length - 2] !== we ||
+        ref.tensor.size !== he * we * d
+      ) {
+        throw new Error(
+          `SRM: embeddings in one batch must share a shape; '${ref.key}' is [${s}], not [${he}, ${we}, ${d}]`,
+        );
       }
     });
     const f = this.poolFactor(he, we);
@@ -224,7 +248,13 @@ export class SrmNet {
     const gated = batch.embeddings.map((ref, i) =>
       tf.tidy(() => {
         const e4 = tf.reshape(ref.tensor, [1, he, we, d]) as tf.Tensor4D;
-        const x = c.state === 'gated' ? (tf.mul(e4, tf.tensor4d(batch.maskProbs.subarray(i * he * we, (i + 1) * he * we), [1, he, we, 1])) as tf.Tensor4D) : e4;
+        const x =
+          c.state === 'gated'
+            ? (tf.mul(
+                e4,
+                tf.tensor4d(batch.maskProbs.subarray(i * he * we, (i + 1) * he * we), [1, he, we, 1]),
+              ) as tf.Tensor4D)
+            : e4;
         // Constants (no gradient flows into E), so the plain pooling kernel is fine here.
         return f === 1 ? x : (tf.avgPool(x, f, f, 'valid') as tf.Tensor4D);
       }),
@@ -263,7 +293,10 @@ export class SrmNet {
     const g2 = c.gridSize * c.gridSize;
     // Text-image similarity map M_c on the pooled grid (stands in for CLIP Surgery's).
     const q = this.denseLayer(text, 'sim/q');
-    const k = tf.reshape(matMul2d(tf.reshape(x, [b * he * we, p]) as tf.Tensor2D, this.params.get('sim/k') as tf.Tensor2D), [b, he * we, a]);
+    const k = tf.reshape(
+      matMul2d(tf.reshape(x, [b * he * we, p]) as tf.Tensor2D, this.params.get('sim/k') as tf.Tensor2D),
+      [b, he * we, a],
+    );
     const sim = tf.add(tf.div(tf.sum(tf.mul(k, tf.reshape(q, [b, 1, a])), 2), Math.sqrt(a)), this.params.get('sim/b'));
     const mapC = tf.reshape(tf.sigmoid(sim), [b, he, we, 1]);
     const semantic = tf.mul(x, mapC) as tf.Tensor4D;

@@ -32,7 +32,8 @@ export class SrmReplay {
   readonly store = new EmbeddingStore();
 
   constructor(readonly capacity: number) {
-    if (!(Number.isInteger(capacity) && capacity > 0)) throw new Error(`SrmReplay: capacity must be a positive integer, got ${capacity}`);
+    if (!(Number.isInteger(capacity) && capacity > 0))
+      throw new Error(`SrmReplay: capacity must be a positive integer, got ${capacity}`);
     this.entries = new Array(capacity).fill(null);
   }
 
@@ -44,7 +45,12 @@ export class SrmReplay {
     const key = this.store.acquire(embedding);
     const old = this.entries[this.next];
     if (old) this.store.release(old.key);
-    this.entries[this.next] = { key, maskProbs: Float32Array.from(maskProbs), textVector: textVector ? Float32Array.from(textVector) : null, targets };
+    this.entries[this.next] = {
+      key,
+      maskProbs: Float32Array.from(maskProbs),
+      textVector: textVector ? Float32Array.from(textVector) : null,
+      targets,
+    };
     this.next = (this.next + 1) % this.capacity;
     this.count = Math.min(this.count + 1, this.capacity);
   }
@@ -72,9 +78,19 @@ export class SrmReplay {
       rows.forEach((r, i) => data.set(r, i * n));
       record.set(name, { dtype: 'float32', shape: [rows.length, n], data });
     };
-    stack('mask_probs', entries.map((e) => e.maskProbs));
-    stack('targets', entries.map((e) => e.targets));
-    if (entries.some((e) => e.textVector)) stack('text_vectors', entries.map((e) => e.textVector!));
+    stack(
+      'mask_probs',
+      entries.map((e) => e.maskProbs),
+    );
+    stack(
+      'targets',
+      entries.map((e) => e.targets),
+    );
+    if (entries.some((e) => e.textVector))
+      stack(
+        'text_vectors',
+        entries.map((e) => e.textVector!),
+      );
     const embeddingKeys = this.store.keys();
     embeddingKeys.forEach((k, i) => {
       const t = this.store.get(k).tensor;
@@ -85,12 +101,21 @@ export class SrmReplay {
 
   /** Replace the entries with a `toRecord()`; everything is checked (errors name `source`) before the replay changes. */
   loadRecord(record: TensorRecord, state: SrmReplayState, source: string): void {
-    if (!state || !Array.isArray(state.keys) || !Array.isArray(state.embeddingKeys)) throw new Error(`${source}: replay state needs 'keys' and 'embeddingKeys'`);
+    if (!state || !Array.isArray(state.keys) || !Array.isArray(state.embeddingKeys))
+      throw new Error(`${source}: replay state needs 'keys' and 'embeddingKeys'`);
     const size = state.keys.length;
-    if (size > this.capacity) throw new Error(`${source}: replay holds ${size} entries, more than its capacity ${this.capacity}`);
+    if (size > this.capacity)
+      throw new Error(`${source}: replay holds ${size} entries, more than its capacity ${this.capacity}`);
     const full = size === this.capacity;
-    if (!(Number.isInteger(state.next) && state.next >= 0 && state.next < this.capacity && (full || state.next === size))) {
-      throw new Error(`${source}: replay 'next' ${JSON.stringify(state.next)} does not fit ${size} entries of ${this.capacity}`);
+    if (!(
+      Number.isInteger(state.next) &&
+      state.next >= 0 &&
+      state.next < this.capacity &&
+      (full || state.next === size)
+    )) {
+      throw new Error(
+        `${source}: replay 'next' ${JSON.stringify(state.next)} does not fit ${size} entries of ${this.capacity}`,
+      );
     }
     const unknown = state.keys.find((k) => !state.embeddingKeys.includes(k));
     if (unknown !== undefined) throw new Error(`${source}: replay entry key '${unknown}' names no saved embedding`);
@@ -100,7 +125,8 @@ export class SrmReplay {
         if (required && size > 0) throw new Error(`${source}: tensor '${name}' is missing`);
         return null;
       }
-      if (t.dtype !== 'float32' || t.shape.length !== 2 || t.shape[0] !== size) throw new Error(`${source}: tensor '${name}' must be float32 [${size}, n], got ${t.dtype} [${t.shape}]`);
+      if (t.dtype !== 'float32' || t.shape.length !== 2 || t.shape[0] !== size)
+        throw new Error(`${source}: tensor '${name}' must be float32 [${size}, n], got ${t.dtype} [${t.shape}]`);
       const n = t.shape[1];
       return Array.from({ length: size }, (_, i) => (t.data as Float32Array).slice(i * n, (i + 1) * n));
     };

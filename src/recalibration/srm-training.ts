@@ -18,7 +18,10 @@ import type { SemanticRecalibrationModule, SrmUpdateStats } from './srm';
 
 function cellFractionsOf(info: Info, where: string): Float32Array {
   const f = info.cell_fractions;
-  if (!(f instanceof Float32Array)) throw new Error(`${where}: info.cell_fractions is missing (the SRM trains on the prompting env's ground truth on the grid)`);
+  if (!(f instanceof Float32Array))
+    throw new Error(
+      `${where}: info.cell_fractions is missing (the SRM trains on the prompting env's ground truth on the grid)`,
+    );
   return f;
 }
 
@@ -68,7 +71,11 @@ export class SrmTrainingVectorEnv implements VectorEnv<PromptObservation, number
 
   async reset(opts?: VectorResetOptions): Promise<VectorResetResult<PromptObservation>> {
     const r = await this.env.reset(opts);
-    if (this.options.recordResets !== false) this.srm.record(r.observations, r.infos.map((info, i) => cellFractionsOf(info, `env ${i}`)));
+    if (this.options.recordResets !== false)
+      this.srm.record(
+        r.observations,
+        r.infos.map((info, i) => cellFractionsOf(info, `env ${i}`)),
+      );
     return r;
   }
 
@@ -90,7 +97,11 @@ export class SrmTrainingVectorEnv implements VectorEnv<PromptObservation, number
   }
 }
 
-export function withSrmTraining(env: VectorEnv<PromptObservation, number>, srm: SemanticRecalibrationModule, options: SrmTrainingOptions = {}): SrmTrainingVectorEnv {
+export function withSrmTraining(
+  env: VectorEnv<PromptObservation, number>,
+  srm: SemanticRecalibrationModule,
+  options: SrmTrainingOptions = {},
+): SrmTrainingVectorEnv {
   return new SrmTrainingVectorEnv(env, srm, options);
 }
 
@@ -103,8 +114,13 @@ export interface RandomRolloutOptions {
 }
 
 /** Runs random-click episodes and hands each observation with its truth to `visit`. */
-async function randomRollouts(env: Env<PromptObservation, number>, opts: RandomRolloutOptions, visit: (o: PromptObservation, fractions: Float32Array) => void): Promise<void> {
-  if (!(Number.isInteger(opts.episodes) && opts.episodes > 0)) throw new Error(`episodes must be a positive integer, got ${opts.episodes}`);
+async function randomRollouts(
+  env: Env<PromptObservation, number>,
+  opts: RandomRolloutOptions,
+  visit: (o: PromptObservation, fractions: Float32Array) => void,
+): Promise<void> {
+  if (!(Number.isInteger(opts.episodes) && opts.episodes > 0))
+    throw new Error(`episodes must be a positive integer, got ${opts.episodes}`);
   const rng = new Rng(opts.seed ?? 0);
   for (let ep = 0; ep < opts.episodes; ep++) {
     let { observation, info } = await env.reset(ep === 0 ? { seed: opts.seed ?? 0 } : {});
@@ -122,7 +138,11 @@ async function randomRollouts(env: Env<PromptObservation, number>, opts: RandomR
  * Pre-trains the SRM on ground truth: random-click episodes (use an env labelled by the oracle),
  * q updates after each observation. Returns the mean loss of the last episode's updates.
  */
-export async function pretrainSrm(srm: SemanticRecalibrationModule, env: Env<PromptObservation, number>, opts: RandomRolloutOptions): Promise<{ updates: number; finalLoss: number }> {
+export async function pretrainSrm(
+  srm: SemanticRecalibrationModule,
+  env: Env<PromptObservation, number>,
+  opts: RandomRolloutOptions,
+): Promise<{ updates: number; finalLoss: number }> {
   const start = srm.updates;
   let lossSum = 0;
   let lossN = 0;
@@ -142,7 +162,11 @@ export class SrmExampleSet {
   add(observation: PromptObservation, cellFractions: Float32Array): void {
     const key = this.store.acquire(observation.embedding);
     this.examples.push({
-      observation: { embedding: this.store.get(key), maskProbs: Float32Array.from(observation.maskProbs), textVector: observation.textVector },
+      observation: {
+        embedding: this.store.get(key),
+        maskProbs: Float32Array.from(observation.maskProbs),
+        textVector: observation.textVector,
+      },
       cellFractions: Float32Array.from(cellFractions),
     });
   }
@@ -153,7 +177,10 @@ export class SrmExampleSet {
   }
 }
 
-export async function collectSrmExamples(env: Env<PromptObservation, number>, opts: RandomRolloutOptions): Promise<SrmExampleSet> {
+export async function collectSrmExamples(
+  env: Env<PromptObservation, number>,
+  opts: RandomRolloutOptions,
+): Promise<SrmExampleSet> {
   const set = new SrmExampleSet();
   try {
     await randomRollouts(env, opts, (o, f) => set.add(o, f));
@@ -178,8 +205,13 @@ export interface ImagePretrainOptions {
  * samples (use an env whose P0 is 'none', so no click has shaped the state) and `updates`
  * minibatch steps over them.
  */
-export async function pretrainSrmOnImages(srm: SemanticRecalibrationModule, env: Env<PromptObservation, number>, opts: ImagePretrainOptions): Promise<SrmUpdateStats> {
-  if (!(Number.isInteger(opts.images) && opts.images > 0)) throw new Error(`images must be a positive integer, got ${opts.images}`);
+export async function pretrainSrmOnImages(
+  srm: SemanticRecalibrationModule,
+  env: Env<PromptObservation, number>,
+  opts: ImagePretrainOptions,
+): Promise<SrmUpdateStats> {
+  if (!(Number.isInteger(opts.images) && opts.images > 0))
+    throw new Error(`images must be a positive integer, got ${opts.images}`);
   const set = new SrmExampleSet();
   try {
     for (let i = 0; i < opts.images; i++) {

@@ -106,11 +106,14 @@ export class SemanticRecalibrationModule implements ClickLabeler {
     const textVectors = this.config.branch === 'explicit' ? new Float32Array(b * dim) : null;
     observations.forEach((o, i) => {
       if (!o || !o.embedding || !o.maskProbs) throw new Error(`SRM: observation ${i} lacks embedding or maskProbs`);
-      if (o.maskProbs.length !== e2) throw new Error(`SRM: observation ${i} has ${o.maskProbs.length} mask values, observation 0 has ${e2}`);
+      if (o.maskProbs.length !== e2)
+        throw new Error(`SRM: observation ${i} has ${o.maskProbs.length} mask values, observation 0 has ${e2}`);
       maskProbs.set(o.maskProbs, i * e2);
       if (textVectors) {
         if (!o.textVector || o.textVector.length !== dim) {
-          throw new Error(`SRM (explicit): observation ${i} needs a text vector of length ${dim}, got ${o.textVector ? o.textVector.length : 'none'} (is the env's textDim set?)`);
+          throw new Error(
+            `SRM (explicit): observation ${i} needs a text vector of length ${dim}, got ${o.textVector ? o.textVector.length : 'none'} (is the env's textDim set?)`,
+          );
         }
         textVectors.set(o.textVector, i * dim);
       }
@@ -137,7 +140,8 @@ export class SemanticRecalibrationModule implements ClickLabeler {
     if (requests.length === 0) return [];
     const g2 = this.config.gridSize ** 2;
     requests.forEach((r, i) => {
-      if (!(Number.isInteger(r.cell) && r.cell >= 0 && r.cell < g2)) throw new Error(`SRM: request ${i} clicks cell ${r.cell}, outside [0, ${g2})`);
+      if (!(Number.isInteger(r.cell) && r.cell >= 0 && r.cell < g2))
+        throw new Error(`SRM: request ${i} clicks cell ${r.cell}, outside [0, ${g2})`);
     });
     const scores = await this.scoreCells(requests.map((r) => r.observation));
     return requests.map((r, i) => (scores[i][r.cell] >= this.config.threshold ? 1 : 0));
@@ -145,15 +149,24 @@ export class SemanticRecalibrationModule implements ClickLabeler {
 
   /** Store observations with their ground truth on the grid (the env's `info.cell_fractions`). */
   record(observations: readonly SrmObservation[], cellFractions: readonly ArrayLike<number>[]): void {
-    if (observations.length !== cellFractions.length) throw new Error(`SRM.record: ${observations.length} observations but ${cellFractions.length} cell-fraction arrays`);
+    if (observations.length !== cellFractions.length)
+      throw new Error(
+        `SRM.record: ${observations.length} observations but ${cellFractions.length} cell-fraction arrays`,
+      );
     const g2 = this.config.gridSize ** 2;
     observations.forEach((o, i) => {
       const f = cellFractions[i];
-      if (!f || f.length !== g2) throw new Error(`SRM.record: cell fractions ${i} have ${f?.length} values, expected G*G = ${g2}`);
+      if (!f || f.length !== g2)
+        throw new Error(`SRM.record: cell fractions ${i} have ${f?.length} values, expected G*G = ${g2}`);
       if (this.config.branch === 'explicit' && (!o.textVector || o.textVector.length !== this.config.textDim)) {
         throw new Error(`SRM.record (explicit): observation ${i} needs a text vector of length ${this.config.textDim}`);
       }
-      this.replay.add(o.embedding, o.maskProbs, this.config.branch === 'explicit' ? o.textVector! : null, cellTargets(f, this.config.targetMode));
+      this.replay.add(
+        o.embedding,
+        o.maskProbs,
+        this.config.branch === 'explicit' ? o.textVector! : null,
+        cellTargets(f, this.config.targetMode),
+      );
     });
   }
 
@@ -165,7 +178,8 @@ export class SemanticRecalibrationModule implements ClickLabeler {
 
   /** `iterations` gradient updates on minibatches drawn from the replay. */
   update(iterations = this.config.updatesPerStep): SrmUpdateStats {
-    if (!(Number.isInteger(iterations) && iterations >= 0)) throw new Error(`SRM.update: iterations must be an integer >= 0, got ${iterations}`);
+    if (!(Number.isInteger(iterations) && iterations >= 0))
+      throw new Error(`SRM.update: iterations must be an integer >= 0, got ${iterations}`);
     let loss = 0;
     let bce = 0;
     let dice = 0;
@@ -186,20 +200,29 @@ export class SemanticRecalibrationModule implements ClickLabeler {
    * with their ground truth on the grid: supervised pre-training, as the paper trains its SRM on
    * a few labelled images per task. The replay is left as it was.
    */
-  fit(examples: readonly SrmExample[], opts: { updates: number; batchSize?: number; onUpdate?: (done: number, stats: SrmUpdateStats) => void }): SrmUpdateStats {
+  fit(
+    examples: readonly SrmExample[],
+    opts: { updates: number; batchSize?: number; onUpdate?: (done: number, stats: SrmUpdateStats) => void },
+  ): SrmUpdateStats {
     if (examples.length === 0) throw new Error('SRM.fit: no examples');
-    if (!(Number.isInteger(opts.updates) && opts.updates >= 0)) throw new Error(`SRM.fit: updates must be an integer >= 0, got ${opts.updates}`);
+    if (!(Number.isInteger(opts.updates) && opts.updates >= 0))
+      throw new Error(`SRM.fit: updates must be an integer >= 0, got ${opts.updates}`);
     const batchSize = opts.batchSize ?? this.config.batchSize;
-    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`SRM.fit: batchSize must be a positive integer, got ${batchSize}`);
+    if (!(Number.isInteger(batchSize) && batchSize > 0))
+      throw new Error(`SRM.fit: batchSize must be a positive integer, got ${batchSize}`);
     const g2 = this.config.gridSize ** 2;
     const targets = examples.map((e, i) => {
-      if (!e.cellFractions || e.cellFractions.length !== g2) throw new Error(`SRM.fit: example ${i} has ${e.cellFractions?.length} cell fractions, expected G*G = ${g2}`);
+      if (!e.cellFractions || e.cellFractions.length !== g2)
+        throw new Error(`SRM.fit: example ${i} has ${e.cellFractions?.length} cell fractions, expected G*G = ${g2}`);
       return cellTargets(e.cellFractions, this.config.targetMode);
     });
     let sum = [0, 0, 0];
     for (let k = 0; k < opts.updates; k++) {
       const picks = Array.from({ length: batchSize }, () => this.rng.int(examples.length));
-      const t = this.trainStep(picks.map((i) => examples[i].observation), picks.map((i) => targets[i]));
+      const t = this.trainStep(
+        picks.map((i) => examples[i].observation),
+        picks.map((i) => targets[i]),
+      );
       sum = sum.map((v, j) => v + t[j]);
       if (opts.onUpdate) opts.onUpdate(k + 1, { loss: t[0], bce: t[1], dice: t[2], updates: k + 1 });
     }
@@ -210,13 +233,20 @@ export class SemanticRecalibrationModule implements ClickLabeler {
 
   private replayStep(entries: readonly SrmReplayEntry[]): [number, number, number] {
     return this.trainStep(
-      entries.map((e) => ({ embedding: this.replay.embedding(e.key), maskProbs: e.maskProbs, textVector: e.textVector ?? undefined })),
+      entries.map((e) => ({
+        embedding: this.replay.embedding(e.key),
+        maskProbs: e.maskProbs,
+        textVector: e.textVector ?? undefined,
+      })),
       entries.map((e) => e.targets),
     );
   }
 
   /** One Adam step on a given minibatch; returns [total, bce, dice]. */
-  private trainStep(observations: readonly SrmObservation[], cellTargetsOf: readonly Float32Array[]): [number, number, number] {
+  private trainStep(
+    observations: readonly SrmObservation[],
+    cellTargetsOf: readonly Float32Array[],
+  ): [number, number, number] {
     const batch = this.batchOf(observations);
     const g2 = this.config.gridSize ** 2;
     const targets = new Float32Array(observations.length * g2);
@@ -225,7 +255,12 @@ export class SemanticRecalibrationModule implements ClickLabeler {
     let parts: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const logits = this.net.forward(batch);
-      const t = diceBceLoss(logits, tf.tensor2d(targets, [observations.length, g2]), this.config.bceWeight, this.config.diceWeight);
+      const t = diceBceLoss(
+        logits,
+        tf.tensor2d(targets, [observations.length, g2]),
+        this.config.bceWeight,
+        this.config.diceWeight,
+      );
       parts = tf.keep(tf.stack([t.bce, t.dice]));
       return t.total;
     }, params.variables());
@@ -248,13 +283,20 @@ export class SemanticRecalibrationModule implements ClickLabeler {
 
   /** Weights and config (for exports; no optimizer state). */
   serialize(): SerializedSrm {
-    return { format: 'alignsam-srm', formatVersion: 1, config: { ...this.config }, weights: this.net.params.toRecord() };
+    return {
+      format: 'alignsam-srm',
+      formatVersion: 1,
+      config: { ...this.config },
+      weights: this.net.params.toRecord(),
+    };
   }
 
   /** Builds an SRM from `serialize()`'s output; errors name `source` and the field or tensor. */
   static deserialize(s: SerializedSrm, source = 'serialized SRM'): SemanticRecalibrationModule {
-    if (!s || s.format !== 'alignsam-srm') throw new Error(`${source}: not a serialized SRM (format ${JSON.stringify(s?.format)})`);
-    if (s.formatVersion !== 1) throw new Error(`${source}: unsupported formatVersion ${s.formatVersion} (this build reads 1)`);
+    if (!s || s.format !== 'alignsam-srm')
+      throw new Error(`${source}: not a serialized SRM (format ${JSON.stringify(s?.format)})`);
+    if (s.formatVersion !== 1)
+      throw new Error(`${source}: unsupported formatVersion ${s.formatVersion} (this build reads 1)`);
     const config = withSavedState(s.config);
     validateSrmConfig(config, `${source}: config`);
     const srm = new SemanticRecalibrationModule(config);
@@ -268,11 +310,17 @@ export class SemanticRecalibrationModule implements ClickLabeler {
   }
 
   trainingState(): SrmTrainingState {
-    return { optimizer: this.optimizer.toRecord(), optimizerStep: this.optimizer.step, updates: this.updates, rng: this.rng.getState() };
+    return {
+      optimizer: this.optimizer.toRecord(),
+      optimizerStep: this.optimizer.step,
+      updates: this.updates,
+      rng: this.rng.getState(),
+    };
   }
 
   restoreTrainingState(state: SrmTrainingState, source = 'SRM training state'): void {
-    if (!(Number.isInteger(state.updates) && state.updates >= 0)) throw new Error(`${source}: 'updates' must be an integer >= 0, got ${state.updates}`);
+    if (!(Number.isInteger(state.updates) && state.updates >= 0))
+      throw new Error(`${source}: 'updates' must be an integer >= 0, got ${state.updates}`);
     if (!Array.isArray(state.rng) || state.rng.length !== 4) throw new Error(`${source}: 'rng' must be 4 integers`);
     this.optimizer.loadRecord(state.optimizer, state.optimizerStep, source);
     this.updates = state.updates;

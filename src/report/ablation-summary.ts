@@ -45,7 +45,8 @@ export interface AblationSummary {
 
 export function readAblationSummary(file: string): AblationSummary {
   const j = JSON.parse(fs.readFileSync(file, 'utf8'));
-  if (j?.format !== ABLATION_FORMAT || j.formatVersion !== 1) throw new Error(`${file}: not an ablation summary (format ${JSON.stringify(j?.format)})`);
+  if (j?.format !== ABLATION_FORMAT || j.formatVersion !== 1)
+    throw new Error(`${file}: not an ablation summary (format ${JSON.stringify(j?.format)})`);
   if (!Array.isArray(j.rows)) throw new Error(`${file}: 'rows' must be an array`);
   return j as AblationSummary;
 }

@@ -24,10 +24,16 @@ async function toRgbImage(image: sharp.Sharp): Promise<RgbImage> {
 }
 
 function raw(image: RgbImage): { input: Buffer; raw: { width: number; height: number; channels: 3 } } {
-  return { input: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length), raw: { width: image.width, height: image.height, channels: 3 } };
+  return {
+    input: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.length),
+    raw: { width: image.width, height: image.height, channels: 3 },
+  };
 }
 
-export async function drawEpisode(p: EpisodePicture, opts: { minSide?: number; caption?: string } = {}): Promise<RgbImage> {
+export async function drawEpisode(
+  p: EpisodePicture,
+  opts: { minSide?: number; caption?: string } = {},
+): Promise<RgbImage> {
   const { sample } = p;
   const s = scaleFor(sample.width, sample.height, opts.minSide ?? 256);
   const captionH = opts.caption ? 18 : 0;
@@ -47,7 +53,17 @@ export async function drawEpisode(p: EpisodePicture, opts: { minSide?: number; c
     const y = p.pointsXY[2 * k + 1] * s + captionH;
     const color = p.labels[k] === 1 ? COLORS.positive : COLORS.negative;
     if (k < p.initialCount) {
-      marks.push(el('rect', { x: x - 4.5, y: y - 4.5, width: 9, height: 9, fill: color, stroke: COLORS.white, 'stroke-width': 1.5 }));
+      marks.push(
+        el('rect', {
+          x: x - 4.5,
+          y: y - 4.5,
+          width: 9,
+          height: 9,
+          fill: color,
+          stroke: COLORS.white,
+          'stroke-width': 1.5,
+        }),
+      );
       continue;
     }
     const n = String(k - p.initialCount + 1);
@@ -57,10 +73,17 @@ export async function drawEpisode(p: EpisodePicture, opts: { minSide?: number; c
     );
   }
   const overlay = svgDocument({ width, height, body: marks.join('\n') }, null);
-  return toRgbImage(sharp(enlarged, { raw: { width, height, channels: 3 } }).composite([{ input: Buffer.from(overlay), left: 0, top: 0 }]));
+  return toRgbImage(
+    sharp(enlarged, { raw: { width, height, channels: 3 } }).composite([
+      { input: Buffer.from(overlay), left: 0, top: 0 },
+    ]),
+  );
 }
 
-const KEY = ['green outline: ground truth; blue: the mask', 'discs: clicks in order (green +, red \u2212); squares: initial prompts P0'];
+const KEY = [
+  'green outline: ground truth; blue: the mask',
+  'discs: clicks in order (green +, red \u2212); squares: initial prompts P0',
+];
 
 /** Several episode pictures side by side in rows of `columns`, with a title and a key above. */
 export async function contactSheet(pictures: readonly RgbImage[], title: string, columns = 3): Promise<RgbImage> {
@@ -77,10 +100,17 @@ export async function contactSheet(pictures: readonly RgbImage[], title: string,
   const keyWidth = Math.ceil(Math.max(textWidth(title, 16), ...KEY.map((k) => textWidth(k, 11)))) + 2 * gap;
   const width = Math.max(cols * cw + (cols + 1) * gap, keyWidth);
   const height = head + rows * (ch + gap);
-  const header = [text(gap, 14, title, { size: 16, weight: 'bold' }), ...KEY.map((k, i) => text(gap, 34 + i * 15, k, { size: 11, color: COLORS.axis }))];
+  const header = [
+    text(gap, 14, title, { size: 16, weight: 'bold' }),
+    ...KEY.map((k, i) => text(gap, 34 + i * 15, k, { size: 11, color: COLORS.axis })),
+  ];
   const sheet = sharp({ create: { width, height, channels: 3, background: WHITE } }).composite([
     { input: Buffer.from(svgDocument({ width, height: head, body: header.join('\n') })), left: 0, top: 0 },
-    ...pictures.map((p, i) => ({ ...raw(p), left: gap + (i % cols) * (cw + gap), top: head + Math.floor(i / cols) * (ch + gap) })),
+    ...pictures.map((p, i) => ({
+      ...raw(p),
+      left: gap + (i % cols) * (cw + gap),
+      top: head + Math.floor(i / cols) * (ch + gap),
+    })),
   ]);
   return toRgbImage(sheet);
 }

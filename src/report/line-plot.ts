@@ -90,7 +90,10 @@ export function linePlot(opts: PlotOptions): Figure {
   const bottom = 48;
   const pw = width - left - right;
   const ph = height - top - bottom;
-  if (pw < 40 || ph < 40) throw new Error(`linePlot: ${width}x${height} leaves no room for the plot area (legend ${Math.round(legendWidth)} px wide)`);
+  if (pw < 40 || ph < 40)
+    throw new Error(
+      `linePlot: ${width}x${height} leaves no room for the plot area (legend ${Math.round(legendWidth)} px wide)`,
+    );
   const out: string[] = [
     text(width / 2, 20, opts.title, { size: TITLE_SIZE, anchor: 'middle', weight: 'bold' }),
     text(left + pw / 2, height - 14, opts.xLabel, { size: LABEL_SIZE, anchor: 'middle' }),
@@ -100,11 +103,24 @@ export function linePlot(opts: PlotOptions): Figure {
 
   const all = opts.series.flatMap((s) => s.points);
   if (all.length === 0) {
-    out.push(frame, text(left + pw / 2, top + ph / 2, opts.emptyText ?? 'no data', { anchor: 'middle', color: COLORS.axis }));
+    out.push(
+      frame,
+      text(left + pw / 2, top + ph / 2, opts.emptyText ?? 'no data', { anchor: 'middle', color: COLORS.axis }),
+    );
     return { width, height, body: out.join('\n') };
   }
-  let [x0, x1] = opts.xRange ?? extent(all.map((p) => p[0]), [0, 1]);
-  let [y0, y1] = opts.yRange ?? extent(all.map((p) => p[1]), [0, 1]);
+  let [x0, x1] =
+    opts.xRange ??
+    extent(
+      all.map((p) => p[0]),
+      [0, 1],
+    );
+  let [y0, y1] =
+    opts.yRange ??
+    extent(
+      all.map((p) => p[1]),
+      [0, 1],
+    );
   if (x1 === x0) [x0, x1] = [x0 - 1, x1 + 1];
   if (!opts.yRange) {
     const pad = y1 === y0 ? Math.max(1e-3, Math.abs(y0) * 0.1) : (y1 - y0) * 0.05;
@@ -116,26 +132,50 @@ export function linePlot(opts: PlotOptions): Figure {
   if (!opts.yRange && yTicks.length > 0) [y0, y1] = [Math.min(y0, yTicks[0]), Math.max(y1, yTicks[yTicks.length - 1])];
   const px = (x: number) => left + ((x - x0) / (x1 - x0)) * pw;
   const py = (y: number) => top + ph - ((y - y0) / (y1 - y0)) * ph;
-  const line = (xa: number, ya: number, xb: number, yb: number, stroke: string, extra: Record<string, string | number | undefined> = {}) =>
-    el('line', { x1: xa, y1: ya, x2: xb, y2: yb, stroke, ...extra });
+  const line = (
+    xa: number,
+    ya: number,
+    xb: number,
+    yb: number,
+    stroke: string,
+    extra: Record<string, string | number | undefined> = {},
+  ) => el('line', { x1: xa, y1: ya, x2: xb, y2: yb, stroke, ...extra });
 
   const grid: string[] = [];
   const ticks: string[] = [];
   for (const t of yTicks) {
     const y = py(t);
     grid.push(line(left, y, left + pw, y, COLORS.grid));
-    ticks.push(line(left - 4, y, left, y, COLORS.axis), text(left - 7, y, formatTick(t), { size: TICK_SIZE, anchor: 'end' }));
+    ticks.push(
+      line(left - 4, y, left, y, COLORS.axis),
+      text(left - 7, y, formatTick(t), { size: TICK_SIZE, anchor: 'end' }),
+    );
   }
   for (const t of xTicks) {
     const x = px(t);
     grid.push(line(x, top, x, top + ph, COLORS.grid));
-    ticks.push(line(x, top + ph, x, top + ph + 4, COLORS.axis), text(x, top + ph + 14, formatTick(t), { size: TICK_SIZE, anchor: 'middle' }));
+    ticks.push(
+      line(x, top + ph, x, top + ph + 4, COLORS.axis),
+      text(x, top + ph + 14, formatTick(t), { size: TICK_SIZE, anchor: 'middle' }),
+    );
   }
   out.push(el('g', { 'shape-rendering': 'crispEdges' }, grid.join('')));
-  out.push(el('g', { 'shape-rendering': 'crispEdges' }, [line(left, top, left, top + ph, COLORS.axis), line(left, top + ph, left + pw, top + ph, COLORS.axis), ...ticks].join('')));
+  out.push(
+    el(
+      'g',
+      { 'shape-rendering': 'crispEdges' },
+      [
+        line(left, top, left, top + ph, COLORS.axis),
+        line(left, top + ph, left + pw, top + ph, COLORS.axis),
+        ...ticks,
+      ].join(''),
+    ),
+  );
 
   opts.series.forEach((s, i) => {
-    const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])).map((p) => [px(p[0]), py(p[1])] as const);
+    const pts = s.points
+      .filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]))
+      .map((p) => [px(p[0]), py(p[1])] as const);
     if (pts.length === 0) return;
     const marks: string[] = [];
     if (pts.length > 1) {
@@ -151,7 +191,8 @@ export function linePlot(opts: PlotOptions): Figure {
       );
     }
     // A lone point is drawn as a marker whatever `markers` says, or it would not show.
-    if (s.markers || pts.length === 1) for (const [x, y] of pts) marks.push(el('circle', { cx: x, cy: y, r: 3.5, fill: colors[i] }));
+    if (s.markers || pts.length === 1)
+      for (const [x, y] of pts) marks.push(el('circle', { cx: x, cy: y, r: 3.5, fill: colors[i] }));
     out.push(el('g', { class: 'series', 'data-name': s.name }, marks.join('')));
   });
 

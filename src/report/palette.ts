@@ -39,7 +39,9 @@ function hslToHex(h: number, s: number, l: number): string {
   const f = (k: number) => {
     const t = (k + h / 30) % 12;
     const v = l - a * Math.max(-1, Math.min(t - 3, 9 - t, 1));
-    return Math.round(v * 255).toString(16).padStart(2, '0');
+    return Math.round(v * 255)
+      .toString(16)
+      .padStart(2, '0');
   };
   return `#${f(0)}${f(8)}${f(4)}`;
 }

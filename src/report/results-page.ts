@@ -44,10 +44,22 @@ export function paperShape(s: AblationSummary): Array<{ claim: string; value: st
   const noSrm = full - finalOf(s, 'w/o SRM');
   const oneStep = full - finalOf(s, 'T = 1');
   return [
-    { claim: 'RL beats random cells with the same SRM (full - w/o RL)', value: d(noRl), holds: Number.isFinite(noRl) ? noRl > 0 : null },
+    {
+      claim: 'RL beats random cells with the same SRM (full - w/o RL)',
+      value: d(noRl),
+      holds: Number.isFinite(noRl) ? noRl > 0 : null,
+    },
     { claim: 'the SRM matters (full - w/o SRM)', value: d(noSrm), holds: Number.isFinite(noSrm) ? noSrm > 0 : null },
-    { claim: 'multi-step beats single-step (full - T = 1)', value: d(oneStep), holds: Number.isFinite(oneStep) ? oneStep > 0 : null },
-    { claim: 'final mIoU does not fall as T grows (T = 1, 5, 10, full)', value: series.map((v) => v.toFixed(3)).join(', '), holds: monotone },
+    {
+      claim: 'multi-step beats single-step (full - T = 1)',
+      value: d(oneStep),
+      holds: Number.isFinite(oneStep) ? oneStep > 0 : null,
+    },
+    {
+      claim: 'final mIoU does not fall as T grows (T = 1, 5, 10, full)',
+      value: series.map((v) => v.toFixed(3)).join(', '),
+      holds: monotone,
+    },
   ];
 }
 
@@ -65,7 +77,9 @@ export function resultsTable(s: AblationSummary): string {
   const head = ['row', 'what', ...ks.map((k) => `mIoU@${k}`), 'final IoU', 'label acc.', 'P0+ in target'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of s.rows) {
-    lines.push(`| ${[r.name, r.description, ...ks.map((k) => pm(r, `iou@${k}`)), pm(r, 'final_iou'), pm(r, 'label_accuracy'), pm(r, 'p0_positive_in_target')].join(' | ')} |`);
+    lines.push(
+      `| ${[r.name, r.description, ...ks.map((k) => pm(r, `iou@${k}`)), pm(r, 'final_iou'), pm(r, 'label_accuracy'), pm(r, 'p0_positive_in_target')].join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -81,7 +95,7 @@ export function resultsPage(s: AblationSummary, opts: { plot?: string; source: s
 The AlignSAM ablations on the embedded default task (the micro-SAM on synthetic scenes: segment
 the star among distractor shapes), made by \`npx alignsam ablate --config ${s.config} --seeds ${s.seeds}\`.
 
-**Protocol: ${s.protocol}.** ${s.protocol === 'deployed' ? 'Nothing from the ground truth enters an agent episode: the initial prompts P0 are the SRM\'s highest- and lowest-scoring cells (none without an SRM) and every click is labelled by the SRM (or by the agent, w/o SRM). The reference rows below the line read the ground truth where they say so (the oracle clicker chooses cells from it; the ceiling also takes its labels).' : 'The initial prompts come from the ground truth.'}
+**Protocol: ${s.protocol}.** ${s.protocol === 'deployed' ? "Nothing from the ground truth enters an agent episode: the initial prompts P0 are the SRM's highest- and lowest-scoring cells (none without an SRM) and every click is labelled by the SRM (or by the agent, w/o SRM). The reference rows below the line read the ground truth where they say so (the oracle clicker chooses cells from it; the ceiling also takes its labels)." : 'The initial prompts come from the ground truth.'}
 
 Mean ± standard deviation over training seeds of each seed's mean over episodes.
 
@@ -113,7 +127,9 @@ export function readmeTable(s: AblationSummary): string {
   for (const n of names) {
     const r = row(s, n);
     if (!r) continue;
-    lines.push(`| ${[`${r.name}: ${r.description}`, ...ks.map((k) => pm(r, `iou@${k}`)), pm(r, 'label_accuracy')].join(' | ')} |`);
+    lines.push(
+      `| ${[`${r.name}: ${r.description}`, ...ks.map((k) => pm(r, `iou@${k}`)), pm(r, 'label_accuracy')].join(' | ')} |`,
+    );
   }
   return `${README_BEGIN}
 **Deployed protocol** (no ground truth at test time: P0 and labels from the SRM), ${s.seeds} seeds, mean ± sd; made ${s.created.slice(0, 10)} at commit ${s.commit ?? 'unknown'} on ${s.machine}, backend ${s.backend ?? 'unknown'}. All rows and how they were made: [docs/results.md](docs/results.md).

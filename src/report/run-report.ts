@@ -17,7 +17,10 @@ import { legendWidthFor, linePlot, type PlotOptions } from './line-plot';
 import { Figure, stackFigures, writeFigure } from './svg';
 
 /** Three panels stacked: return, IoU, label accuracy (training and evaluation curves). */
-export function trainingPlot(records: readonly MetricsRecord[], opts: { width?: number; protocol?: string } = {}): Figure {
+export function trainingPlot(
+  records: readonly MetricsRecord[],
+  opts: { width?: number; protocol?: string } = {},
+): Figure {
   const width = opts.width ?? 720;
   const panels: PlotOptions[] = [
     {
@@ -36,7 +39,11 @@ export function trainingPlot(records: readonly MetricsRecord[], opts: { width?: 
       yRange: [0, 1],
       series: [
         { name: 'train (last 20 episodes)', points: series(records, 'rollout/ep_iou_mean') },
-        { name: opts.protocol ? `eval (${opts.protocol} protocol)` : 'eval', points: series(records, 'eval/final_iou'), markers: true },
+        {
+          name: opts.protocol ? `eval (${opts.protocol} protocol)` : 'eval',
+          points: series(records, 'eval/final_iou'),
+          markers: true,
+        },
       ],
     },
     {
@@ -57,7 +64,10 @@ export function trainingPlot(records: readonly MetricsRecord[], opts: { width?: 
 }
 
 /** mIoU after k clicks, one line per policy; the title names the protocol when the reports carry one. */
-export function miouClicksPlot(reports: readonly EvaluationReport[], opts: { width?: number; height?: number } = {}): Figure {
+export function miouClicksPlot(
+  reports: readonly EvaluationReport[],
+  opts: { width?: number; height?: number } = {},
+): Figure {
   const protocol = (reports[0] as { protocol?: string } | undefined)?.protocol;
   return linePlot({
     title: protocol ? `mIoU vs clicks (${protocol} protocol)` : 'mIoU vs clicks',
@@ -89,7 +99,10 @@ export async function writeRunReport(runDir: string, reports: readonly Evaluatio
   const metricsFile = path.join(runDir, 'metrics.jsonl');
   if (fs.existsSync(metricsFile)) {
     files.training = path.join(out, 'training.png');
-    await writeFigure(trainingPlot(readMetrics(metricsFile), { protocol: (reports[0] as { protocol?: string } | undefined)?.protocol }), files.training);
+    await writeFigure(
+      trainingPlot(readMetrics(metricsFile), { protocol: (reports[0] as { protocol?: string } | undefined)?.protocol }),
+      files.training,
+    );
   }
   if (reports.length > 0) {
     files.miouClicks = path.join(out, 'miou-clicks.png');
@@ -97,7 +110,11 @@ export async function writeRunReport(runDir: string, reports: readonly Evaluatio
   }
   for (const r of reports) {
     const pics: RgbImage[] = [];
-    for (const e of r.episodes) if (e.picture) pics.push(await drawEpisode(e.picture, { caption: `${e.targetName ?? e.sampleId}  IoU ${e.finalIou.toFixed(2)}` }));
+    for (const e of r.episodes)
+      if (e.picture)
+        pics.push(
+          await drawEpisode(e.picture, { caption: `${e.targetName ?? e.sampleId}  IoU ${e.finalIou.toFixed(2)}` }),
+        );
     if (pics.length === 0) continue;
     const file = path.join(out, `episodes-${r.policy}.png`);
     await writePng(file, await contactSheet(pics, `${r.policy}: evaluation episodes`));

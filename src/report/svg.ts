@@ -92,7 +92,9 @@ export function stackFigures(figures: readonly Figure[]): Figure {
 }
 
 export function figureToPng(f: Figure): Promise<Buffer> {
-  return sharp(Buffer.from(svgDocument(f))).png().toBuffer();
+  return sharp(Buffer.from(svgDocument(f)))
+    .png()
+    .toBuffer();
 }
 
 async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {

@@ -35,7 +35,11 @@ export const REWARD_PRESETS = {
 
 export type RewardPresetName = keyof typeof REWARD_PRESETS;
 
-export type RewardConfig = RewardPresetName | { preset: RewardPresetName } | { terms: readonly RewardTermConfig[] } | readonly RewardTermConfig[];
+export type RewardConfig =
+  | RewardPresetName
+  | { preset: RewardPresetName }
+  | { terms: readonly RewardTermConfig[] }
+  | readonly RewardTermConfig[];
 
 /** A validated term: name, term kind, weight and its parameters with defaults filled in. */
 export interface NormalisedTerm {
@@ -52,7 +56,9 @@ export interface NormalisedTerm {
 const COMMON_KEYS = ['term', 'weight', 'name'];
 
 /** Each built-in term's parameters as one section, built once. */
-const PARAM_SECTIONS = Object.fromEntries(Object.entries(BUILTIN_TERMS).map(([term, spec]) => [term, s.object(spec.params)]));
+const PARAM_SECTIONS = Object.fromEntries(
+  Object.entries(BUILTIN_TERMS).map(([term, spec]) => [term, s.object(spec.params)]),
+);
 const CUSTOM_KEYS = ['module', 'export', 'options'];
 
 function presetTerms(name: string): readonly RewardTermConfig[] {
@@ -72,7 +78,9 @@ export function rewardTermsOf(config: RewardConfig): readonly RewardTermConfig[]
     if ('preset' in c) return presetTerms(String(c.preset));
     if ('terms' in c && Array.isArray(c.terms)) return c.terms as RewardTermConfig[];
   }
-  throw new Error(`reward config: expected a preset name, {preset}, {terms: [...]} or a list of terms, got ${JSON.stringify(config)}`);
+  throw new Error(
+    `reward config: expected a preset name, {preset}, {terms: [...]} or a list of terms, got ${JSON.stringify(config)}`,
+  );
 }
 
 /** Validate a config; returns the terms with names, weights and parameters resolved. */
@@ -82,13 +90,17 @@ export function normaliseRewardConfig(config: RewardConfig): NormalisedTerm[] {
   const known = [...Object.keys(BUILTIN_TERMS), 'custom'];
   const seen = new Set<string>();
   return terms.map((t, i) => {
-    if (t === null || typeof t !== 'object') throw new Error(`reward term ${i}: expected an object {term, weight, ...}`);
-    if (typeof t.term !== 'string') throw new Error(`reward term ${i}: 'term' must be a string, got ${JSON.stringify(t.term)}`);
+    if (t === null || typeof t !== 'object')
+      throw new Error(`reward term ${i}: expected an object {term, weight, ...}`);
+    if (typeof t.term !== 'string')
+      throw new Error(`reward term ${i}: 'term' must be a string, got ${JSON.stringify(t.term)}`);
     const label = t.name !== undefined ? `${t.term}' (named '${String(t.name)}` : t.term;
     if (!known.includes(t.term)) throw new Error(`unknown reward term '${t.term}' (known: ${known.join(', ')})`);
     const weight = t.weight ?? 1;
     if (typeof weight !== 'number' || !Number.isFinite(weight)) {
-      throw new Error(`reward term '${label}': weight must be a finite number, got ${JSON.stringify(t.weight) ?? String(t.weight)}`);
+      throw new Error(
+        `reward term '${label}': weight must be a finite number, got ${JSON.stringify(t.weight) ?? String(t.weight)}`,
+      );
     }
     if (t.name !== undefined && (typeof t.name !== 'string' || t.name.length === 0)) {
       throw new Error(`reward term '${t.term}': name must be a non-empty string`);
@@ -99,17 +111,34 @@ export function normaliseRewardConfig(config: RewardConfig): NormalisedTerm[] {
 
     if (t.term === 'custom') {
       const extra = Object.keys(t).filter((k) => !COMMON_KEYS.includes(k) && !CUSTOM_KEYS.includes(k));
-      if (extra.length > 0) throw new Error(`reward term '${label}': unknown parameter '${extra[0]}' (allowed: ${[...COMMON_KEYS, ...CUSTOM_KEYS].join(', ')})`);
+      if (extra.length > 0)
+        throw new Error(
+          `reward term '${label}': unknown parameter '${extra[0]}' (allowed: ${[...COMMON_KEYS, ...CUSTOM_KEYS].join(', ')})`,
+        );
       if (typeof t.module !== 'string') throw new Error(`reward term '${label}': 'module' (a path) is required`);
-      if (t.export !== undefined && typeof t.export !== 'string') throw new Error(`reward term '${label}': 'export' must be a string`);
-      return { name, term: t.term, weight, params: {}, module: t.module, exportName: t.export as string | undefined, options: t.options };
+      if (t.export !== undefined && typeof t.export !== 'string')
+        throw new Error(`reward term '${label}': 'export' must be a string`);
+      return {
+        name,
+        term: t.term,
+        weight,
+        params: {},
+        module: t.module,
+        exportName: t.export as string | undefined,
+        options: t.options,
+      };
     }
 
     const spec = BUILTIN_TERMS[t.term];
     const allowed = [...COMMON_KEYS, ...Object.keys(spec.params)];
     const extra = Object.keys(t).filter((k) => !allowed.includes(k));
-    if (extra.length > 0) throw new Error(`reward term '${label}': unknown parameter '${extra[0]}' (allowed: ${allowed.join(', ')})`);
-    const given = Object.fromEntries(Object.keys(spec.params).filter((p) => t[p] !== undefined).map((p) => [p, t[p]]));
+    if (extra.length > 0)
+      throw new Error(`reward term '${label}': unknown parameter '${extra[0]}' (allowed: ${allowed.join(', ')})`);
+    const given = Object.fromEntries(
+      Object.keys(spec.params)
+        .filter((p) => t[p] !== undefined)
+        .map((p) => [p, t[p]]),
+    );
     const params = parseOptions(`reward term '${label}'`, PARAM_SECTIONS[t.term], given) as Record<string, number>;
     return { name, term: t.term, weight, params };
   });

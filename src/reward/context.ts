@@ -85,7 +85,9 @@ export function validateRewardContext(ctx: RewardContext): void {
   for (const key of ['gt', 'prevMask', 'mask'] as const) {
     const a = ctx[key];
     if (!ArrayBuffer.isView(a) || (a as Uint8Array).length !== n) {
-      throw new Error(`${where}.${key}: expected a Uint8Array of ${height} x ${width} = ${n} pixels, got ${a === undefined ? 'undefined' : (a as Uint8Array).length}`);
+      throw new Error(
+        `${where}.${key}: expected a Uint8Array of ${height} x ${width} = ${n} pixels, got ${a === undefined ? 'undefined' : (a as Uint8Array).length}`,
+      );
     }
   }
   for (const key of ['prevMaskProbs', 'maskProbs'] as const) {
@@ -102,12 +104,17 @@ export function validateRewardContext(ctx: RewardContext): void {
   }
   if (ctx.label !== 0 && ctx.label !== 1) throw new Error(`${where}.label: expected 0 or 1, got ${ctx.label}`);
   if (typeof ctx.pointInGt !== 'boolean') throw new Error(`${where}.pointInGt: expected a boolean`);
-  if (!Number.isInteger(ctx.horizon) || ctx.horizon <= 0) throw new Error(`${where}.horizon: expected a positive integer, got ${ctx.horizon}`);
+  if (!Number.isInteger(ctx.horizon) || ctx.horizon <= 0)
+    throw new Error(`${where}.horizon: expected a positive integer, got ${ctx.horizon}`);
   if (!Number.isInteger(ctx.step) || ctx.step < 0 || ctx.step >= ctx.horizon) {
     throw new Error(`${where}.step: expected an integer in [0, ${ctx.horizon}), got ${ctx.step}`);
   }
   if (typeof ctx.isLastStep !== 'boolean') throw new Error(`${where}.isLastStep: expected a boolean`);
-  if (!Array.isArray(ctx.earlierPointsNorm) || !Array.isArray(ctx.earlierLabels) || ctx.earlierPointsNorm.length !== ctx.earlierLabels.length) {
+  if (
+    !Array.isArray(ctx.earlierPointsNorm) ||
+    !Array.isArray(ctx.earlierLabels) ||
+    ctx.earlierPointsNorm.length !== ctx.earlierLabels.length
+  ) {
     throw new Error(`${where}: earlierPointsNorm and earlierLabels must be arrays of equal length`);
   }
 }

@@ -15,7 +15,13 @@ import type { TermFn } from './terms';
 
 export type CustomRewardFn = (ctx: RewardContext, scores: MaskScores, options: unknown) => number;
 
-export function loadCustomTerm(modulePath: string, exportName: string | undefined, options: unknown, baseDir: string, termName: string): TermFn {
+export function loadCustomTerm(
+  modulePath: string,
+  exportName: string | undefined,
+  options: unknown,
+  baseDir: string,
+  termName: string,
+): TermFn {
   if (typeof modulePath !== 'string' || modulePath.length === 0) {
     throw new Error(`reward term '${termName}': a custom term needs 'module' (a path to a JS module)`);
   }

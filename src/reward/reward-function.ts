@@ -51,7 +51,8 @@ export class RewardFunction {
       } catch (e) {
         throw new Error(`reward term '${t.name}' threw: ${(e as Error).message}`);
       }
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`reward term '${t.name}' returned ${String(v)}, not a finite number`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new Error(`reward term '${t.name}' returned ${String(v)}, not a finite number`);
       out.values[t.name] = v;
       out.weighted[t.name] = t.weight * v;
       out.total += t.weight * v;

@@ -64,7 +64,12 @@ export const BUILTIN_TERMS: Record<string, BuiltinTerm> = {
   },
   repeat_penalty: {
     formula: '-1 if the point is within radius (normalised coordinates) of an earlier point, else 0',
-    params: { radius: s.number({ min: 0 }).default(0.05).describe('Distance, in normalised [0, 1] image coordinates, within which a point repeats an earlier one.') },
+    params: {
+      radius: s
+        .number({ min: 0 })
+        .default(0.05)
+        .describe('Distance, in normalised [0, 1] image coordinates, within which a point repeats an earlier one.'),
+    },
     build: ({ radius }) => {
       const r2 = radius * radius;
       return (ctx) => {

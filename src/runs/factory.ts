@@ -18,7 +18,7 @@ import { SamPromptVectorEnv } from '../env/prompt/sam-prompt-vector-env';
 import { SamPromptWorkerVectorEnv } from '../env/prompt/sam-prompt-worker-env';
 import type { PromptObservation } from '../env/prompt/observation';
 import { promptEnvSettings, type PromptEnvSettings } from '../env/prompt/prompt-env-options';
-import type { VectorEnv, VectorResetOptions } from '../env/vector/types';
+import type { VectorEnv } from '../env/vector/types';
 import { loadSam } from '../sam/pretrained';
 import { EmbeddingCache } from '../sam/embedding-cache';
 import { EncoderPool, resolveEncoderWorkers } from '../sam/encoder-pool';

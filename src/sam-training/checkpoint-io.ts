@@ -19,12 +19,18 @@ export async function writeTextAtomic(filePath: string, text: string): Promise<v
 
 function variablesRecord(vars: Map<string, tf.Variable>): TensorRecord {
   const rec: TensorRecord = new Map();
-  for (const [name, v] of vars) rec.set(name, { dtype: 'float32', shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) });
+  for (const [name, v] of vars)
+    rec.set(name, { dtype: 'float32', shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) });
   return rec;
 }
 
 /** weights.safetensors and config.json in `dir`, loadable with `loadSam(dir/weights.safetensors)`. */
-export async function exportSamModel(dir: string, config: SamConfig, vars: Map<string, tf.Variable>, metadata: Record<string, string> = {}): Promise<string> {
+export async function exportSamModel(
+  dir: string,
+  config: SamConfig,
+  vars: Map<string, tf.Variable>,
+  metadata: Record<string, string> = {},
+): Promise<string> {
   await fsp.mkdir(dir, { recursive: true });
   const weightsPath = path.join(dir, 'weights.safetensors');
   await writeSafetensors(weightsPath, variablesRecord(vars), metadata);
@@ -41,16 +47,28 @@ export interface TrainingState {
   history: Array<Record<string, number>>;
 }
 
-export async function saveTrainingState(dir: string, vars: Map<string, tf.Variable>, optimizer: Adam, state: TrainingState): Promise<void> {
+export async function saveTrainingState(
+  dir: string,
+  vars: Map<string, tf.Variable>,
+  optimizer: Adam,
+  state: TrainingState,
+): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, 'weights.safetensors'), variablesRecord(vars));
   await writeSafetensors(path.join(dir, 'optimizer.safetensors'), optimizer.toRecord());
   // Written last: a state.json only ever points at complete weight and optimizer files.
-  await writeTextAtomic(path.join(dir, 'state.json'), JSON.stringify({ ...state, optimizerStep: optimizer.step }, null, 1) + '\n');
+  await writeTextAtomic(
+    path.join(dir, 'state.json'),
+    JSON.stringify({ ...state, optimizerStep: optimizer.step }, null, 1) + '\n',
+  );
 }
 
 /** Restore variables and optimizer from `dir`; null when there is no saved state. */
-export async function loadTrainingState(dir: string, vars: Map<string, tf.Variable>, optimizer: Adam): Promise<TrainingState | null> {
+export async function loadTrainingState(
+  dir: string,
+  vars: Map<string, tf.Variable>,
+  optimizer: Adam,
+): Promise<TrainingState | null> {
   const statePath = path.join(dir, 'state.json');
   let text: string;
   try {
@@ -62,7 +80,8 @@ export async function loadTrainingState(dir: string, vars: Map<string, tf.Variab
   const weights = await readSafetensors(path.join(dir, 'weights.safetensors'));
   for (const [name, v] of vars) {
     const t = weights.tensors.get(name);
-    if (!t || t.shape.join() !== v.shape.join()) throw new Error(`${dir}/weights.safetensors: '${name}' missing or of shape [${t?.shape}], expected [${v.shape}]`);
+    if (!t || t.shape.join() !== v.shape.join())
+      throw new Error(`${dir}/weights.safetensors: '${name}' missing or of shape [${t?.shape}], expected [${v.shape}]`);
     tf.tidy(() => v.assign(tf.tensor(t.data as Float32Array, v.shape)));
   }
   const opt = await readSafetensors(path.join(dir, 'optimizer.safetensors'));

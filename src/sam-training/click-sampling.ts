@@ -49,10 +49,17 @@ export function maskBox(mask: Uint8Array, width: number, height: number): [numbe
  * The box with each coordinate moved by normal noise of std `noise` times the box side (SAM: 10%,
  * at most 20 px), clamped to the image.
  */
-export function jitterBox(box: [number, number, number, number], width: number, height: number, rng: Rng, noise = 0.1): [number, number, number, number] {
+export function jitterBox(
+  box: [number, number, number, number],
+  width: number,
+  height: number,
+  rng: Rng,
+  noise = 0.1,
+): [number, number, number, number] {
   const bw = box[2] - box[0];
   const bh = box[3] - box[1];
-  const j = (v: number, side: number, lim: number) => Math.min(lim, Math.max(0, v + Math.max(-0.2 * side, Math.min(0.2 * side, rng.normal(0, noise * side)))));
+  const j = (v: number, side: number, lim: number) =>
+    Math.min(lim, Math.max(0, v + Math.max(-0.2 * side, Math.min(0.2 * side, rng.normal(0, noise * side)))));
   const x0 = j(box[0], bw, width);
   const y0 = j(box[1], bh, height);
   const x1 = j(box[2], bw, width);
@@ -65,7 +72,14 @@ export function jitterBox(box: [number, number, number, number], width: number, 
  * oracle's click, else a uniformly random error pixel (positive on a miss, negative on a false
  * alarm). With no error left, a random foreground click.
  */
-export function correctiveClick(gt: Uint8Array, pred: Uint8Array, width: number, height: number, rng: Rng, oracleProb = 0.5): GridClick {
+export function correctiveClick(
+  gt: Uint8Array,
+  pred: Uint8Array,
+  width: number,
+  height: number,
+  rng: Rng,
+  oracleProb = 0.5,
+): GridClick {
   if (rng.random() < oracleProb) {
     const c = nextOracleClick(gt, pred, height, width);
     return c ? { x: c.x, y: c.y, label: c.label } : randomForegroundClick(gt, width, rng);
@@ -75,14 +89,16 @@ export function correctiveClick(gt: Uint8Array, pred: Uint8Array, width: number,
   if (errors === 0) return randomForegroundClick(gt, width, rng);
   let k = rng.int(errors);
   for (let i = 0; i < gt.length; i++) {
-    if ((gt[i] !== 0) !== (pred[i] !== 0) && k-- === 0) return { x: i % width, y: Math.floor(i / width), label: gt[i] ? 1 : 0 };
+    if ((gt[i] !== 0) !== (pred[i] !== 0) && k-- === 0)
+      return { x: i % width, y: Math.floor(i / width), label: gt[i] ? 1 : 0 };
   }
   throw new Error('unreachable');
 }
 
 /** Average-pool a binary mask by an integer factor and threshold at one half. */
 export function downsampleMask(mask: Uint8Array, width: number, height: number, factor: number): Uint8Array {
-  if (width % factor !== 0 || height % factor !== 0) throw new Error(`downsampleMask: ${width}x${height} is not divisible by ${factor}`);
+  if (width % factor !== 0 || height % factor !== 0)
+    throw new Error(`downsampleMask: ${width}x${height} is not divisible by ${factor}`);
   const w = width / factor;
   const h = height / factor;
   const out = new Uint8Array(w * h);
@@ -90,7 +106,8 @@ export function downsampleMask(mask: Uint8Array, width: number, height: number, 
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let s = 0;
-      for (let dy = 0; dy < factor; dy++) for (let dx = 0; dx < factor; dx++) if (mask[(y * factor + dy) * width + x * factor + dx]) s++;
+      for (let dy = 0; dy < factor; dy++)
+        for (let dx = 0; dx < factor; dx++) if (mask[(y * factor + dy) * width + x * factor + dx]) s++;
       out[y * w + x] = s >= half ? 1 : 0;
     }
   }

@@ -20,7 +20,12 @@ function logSigmoid(x: tf.Tensor): tf.Tensor {
 }
 
 /** Mean sigmoid focal loss per mask: logits [M, H, W], target [H, W] of 0/1 -> [M]. */
-export function sigmoidFocalLoss(logits: tf.Tensor3D, target: tf.Tensor2D, alpha = FOCAL_ALPHA, gamma = FOCAL_GAMMA): tf.Tensor1D {
+export function sigmoidFocalLoss(
+  logits: tf.Tensor3D,
+  target: tf.Tensor2D,
+  alpha = FOCAL_ALPHA,
+  gamma = FOCAL_GAMMA,
+): tf.Tensor1D {
   return tf.tidy(() => {
     const t = target.expandDims(0);
     const p = tf.sigmoid(logits);
@@ -45,14 +50,27 @@ export function diceLoss(logits: tf.Tensor3D, target: tf.Tensor2D, smooth = 1): 
 }
 
 /** Per-mask mask loss: focalWeight * focal + diceWeight * dice -> [M] (SAM's 20 : 1 by default). */
-export function maskLoss(logits: tf.Tensor3D, target: tf.Tensor2D, focalAlpha = FOCAL_ALPHA, focalWeight = FOCAL_WEIGHT, diceWeight = DICE_WEIGHT): tf.Tensor1D {
-  return tf.tidy(() => tf.add(tf.mul(sigmoidFocalLoss(logits, target, focalAlpha), focalWeight), tf.mul(diceLoss(logits, target), diceWeight)) as tf.Tensor1D);
+export function maskLoss(
+  logits: tf.Tensor3D,
+  target: tf.Tensor2D,
+  focalAlpha = FOCAL_ALPHA,
+  focalWeight = FOCAL_WEIGHT,
+  diceWeight = DICE_WEIGHT,
+): tf.Tensor1D {
+  return tf.tidy(
+    () =>
+      tf.add(
+        tf.mul(sigmoidFocalLoss(logits, target, focalAlpha), focalWeight),
+        tf.mul(diceLoss(logits, target), diceWeight),
+      ) as tf.Tensor1D,
+  );
 }
 
 /** IoU of each thresholded mask (logits > 0) with a binary target; plain numbers, no gradient. */
 export function maskIous(logits: Float32Array, masks: number, target: Uint8Array): number[] {
   const n = target.length;
-  if (logits.length !== masks * n) throw new Error(`maskIous: ${logits.length} logits for ${masks} masks of ${n} pixels`);
+  if (logits.length !== masks * n)
+    throw new Error(`maskIous: ${logits.length} logits for ${masks} masks of ${n} pixels`);
   const out: number[] = [];
   for (let m = 0; m < masks; m++) {
     let inter = 0;

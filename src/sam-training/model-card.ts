@@ -84,7 +84,15 @@ Steps: ${t.steps ?? '?'}${o.steps !== undefined && o.steps !== t.steps ? ` (an e
 
 /** The GPU path: the PyTorch twin of src/sam (scripts/micro-sam-torch/train.py). */
 function twinTraining(m: ModelCardInputs): string {
-  const t = m.training as { steps?: number; trainingSeconds?: number; trainScenes?: number; device?: string; torch?: string; options?: Record<string, unknown>; twinEvaluation?: { scenes: number; miou_at_click: number[] } };
+  const t = m.training as {
+    steps?: number;
+    trainingSeconds?: number;
+    trainScenes?: number;
+    device?: string;
+    torch?: string;
+    options?: Record<string, unknown>;
+    twinEvaluation?: { scenes: number; miou_at_click: number[] };
+  };
   const o = t.options ?? {};
   const low = lowResMaskSize(m.config);
   const twin = t.twinEvaluation;
@@ -116,9 +124,13 @@ gradient norm clipped to ${String(o.clip ?? '?')}.
 
 Steps: ${String(t.steps ?? '?')} in ${t.trainingSeconds !== undefined ? (t.trainingSeconds / 60).toFixed(1) : '?'} minutes on one ${String(t.device ?? '?')} (torch ${String(t.torch ?? '?')}); \`training.json\`
 has the loss and IoU curves.
-${twin ? `The twin's own quick evaluation (scipy's connected components and distance transform standing in
+${
+  twin
+    ? `The twin's own quick evaluation (scipy's connected components and distance transform standing in
 for the project's oracle) on ${twin.scenes} test scenes: mIoU@1..${twin.miou_at_click.length} ${twin.miou_at_click.map((v) => v.toFixed(3)).join(', ')}.
-` : ''}`;
+`
+    : ''
+}`;
 }
 
 interface FinetuneRecord {

@@ -21,8 +21,14 @@ export interface OracleEvalResult {
   curves: number[][];
 }
 
-export async function oracleClickEval(model: SamModel, dataset: SegmentationDataset, scenes: number, maxClicks: number): Promise<OracleEvalResult> {
-  if (!(Number.isInteger(scenes) && scenes >= 1 && scenes <= dataset.length)) throw new Error(`oracleClickEval: scenes must be in [1, ${dataset.length}], got ${scenes}`);
+export async function oracleClickEval(
+  model: SamModel,
+  dataset: SegmentationDataset,
+  scenes: number,
+  maxClicks: number,
+): Promise<OracleEvalResult> {
+  if (!(Number.isInteger(scenes) && scenes >= 1 && scenes <= dataset.length))
+    throw new Error(`oracleClickEval: scenes must be in [1, ${dataset.length}], got ${scenes}`);
   const predictor = new SamPredictor(model);
   const curves: number[][] = [];
   try {
@@ -43,7 +49,12 @@ export async function oracleClickEval(model: SamModel, dataset: SegmentationData
         }
         pointsXY.push(click.x + 0.5, click.y + 0.5);
         labels.push(click.label);
-        const p = predictor.predict({ pointCoords: pointsXY, pointLabels: labels, maskInput, multimaskOutput: k === 0 });
+        const p = predictor.predict({
+          pointCoords: pointsXY,
+          pointLabels: labels,
+          maskInput,
+          multimaskOutput: k === 0,
+        });
         const scores = p.iouPredictions.dataSync();
         let best = 0;
         for (let j = 1; j < scores.length; j++) if (scores[j] > scores[best]) best = j;

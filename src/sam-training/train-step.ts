@@ -67,10 +67,16 @@ export interface TrainSample {
 export function prepareTrainSample(config: SamConfig, image: RgbImage, mask: Uint8Array): TrainSample {
   const s = config.imageEncoder.imgSize;
   const low = lowResMaskSize(config);
-  if (image.width !== image.height) throw new Error(`prepareTrainSample: image is ${image.width}x${image.height}, training needs square images`);
-  if (image.width % low !== 0) throw new Error(`prepareTrainSample: image side ${image.width} is not a multiple of the low-res size ${low}`);
-  if (mask.length !== image.width * image.height) throw new Error(`prepareTrainSample: mask has ${mask.length} pixels for a ${image.width}x${image.height} image`);
-  const pixels = image.width === s ? image.data : resizeImageLongestSide(image.data, { height: image.height, width: image.width }, s).pixels;
+  if (image.width !== image.height)
+    throw new Error(`prepareTrainSample: image is ${image.width}x${image.height}, training needs square images`);
+  if (image.width % low !== 0)
+    throw new Error(`prepareTrainSample: image side ${image.width} is not a multiple of the low-res size ${low}`);
+  if (mask.length !== image.width * image.height)
+    throw new Error(`prepareTrainSample: mask has ${mask.length} pixels for a ${image.width}x${image.height} image`);
+  const pixels =
+    image.width === s
+      ? image.data
+      : resizeImageLongestSide(image.data, { height: image.height, width: image.width }, s).pixels;
   const input = normalizeAndPad(pixels, { height: s, width: s }, s, config.pixelMean, config.pixelStd);
   const gtLow = downsampleMask(mask, image.width, image.height, image.width / low);
   if (!gtLow.some((v) => v)) throw new Error('prepareTrainSample: the ground truth is empty at the low-res frame');
@@ -113,8 +119,13 @@ export function trainStep(
   try {
     const f = (): tf.Scalar => {
       model = SamModel.fromVariables(config, vars);
-      for (const input of inputs) embeddings.push(new ImageEmbedding('training', model.encodeImage(input), { height: s, width: s }, { height: s, width: s }));
-      const chains: Chain[][] = samples.map(() => Array.from({ length: sets }, () => ({ pointsXY: [], labels: [], maskInput: null, prevPred: null })));
+      for (const input of inputs)
+        embeddings.push(
+          new ImageEmbedding('training', model.encodeImage(input), { height: s, width: s }, { height: s, width: s }),
+        );
+      const chains: Chain[][] = samples.map(() =>
+        Array.from({ length: sets }, () => ({ pointsXY: [], labels: [], maskInput: null, prevPred: null })),
+      );
       const losses: tf.Scalar[] = [];
       for (let round = 0; round < opts.iterations; round++) {
         const requests: DecodeRequest[] = [];
@@ -139,7 +150,12 @@ export function trainStep(
               prompt.pointLabels = ch.labels.slice();
             }
             if (ch.box) prompt.boxXYXY = ch.box;
-            requests.push({ embedding: embeddings[i], prompt, maskInput: ch.maskInput, multimaskOutput: round === 0 && !ch.box });
+            requests.push({
+              embedding: embeddings[i],
+              prompt,
+              maskInput: ch.maskInput,
+              multimaskOutput: round === 0 && !ch.box,
+            });
             owner.push([i, j]);
           }
         });

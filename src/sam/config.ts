@@ -227,16 +227,22 @@ export function validateSamConfig(c: SamConfig): void {
   const bad = (msg: string) => {
     throw new Error(`SAM config '${c.name}': ${msg}`);
   };
-  if (ie.imgSize % ie.patchSize !== 0) bad(`image_encoder.img_size ${ie.imgSize} is not a multiple of patch_size ${ie.patchSize}`);
-  if (ie.embedDim % ie.numHeads !== 0) bad(`image_encoder.embed_dim ${ie.embedDim} is not divisible by num_heads ${ie.numHeads}`);
+  if (ie.imgSize % ie.patchSize !== 0)
+    bad(`image_encoder.img_size ${ie.imgSize} is not a multiple of patch_size ${ie.patchSize}`);
+  if (ie.embedDim % ie.numHeads !== 0)
+    bad(`image_encoder.embed_dim ${ie.embedDim} is not divisible by num_heads ${ie.numHeads}`);
   for (const i of ie.globalAttnIndexes) {
-    if (!Number.isInteger(i) || i < 0 || i >= ie.depth) bad(`image_encoder.global_attn_indexes has ${i}, outside [0, ${ie.depth})`);
+    if (!Number.isInteger(i) || i < 0 || i >= ie.depth)
+      bad(`image_encoder.global_attn_indexes has ${i}, outside [0, ${ie.depth})`);
   }
   const md = c.maskDecoder;
   if (c.promptEncoder.embedDim !== md.transformerDim) {
-    bad(`prompt_encoder.embed_dim ${c.promptEncoder.embedDim} differs from mask_decoder.transformer_dim ${md.transformerDim}`);
+    bad(
+      `prompt_encoder.embed_dim ${c.promptEncoder.embedDim} differs from mask_decoder.transformer_dim ${md.transformerDim}`,
+    );
   }
-  if (ie.outChans !== md.transformerDim) bad(`image_encoder.out_chans ${ie.outChans} differs from mask_decoder.transformer_dim ${md.transformerDim}`);
+  if (ie.outChans !== md.transformerDim)
+    bad(`image_encoder.out_chans ${ie.outChans} differs from mask_decoder.transformer_dim ${md.transformerDim}`);
   if (md.transformerDim % 8 !== 0) bad(`mask_decoder.transformer_dim ${md.transformerDim} must be divisible by 8`);
   const internal = md.transformerDim / md.transformer.attentionDownsampleRate;
   if (internal % md.transformer.numHeads !== 0) bad('mask_decoder attention width is not divisible by num_heads');

@@ -39,11 +39,18 @@ export interface EmbeddingCacheOptions {
 
 /** What a disk file holds, or why it cannot be used. */
 type FileCheck =
-  | { ok: true; data: Float32Array; originalSize: { height: number; width: number }; inputSize: { height: number; width: number } }
+  | {
+      ok: true;
+      data: Float32Array;
+      originalSize: { height: number; width: number };
+      inputSize: { height: number; width: number };
+    }
   | { ok: false; foreign: boolean; reason: string };
 
 function checksumOf(data: Float32Array): string {
-  return crc32c(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).toString(16).padStart(8, '0');
+  return crc32c(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .toString(16)
+    .padStart(8, '0');
 }
 
 export interface EmbeddingCacheStats {
@@ -74,13 +81,16 @@ export class EmbeddingCache {
     options: EmbeddingCacheOptions = {},
   ) {
     this.maxInMemory = options.maxInMemory ?? 64;
-    if (!(this.maxInMemory >= 1)) throw new Error(`EmbeddingCache: maxInMemory must be >= 1, got ${options.maxInMemory}`);
+    if (!(this.maxInMemory >= 1))
+      throw new Error(`EmbeddingCache: maxInMemory must be >= 1, got ${options.maxInMemory}`);
     this.dir = options.dir ?? null;
     this.warn = options.onWarning ?? ((m: string) => console.warn(m));
     this.encoder = options.encoder ?? null;
     const poolWeights = this.encoder?.weightsId;
     if (poolWeights !== undefined && poolWeights !== model.weightsId) {
-      throw new Error(`EmbeddingCache: the encoder pool's weights (${poolWeights}) are not the model's (${model.weightsId})`);
+      throw new Error(
+        `EmbeddingCache: the encoder pool's weights (${poolWeights}) are not the model's (${model.weightsId})`,
+      );
     }
   }
 
@@ -107,8 +117,12 @@ export class EmbeddingCache {
     if (!entry) {
       const file = this.dir ? this.filePath(key) : null;
       const check = file && fs.existsSync(file) ? await this.readFile(file) : null;
-      if (check && !check.ok) throw new Error(`${file}: ${check.reason}; delete it and compute the embedding again (alignsam embed)`);
-      if (!check) throw new Error(`embedding '${key}' is neither in memory nor in the disk cache${this.dir ? ` (${this.dir})` : ' (no cache dir)'}`);
+      if (check && !check.ok)
+        throw new Error(`${file}: ${check.reason}; delete it and compute the embedding again (alignsam embed)`);
+      if (!check)
+        throw new Error(
+          `embedding '${key}' is neither in memory nor in the disk cache${this.dir ? ` (${this.dir})` : ' (no cache dir)'}`,
+        );
       const emb = this.toEmbedding(key, check);
       this.stats.diskHits++;
       entry = this.entries.get(key) ?? { embedding: emb, refs: 0 };
@@ -143,7 +157,10 @@ export class EmbeddingCache {
    * time without a pool). `onWarmed` is told each image's key as it is done. At the first failure
    * no more images are started; the ones in flight finish (their files are written), then it throws.
    */
-  async warmMany(images: AsyncIterable<{ image: RgbImage; name?: string }> | Iterable<{ image: RgbImage; name?: string }>, onWarmed?: (key: string) => void): Promise<void> {
+  async warmMany(
+    images: AsyncIterable<{ image: RgbImage; name?: string }> | Iterable<{ image: RgbImage; name?: string }>,
+    onWarmed?: (key: string) => void,
+  ): Promise<void> {
     const limit = this.encoder?.capacity ?? 1;
     const inFlight = new Set<Promise<void>>();
     let failure: unknown = null;
@@ -235,7 +252,8 @@ export class EmbeddingCache {
           return this.toEmbedding(key, check);
         }
         // A file of other weights under this key is stale, not damaged: replaced without a word.
-        if (!check.foreign) this.warn(`embedding cache: ${file}: ${check.reason}; recomputing it and replacing the file`);
+        if (!check.foreign)
+          this.warn(`embedding cache: ${file}: ${check.reason}; recomputing it and replacing the file`);
       }
     }
     const emb = await this.compute(key, image, name);
@@ -255,7 +273,10 @@ export class EmbeddingCache {
     const r = await this.encoder.encode(image, name ?? `image ${key}`);
     const e = this.model.gridSize;
     const d = this.model.config.maskDecoder.transformerDim;
-    if (r.shape.join() !== [e, e, d].join()) throw new Error(`${name ?? `image ${key}`}: the encoder pool returned an embedding of shape [${r.shape}], expected [${e}, ${e}, ${d}]`);
+    if (r.shape.join() !== [e, e, d].join())
+      throw new Error(
+        `${name ?? `image ${key}`}: the encoder pool returned an embedding of shape [${r.shape}], expected [${e}, ${e}, ${d}]`,
+      );
     return new ImageEmbedding(key, tf.tensor3d(r.data, r.shape), r.originalSize, r.inputSize);
   }
 
@@ -290,14 +311,23 @@ export class EmbeddingCache {
   private checkContents({ tensors, metadata }: SafetensorsContents, file: string): FileCheck {
     const e = this.model.gridSize;
     const d = this.model.config.maskDecoder.transformerDim;
-    if (metadata.weights_id !== this.model.weightsId) return { ok: false, foreign: true, reason: `computed with other weights (${metadata.weights_id})` };
+    if (metadata.weights_id !== this.model.weightsId)
+      return { ok: false, foreign: true, reason: `computed with other weights (${metadata.weights_id})` };
     const t = tensors.get('embedding');
     if (!t || t.dtype !== 'float32' || t.shape.join() !== [e, e, d].join()) {
-      return { ok: false, foreign: false, reason: `expected a float32 tensor 'embedding' of shape [${e}, ${e}, ${d}], got ${t ? `${t.dtype} [${t.shape.join(', ')}]` : 'none'}` };
+      return {
+        ok: false,
+        foreign: false,
+        reason: `expected a float32 tensor 'embedding' of shape [${e}, ${e}, ${d}], got ${t ? `${t.dtype} [${t.shape.join(', ')}]` : 'none'}`,
+      };
     }
     const data = toFloat32(t, `${file}: embedding`);
     if (metadata.crc32c !== undefined && metadata.crc32c !== checksumOf(data)) {
-      return { ok: false, foreign: false, reason: `checksum mismatch (stored ${metadata.crc32c}, values give ${checksumOf(data)}): the file is damaged` };
+      return {
+        ok: false,
+        foreign: false,
+        reason: `checksum mismatch (stored ${metadata.crc32c}, values give ${checksumOf(data)}): the file is damaged`,
+      };
     }
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) return { ok: false, foreign: false, reason: `value ${i} is ${data[i]}` };
@@ -305,10 +335,16 @@ export class EmbeddingCache {
     const sizes: number[] = [];
     for (const k of ['original_height', 'original_width', 'input_height', 'input_width']) {
       const v = Number(metadata[k]);
-      if (!Number.isInteger(v) || v <= 0) return { ok: false, foreign: false, reason: `metadata '${k}' must be a positive integer, got ${metadata[k]}` };
+      if (!Number.isInteger(v) || v <= 0)
+        return { ok: false, foreign: false, reason: `metadata '${k}' must be a positive integer, got ${metadata[k]}` };
       sizes.push(v);
     }
-    return { ok: true, data, originalSize: { height: sizes[0], width: sizes[1] }, inputSize: { height: sizes[2], width: sizes[3] } };
+    return {
+      ok: true,
+      data,
+      originalSize: { height: sizes[0], width: sizes[1] },
+      inputSize: { height: sizes[2], width: sizes[3] },
+    };
   }
 
   private toEmbedding(key: string, check: Extract<FileCheck, { ok: true }>): ImageEmbedding {
@@ -320,14 +356,18 @@ export class EmbeddingCache {
   private async writeFile(emb: ImageEmbedding): Promise<void> {
     await fs.promises.mkdir(this.dir!, { recursive: true });
     const data = (await emb.embedding.data()) as Float32Array;
-    await writeSafetensors(this.filePath(emb.key), new Map([['embedding', { dtype: 'float32', shape: emb.embedding.shape, data }]]), {
-      weights_id: this.model.weightsId,
-      crc32c: checksumOf(data),
-      original_height: String(emb.originalSize.height),
-      original_width: String(emb.originalSize.width),
-      input_height: String(emb.inputSize.height),
-      input_width: String(emb.inputSize.width),
-    });
+    await writeSafetensors(
+      this.filePath(emb.key),
+      new Map([['embedding', { dtype: 'float32', shape: emb.embedding.shape, data }]]),
+      {
+        weights_id: this.model.weightsId,
+        crc32c: checksumOf(data),
+        original_height: String(emb.originalSize.height),
+        original_width: String(emb.originalSize.width),
+        input_height: String(emb.inputSize.height),
+        input_width: String(emb.inputSize.width),
+      },
+    );
   }
 
   private evict(): void {

@@ -91,11 +91,14 @@ export class EncoderPool {
     if (!this.config) throw new Error(`EncoderPool: unknown SAM preset '${options.config}'`);
     this.backend = options.backend ?? tf.getBackend();
     if (MULTI_THREADED_BACKENDS.has(this.backend)) {
-      throw new Error(`EncoderPool: the '${this.backend}' backend already uses every core for one image; encode on the calling thread (1 worker)`);
+      throw new Error(
+        `EncoderPool: the '${this.backend}' backend already uses every core for one image; encode on the calling thread (1 worker)`,
+      );
     }
     resolvePretrained(options.checkpoint);
     this.size = options.workers ?? defaultEncoderWorkers(options.checkpoint, this.config);
-    if (!(Number.isInteger(this.size) && this.size >= 1)) throw new Error(`EncoderPool: workers must be an integer >= 1, got ${options.workers}`);
+    if (!(Number.isInteger(this.size) && this.size >= 1))
+      throw new Error(`EncoderPool: workers must be an integer >= 1, got ${options.workers}`);
   }
 
   /** Images to have in flight to keep every worker busy. */
@@ -175,7 +178,10 @@ export class EncoderPool {
     switch (reply.type) {
       case 'ready':
         if (this.options.weightsId !== undefined && reply.weightsId !== this.options.weightsId) {
-          this.retire(slot, `loaded weights ${reply.weightsId} from ${this.options.checkpoint}, not the expected ${this.options.weightsId} (was the file replaced?)`);
+          this.retire(
+            slot,
+            `loaded weights ${reply.weightsId} from ${this.options.checkpoint}, not the expected ${this.options.weightsId} (was the file replaced?)`,
+          );
           return;
         }
         slot.ready = true;
@@ -192,7 +198,12 @@ export class EncoderPool {
         if (reply.type === 'error') job.reject(new Error(`${job.name}: encoder worker ${slot.index}: ${reply.error}`));
         else {
           const { height, width } = job.image;
-          job.resolve({ data: reply.data, shape: reply.shape, originalSize: { height, width }, inputSize: reply.inputSize });
+          job.resolve({
+            data: reply.data,
+            shape: reply.shape,
+            originalSize: { height, width },
+            inputSize: reply.inputSize,
+          });
         }
         break;
       }
@@ -237,7 +248,11 @@ export class EncoderPool {
     // Workers hold the process open while they load their model and while there is work, so a
     // pool nobody closed does not keep a finished program from exiting.
     const busy = this.queue.length > 0 || slots.some((s) => s.inFlight.size > 0);
-    for (const s of slots) if (!s.stopped) (busy || !s.ready ? s.worker.ref() : s.worker.unref());
+    for (const s of slots) {
+      if (s.stopped) continue;
+      if (busy || !s.ready) s.worker.ref();
+      else s.worker.unref();
+    }
   }
 
   private failJobs(jobs: Job[], why: Error): void {
@@ -250,13 +265,20 @@ export class EncoderPool {
  * whose kernels already use every core for one image gets 1 (the calling thread); asking for more
  * there is an error.
  */
-export function resolveEncoderWorkers(requested: number | null | undefined, checkpoint: string, config: SamConfig, backend = tf.getBackend()): number {
+export function resolveEncoderWorkers(
+  requested: number | null | undefined,
+  checkpoint: string,
+  config: SamConfig,
+  backend = tf.getBackend(),
+): number {
   if (requested !== null && requested !== undefined && !(Number.isInteger(requested) && requested >= 1)) {
     throw new Error(`encoder workers must be an integer >= 1, got ${requested}`);
   }
   if (MULTI_THREADED_BACKENDS.has(backend)) {
     if (requested !== null && requested !== undefined && requested > 1) {
-      throw new Error(`${requested} encoder workers: the '${backend}' backend already uses every core for one image; use 1 worker with it`);
+      throw new Error(
+        `${requested} encoder workers: the '${backend}' backend already uses every core for one image; use 1 worker with it`,
+      );
     }
     return 1;
   }

@@ -33,7 +33,9 @@ async function encode(id: number, image: RgbImage): Promise<void> {
     const values = (await embedding.embedding.data()) as Float32Array;
     // A view into a larger buffer would transfer (and detach) more than its values.
     const data = values.byteLength === values.buffer.byteLength ? values : values.slice();
-    post({ type: 'encoded', id, data, shape: embedding.embedding.shape, inputSize: embedding.inputSize }, [data.buffer as ArrayBuffer]);
+    post({ type: 'encoded', id, data, shape: embedding.embedding.shape, inputSize: embedding.inputSize }, [
+      data.buffer as ArrayBuffer,
+    ]);
   } finally {
     embedding.dispose();
   }
@@ -41,8 +43,15 @@ async function encode(id: number, image: RgbImage): Promise<void> {
 
 port.on('message', (req: EncoderRequest) => {
   if (req.cmd === 'close') {
-    model.then((sam) => sam.dispose(), () => undefined).finally(() => post({ type: 'closed' }));
+    model
+      .then(
+        (sam) => sam.dispose(),
+        () => undefined,
+      )
+      .finally(() => post({ type: 'closed' }));
     return;
   }
-  encode(req.id, req.image).catch((err: Error) => post({ type: 'error', id: req.id, error: err?.message ?? String(err) }));
+  encode(req.id, req.image).catch((err: Error) =>
+    post({ type: 'error', id: req.id, error: err?.message ?? String(err) }),
+  );
 });

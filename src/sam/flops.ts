@@ -34,7 +34,8 @@ export function decoderFlops(c: SamConfig, numPromptTokens: number, numMasks: nu
   const hw = embeddingGridSize(c) ** 2;
   const tq = md.numMultimaskOutputs + 2 + numPromptTokens;
   const inner = d / md.transformer.attentionDownsampleRate;
-  const cross = (nq: number, nk: number) => 2 * (nq * d * inner + 2 * nk * d * inner + 2 * nq * nk * inner + nq * inner * d);
+  const cross = (nq: number, nk: number) =>
+    2 * (nq * d * inner + 2 * nk * d * inner + 2 * nq * nk * inner + nq * inner * d);
   let f = 0;
   for (let i = 0; i < md.transformer.depth; i++) {
     f += 2 * (4 * tq * d * d + 2 * tq * tq * d); // self-attention

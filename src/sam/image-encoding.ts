@@ -19,17 +19,23 @@ export function embeddingKey(model: SamModel, image: RgbImage): string {
 }
 
 export function checkImage(image: RgbImage, what = 'image'): void {
-  if (!image || !(image.data instanceof Uint8Array)) throw new Error(`${what}: expected { width, height, data: Uint8Array }`);
+  if (!image || !(image.data instanceof Uint8Array))
+    throw new Error(`${what}: expected { width, height, data: Uint8Array }`);
   if (!(Number.isInteger(image.width) && Number.isInteger(image.height) && image.width > 0 && image.height > 0)) {
     throw new Error(`${what}: invalid size ${image.width}x${image.height}`);
   }
   if (image.data.length !== image.width * image.height * 3) {
-    throw new Error(`${what}: ${image.width}x${image.height} RGB needs ${image.width * image.height * 3} bytes, got ${image.data.length}`);
+    throw new Error(
+      `${what}: ${image.width}x${image.height} RGB needs ${image.width * image.height * 3} bytes, got ${image.data.length}`,
+    );
   }
 }
 
 /** The encoder input [S, S, 3] for an image, and the size of the resized image inside it. */
-export function preprocessImage(model: SamModel, image: RgbImage): { input: tf.Tensor3D; inputSize: { height: number; width: number } } {
+export function preprocessImage(
+  model: SamModel,
+  image: RgbImage,
+): { input: tf.Tensor3D; inputSize: { height: number; width: number } } {
   checkImage(image);
   const s = model.config.imageEncoder.imgSize;
   const original = { height: image.height, width: image.width };

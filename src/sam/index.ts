@@ -1,5 +1,19 @@
-export { SAM_PRESETS, samConfigFromJson, samConfigToJson, validateSamConfig, embeddingGridSize, lowResMaskSize } from './config';
-export type { SamConfig, SamPresetName, ImageEncoderConfig, PromptEncoderConfig, MaskDecoderConfig, TwoWayTransformerConfig } from './config';
+export {
+  SAM_PRESETS,
+  samConfigFromJson,
+  samConfigToJson,
+  validateSamConfig,
+  embeddingGridSize,
+  lowResMaskSize,
+} from './config';
+export type {
+  SamConfig,
+  SamPresetName,
+  ImageEncoderConfig,
+  PromptEncoderConfig,
+  MaskDecoderConfig,
+  TwoWayTransformerConfig,
+} from './config';
 export { SamModel } from './modeling/sam-model';
 export type { DecodeRequest } from './modeling/sam-model';
 export type { DecoderOutput, DecoderIntermediates } from './modeling/mask-decoder';
@@ -17,7 +31,13 @@ export { EncoderPool, defaultEncoderWorkers, availableCores } from './encoder-po
 export type { EncoderPoolOptions, EncodedImage } from './encoder-pool';
 export { encodeImage, preprocessImage, embeddingKey } from './image-encoding';
 export { postprocessMasks } from './processing/postprocess';
-export { resizeLongestSideSize, resizeImageLongestSide, applyCoords, applyBoxes, normalizeAndPad } from './processing/transforms';
+export {
+  resizeLongestSideSize,
+  resizeImageLongestSide,
+  applyCoords,
+  applyBoxes,
+  normalizeAndPad,
+} from './processing/transforms';
 export type { ImageSizeHW } from './processing/transforms';
 export { resizeBilinearPil } from './processing/pil-resize';
 export { samWeightSpecs } from './weights/weight-spec';

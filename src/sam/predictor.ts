@@ -110,7 +110,12 @@ export class SamPredictor {
     const requests = inputs.map((inp, i) => {
       const embedding = inp.embedding ?? this.current;
       if (!embedding) throw new Error(`predictBatch: input ${i} has no embedding and no image is set`);
-      return { embedding, prompt: this.toModelPrompt(inp, embedding, i), maskInput: this.maskInput(inp.maskInput, i), multimaskOutput: inp.multimaskOutput ?? true };
+      return {
+        embedding,
+        prompt: this.toModelPrompt(inp, embedding, i),
+        maskInput: this.maskInput(inp.maskInput, i),
+        multimaskOutput: inp.multimaskOutput ?? true,
+      };
     });
     try {
       const outs = this.model.decode(requests);
@@ -129,7 +134,8 @@ export class SamPredictor {
         return { masks, iouPredictions: o.iouPredictions, lowResLogits: o.lowResLogits };
       });
     } finally {
-      for (let i = 0; i < requests.length; i++) if (requests[i].maskInput && requests[i].maskInput !== inputs[i].maskInput) requests[i].maskInput!.dispose();
+      for (let i = 0; i < requests.length; i++)
+        if (requests[i].maskInput && requests[i].maskInput !== inputs[i].maskInput) requests[i].maskInput!.dispose();
     }
   }
 
@@ -137,10 +143,12 @@ export class SamPredictor {
     if (!m) return null;
     const l = 4 * this.model.gridSize;
     if (m.rank === 3) {
-      if (m.shape[0] !== 1 || m.shape[1] !== l || m.shape[2] !== l) throw new Error(`input ${i}: maskInput must be [1, ${l}, ${l}] or [${l}, ${l}], got [${m.shape}]`);
+      if (m.shape[0] !== 1 || m.shape[1] !== l || m.shape[2] !== l)
+        throw new Error(`input ${i}: maskInput must be [1, ${l}, ${l}] or [${l}, ${l}], got [${m.shape}]`);
       return m.reshape([l, l]) as tf.Tensor2D;
     }
-    if (m.shape[0] !== l || m.shape[1] !== l) throw new Error(`input ${i}: maskInput must be [${l}, ${l}], got [${m.shape}]`);
+    if (m.shape[0] !== l || m.shape[1] !== l)
+      throw new Error(`input ${i}: maskInput must be [${l}, ${l}], got [${m.shape}]`);
     return m as tf.Tensor2D;
   }
 
@@ -151,14 +159,16 @@ export class SamPredictor {
       const xy = flatten(inp.pointCoords);
       const labels = inp.pointLabels ? Array.from(inp.pointLabels) : null;
       if (!labels) throw new Error(`input ${i}: pointLabels must be supplied with pointCoords`);
-      if (xy.length !== 2 * labels.length) throw new Error(`input ${i}: ${xy.length / 2} points but ${labels.length} labels`);
+      if (xy.length !== 2 * labels.length)
+        throw new Error(`input ${i}: ${xy.length / 2} points but ${labels.length} labels`);
       if (xy.some((v) => !Number.isFinite(v))) throw new Error(`input ${i}: pointCoords must be finite numbers`);
       prompt.pointsXY = applyCoords(xy, emb.originalSize, s);
       prompt.pointLabels = Int32Array.from(labels);
     }
     if (inp.box) {
       const box = Array.from(inp.box);
-      if (box.length !== 4 || box.some((v) => !Number.isFinite(v))) throw new Error(`input ${i}: box must be 4 finite numbers (x0, y0, x1, y1)`);
+      if (box.length !== 4 || box.some((v) => !Number.isFinite(v)))
+        throw new Error(`input ${i}: box must be 4 finite numbers (x0, y0, x1, y1)`);
       prompt.boxXYXY = applyCoords(box, emb.originalSize, s);
     }
     return prompt;

@@ -32,15 +32,20 @@ function weightsInFolder(dir: string): string {
   for (const ext of SAM_WEIGHT_EXTENSIONS) {
     const found = names.filter((n) => n.endsWith(ext)).sort();
     if (found.length === 1) return path.join(dir, found[0]);
-    if (found.length > 1) throw new Error(`${dir}: holds several ${ext} files (${found.join(', ')}); pass the path of the one to load`);
+    if (found.length > 1)
+      throw new Error(`${dir}: holds several ${ext} files (${found.join(', ')}); pass the path of the one to load`);
   }
-  throw new Error(`${dir}: no SAM weights in this folder (expected a ${SAM_WEIGHT_EXTENSIONS.join(' or ')} file beside config.json)`);
+  throw new Error(
+    `${dir}: no SAM weights in this folder (expected a ${SAM_WEIGHT_EXTENSIONS.join(' or ')} file beside config.json)`,
+  );
 }
 
 /** Find the weights and config.json of a model folder or weights file, without reading them. */
 export function resolvePretrained(dirOrFile: string): PretrainedFiles {
   if (!fs.existsSync(dirOrFile)) {
-    throw new Error(`SAM model not found: ${dirOrFile} (expected a folder with config.json and a ${SAM_WEIGHT_EXTENSIONS.join(' or ')} file, or such a file)`);
+    throw new Error(
+      `SAM model not found: ${dirOrFile} (expected a folder with config.json and a ${SAM_WEIGHT_EXTENSIONS.join(' or ')} file, or such a file)`,
+    );
   }
   const isDir = fs.statSync(dirOrFile).isDirectory();
   const weights = isDir ? weightsInFolder(dirOrFile) : dirOrFile;
@@ -59,7 +64,8 @@ async function readConfigJson(file: string): Promise<SamConfig> {
 /** The config named by the option or found beside the weights; null when only the weights can tell. */
 async function configFromFiles(files: PretrainedFiles, option: LoadSamOptions['config']): Promise<SamConfig | null> {
   if (option && typeof option === 'object') return option;
-  if (typeof option === 'string') return option in SAM_PRESETS ? SAM_PRESETS[option as SamPresetName] : readConfigJson(option);
+  if (typeof option === 'string')
+    return option in SAM_PRESETS ? SAM_PRESETS[option as SamPresetName] : readConfigJson(option);
   return files.config ? readConfigJson(files.config) : null;
 }
 
@@ -74,7 +80,10 @@ export async function fromPretrained(dirOrFile: string, options: LoadSamOptions 
   const record = await readSamCheckpoint(files.weights);
   if (!config) {
     const preset = inferSamPreset(record);
-    if (!preset) throw new Error(`${files.weights}: cannot infer the SAM config from the weights and no config.json is beside them; pass a config or a config.json path`);
+    if (!preset)
+      throw new Error(
+        `${files.weights}: cannot infer the SAM config from the weights and no config.json is beside them; pass a config or a config.json path`,
+      );
     config = SAM_PRESETS[preset];
   }
   const raw = toRawWeights(record, files.weights);

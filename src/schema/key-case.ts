@@ -7,8 +7,12 @@
 import type { z } from 'zod';
 import { s, Section } from './schema';
 
-type SnakeCase<K extends string> = K extends `${infer Head}${infer Tail}` ? `${Head extends Lowercase<Head> ? Head : `_${Lowercase<Head>}`}${SnakeCase<Tail>}` : K;
-type CamelCase<K extends string> = K extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : K;
+type SnakeCase<K extends string> = K extends `${infer Head}${infer Tail}`
+  ? `${Head extends Lowercase<Head> ? Head : `_${Lowercase<Head>}`}${SnakeCase<Tail>}`
+  : K;
+type CamelCase<K extends string> = K extends `${infer Head}_${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : K;
 
 export type SnakeCaseKeys<T> = { [K in keyof T & string as SnakeCase<K>]: T[K] };
 export type CamelCaseKeys<T> = { [K in keyof T & string as CamelCase<K>]: T[K] };
@@ -21,7 +25,8 @@ export function snakeCaseShape<S extends Record<string, z.ZodType>>(shape: S): S
   const mapped: Record<string, z.ZodType> = {};
   for (const [key, field] of Object.entries(shape)) {
     const snake = snakeCase(key);
-    if (camelCase(snake) !== key) throw new Error(`option '${key}' does not map back from its config key '${snake}'; name it in plain camelCase`);
+    if (camelCase(snake) !== key)
+      throw new Error(`option '${key}' does not map back from its config key '${snake}'; name it in plain camelCase`);
     mapped[snake] = field;
   }
   return mapped as SnakeCaseKeys<S>;

@@ -35,7 +35,8 @@ function jsonPrefix(value: unknown, limit: number): string {
     if (out.length >= limit) throw full;
   };
   const write = (v: unknown, inArray: boolean): void => {
-    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON: () => unknown }).toJSON();
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function')
+      v = (v as { toJSON: () => unknown }).toJSON();
     if (v === null) return put('null');
     switch (typeof v) {
       case 'string':
@@ -103,7 +104,8 @@ export interface NumberRule {
 
 function numberText(r: NumberRule): string {
   const kind = r.integer ? 'an integer' : 'a number';
-  if (r.min !== undefined && r.max !== undefined) return `${kind} in ${r.minExclusive ? '(' : '['}${r.min}, ${r.max}${r.maxExclusive ? ')' : ']'}`;
+  if (r.min !== undefined && r.max !== undefined)
+    return `${kind} in ${r.minExclusive ? '(' : '['}${r.min}, ${r.max}${r.maxExclusive ? ')' : ']'}`;
   if (r.min !== undefined) return `${kind} ${r.minExclusive ? '>' : '>='} ${r.min}`;
   if (r.max !== undefined) return `${kind} ${r.maxExclusive ? '<' : '<='} ${r.max}`;
   return kind;
@@ -130,19 +132,27 @@ function string(opts: { nonEmpty?: boolean; pattern?: RegExp; patternText?: stri
 }
 
 function boolean(): z.ZodBoolean {
-  return worded(z.boolean({ error: (i) => (i.input === undefined ? 'required (true | false)' : `expected true or false, got ${showValue(i.input)}`) }), 'true | false');
+  return worded(
+    z.boolean({
+      error: (i) =>
+        i.input === undefined ? 'required (true | false)' : `expected true or false, got ${showValue(i.input)}`,
+    }),
+    'true | false',
+  );
 }
 
 function oneOf<const V extends readonly [string, ...string[]] | readonly string[]>(values: V) {
   const text = values.join(' | ');
-  const error = (i: { input?: unknown }): string => (i.input === undefined ? `required (${text})` : `expected one of ${values.join(', ')}, got ${showValue(i.input)}`);
+  const error = (i: { input?: unknown }): string =>
+    i.input === undefined ? `required (${text})` : `expected one of ${values.join(', ')}, got ${showValue(i.input)}`;
   return worded(z.enum(values as unknown as readonly [V[number], ...V[number][]], { error }), text);
 }
 
 /** One of a few exact values (numbers too: an enum is only of strings). */
 function literal<const V extends readonly [string | number | boolean, ...(string | number | boolean)[]]>(...values: V) {
   const text = values.map((v) => JSON.stringify(v)).join(' | ');
-  const error = (i: { input?: unknown }): string => (i.input === undefined ? `required (${text})` : `expected one of ${values.join(', ')}, got ${showValue(i.input)}`);
+  const error = (i: { input?: unknown }): string =>
+    i.input === undefined ? `required (${text})` : `expected one of ${values.join(', ')}, got ${showValue(i.input)}`;
   return worded(z.literal(values as unknown as V[number][], { error }), text);
 }
 
@@ -150,9 +160,15 @@ function array<T extends z.ZodType>(items: T, opts: { minItems?: number; maxItem
   const { minItems, maxItems } = opts;
   const count = minItems !== undefined && minItems === maxItems ? `${minItems} ` : '';
   const text = `list of ${count}(${typeTextOf(items)})`;
-  let a = z.array(items, { error: (i) => (i.input === undefined ? `required (${text})` : `expected a list, got ${showValue(i.input)}`) });
-  if (minItems !== undefined) a = a.min(minItems, { error: (i) => `expected at least ${minItems} item(s), got ${(i.input as unknown[]).length}` });
-  if (maxItems !== undefined) a = a.max(maxItems, { error: (i) => `expected at most ${maxItems} item(s), got ${(i.input as unknown[]).length}` });
+  let a = z.array(items, {
+    error: (i) => (i.input === undefined ? `required (${text})` : `expected a list, got ${showValue(i.input)}`),
+  });
+  if (minItems !== undefined)
+    a = a.min(minItems, {
+      error: (i) => `expected at least ${minItems} item(s), got ${(i.input as unknown[]).length}`,
+    });
+  if (maxItems !== undefined)
+    a = a.max(maxItems, { error: (i) => `expected at most ${maxItems} item(s), got ${(i.input as unknown[]).length}` });
   return worded(a, text);
 }
 
@@ -160,9 +176,13 @@ function array<T extends z.ZodType>(items: T, opts: { minItems?: number; maxItem
  * A value another module checks: `check` calls `fail` for each problem (at `path` inside the value,
  * or at the value itself).
  */
-function custom<T>(typeText: string, check: (value: unknown, fail: (message: string, path?: (string | number)[]) => void) => void) {
+function custom<T>(
+  typeText: string,
+  check: (value: unknown, fail: (message: string, path?: (string | number)[]) => void) => void,
+) {
   const checked = z.custom<T>().superRefine((value, ctx) => {
-    const fail = (message: string, path: (string | number)[] = []): void => ctx.addIssue({ code: 'custom', message, path, input: value });
+    const fail = (message: string, path: (string | number)[] = []): void =>
+      ctx.addIssue({ code: 'custom', message, path, input: value });
     if (value === undefined) fail(`required (${typeText})`);
     else check(value, fail);
   });
@@ -189,7 +209,12 @@ function section<S extends Shape>(shape: S): Section<S> {
         for (const key of Object.keys(value)) {
           if (Object.prototype.hasOwnProperty.call(shape, key)) continue;
           const hint = closestKey(key, keys);
-          ctx.addIssue({ code: 'custom', path: [key], input: value[key], message: `unknown key${hint ? ` (did you mean '${hint}'?)` : ''}; known keys: ${keys.join(', ')}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            input: value[key],
+            message: `unknown key${hint ? ` (did you mean '${hint}'?)` : ''}; known keys: ${keys.join(', ')}`,
+          });
         }
       },
       // Report unknown keys beside the problems of the known ones.
@@ -207,7 +232,10 @@ function section<S extends Shape>(shape: S): Section<S> {
     return out;
   };
   // The runtime object is loose only so that unknown keys reach the check above; a value with one never validates.
-  return worded(z.preprocess(ownKeys, object as unknown as z.ZodObject<S, z.core.$strip>), `{${keys.join(', ')}}`) as unknown as Section<S>;
+  return worded(
+    z.preprocess(ownKeys, object as unknown as z.ZodObject<S, z.core.$strip>),
+    `{${keys.join(', ')}}`,
+  ) as unknown as Section<S>;
 }
 
 /** The first option that validates wins; a value's problems are told against the options of its own kind. */
@@ -237,7 +265,8 @@ export const s = {
 
 /** The schema below defaults, nullability and sections' key handling. */
 function unwrap(schema: z.ZodType): z.ZodType {
-  if (schema instanceof z.ZodDefault || schema instanceof z.ZodNullable || schema instanceof z.ZodOptional) return unwrap(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodNullable || schema instanceof z.ZodOptional)
+    return unwrap(schema.unwrap() as z.ZodType);
   if (schema instanceof z.ZodPipe) return unwrap(schema.out as z.ZodType);
   return schema;
 }
@@ -253,9 +282,12 @@ export function typeTextOf(schema: z.ZodType): string {
   const own = typeTexts.get(schema)?.typeText;
   if (own !== undefined) return own;
   if (schema instanceof z.ZodNullable) return `${typeTextOf(schema.unwrap() as z.ZodType)} | null`;
-  if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) return typeTextOf(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional)
+    return typeTextOf(schema.unwrap() as z.ZodType);
   if (schema instanceof z.ZodPipe) return typeTextOf(schema.out as z.ZodType);
-  throw new Error(`schema of type '${schema.def.type}' has no wording for the docs; build it with the config schema builders`);
+  throw new Error(
+    `schema of type '${schema.def.type}' has no wording for the docs; build it with the config schema builders`,
+  );
 }
 
 function kindOf(schema: z.ZodType): 'object' | 'array' | 'scalar' | 'any' {
@@ -347,7 +379,11 @@ export class SchemaContext {
 }
 
 /** Validate and resolve; returns the value and the problems found (empty when valid). */
-export function validate<T extends z.ZodType>(schema: T, value: unknown, rootPath = ''): { value: z.infer<T> | undefined; issues: SchemaIssue[] } {
+export function validate<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  rootPath = '',
+): { value: z.infer<T> | undefined; issues: SchemaIssue[] } {
   const r = schema.safeParse(value);
   if (r.success) return { value: r.data, issues: [] };
   return { value: undefined, issues: issuesOf(r.error.issues, rootPath) };
@@ -377,7 +413,8 @@ export interface DocRow {
 
 function descriptionOf(schema: z.ZodType): string {
   if (schema.description) return schema.description;
-  if (schema instanceof z.ZodDefault || schema instanceof z.ZodNullable || schema instanceof z.ZodOptional) return descriptionOf(schema.unwrap() as z.ZodType);
+  if (schema instanceof z.ZodDefault || schema instanceof z.ZodNullable || schema instanceof z.ZodOptional)
+    return descriptionOf(schema.unwrap() as z.ZodType);
   return '';
 }
 
@@ -386,7 +423,14 @@ export function docRows(schema: z.ZodType, path = ''): DocRow[] {
   const shape = sectionShape(schema);
   if (shape) return Object.entries(shape).flatMap(([k, child]) => docRows(child, path ? `${path}.${k}` : k));
   const absent = schema.safeParse(undefined);
-  return [{ path, type: typeTextOf(schema), default: absent.success ? showDefault(absent.data) : '(required)', doc: descriptionOf(schema) }];
+  return [
+    {
+      path,
+      type: typeTextOf(schema),
+      default: absent.success ? showDefault(absent.data) : '(required)',
+      doc: descriptionOf(schema),
+    },
+  ];
 }
 
 function showDefault(v: unknown): string {

@@ -23,11 +23,16 @@ export type TextEncoderSpec =
   | { type: 'hashed'; dim?: number; minN?: number; maxN?: number };
 
 export async function createTextEncoder(spec: TextEncoderSpec): Promise<TextEncoder> {
-  if (!spec || typeof spec !== 'object') throw new Error(`text encoder spec must be an object, got ${JSON.stringify(spec)}`);
+  if (!spec || typeof spec !== 'object')
+    throw new Error(`text encoder spec must be an object, got ${JSON.stringify(spec)}`);
   if (spec.type === 'hashed') return new HashedNgramEncoder({ dim: spec.dim, minN: spec.minN, maxN: spec.maxN });
   if (spec.type === 'use') {
-    if (typeof spec.dir !== 'string' || spec.dir.length === 0) throw new Error(`text encoder spec: 'dir' must name the Universal Sentence Encoder folder`);
-    const exists = await fsp.stat(spec.dir).then((s) => s.isDirectory(), () => false);
+    if (typeof spec.dir !== 'string' || spec.dir.length === 0)
+      throw new Error(`text encoder spec: 'dir' must name the Universal Sentence Encoder folder`);
+    const exists = await fsp.stat(spec.dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     if (!exists && spec.fallback !== false) {
       const enc = new HashedNgramEncoder({ dim: spec.fallbackDim ?? 512 });
       (spec.onFallback ?? ((m: string) => console.warn(m)))(
@@ -38,5 +43,7 @@ export async function createTextEncoder(spec: TextEncoderSpec): Promise<TextEnco
     }
     return UseTextEncoder.load(spec.dir);
   }
-  throw new Error(`text encoder spec: 'type' must be 'use' or 'hashed', got ${JSON.stringify((spec as { type?: unknown }).type)}`);
+  throw new Error(
+    `text encoder spec: 'type' must be 'use' or 'hashed', got ${JSON.stringify((spec as { type?: unknown }).type)}`,
+  );
 }

@@ -46,8 +46,15 @@ export class HashedNgramEncoder extends CachedTextEncoder {
     this.dim = options.dim ?? 512;
     this.minN = options.minN ?? 1;
     this.maxN = options.maxN ?? 4;
-    if (!(Number.isInteger(this.dim) && this.dim >= 2)) throw new Error(`hashed text encoder: dim must be an integer >= 2, got ${options.dim}`);
-    if (!(Number.isInteger(this.minN) && Number.isInteger(this.maxN) && this.minN >= 1 && this.maxN >= this.minN && this.maxN <= 16)) {
+    if (!(Number.isInteger(this.dim) && this.dim >= 2))
+      throw new Error(`hashed text encoder: dim must be an integer >= 2, got ${options.dim}`);
+    if (!(
+      Number.isInteger(this.minN) &&
+      Number.isInteger(this.maxN) &&
+      this.minN >= 1 &&
+      this.maxN >= this.minN &&
+      this.maxN <= 16
+    )) {
       throw new Error(`hashed text encoder: need integers 1 <= minN <= maxN <= 16, got ${this.minN}..${this.maxN}`);
     }
     this.id = `hashed-ngram-v1:d${this.dim}:n${this.minN}-${this.maxN}`;
@@ -61,7 +68,7 @@ export class HashedNgramEncoder extends CachedTextEncoder {
       for (let i = 0; i + n <= chars.length; i++) {
         const gram = chars.slice(i, i + n).join('');
         const h = fnv1a(gram, n);
-        v[h % this.dim] += (h >>> 31) === 1 ? -1 : 1;
+        v[h % this.dim] += h >>> 31 === 1 ? -1 : 1;
       }
     }
     return v;

@@ -47,7 +47,11 @@ export function l2NormalizeInPlace(x: Float32Array): Float32Array {
  * Errors when a model that recorded `expected` is about to run with vectors from `actual`.
  * `context` names what is being loaded (a checkpoint folder, an export).
  */
-export function assertSameTextEncoder(expected: TextEncoderIdentity | null | undefined, actual: TextEncoderIdentity | null | undefined, context: string): void {
+export function assertSameTextEncoder(
+  expected: TextEncoderIdentity | null | undefined,
+  actual: TextEncoderIdentity | null | undefined,
+  context: string,
+): void {
   const show = (e: TextEncoderIdentity | null | undefined): string => (e ? `'${e.id}' (dim ${e.dim})` : 'none');
   const same = expected && actual ? expected.id === actual.id && expected.dim === actual.dim : !expected && !actual;
   if (!same) {
@@ -61,9 +65,12 @@ export function assertSameTextEncoder(expected: TextEncoderIdentity | null | und
 /** Parses an identity read from JSON; errors name `source` and the field. */
 export function parseTextEncoderIdentity(json: unknown, source: string): TextEncoderIdentity {
   const o = json as Partial<TextEncoderIdentity> | null;
-  if (!o || typeof o !== 'object') throw new Error(`${source}: text encoder identity must be an object {id, dim}, got ${JSON.stringify(json)}`);
-  if (typeof o.id !== 'string' || o.id.length === 0) throw new Error(`${source}: text encoder 'id' must be a non-empty string, got ${JSON.stringify(o.id)}`);
-  if (!(typeof o.dim === 'number' && Number.isInteger(o.dim) && o.dim > 0)) throw new Error(`${source}: text encoder 'dim' must be a positive integer, got ${JSON.stringify(o.dim)}`);
+  if (!o || typeof o !== 'object')
+    throw new Error(`${source}: text encoder identity must be an object {id, dim}, got ${JSON.stringify(json)}`);
+  if (typeof o.id !== 'string' || o.id.length === 0)
+    throw new Error(`${source}: text encoder 'id' must be a non-empty string, got ${JSON.stringify(o.id)}`);
+  if (!(typeof o.dim === 'number' && Number.isInteger(o.dim) && o.dim > 0))
+    throw new Error(`${source}: text encoder 'dim' must be a positive integer, got ${JSON.stringify(o.dim)}`);
   return { id: o.id, dim: o.dim };
 }
 
@@ -84,10 +91,12 @@ export abstract class CachedTextEncoder implements TextEncoder {
     const missing = [...new Set(keys.filter((k) => k.length > 0 && !this.cache.has(k)))];
     if (missing.length > 0) {
       const vectors = await this.compute(missing);
-      if (vectors.length !== missing.length) throw new Error(`${this.id}: computed ${vectors.length} vectors for ${missing.length} names`);
+      if (vectors.length !== missing.length)
+        throw new Error(`${this.id}: computed ${vectors.length} vectors for ${missing.length} names`);
       missing.forEach((k, i) => {
         const v = vectors[i];
-        if (!(v instanceof Float32Array) || v.length !== this.dim) throw new Error(`${this.id}: vector of '${k}' has length ${v?.length}, expected ${this.dim}`);
+        if (!(v instanceof Float32Array) || v.length !== this.dim)
+          throw new Error(`${this.id}: vector of '${k}' has length ${v?.length}, expected ${this.dim}`);
         this.cache.set(k, l2NormalizeInPlace(v));
       });
     }

@@ -23,14 +23,25 @@ import { CachedTextEncoder } from './text-encoder';
 export const USE_MODEL_FILE = 'model.json';
 export const USE_VOCAB_FILE = 'vocab.json';
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
+const DTYPE_BYTES: Record<string, number> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  uint8: 1,
+  uint16: 2,
+  float16: 2,
+  complex64: 8,
+};
 
 async function readFileNamed(file: string, what: string): Promise<Buffer> {
   try {
     return await fsp.readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`Universal Sentence Encoder folder is incomplete: missing ${what} '${file}' (run scripts/download-use.ts or copy the files there)`);
+    if (code === 'ENOENT')
+      throw new Error(
+        `Universal Sentence Encoder folder is incomplete: missing ${what} '${file}' (run scripts/download-use.ts or copy the files there)`,
+      );
     throw new Error(`cannot read ${what} '${file}': ${(err as Error).message}`);
   }
 }
@@ -52,21 +63,27 @@ function entryBytes(e: tf.io.WeightsManifestEntry): number | null {
 }
 
 /** Reads and checks model.json and every shard it lists; errors name the file at fault. */
-async function readGraphArtifacts(dir: string): Promise<{ artifacts: tf.io.ModelArtifacts; hash: ReturnType<typeof createHash> }> {
+async function readGraphArtifacts(
+  dir: string,
+): Promise<{ artifacts: tf.io.ModelArtifacts; hash: ReturnType<typeof createHash> }> {
   const modelFile = path.join(dir, USE_MODEL_FILE);
   const modelBytes = await readFileNamed(modelFile, 'model file');
   const hash = createHash('sha256').update(modelBytes);
   const json = parseJson(modelBytes, modelFile) as tf.io.ModelJSON;
-  if (!json || typeof json !== 'object' || !json.modelTopology) throw new Error(`${modelFile}: not a tfjs graph model (no 'modelTopology')`);
-  if (!Array.isArray(json.weightsManifest)) throw new Error(`${modelFile}: not a tfjs graph model (no 'weightsManifest' array)`);
+  if (!json || typeof json !== 'object' || !json.modelTopology)
+    throw new Error(`${modelFile}: not a tfjs graph model (no 'modelTopology')`);
+  if (!Array.isArray(json.weightsManifest))
+    throw new Error(`${modelFile}: not a tfjs graph model (no 'weightsManifest' array)`);
   const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
     const specs: tf.io.WeightsManifestEntry[] = [];
     const buffers: ArrayBuffer[] = [];
     for (const [g, group] of manifest.entries()) {
-      if (!Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new Error(`${modelFile}: weightsManifest[${g}] needs 'paths' and 'weights' arrays`);
+      if (!Array.isArray(group.paths) || !Array.isArray(group.weights))
+        throw new Error(`${modelFile}: weightsManifest[${g}] needs 'paths' and 'weights' arrays`);
       let groupBytes = 0;
       for (const p of group.paths) {
-        if (typeof p !== 'string' || p.includes('..') || path.isAbsolute(p)) throw new Error(`${modelFile}: weightsManifest[${g}] has an unsafe shard path ${JSON.stringify(p)}`);
+        if (typeof p !== 'string' || p.includes('..') || path.isAbsolute(p))
+          throw new Error(`${modelFile}: weightsManifest[${g}] has an unsafe shard path ${JSON.stringify(p)}`);
         const shardFile = path.join(dir, p);
         const bytes = await readFileNamed(shardFile, 'weight shard');
         hash.update(bytes);
@@ -83,7 +100,9 @@ async function readGraphArtifacts(dir: string): Promise<{ artifacts: tf.io.Model
         expected += b;
       }
       if (expected >= 0 && expected !== groupBytes) {
-        throw new Error(`${modelFile}: weightsManifest[${g}] lists ${expected} bytes of weights but its shards (${group.paths.join(', ')}) hold ${groupBytes}; the folder is incomplete or mixed`);
+        throw new Error(
+          `${modelFile}: weightsManifest[${g}] lists ${expected} bytes of weights but its shards (${group.paths.join(', ')}) hold ${groupBytes}; the folder is incomplete or mixed`,
+        );
       }
       specs.push(...group.weights);
     }
@@ -94,7 +113,8 @@ async function readGraphArtifacts(dir: string): Promise<{ artifacts: tf.io.Model
 
 function parseVocabulary(bytes: Buffer, file: string): Array<[string, number]> {
   const vocab = parseJson(bytes, file);
-  if (!Array.isArray(vocab) || vocab.length === 0) throw new Error(`${file}: a vocabulary must be a non-empty array of [piece, score] pairs`);
+  if (!Array.isArray(vocab) || vocab.length === 0)
+    throw new Error(`${file}: a vocabulary must be a non-empty array of [piece, score] pairs`);
   vocab.forEach((e, i) => {
     if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number') {
       throw new Error(`${file}: entry ${i} must be [piece (string), score (number)], got ${JSON.stringify(e)}`);
@@ -118,7 +138,10 @@ export class UseTextEncoder extends CachedTextEncoder {
   static async load(dir: string): Promise<UseTextEncoder> {
     const abs = path.resolve(dir);
     const stat = await fsp.stat(abs).catch(() => null);
-    if (!stat || !stat.isDirectory()) throw new Error(`Universal Sentence Encoder folder '${abs}' does not exist (expected ${USE_MODEL_FILE}, weight shards and ${USE_VOCAB_FILE}; run scripts/download-use.ts)`);
+    if (!stat || !stat.isDirectory())
+      throw new Error(
+        `Universal Sentence Encoder folder '${abs}' does not exist (expected ${USE_MODEL_FILE}, weight shards and ${USE_VOCAB_FILE}; run scripts/download-use.ts)`,
+      );
     const vocabFile = path.join(abs, USE_VOCAB_FILE);
     // Check the vocabulary first: it is the file people forget (the graph model loads without it).
     const vocabBytes = await readFileNamed(vocabFile, 'vocabulary');
@@ -132,11 +155,15 @@ export class UseTextEncoder extends CachedTextEncoder {
       throw new Error(`${path.join(abs, USE_MODEL_FILE)}: cannot build the graph model: ${(err as Error).message}`);
     }
     const names = model.inputs.map((i) => i.name);
-    const sigKeys = Object.keys((artifacts.signature as { inputs?: Record<string, unknown> } | undefined)?.inputs ?? {});
+    const sigKeys = Object.keys(
+      (artifacts.signature as { inputs?: Record<string, unknown> } | undefined)?.inputs ?? {},
+    );
     for (const want of ['indices', 'values']) {
       if (!names.includes(want) && !sigKeys.includes(want)) {
         model.dispose();
-        throw new Error(`${path.join(abs, USE_MODEL_FILE)}: graph has no input '${want}' (inputs: ${names.join(', ')}); not a Universal Sentence Encoder lite model`);
+        throw new Error(
+          `${path.join(abs, USE_MODEL_FILE)}: graph has no input '${want}' (inputs: ${names.join(', ')}); not a Universal Sentence Encoder lite model`,
+        );
       }
     }
     const tokenizer = new Tokenizer(vocab);
@@ -162,10 +189,12 @@ export class UseTextEncoder extends CachedTextEncoder {
   private static async run(model: tf.GraphModel, encodings: number[][]): Promise<tf.Tensor> {
     const flatIdx: number[] = [];
     const flatVal: number[] = [];
-    encodings.forEach((ids, i) => ids.forEach((id, j) => {
-      flatIdx.push(i, j);
-      flatVal.push(id);
-    }));
+    encodings.forEach((ids, i) =>
+      ids.forEach((id, j) => {
+        flatIdx.push(i, j);
+        flatVal.push(id);
+      }),
+    );
     const indices = tf.tensor2d(flatIdx, [flatVal.length, 2], 'int32');
     const values = tf.tensor1d(flatVal, 'int32');
     try {

@@ -20,7 +20,13 @@ import { packedMatMulPreferred } from './packed-matmul';
 const KERNEL = 'AlignSamAttention';
 const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
   const { q, k, v, tableH, tableW } = inputs as Record<string, tf.TensorInfo | undefined>;
-  const { batches, heads, kh, kw, scale } = attrs as unknown as { batches: number; heads: number; kh: number; kw: number; scale: number };
+  const { batches, heads, kh, kw, scale } = attrs as unknown as {
+    batches: number;
+    heads: number;
+    kh: number;
+    kw: number;
+    scale: number;
+  };
   const be = backend as unknown as WasmHeapBackend;
   const kernels = simdKernels()!;
   const [rows, c] = q!.shape;
@@ -29,7 +35,23 @@ const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
   const out = be.makeOutput([rows, c], 'float32');
   const at = (t: tf.TensorInfo | undefined) => (t ? heapAddress(be, t) : 0);
   withScratch(be, kernels.attention_work_floats(n, dh, kh, kw), (work) =>
-    kernels.attention(at(q), at(k), at(v), c, at(tableH), at(tableW), at(out), batches, heads, n, dh, kh, kw, scale, work),
+    kernels.attention(
+      at(q),
+      at(k),
+      at(v),
+      c,
+      at(tableH),
+      at(tableW),
+      at(out),
+      batches,
+      heads,
+      n,
+      dh,
+      kh,
+      kw,
+      scale,
+      work,
+    ),
   );
   return out;
 });
@@ -69,11 +91,21 @@ export function relPosAttention(
   const [rows, c] = q.shape;
   const fits = (t: tf.Tensor) => t.shape.length === 2 && t.shape[0] === rows && t.shape[1] === c;
   if (rows !== batches * n || c % heads !== 0 || !fits(k) || !fits(v)) {
-    throw new Error(`relPosAttention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit ${batches} windows of ${kh}x${kw} tokens and ${heads} heads`);
+    throw new Error(
+      `relPosAttention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit ${batches} windows of ${kh}x${kw} tokens and ${heads} heads`,
+    );
   }
   const dh = c / heads;
-  if (relPos && (relPos.h.shape[0] !== 2 * kh - 1 || relPos.h.shape[1] !== dh || relPos.w.shape[0] !== 2 * kw - 1 || relPos.w.shape[1] !== dh)) {
-    throw new Error(`relPosAttention: rel_pos tables h [${relPos.h.shape}] / w [${relPos.w.shape}] should be [${2 * kh - 1},${dh}] / [${2 * kw - 1},${dh}]`);
+  if (
+    relPos &&
+    (relPos.h.shape[0] !== 2 * kh - 1 ||
+      relPos.h.shape[1] !== dh ||
+      relPos.w.shape[0] !== 2 * kw - 1 ||
+      relPos.w.shape[1] !== dh)
+  ) {
+    throw new Error(
+      `relPosAttention: rel_pos tables h [${relPos.h.shape}] / w [${relPos.w.shape}] should be [${2 * kh - 1},${dh}] / [${2 * kw - 1},${dh}]`,
+    );
   }
   register();
   const inputs: tf.NamedTensorMap = relPos ? { q, k, v, tableH: relPos.h, tableW: relPos.w } : { q, k, v };

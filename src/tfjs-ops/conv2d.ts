@@ -14,15 +14,24 @@ export type ConvPadding = 'same' | 'valid' | Padding2D;
 
 /** Pixels added on each side for a stride-1, dilation-1 convolution. */
 export function resolvePadding(pad: ConvPadding, kernelH: number, kernelW: number): Padding2D {
-  if (pad === 'valid') return [[0, 0], [0, 0]];
+  if (pad === 'valid')
+    return [
+      [0, 0],
+      [0, 0],
+    ];
   if (pad === 'same') {
     // TensorFlow's convention: the odd pixel of an even kernel goes to the bottom/right.
     const top = Math.floor((kernelH - 1) / 2);
     const left = Math.floor((kernelW - 1) / 2);
-    return [[top, kernelH - 1 - top], [left, kernelW - 1 - left]];
+    return [
+      [top, kernelH - 1 - top],
+      [left, kernelW - 1 - left],
+    ];
   }
   if (!Array.isArray(pad) || pad.length !== 2 || pad.some((p) => !Array.isArray(p) || p.length !== 2)) {
-    throw new Error(`conv2d: padding must be 'same', 'valid' or [[top, bottom], [left, right]], got ${JSON.stringify(pad)}`);
+    throw new Error(
+      `conv2d: padding must be 'same', 'valid' or [[top, bottom], [left, right]], got ${JSON.stringify(pad)}`,
+    );
   }
   const flat = [pad[0][0], pad[0][1], pad[1][0], pad[1][1]];
   if (flat.some((p) => !Number.isInteger(p) || p < 0)) {
@@ -32,12 +41,20 @@ export function resolvePadding(pad: ConvPadding, kernelH: number, kernelW: numbe
     // Larger pads would produce output pixels that see only padding; not needed and not supported.
     throw new Error(`conv2d: explicit padding ${JSON.stringify(pad)} exceeds kernel size - 1 (${kernelH}x${kernelW})`);
   }
-  return [[pad[0][0], pad[0][1]], [pad[1][0], pad[1][1]]];
+  return [
+    [pad[0][0], pad[0][1]],
+    [pad[1][0], pad[1][1]],
+  ];
 }
 
 function toTfPad(p: Padding2D): 'valid' | [[0, 0], [number, number], [number, number], [0, 0]] {
   if (p[0][0] === 0 && p[0][1] === 0 && p[1][0] === 0 && p[1][1] === 0) return 'valid';
-  return [[0, 0], [p[0][0], p[0][1]], [p[1][0], p[1][1]], [0, 0]];
+  return [
+    [0, 0],
+    [p[0][0], p[0][1]],
+    [p[1][0], p[1][1]],
+    [0, 0],
+  ];
 }
 
 /** dL/dx: correlate dy with the flipped filter, its in/out channels swapped. */
@@ -49,7 +66,10 @@ function inputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, p: Padding2D): tf.T
     return tf.reshape(dx, [b, h, w, cIn]);
   }
   const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-  const back: Padding2D = [[kh - 1 - p[0][0], kh - 1 - p[0][1]], [kw - 1 - p[1][0], kw - 1 - p[1][1]]];
+  const back: Padding2D = [
+    [kh - 1 - p[0][0], kh - 1 - p[0][1]],
+    [kw - 1 - p[1][0], kw - 1 - p[1][1]],
+  ];
   return tf.conv2d(dy, flipped, 1, toTfPad(back));
 }
 
@@ -66,7 +86,15 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number,
     const n = b * ho * wo;
     return tf.reshape(tf.matMul(tf.transpose(tf.reshape(x, [n, cIn])), tf.reshape(dy, [n, cOut])), [1, 1, cIn, cOut]);
   }
-  const xp = p[0][0] + p[0][1] + p[1][0] + p[1][1] === 0 ? x : tf.pad(x, [[0, 0], [p[0][0], p[0][1]], [p[1][0], p[1][1]], [0, 0]]);
+  const xp =
+    p[0][0] + p[0][1] + p[1][0] + p[1][1] === 0
+      ? x
+      : tf.pad(x, [
+          [0, 0],
+          [p[0][0], p[0][1]],
+          [p[1][0], p[1][1]],
+          [0, 0],
+        ]);
   const images = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, Hp, Wp, B]
   const kernel = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, B, Cout]
   const out = tf.conv2d(images, kernel, 1, 'valid'); // [Cin, kh, kw, Cout]
@@ -79,7 +107,8 @@ function filterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number,
  */
 export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, pad: ConvPadding = 'same'): tf.Tensor4D {
   if (x.rank !== 4) throw new Error(`conv2d: input must be rank 4 [B, H, W, C], got shape [${x.shape}]`);
-  if (filter.rank !== 4) throw new Error(`conv2d: filter must be rank 4 [kh, kw, Cin, Cout], got shape [${filter.shape}]`);
+  if (filter.rank !== 4)
+    throw new Error(`conv2d: filter must be rank 4 [kh, kw, Cin, Cout], got shape [${filter.shape}]`);
   const [kh, kw, cIn] = filter.shape;
   if (x.shape[3] !== cIn) {
     throw new Error(`conv2d: input has ${x.shape[3]} channels but filter [${filter.shape}] expects ${cIn}`);
@@ -94,10 +123,7 @@ export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, pad: ConvPadding = '
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const dy4 = dy as tf.Tensor4D;
-        return [
-          tf.tidy(() => inputGradient(dy4, ws, p)),
-          tf.tidy(() => filterGradient(xs, dy4, kh, kw, p)),
-        ];
+        return [tf.tidy(() => inputGradient(dy4, ws, p)), tf.tidy(() => filterGradient(xs, dy4, kh, kw, p))];
       },
     };
   });

@@ -25,7 +25,8 @@ export function gatherScalePool(table: tf.Tensor4D, index: Int32Array, scale: tf
     throw new Error(`gatherScalePool: scale must be [${b}, ${h}, ${w}, 1], got [${scale.shape}]`);
   }
   for (let i = 0; i < b; i++) {
-    if (!(index[i] >= 0 && index[i] < u)) throw new Error(`gatherScalePool: index[${i}] = ${index[i]} outside [0, ${u})`);
+    if (!(index[i] >= 0 && index[i] < u))
+      throw new Error(`gatherScalePool: index[${i}] = ${index[i]} outside [0, ${u})`);
   }
   const hp = Math.floor(h / k);
   const wp = Math.floor(w / k);
@@ -57,7 +58,13 @@ export function gatherScalePool(table: tf.Tensor4D, index: Int32Array, scale: tf
           if (k > 1) {
             // Repeat each pooled gradient over its k x k block; pixels cut off by 'valid' get 0.
             g = tf.div(tf.image.resizeNearestNeighbor(g, [hp * k, wp * k]), k * k) as tf.Tensor4D;
-            if (hp * k !== h || wp * k !== w) g = tf.pad(g, [[0, 0], [0, h - hp * k], [0, w - wp * k], [0, 0]]);
+            if (hp * k !== h || wp * k !== w)
+              g = tf.pad(g, [
+                [0, 0],
+                [0, h - hp * k],
+                [0, w - wp * k],
+                [0, 0],
+              ]);
           }
           g = tf.mul(g, savedScale) as tf.Tensor4D;
           if (identity) return g;

@@ -17,11 +17,24 @@ const register = lazyWasmKernel(KERNEL, ({ inputs, backend }) => {
   const [m, k] = a.shape;
   const n = b.shape[1];
   const out = be.makeOutput([m, n], 'float32');
-  simdKernels()!.gemm(heapAddress(be, a), heapAddress(be, b), bias ? heapAddress(be, bias) : 0, heapAddress(be, out), m, k, n);
+  simdKernels()!.gemm(
+    heapAddress(be, a),
+    heapAddress(be, b),
+    bias ? heapAddress(be, bias) : 0,
+    heapAddress(be, out),
+    m,
+    k,
+    n,
+  );
   return out;
 });
 
-export function gemmKernel(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null = null, differentiable = false): tf.Tensor2D | null {
+export function gemmKernel(
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  bias: tf.Tensor1D | null = null,
+  differentiable = false,
+): tf.Tensor2D | null {
   if (differentiable || !simdKernels() || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
   if (a.shape[1] !== b.shape[0] || (bias && bias.shape[0] !== b.shape[1])) {
     throw new Error(`gemm: a [${a.shape}] @ b [${b.shape}]${bias ? ` + bias [${bias.shape}]` : ''} do not fit`);
@@ -32,7 +45,12 @@ export function gemmKernel(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | n
 }
 
 /** a @ b (+ bias): the kernel where it applies, tf.matMul otherwise. */
-export function tokenSideMatMul(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D | null = null, differentiable = false): tf.Tensor2D {
+export function tokenSideMatMul(
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  bias: tf.Tensor1D | null = null,
+  differentiable = false,
+): tf.Tensor2D {
   const kernel = gemmKernel(a, b, bias, differentiable);
   if (kernel) return kernel;
   // Not tf.fused.matMul: tfjs-wasm's fused kernel reads the bias's shape from its storage, so a

@@ -28,7 +28,14 @@ interface Attrs {
   transposed: boolean;
 }
 
-function jsLayerNorm(xv: Float32Array, g: Float32Array, be: Float32Array, o: Float32Array, c: number, eps: number): void {
+function jsLayerNorm(
+  xv: Float32Array,
+  g: Float32Array,
+  be: Float32Array,
+  o: Float32Array,
+  c: number,
+  eps: number,
+): void {
   const rows = xv.length / c;
   for (let r = 0, off = 0; r < rows; r++, off += c) {
     let sum = 0;
@@ -69,7 +76,8 @@ const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
 function usable(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, differentiable: boolean): boolean {
   if (differentiable || tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return false;
   const c = x.shape[x.shape.length - 1];
-  if (gamma.shape[0] !== c || beta.shape[0] !== c) throw new Error(`layerNorm: gamma/beta have ${gamma.shape[0]}/${beta.shape[0]} entries, the last axis ${c}`);
+  if (gamma.shape[0] !== c || beta.shape[0] !== c)
+    throw new Error(`layerNorm: gamma/beta have ${gamma.shape[0]}/${beta.shape[0]} entries, the last axis ${c}`);
   return true;
 }
 
@@ -85,7 +93,11 @@ export function layerNormKernel(
   if (!usable(x, gamma, beta, differentiable)) return null;
   if (activation !== 'none' && !simdKernels()) return null;
   register();
-  return tf.engine().runKernel(KERNEL, { x, gamma, beta }, { eps, act: ACT_CODE[activation], transposed: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return tf.engine().runKernel(KERNEL, { x, gamma, beta }, {
+    eps,
+    act: ACT_CODE[activation],
+    transposed: false,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 export interface LayerNormParts {
@@ -101,9 +113,19 @@ export interface LayerNormParts {
  * Layer norm of x [rows, c] returning y, its transpose and the row statistics from one kernel;
  * null where the SIMD kernels are not in use.
  */
-export function layerNormWithTranspose(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, differentiable: boolean): LayerNormParts | null {
+export function layerNormWithTranspose(
+  x: tf.Tensor2D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps: number,
+  differentiable: boolean,
+): LayerNormParts | null {
   if (!usable(x, gamma, beta, differentiable) || !simdKernels()) return null;
   register();
-  const [y, yT, stats] = tf.engine().runKernel(KERNEL, { x, gamma, beta }, { eps, act: ACT_NONE, transposed: true } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor2D[];
+  const [y, yT, stats] = tf.engine().runKernel(KERNEL, { x, gamma, beta }, {
+    eps,
+    act: ACT_NONE,
+    transposed: true,
+  } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor2D[];
   return { y, yT, stats };
 }

@@ -17,11 +17,26 @@ const register = lazyWasmKernel(KERNEL, ({ inputs, backend }) => {
   return out;
 });
 
-export function normAffineStep(z: tf.Tensor2D, g: tf.Tensor2D, stats: tf.Tensor2D, c: tf.Tensor1D, s: tf.Tensor1D, d: tf.Tensor1D): tf.Tensor2D | null {
+export function normAffineStep(
+  z: tf.Tensor2D,
+  g: tf.Tensor2D,
+  stats: tf.Tensor2D,
+  c: tf.Tensor1D,
+  s: tf.Tensor1D,
+  d: tf.Tensor1D,
+): tf.Tensor2D | null {
   if (!simdKernels()) return null;
   const [rows, n] = z.shape;
-  const ok = g.shape[0] === rows && g.shape[1] === n && stats.shape[0] === rows && stats.shape[1] === 2 && [c, s, d].every((v) => v.shape[0] === n);
-  if (!ok) throw new Error(`normAffineStep: z ${z.shape}, g ${g.shape}, stats ${stats.shape}, c/s/d ${c.shape}/${s.shape}/${d.shape} do not fit`);
+  const ok =
+    g.shape[0] === rows &&
+    g.shape[1] === n &&
+    stats.shape[0] === rows &&
+    stats.shape[1] === 2 &&
+    [c, s, d].every((v) => v.shape[0] === n);
+  if (!ok)
+    throw new Error(
+      `normAffineStep: z ${z.shape}, g ${g.shape}, stats ${stats.shape}, c/s/d ${c.shape}/${s.shape}/${d.shape} do not fit`,
+    );
   register();
   return tf.engine().runKernel(KERNEL, { z, g, stats, c, s, d }) as tf.Tensor2D;
 }

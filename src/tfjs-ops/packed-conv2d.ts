@@ -26,7 +26,19 @@ const register = lazyWasmKernel(KERNEL, ({ inputs, attrs, backend }) => {
   const [h, w, c] = x.shape;
   const out = be.makeOutput([h, w, n], 'float32');
   withScratch(be, kernels.conv_work_floats(kh * kw * c), (work) =>
-    kernels.conv2d_same(heapAddress(be, x), h, w, c, kh, kw, heapAddress(be, panels), bias8 ? heapAddress(be, bias8) : 0, heapAddress(be, out), n, work),
+    kernels.conv2d_same(
+      heapAddress(be, x),
+      h,
+      w,
+      c,
+      kh,
+      kw,
+      heapAddress(be, panels),
+      bias8 ? heapAddress(be, bias8) : 0,
+      heapAddress(be, out),
+      n,
+      work,
+    ),
   );
   return out;
 });
@@ -54,5 +66,9 @@ export function packedConv2dSame(x: tf.Tensor3D, filter: PackedConvFilter, diffe
     throw new Error(`packedConv2dSame: x [${x.shape}] has ${x.shape[2]} channels, the filter ${filter.inChannels}`);
   }
   register();
-  return tf.engine().runKernel(KERNEL, { x, ...packedInputs(filter) }, { kh: filter.kh, kw: filter.kw, n: filter.n } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  return tf.engine().runKernel(KERNEL, { x, ...packedInputs(filter) }, {
+    kh: filter.kh,
+    kw: filter.kw,
+    n: filter.n,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
 }

@@ -47,7 +47,18 @@ const registerGemm = lazyWasmKernel(GEMM, ({ inputs, attrs, backend }) => {
   const [m, k] = a.shape;
   const out = be.makeOutput([m, n], 'float32');
   withScratch(be, kernels.packed_gemm_work_floats(), (work) =>
-    kernels.gemm_packed(heapAddress(be, a), k, heapAddress(be, panels), bias8 ? heapAddress(be, bias8) : 0, heapAddress(be, out), n, m, k, n, work),
+    kernels.gemm_packed(
+      heapAddress(be, a),
+      k,
+      heapAddress(be, panels),
+      bias8 ? heapAddress(be, bias8) : 0,
+      heapAddress(be, out),
+      n,
+      m,
+      k,
+      n,
+      work,
+    ),
   );
   return out;
 });
@@ -61,7 +72,10 @@ export function packedMatMulPreferred(): boolean {
  * Pack b [K, N] (or, with `transposed`, b given as its transpose [N, K]) and an optional bias [N];
  * null where the kernels are not loaded. The caller owns the result (`disposePacked`).
  */
-export function packMatrix(b: tf.Tensor2D, options: { transposed?: boolean; bias?: tf.Tensor1D | null } = {}): PackedMatrix | null {
+export function packMatrix(
+  b: tf.Tensor2D,
+  options: { transposed?: boolean; bias?: tf.Tensor1D | null } = {},
+): PackedMatrix | null {
   if (!simdKernels() || b.dtype !== 'float32') return null;
   const transposed = options.transposed ?? false;
   const [k, n] = transposed ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
@@ -71,7 +85,9 @@ export function packMatrix(b: tf.Tensor2D, options: { transposed?: boolean; bias
   registerPack();
   const panels = tf.engine().runKernel(PACK, { b }, { transposed } as unknown as tf.NamedAttrMap) as tf.Tensor1D;
   const width = Math.ceil(n / 8) * 8;
-  const bias8 = bias ? tf.tidy(() => (width > n ? tf.concat([bias, tf.zeros([width - n])]) : bias.clone()) as tf.Tensor1D) : null;
+  const bias8 = bias
+    ? tf.tidy(() => (width > n ? tf.concat([bias, tf.zeros([width - n])]) : bias.clone()) as tf.Tensor1D)
+    : null;
   return { panels, bias8, k, n };
 }
 
@@ -93,8 +109,11 @@ export function disposePacked(p: PackedMatrix): void {
 /** a [M, K] @ B (+ its bias) -> [M, N]; null where the kernels are not loaded. */
 export function packedMatMul(a: tf.Tensor2D, b: PackedMatrix): tf.Tensor2D | null {
   if (!simdKernels() || a.dtype !== 'float32') return null;
-  if (a.shape[1] !== b.k) throw new Error(`packedMatMul: a [${a.shape}] does not fit a packed [${b.k}, ${b.n}] operand`);
+  if (a.shape[1] !== b.k)
+    throw new Error(`packedMatMul: a [${a.shape}] does not fit a packed [${b.k}, ${b.n}] operand`);
   if (a.shape[0] === 0) return null;
   registerGemm();
-  return tf.engine().runKernel(GEMM, { a, ...packedInputs(b) }, { n: b.n } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  return tf
+    .engine()
+    .runKernel(GEMM, { a, ...packedInputs(b) }, { n: b.n } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }

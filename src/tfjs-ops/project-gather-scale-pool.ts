@@ -30,7 +30,8 @@ export function projectGatherScalePool(
   const [h, wd, c] = gridOf(maps[0], where);
   maps.forEach((m, i) => {
     const [h2, w2, c2] = gridOf(m, where);
-    if (h2 !== h || w2 !== wd || c2 !== c) throw new Error(`${where}: map ${i} is [${h2}, ${w2}, ${c2}], map 0 is [${h}, ${wd}, ${c}]`);
+    if (h2 !== h || w2 !== wd || c2 !== c)
+      throw new Error(`${where}: map ${i} is [${h2}, ${w2}, ${c2}], map 0 is [${h}, ${wd}, ${c}]`);
   });
   if (w.rank !== 2 || w.shape[0] !== c) throw new Error(`${where}: weight [${w.shape}] does not fit ${c} channels`);
   const p = w.shape[1] as number;
@@ -41,7 +42,8 @@ export function projectGatherScalePool(
   if (scale.shape[0] !== b || scale.shape[1] !== h || scale.shape[2] !== wd || scale.shape[3] !== 1) {
     throw new Error(`${where}: scale must be [${b}, ${h}, ${wd}, 1], got [${scale.shape}]`);
   }
-  for (let i = 0; i < b; i++) if (!(index[i] >= 0 && index[i] < u)) throw new Error(`${where}: index[${i}] = ${index[i]} outside [0, ${u})`);
+  for (let i = 0; i < b; i++)
+    if (!(index[i] >= 0 && index[i] < u)) throw new Error(`${where}: index[${i}] = ${index[i]} outside [0, ${u})`);
   const hp = Math.floor(h / k);
   const wp = Math.floor(wd / k);
   if (hp === 0 || wp === 0) throw new Error(`${where}: k = ${k} exceeds the grid ${h}x${wd}`);
@@ -71,7 +73,13 @@ export function projectGatherScalePool(
           let g = dy as tf.Tensor4D;
           if (k > 1) {
             g = tf.div(tf.image.resizeNearestNeighbor(g, [hp * k, wp * k]), k * k) as tf.Tensor4D;
-            if (hp * k !== h || wp * k !== wd) g = tf.pad(g, [[0, 0], [0, h - hp * k], [0, wd - wp * k], [0, 0]]);
+            if (hp * k !== h || wp * k !== wd)
+              g = tf.pad(g, [
+                [0, 0],
+                [0, h - hp * k],
+                [0, wd - wp * k],
+                [0, 0],
+              ]);
           }
           const g2 = tf.reshape(tf.mul(g, saved[0]), [b, hw * p]);
           let dwT: tf.Tensor | null = null;
@@ -79,7 +87,8 @@ export function projectGatherScalePool(
             const sel = new Float32Array(b);
             for (let i = 0; i < b; i++) if (idx[i] === m) sel[i] = 1;
             const gu = tf.reshape(tf.matMul(tf.tensor2d(sel, [1, b]), g2), [hw, p]);
-            if (maps[m].isDisposed) throw new Error(`${where}: feature map ${m} was disposed before the gradient was computed`);
+            if (maps[m].isDisposed)
+              throw new Error(`${where}: feature map ${m} was disposed before the gradient was computed`);
             const term = tf.matMul(tf.transpose(gu), tf.reshape(maps[m], [hw, c])); // [p, c]
             dwT = dwT === null ? term : tf.add(dwT, term);
           }

@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 /** x [..., C] (constant), w [C, P] -> [..., P]. */
 export function projectConstant(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
   const c = x.shape[x.shape.length - 1];
-  if (w.rank !== 2 || w.shape[0] !== c) throw new Error(`projectConstant: weight [${w.shape}] does not fit input [${x.shape}]`);
+  if (w.rank !== 2 || w.shape[0] !== c)
+    throw new Error(`projectConstant: weight [${w.shape}] does not fit input [${x.shape}]`);
   const p = w.shape[1] as number;
   const n = x.size / c;
   const outShape: number[] = [...x.shape.slice(0, -1), p];

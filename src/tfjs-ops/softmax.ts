@@ -19,7 +19,15 @@ const registerRelPos = lazyWasmKernel(REL_POS, ({ inputs, attrs, backend }) => {
   const b = backend as unknown as WasmHeapBackend;
   const out = b.makeOutput(scores.shape, 'float32');
   const rows = scores.shape[0];
-  simdKernels()!.rel_pos_softmax(heapAddress(b, scores), heapAddress(b, out), heapAddress(b, relH), heapAddress(b, relW), rows, kh, kw);
+  simdKernels()!.rel_pos_softmax(
+    heapAddress(b, scores),
+    heapAddress(b, out),
+    heapAddress(b, relH),
+    heapAddress(b, relW),
+    rows,
+    kh,
+    kw,
+  );
   return out;
 });
 
@@ -35,7 +43,12 @@ const registerAxis0 = lazyWasmKernel(AXIS0, ({ inputs, backend }) => {
  * softmax over each row of scores [rows, kh*kw] after adding relH [rows, kh] (broadcast along kw)
  * and relW [rows, kw] (broadcast along kh); null where the kernel does not apply.
  */
-export function relPosSoftmax(scores: tf.Tensor2D, relH: tf.Tensor2D, relW: tf.Tensor2D, differentiable = false): tf.Tensor2D | null {
+export function relPosSoftmax(
+  scores: tf.Tensor2D,
+  relH: tf.Tensor2D,
+  relW: tf.Tensor2D,
+  differentiable = false,
+): tf.Tensor2D | null {
   if (differentiable || !simdKernels()) return null;
   const [rows, n] = scores.shape;
   const kh = relH.shape[1];
@@ -44,7 +57,9 @@ export function relPosSoftmax(scores: tf.Tensor2D, relH: tf.Tensor2D, relW: tf.T
     throw new Error(`relPosSoftmax: scores ${scores.shape}, relH ${relH.shape}, relW ${relW.shape} do not fit`);
   }
   registerRelPos();
-  return tf.engine().runKernel(REL_POS, { scores, relH, relW }, { kh, kw } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+  return tf
+    .engine()
+    .runKernel(REL_POS, { scores, relH, relW }, { kh, kw } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
 /** softmax(x, axis 0) for x [rows, cols]; null where the kernel does not apply. */

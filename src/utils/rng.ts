@@ -28,7 +28,7 @@ export class Rng {
 
   seed(seed: number): void {
     if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}`);
-    const sm = splitmix32(Math.floor(seed) >>> 0 ^ Math.floor(seed / 4294967296));
+    const sm = splitmix32((Math.floor(seed) >>> 0) ^ Math.floor(seed / 4294967296));
     this.a = sm();
     this.b = sm();
     this.c = sm();

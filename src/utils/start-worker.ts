@@ -8,7 +8,11 @@ import { ResourceLimits, Worker } from 'worker_threads';
 const TS_EXT = /\.(ts|mts|cts)$/;
 
 /** `baseName` without extension, resolved next to `callerFile` in its own flavour (.ts or .js). */
-export function startWorkerScript(callerFile: string, baseName: string, options: { needsTsNode?: boolean; resourceLimits?: ResourceLimits; workerData?: unknown } = {}): Worker {
+export function startWorkerScript(
+  callerFile: string,
+  baseName: string,
+  options: { needsTsNode?: boolean; resourceLimits?: ResourceLimits; workerData?: unknown } = {},
+): Worker {
   const fromSource = TS_EXT.test(callerFile);
   const workerFile = path.join(path.dirname(callerFile), `${baseName}${fromSource ? '.ts' : '.js'}`);
   let tsNode: string | null = null;
@@ -25,5 +29,9 @@ export function startWorkerScript(callerFile: string, baseName: string, options:
     "  compilerOptions: { module: 'commonjs', moduleResolution: 'node' } });",
     'require(workerData.workerFile);',
   ].join('\n');
-  return new Worker(bootstrap, { eval: true, workerData: { tsNode, workerFile, data: options.workerData }, resourceLimits: options.resourceLimits });
+  return new Worker(bootstrap, {
+    eval: true,
+    workerData: { tsNode, workerFile, data: options.workerData },
+    resourceLimits: options.resourceLimits,
+  });
 }

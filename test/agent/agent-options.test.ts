@@ -120,6 +120,8 @@ describe('the network sizes are one schema for the agents and the config', () =>
   });
 
   test('an unknown network key is refused by the agents', () => {
-    expect(() => new DQN(null, { net: { hiddenWidth: 8 } as never })).toThrow(/DQN option 'net' at hiddenWidth: unknown key/);
+    expect(() => new DQN(null, { net: { hiddenWidth: 8 } as never })).toThrow(
+      /DQN option 'net' at hiddenWidth: unknown key/,
+    );
   });
 });

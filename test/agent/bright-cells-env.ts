@@ -162,7 +162,8 @@ export class BrightCellsEnv implements Env<PromptObservation, number> {
       stepFraction: this.t / this.horizon,
       actionMask,
     };
-    if (this.categories === 2) obs.textVector = Float32Array.from([this.target === 0 ? 1 : 0, this.target === 1 ? 1 : 0]);
+    if (this.categories === 2)
+      obs.textVector = Float32Array.from([this.target === 0 ? 1 : 0, this.target === 1 ? 1 : 0]);
     return obs;
   }
 

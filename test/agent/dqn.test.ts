@@ -63,7 +63,7 @@ describe('DQN targets and loss', () => {
     expect(y[1]).toBe(-1);
   });
 
-  it('double: target net evaluated at the online net\'s masked argmax', () => {
+  it("double: target net evaluated at the online net's masked argmax", () => {
     // Online prefers action 1 among allowed {0, 1} (and 2, masked, even more): Q_target(s', 1) = 2.
     const y = dqnTargets({ ...base, nextQOnline: Float32Array.from([0, 3, 9, 0, 0, 0]) });
     expect(y[0]).toBeCloseTo(1 + 0.9 * 2, 6);
@@ -82,7 +82,7 @@ describe('DQN targets and loss', () => {
 });
 
 describe('n-step returns', () => {
-  const obs = (k: number): PromptObservation => ({ tag: k } as unknown as PromptObservation);
+  const obs = (k: number): PromptObservation => ({ tag: k }) as unknown as PromptObservation;
 
   it('emits n-step transitions, shorter ones at episode ends, with the right discounts', () => {
     const acc = new NStepAccumulator(1, 3, 0.5);
@@ -103,7 +103,10 @@ describe('n-step returns', () => {
     // Termination: done is true.
     acc.push(0, obs(5), 5, 1, obs(6), false, false);
     const t6 = acc.push(0, obs(6), 6, 1, obs(100), true, false);
-    expect(t6.map((t) => [t.reward, t.terminated])).toEqual([[1.5, true], [1, true]]);
+    expect(t6.map((t) => [t.reward, t.terminated])).toEqual([
+      [1.5, true],
+      [1, true],
+    ]);
   });
 });
 
@@ -158,8 +161,9 @@ describe('DQN agent', () => {
       40,
     );
     const optimal = train[0].optimalReturn;
-    // eslint-disable-next-line no-console
-    console.log(`DQN bright-cells: ${agent.numTimesteps} steps in ${seconds.toFixed(1)} s; eval ${trained.meanReward.toFixed(2)} / optimal ${optimal}; random ${random.meanReward.toFixed(2)}`);
+    console.log(
+      `DQN bright-cells: ${agent.numTimesteps} steps in ${seconds.toFixed(1)} s; eval ${trained.meanReward.toFixed(2)} / optimal ${optimal}; random ${random.meanReward.toFixed(2)}`,
+    );
     expect(trained.meanReward).toBeGreaterThanOrEqual(0.95 * optimal);
     expect(random.meanReward).toBeLessThan(0);
     expect(agent.explorationRate).toBeCloseTo(0.05, 6);
@@ -171,8 +175,15 @@ describe('DQN agent', () => {
     const n = 96; // 4 envs x 24 steps; episodes of 3 end on the boundary
     // Exploration and learning rate follow one schedule over 2N steps in both runs.
     const opts: Partial<DQNOptions> = {
-      ...fastDqn, seed: 11, learningStarts: 48, bufferSize: 200, targetUpdateInterval: 40, tau: 0.5, nSteps: 1,
-      learningRate: linearSchedule(1e-3, 1e-4), scheduleTimesteps: 2 * n,
+      ...fastDqn,
+      seed: 11,
+      learningStarts: 48,
+      bufferSize: 200,
+      targetUpdateInterval: 40,
+      tau: 0.5,
+      nSteps: 1,
+      learningRate: linearSchedule(1e-3, 1e-4),
+      scheduleTimesteps: 2 * n,
     };
     const straight = new DQN(envs('a', 4), opts);
     await straight.learn({ totalTimesteps: 2 * n });
@@ -182,7 +193,10 @@ describe('DQN agent', () => {
     const dir = path.join(tmpRoot, 'resume');
     await first.save(dir);
     first.dispose();
-    const resumedEnvs = Array.from({ length: 4 }, (_, i) => new BrightCellsEnv({ name: `c${i}`, seed: 11 + i, firstEpisode: n / 4 / 3 }));
+    const resumedEnvs = Array.from(
+      { length: 4 },
+      (_, i) => new BrightCellsEnv({ name: `c${i}`, seed: 11 + i, firstEpisode: n / 4 / 3 }),
+    );
     const resumed = await DQN.load(dir, { env: resumedEnvs });
     expect(resumed.replayBuffer.size).toBe(n);
     await resumed.learn({ totalTimesteps: n, resetNumTimesteps: false });
@@ -191,7 +205,12 @@ describe('DQN agent', () => {
       ['q', straight.policy.params.toRecord(), resumed.policy.params.toRecord()],
       ['target', straight.targetNet.params.toRecord(), resumed.targetNet.params.toRecord()],
     ] as const) {
-      for (const [k, v] of a) expect([which, k, Array.from(b.get(k)!.data as Float32Array)]).toEqual([which, k, Array.from(v.data as Float32Array)]);
+      for (const [k, v] of a)
+        expect([which, k, Array.from(b.get(k)!.data as Float32Array)]).toEqual([
+          which,
+          k,
+          Array.from(v.data as Float32Array),
+        ]);
     }
     expect(resumed.nUpdates).toBe(straight.nUpdates);
     expect(resumed.explorationRate).toBe(straight.explorationRate);

@@ -111,7 +111,8 @@ class TwoNameScenes implements SegmentationDataset {
       }
       this.scenes.push({ image: sample.image, id: sample.id, masks, evidence });
     }
-    if (this.scenes.length < count) throw new Error(`${this.name}: only ${this.scenes.length} usable scenes of ${count}`);
+    if (this.scenes.length < count)
+      throw new Error(`${this.name}: only ${this.scenes.length} usable scenes of ${count}`);
     this.length = 2 * count;
   }
 
@@ -145,10 +146,15 @@ class EmbeddingsWithEvidence extends EmbeddingCache {
 
   constructor(model: SamModel, datasets: TwoNameScenes[], seed: number) {
     super(model, { maxInMemory: 256 });
-    for (const d of datasets) for (const s of d.scenes) this.scenes.set(s.image, { evidence: s.evidence, noiseSeed: seed + 1 + this.scenes.size });
+    for (const d of datasets)
+      for (const s of d.scenes)
+        this.scenes.set(s.image, { evidence: s.evidence, noiseSeed: seed + 1 + this.scenes.size });
     const rng = new Rng(seed);
     const c = model.config.maskDecoder.transformerDim;
-    this.mix = tf.tensor2d(Float32Array.from({ length: 2 * c }, () => EVIDENCE_SCALE * rng.normal()), [2, c]);
+    this.mix = tf.tensor2d(
+      Float32Array.from({ length: 2 * c }, () => EVIDENCE_SCALE * rng.normal()),
+      [2, c],
+    );
   }
 
   override acquire(image: RgbImage): Promise<ImageEmbedding> {
@@ -170,7 +176,9 @@ class EmbeddingsWithEvidence extends EmbeddingCache {
     const rng = new Rng(noiseSeed);
     const noise = Float32Array.from({ length: e * e * c }, () => EVIDENCE_NOISE * rng.normal());
     const tensor = tf.tidy(() =>
-      sam.embedding.add(tf.matMul(tf.tensor2d(evidence, [e * e, 2]), this.mix).reshape([e, e, c])).add(tf.tensor3d(noise, [e, e, c])),
+      sam.embedding
+        .add(tf.matMul(tf.tensor2d(evidence, [e * e, 2]), this.mix).reshape([e, e, c]))
+        .add(tf.tensor3d(noise, [e, e, c])),
     ) as tf.Tensor3D;
     super.release(sam);
     return new ImageEmbedding(`${sam.key}+evidence`, tensor, sam.originalSize, sam.inputSize);
@@ -197,7 +205,11 @@ interface ClickCounts {
 type Policy = (obs: PromptObservation) => Promise<number>;
 
 /** Every (scene, name) episode of `data` once; where each click landed, per name. */
-async function clickPlacement(env: SamPromptEnv, data: TwoNameScenes, policy: Policy): Promise<Record<Name, ClickCounts>> {
+async function clickPlacement(
+  env: SamPromptEnv,
+  data: TwoNameScenes,
+  policy: Policy,
+): Promise<Record<Name, ClickCounts>> {
   const out = {} as Record<Name, ClickCounts>;
   for (const n of NAMES) out[n] = { clicks: 0, named: 0, distractor: 0 };
   for (let index = 0; index < data.length; index++) {
@@ -230,7 +242,14 @@ afterAll(() => sam.dispose());
 
 test('one text-conditioned PPO agent clicks the named shape, not the other one, for both names', async () => {
   const t0 = Date.now();
-  const config: SyntheticConfig = { seed: 21, length: 10000, imageSize: S, categories: [...NAMES], distractors: [1, 1], sizeRange: [0.2, 0.32] };
+  const config: SyntheticConfig = {
+    seed: 21,
+    length: 10000,
+    imageSize: S,
+    categories: [...NAMES],
+    distractors: [1, 1],
+    sizeRange: [0.2, 0.32],
+  };
   const e = sam.gridSize;
   const train = new TwoNameScenes(config, 'train', 64, e);
   const heldOut = new TwoNameScenes(config, 'test', 50, e);
@@ -299,8 +318,13 @@ test('one text-conditioned PPO agent clicks the named shape, not the other one, 
     expect(tf.memory().numTensors).toBe(tensors);
     if (process.env.AGENT_TEST_VERBOSE) {
       const f = (c: ClickCounts) => `${c.named}/${c.distractor}/${c.clicks}`;
-      const lines = NAMES.map((n) => `${n}: trained ${f(trainedClicks[n])}, untrained ${f(untrainedClicks[n])}, random ${f(randomClicks[n])} (named/distractor/clicks)`);
-      console.log(`${lines.join('\n')}\nlearn ${((t2 - t1) / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      const lines = NAMES.map(
+        (n) =>
+          `${n}: trained ${f(trainedClicks[n])}, untrained ${f(untrainedClicks[n])}, random ${f(randomClicks[n])} (named/distractor/clicks)`,
+      );
+      console.log(
+        `${lines.join('\n')}\nlearn ${((t2 - t1) / 1000).toFixed(1)} s, total ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
     // Measured with these seeds on wasm, named/distractor fractions of the 50 clicks per name: star
     // 0.96/0.02, circle 0.94/0.04; untrained 0.08/0.28 and 0.26/0.04; random 0.12/0.10 and

@@ -96,9 +96,14 @@ describe('policy export', () => {
     const rt = PolicyRuntime.fromArtifacts(spec, weights);
     expect(rt.act([obs])[0]).toBe(await agent.predict(obs, { deterministic: true }));
     rt.dispose();
-    expect(() => PolicyRuntime.fromArtifacts(spec, weights.slice(4))).toThrow(/policy.weights.bin: \d+ bytes, but policy.json describes/);
+    expect(() => PolicyRuntime.fromArtifacts(spec, weights.slice(4))).toThrow(
+      /policy.weights.bin: \d+ bytes, but policy.json describes/,
+    );
     expect(() => PolicyRuntime.fromArtifacts({ ...spec, format: 'x' }, weights)).toThrow(/not an exported policy/);
-    const renamed = { ...spec, weightsManifest: spec.weightsManifest.map((e, i) => (i === 0 ? { ...e, name: 'bogus' } : e)) };
+    const renamed = {
+      ...spec,
+      weightsManifest: spec.weightsManifest.map((e, i) => (i === 0 ? { ...e, name: 'bogus' } : e)),
+    };
     expect(() => PolicyRuntime.fromArtifacts(renamed, weights)).toThrow(/unexpected tensor 'bogus'/);
     agent.dispose();
     await env.close();

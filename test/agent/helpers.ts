@@ -5,7 +5,16 @@ import { Rng } from '../../src/utils/rng';
 /** A random observation for network/shape tests (the embedding tensor is created here; dispose it). */
 export function randomObservation(
   rng: Rng,
-  opts: { key: string; h: number; w: number; c: number; g: number; nActions: number; textDim?: number; tensor?: tf.Tensor },
+  opts: {
+    key: string;
+    h: number;
+    w: number;
+    c: number;
+    g: number;
+    nActions: number;
+    textDim?: number;
+    tensor?: tf.Tensor;
+  },
 ): PromptObservation {
   const { h, w, c, g } = opts;
   const emb = new Float32Array(h * w * c);

@@ -28,7 +28,13 @@ function makeObs(seed: number, n: number, cfg: PromptNetConfig, keys: string[], 
   for (let i = 0; i < n; i++) {
     const key = keys[i % keys.length];
     const o = randomObservation(rng, {
-      key, h, w, c: cfg.embedChannels, g: cfg.gridSize, nActions: cfg.logitsPerCell * cfg.gridSize ** 2, textDim: cfg.textDim,
+      key,
+      h,
+      w,
+      c: cfg.embedChannels,
+      g: cfg.gridSize,
+      nActions: cfg.logitsPerCell * cfg.gridSize ** 2,
+      textDim: cfg.textDim,
       tensor: tensors.get(key),
     });
     tensors.set(key, o.embedding.tensor);
@@ -39,7 +45,11 @@ function makeObs(seed: number, n: number, cfg: PromptNetConfig, keys: string[], 
 
 function disposeObs(obs: PromptObservation[]): void {
   const seen = new Set<tf.Tensor>();
-  for (const o of obs) if (!seen.has(o.embedding.tensor)) { seen.add(o.embedding.tensor); o.embedding.tensor.dispose(); }
+  for (const o of obs)
+    if (!seen.has(o.embedding.tensor)) {
+      seen.add(o.embedding.tensor);
+      o.embedding.tensor.dispose();
+    }
 }
 
 describe('PromptNet', () => {
@@ -84,7 +94,8 @@ describe('PromptNet', () => {
     const net = new PromptNet(small, new Rng(4));
     const batch = batchObservations(obs, net.dims(12, 12));
     const fresh = (): Float32Array => tf.tidy(() => net.forward(batch).logits.dataSync() as Float32Array);
-    const cached = (): Float32Array => tf.tidy(() => net.forward(batch, { useCache: true }).logits.dataSync() as Float32Array);
+    const cached = (): Float32Array =>
+      tf.tidy(() => net.forward(batch, { useCache: true }).logits.dataSync() as Float32Array);
     expect(maxAbsDiff(cached(), fresh())).toBe(0);
     const before = tf.memory().numTensors;
     for (let i = 0; i < 5; i++) cached();
@@ -109,9 +120,11 @@ describe('PromptNet', () => {
       const la = a.forward(batch).logits.dataSync();
       const lb = b.forward(batch).logits.dataSync();
       expect(a.nActions).toBe(32);
-      for (let r = 0; r < 2; r++) for (let cell = 0; cell < 16; cell++) for (let lab = 0; lab < 2; lab++) {
-        expect(la[r * 32 + lab * 16 + cell]).toBe(lb[r * 32 + cell * 2 + lab]);
-      }
+      for (let r = 0; r < 2; r++)
+        for (let cell = 0; cell < 16; cell++)
+          for (let lab = 0; lab < 2; lab++) {
+            expect(la[r * 32 + lab * 16 + cell]).toBe(lb[r * 32 + cell * 2 + lab]);
+          }
     });
     a.dispose();
     b.dispose();
@@ -137,8 +150,12 @@ describe('PromptNet', () => {
   it('names the bad field when an observation does not fit', () => {
     const obs = makeObs(6, 1, small, ['z']);
     const net = new PromptNet(small, new Rng(2));
-    expect(() => batchObservations([{ ...obs[0], maskProbs: new Float32Array(5) }], net.dims(12, 12))).toThrow(/maskProbs.*length 5, expected 144/);
-    expect(() => batchObservations(obs, net.dims(10, 12))).toThrow(/embedding 'z' is \[12, 12, 8\], expected \[10, 12, 8\]/);
+    expect(() => batchObservations([{ ...obs[0], maskProbs: new Float32Array(5) }], net.dims(12, 12))).toThrow(
+      /maskProbs.*length 5, expected 144/,
+    );
+    expect(() => batchObservations(obs, net.dims(10, 12))).toThrow(
+      /embedding 'z' is \[12, 12, 8\], expected \[10, 12, 8\]/,
+    );
     expect(() => new PromptNet({ ...small, gridConvChannels: [] }, new Rng(1))).toThrow(/gridConvChannels/);
     net.dispose();
     disposeObs(obs);

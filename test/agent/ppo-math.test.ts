@@ -79,7 +79,9 @@ describe('masked categorical', () => {
       const hRef = -[0, 1, 3].reduce((s, i) => s + p[i] * ref0[i], 0);
       expect(h[0]).toBeCloseTo(hRef, 5);
       expect(h[1]).toBeCloseTo(0, 6);
-      const g = tf.grad((x: tf.Tensor) => tf.sum(entropy(logProbsAll(maskLogits(x as tf.Tensor2D, mask)))))(lt).dataSync();
+      const g = tf
+        .grad((x: tf.Tensor) => tf.sum(entropy(logProbsAll(maskLogits(x as tf.Tensor2D, mask)))))(lt)
+        .dataSync();
       expect(Array.from(g).every(Number.isFinite)).toBe(true);
       expect(g[2]).toBe(0);
     });
@@ -135,11 +137,13 @@ describe('PPO loss', () => {
     const pgLoss = (pg[0] + pg[1]) / 2;
     const sq = values.map((v, i) => (v - inputs.returns[i]) ** 2);
     let vl: number;
-    if (clipVf === null) vl = 0.5 * (sq[0] + sq[1]) / 2;
+    if (clipVf === null) vl = (0.5 * (sq[0] + sq[1])) / 2;
     else {
-      const vc = values.map((v, i) => inputs.oldValues[i] + Math.min(Math.max(v - inputs.oldValues[i], -clipVf), clipVf));
+      const vc = values.map(
+        (v, i) => inputs.oldValues[i] + Math.min(Math.max(v - inputs.oldValues[i], -clipVf), clipVf),
+      );
       const sc = vc.map((v, i) => (v - inputs.returns[i]) ** 2);
-      vl = 0.5 * (Math.max(sq[0], sc[0]) + Math.max(sq[1], sc[1])) / 2;
+      vl = (0.5 * (Math.max(sq[0], sc[0]) + Math.max(sq[1], sc[1]))) / 2;
     }
     const p0 = [0, 1, 2].map((x) => Math.exp(x - lse0));
     const h0 = -p0.reduce((s, p) => s + p * Math.log(p), 0);

@@ -4,7 +4,12 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import type { Callback, CallbackContext } from '../../src/agent/callbacks';
-import { CheckpointCallback, EvalCallback, ProgressBarCallback, StopTrainingOnRewardThreshold } from '../../src/agent/callbacks';
+import {
+  CheckpointCallback,
+  EvalCallback,
+  ProgressBarCallback,
+  StopTrainingOnRewardThreshold,
+} from '../../src/agent/callbacks';
 import { evaluatePolicy } from '../../src/agent/evaluate';
 import { batchObservations } from '../../src/agent/observation';
 import type { PromptObservation } from '../../src/env/prompt/observation';
@@ -26,7 +31,14 @@ afterAll(async () => {
 });
 
 const smallNet = { projChannels: 8, embedConvChannels: [8], gridConvChannels: [16, 16], valueHidden: 16 };
-const fastPpo: Partial<PPOOptions> = { nSteps: 12, batchSize: 24, nEpochs: 4, learningRate: 1e-3, entCoef: 0.01, net: smallNet };
+const fastPpo: Partial<PPOOptions> = {
+  nSteps: 12,
+  batchSize: 24,
+  nEpochs: 4,
+  learningRate: 1e-3,
+  entCoef: 0.01,
+  net: smallNet,
+};
 
 function envs(tag: string, n: number, extra: ConstructorParameters<typeof BrightCellsEnv>[0] = {}): BrightCellsEnv[] {
   return Array.from({ length: n }, (_, i) => new BrightCellsEnv({ name: `${tag}${i}`, ...extra }));
@@ -64,12 +76,21 @@ describe('PPO', () => {
     const trained = await evaluatePolicy(agent, evalEnvs, 20);
     const random = await randomReturn(envs('rand', 2, { seed: 500 }), 40);
     const optimal = train[0].optimalReturn;
-    // eslint-disable-next-line no-console
-    console.log(`PPO bright-cells: ${agent.numTimesteps} steps in ${seconds.toFixed(1)} s; eval ${trained.meanReward.toFixed(2)} / optimal ${optimal}; random ${random.toFixed(2)}`);
+    console.log(
+      `PPO bright-cells: ${agent.numTimesteps} steps in ${seconds.toFixed(1)} s; eval ${trained.meanReward.toFixed(2)} / optimal ${optimal}; random ${random.toFixed(2)}`,
+    );
     expect(trained.meanReward).toBeGreaterThanOrEqual(0.95 * optimal);
     expect(random).toBeLessThan(0);
     const last = agent.logs[agent.logs.length - 1];
-    for (const k of ['approx_kl', 'clip_fraction', 'explained_variance', 'entropy_loss', 'value_loss', 'policy_gradient_loss', 'loss']) {
+    for (const k of [
+      'approx_kl',
+      'clip_fraction',
+      'explained_variance',
+      'entropy_loss',
+      'value_loss',
+      'policy_gradient_loss',
+      'loss',
+    ]) {
       expect(Number.isFinite(last[k])).toBe(true);
     }
     expect(last.explained_variance).toBeGreaterThan(0.5);
@@ -118,7 +139,12 @@ describe('PPO', () => {
     const n = 96; // 2 rollouts of 12 steps x 4 envs; episodes (3 steps) end exactly at rollout ends
     // Annealed learning rate and clip range on one schedule over 2N steps in both runs.
     const opts: Partial<PPOOptions> = {
-      ...fastPpo, seed: 7, learningRate: linearSchedule(5e-4), clipRange: linearSchedule(0.3, 0.1), clipRangeVf: 0.2, targetKl: 0.5,
+      ...fastPpo,
+      seed: 7,
+      learningRate: linearSchedule(5e-4),
+      clipRange: linearSchedule(0.3, 0.1),
+      clipRangeVf: 0.2,
+      targetKl: 0.5,
       scheduleTimesteps: 2 * n,
     };
     const straight = new PPO(envs('a', 4), opts);
@@ -129,7 +155,10 @@ describe('PPO', () => {
     const dir = path.join(tmpRoot, 'resume');
     await first.save(dir);
     // The env continues its episode sequence: env i was seeded with 7 + i and has played 8 episodes.
-    const resumedEnvs = Array.from({ length: 4 }, (_, i) => new BrightCellsEnv({ name: `c${i}`, seed: 7 + i, firstEpisode: n / 4 / 3 }));
+    const resumedEnvs = Array.from(
+      { length: 4 },
+      (_, i) => new BrightCellsEnv({ name: `c${i}`, seed: 7 + i, firstEpisode: n / 4 / 3 }),
+    );
     const resumed = await PPO.load(dir, { env: resumedEnvs });
     expect(resumed.numTimesteps).toBe(n);
     await resumed.learn({ totalTimesteps: n, resetNumTimesteps: false });
@@ -170,7 +199,14 @@ describe('PPO', () => {
   });
 
   it('stops an update early when approx-KL exceeds 1.5 * targetKl', async () => {
-    const agent = new PPO(envs('kl', 2), { ...fastPpo, batchSize: 4, nEpochs: 5, learningRate: 5e-2, targetKl: 1e-6, seed: 2 });
+    const agent = new PPO(envs('kl', 2), {
+      ...fastPpo,
+      batchSize: 4,
+      nEpochs: 5,
+      learningRate: 5e-2,
+      targetKl: 1e-6,
+      seed: 2,
+    });
     await agent.learn({ totalTimesteps: 48 });
     const logs = agent.logs;
     expect(logs.length).toBe(2);
@@ -208,7 +244,9 @@ describe('PPO', () => {
     expect(evalCb.evaluations.length).toBe(1);
     const best = await PPO.load(path.join(dir, 'best_model'));
     expect(best.numTimesteps).toBe(48);
-    expect(Array.from(best.policy.params.get('pi/w').dataSync())).toEqual(Array.from(agent.policy.params.get('pi/w').dataSync()));
+    expect(Array.from(best.policy.params.get('pi/w').dataSync())).toEqual(
+      Array.from(agent.policy.params.get('pi/w').dataSync()),
+    );
     best.dispose();
     agent.dispose();
   });

@@ -34,20 +34,34 @@ function envs(tag: string): BrightCellsEnv[] {
 
 /** Envs that go on where the straight run's envs were at `step`: episodes of 3 steps end there. */
 function envsFrom(tag: string, seed: number, step: number): BrightCellsEnv[] {
-  return Array.from({ length: nEnvs }, (_, i) => new BrightCellsEnv({ name: `${tag}${i}`, seed: seed + i, firstEpisode: step / nEnvs / 3 }));
+  return Array.from(
+    { length: nEnvs },
+    (_, i) => new BrightCellsEnv({ name: `${tag}${i}`, seed: seed + i, firstEpisode: step / nEnvs / 3 }),
+  );
 }
 
 function expectSameRecords(a: TensorRecord, b: TensorRecord, what: string): void {
   expect([...b.keys()]).toEqual([...a.keys()]);
-  for (const [k, v] of a) expect([what, k, Array.from(b.get(k)!.data as Float32Array)]).toEqual([what, k, Array.from(v.data as Float32Array)]);
+  for (const [k, v] of a)
+    expect([what, k, Array.from(b.get(k)!.data as Float32Array)]).toEqual([
+      what,
+      k,
+      Array.from(v.data as Float32Array),
+    ]);
 }
 
 describe('resuming from a checkpoint saved during training', () => {
   it('PPO: resuming from a mid-run checkpoint ends with the straight run weights, bit for bit', async () => {
     const total = 144; // 3 rollouts of 12 steps x 4 envs
     const opts: Partial<PPOOptions> = {
-      nSteps: 12, batchSize: 24, nEpochs: 3, entCoef: 0.01, net: smallNet, seed: 3,
-      learningRate: linearSchedule(5e-4), clipRange: linearSchedule(0.3, 0.1),
+      nSteps: 12,
+      batchSize: 24,
+      nEpochs: 3,
+      entCoef: 0.01,
+      net: smallNet,
+      seed: 3,
+      learningRate: linearSchedule(5e-4),
+      clipRange: linearSchedule(0.3, 0.1),
     };
     const dir = path.join(tmpRoot, 'ppo');
     const ckpt = new CheckpointCallback({ everySteps: 48, dir });
@@ -88,8 +102,18 @@ describe('resuming from a checkpoint saved during training', () => {
   it('DQN: resuming from a mid-run checkpoint ends with the straight run weights, bit for bit', async () => {
     const total = 144;
     const opts: Partial<DQNOptions> = {
-      learningRate: linearSchedule(1e-3, 1e-4), learningStarts: 24, trainFreq: 2, gradientSteps: 1, batchSize: 16,
-      targetUpdateInterval: 40, tau: 0.5, explorationFraction: 0.5, bufferSize: 200, gamma: 0.9, net: smallNet, seed: 11,
+      learningRate: linearSchedule(1e-3, 1e-4),
+      learningStarts: 24,
+      trainFreq: 2,
+      gradientSteps: 1,
+      batchSize: 16,
+      targetUpdateInterval: 40,
+      tau: 0.5,
+      explorationFraction: 0.5,
+      bufferSize: 200,
+      gamma: 0.9,
+      net: smallNet,
+      seed: 11,
     };
     const dir = path.join(tmpRoot, 'dqn');
     const ckpt = new CheckpointCallback({ everySteps: 72, dir });

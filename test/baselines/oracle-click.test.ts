@@ -1,15 +1,37 @@
-import { connectedComponents, distanceTransform, nextOracleClick, OracleClick, runOracleClicks } from '../../src/baselines';
+import {
+  connectedComponents,
+  distanceTransform,
+  nextOracleClick,
+  OracleClick,
+  runOracleClicks,
+} from '../../src/baselines';
 import { clicksToReach, iou } from '../../src/metrics';
 import { Rng } from '../../src/utils/rng';
 
 const m = (rows: string) => Uint8Array.from(rows.replace(/\s+/g, ''), (c) => (c === '#' ? 1 : 0));
 
-function disk(h: number, w: number, cx: number, cy: number, r: number, into: Uint8Array = new Uint8Array(h * w)): Uint8Array {
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= r * r) into[y * w + x] = 1;
+function disk(
+  h: number,
+  w: number,
+  cx: number,
+  cy: number,
+  r: number,
+  into: Uint8Array = new Uint8Array(h * w),
+): Uint8Array {
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) if ((x - cx) ** 2 + (y - cy) ** 2 <= r * r) into[y * w + x] = 1;
   return into;
 }
 
-function rect(h: number, w: number, x0: number, y0: number, x1: number, y1: number, into: Uint8Array = new Uint8Array(h * w)): Uint8Array {
+function rect(
+  h: number,
+  w: number,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  into: Uint8Array = new Uint8Array(h * w),
+): Uint8Array {
   for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) into[y * w + x] = 1;
   return into;
 }
@@ -82,7 +104,13 @@ describe('nextOracleClick', () => {
     const gt = disk(h, w, 20, 25, 9);
     const click = nextOracleClick(gt, new Uint8Array(h * w), h, w);
     // the nearest outside pixel is (9, 1) away: distance sqrt(82)
-    expect(click).toEqual({ x: 20, y: 25, label: 1, distance: Math.fround(Math.sqrt(82)), regionArea: gt.reduce((a, b) => a + b, 0) });
+    expect(click).toEqual({
+      x: 20,
+      y: 25,
+      label: 1,
+      distance: Math.fround(Math.sqrt(82)),
+      regionArea: gt.reduce((a, b) => a + b, 0),
+    });
   });
 
   it('clicks a false-positive blob as a negative when it is the largest error', () => {
@@ -122,7 +150,9 @@ describe('nextOracleClick', () => {
   });
 
   it('rejects masks of the wrong size', () => {
-    expect(() => nextOracleClick(new Uint8Array(4), new Uint8Array(5), 2, 2)).toThrow(/pred 5 pixels, 2 x 2 = 4 expected/);
+    expect(() => nextOracleClick(new Uint8Array(4), new Uint8Array(5), 2, 2)).toThrow(
+      /pred 5 pixels, 2 x 2 = 4 expected/,
+    );
   });
 });
 
@@ -141,7 +171,11 @@ describe('the oracle against stand-in segmenters', () => {
     for (let i = 0; i < h * w; i++) if (gt[i]) bar[i] = 0;
     const world = Uint8Array.from(gt, (v, i) => v | bar[i]);
     const pieces = connectedComponents(world, h, w);
-    const parts = connectedComponents(Uint8Array.from(gt, (v, i) => v || bar[i] ? 1 + bar[i] : 0).map((v) => (v === 1 ? 1 : 0)), h, w);
+    const parts = connectedComponents(
+      Uint8Array.from(gt, (v, i) => (v || bar[i] ? 1 + bar[i] : 0)).map((v) => (v === 1 ? 1 : 0)),
+      h,
+      w,
+    );
     const segmenter = (clicks: readonly OracleClick[]) => {
       const pred = new Uint8Array(h * w);
       for (const c of clicks.filter((k) => k.label === 1)) {
@@ -152,7 +186,8 @@ describe('the oracle against stand-in segmenters', () => {
         const j = c.y * w + c.x;
         const inBar = bar[j] === 1;
         const part = parts.labels[j];
-        for (let i = 0; i < h * w; i++) if ((inBar && bar[i]) || (!inBar && part && parts.labels[i] === part)) pred[i] = 0;
+        for (let i = 0; i < h * w; i++)
+          if ((inBar && bar[i]) || (!inBar && part && parts.labels[i] === part)) pred[i] = 0;
       }
       return pred;
     };
@@ -185,7 +220,8 @@ describe('the oracle against stand-in segmenters', () => {
       }
       for (const c of clicks) {
         if (c.label !== 0) continue;
-        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (band[y * w + x] && (x - c.x) ** 2 + (y - c.y) ** 2 <= 64) pred[y * w + x] = 0;
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) if (band[y * w + x] && (x - c.x) ** 2 + (y - c.y) ** 2 <= 64) pred[y * w + x] = 0;
       }
       return pred;
     };

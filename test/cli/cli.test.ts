@@ -37,22 +37,31 @@ describe('alignsam --help', () => {
     expect(examples).toMatch(new RegExp(`alignsam ${name}\\b`));
   });
 
-  it.each(['', ...COMMANDS.map((c) => String(c.command).split(' ')[0])])('%s --help keeps each example on one line, on a narrow terminal too', async (name) => {
-    const columns = Object.getOwnPropertyDescriptor(process.stdout, 'columns');
-    Object.defineProperty(process.stdout, 'columns', { value: 40, configurable: true });
-    try {
-      const { output, error } = await helpOf(name ? [name, '--help'] : ['--help']);
-      expect(error).toBeNull();
-      const examples = (output.split('Examples:')[1] ?? '').split('\n\n')[0].split('\n').filter((l) => l.trim() !== '');
-      for (const line of examples) expect(line).toMatch(/^ {2}alignsam \S/);
-    } finally {
-      if (columns) Object.defineProperty(process.stdout, 'columns', columns);
-      else delete (process.stdout as { columns?: number }).columns;
-    }
-  });
+  it.each(['', ...COMMANDS.map((c) => String(c.command).split(' ')[0])])(
+    '%s --help keeps each example on one line, on a narrow terminal too',
+    async (name) => {
+      const columns = Object.getOwnPropertyDescriptor(process.stdout, 'columns');
+      Object.defineProperty(process.stdout, 'columns', { value: 40, configurable: true });
+      try {
+        const { output, error } = await helpOf(name ? [name, '--help'] : ['--help']);
+        expect(error).toBeNull();
+        const examples = (output.split('Examples:')[1] ?? '')
+          .split('\n\n')[0]
+          .split('\n')
+          .filter((l) => l.trim() !== '');
+        for (const line of examples) expect(line).toMatch(/^ {2}alignsam \S/);
+      } finally {
+        if (columns) Object.defineProperty(process.stdout, 'columns', columns);
+        else delete (process.stdout as { columns?: number }).columns;
+      }
+    },
+  );
 
   it('bin/alignsam.js runs from the sources without a build and exits 0', () => {
-    const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'alignsam.js'), 'train', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'alignsam.js'), 'train', '--help'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(out).toContain('--resume');
     expect(out).toContain('alignsam train --config configs/synthetic-ppo.yaml');
   });
@@ -61,7 +70,10 @@ describe('alignsam --help', () => {
 describe('alignsam --version', () => {
   it("prints the package's version and exits 0", () => {
     const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
-    const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'alignsam.js'), '--version'], { cwd: ROOT, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'alignsam.js'), '--version'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(out.trim()).toBe(version);
   });
 });
@@ -82,7 +94,9 @@ describe('alignsam errors', () => {
   it('a bad config value names the file and the key path', async () => {
     const r = await runMain(['config', '-c', path.join(ROOT, 'configs/synthetic-ppo.yaml'), '--set', 'env.horizon=0']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('configs/synthetic-ppo.yaml: env.horizon: expected an integer in [1, 100], got 0 (from --set env.horizon=0)');
+    expect(r.stderr).toContain(
+      'configs/synthetic-ppo.yaml: env.horizon: expected an integer in [1, 100], got 0 (from --set env.horizon=0)',
+    );
   });
 
   it('config prints the resolved config with overrides', async () => {
@@ -93,7 +107,13 @@ describe('alignsam errors', () => {
   });
 
   it('config --set __proto__.x is refused and pollutes nothing', async () => {
-    const r = await runMain(['config', '-c', path.join(ROOT, 'configs/alignsam-paper.yaml'), '--set', '__proto__.multi=1']);
+    const r = await runMain([
+      'config',
+      '-c',
+      path.join(ROOT, 'configs/alignsam-paper.yaml'),
+      '--set',
+      '__proto__.multi=1',
+    ]);
     const leaked = 'multi' in Object.prototype;
     delete (Object.prototype as Record<string, unknown>).multi;
     expect(leaked).toBe(false);
@@ -102,7 +122,10 @@ describe('alignsam errors', () => {
   });
 
   it.each([
-    [['export', '--run', '/nonexistent/run', '--out', '/tmp/x'], '/nonexistent/run is not a run folder: /nonexistent/run/config.yaml is missing'],
+    [
+      ['export', '--run', '/nonexistent/run', '--out', '/tmp/x'],
+      '/nonexistent/run is not a run folder: /nonexistent/run/config.yaml is missing',
+    ],
     [['predict', '--export', '/nonexistent/export', '--image', path.join(ROOT, 'package.json')], 'package.json'],
     [['eval', '--export', '/nonexistent/export'], 'eval --export needs --config <yaml>'],
   ])('%j fails with a message naming what is wrong', async (args, message) => {
@@ -112,7 +135,10 @@ describe('alignsam errors', () => {
   });
 
   it('bench knows the npm bench scripts', () => {
-    expect(benchScripts({ scripts: { test: 'jest', 'bench:sam': 'x', 'bench:env': 'y', build: 'tsc' } })).toEqual(['bench:env', 'bench:sam']);
+    expect(benchScripts({ scripts: { test: 'jest', 'bench:sam': 'x', 'bench:env': 'y', build: 'tsc' } })).toEqual([
+      'bench:env',
+      'bench:sam',
+    ]);
   });
 });
 

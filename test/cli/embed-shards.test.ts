@@ -17,7 +17,12 @@ const SBATCH = path.join(ROOT, 'deploy', 'slurm', 'embed-array.sbatch');
 
 interface JobManifest {
   kind: string;
-  spec: { completionMode: string; completions: number; parallelism: number; template: { spec: { containers: Array<{ command: string[]; args?: string[] }> } } };
+  spec: {
+    completionMode: string;
+    completions: number;
+    parallelism: number;
+    template: { spec: { containers: Array<{ command: string[]; args?: string[] }> } };
+  };
 }
 
 function kubernetesCommand(): { argv: string[]; completions: number; parallelism: number } {
@@ -25,7 +30,11 @@ function kubernetesCommand(): { argv: string[]; completions: number; parallelism
   const job = docs.find((d) => d && d.kind === 'Job')!;
   expect(job.spec.completionMode).toBe('Indexed');
   const [container] = job.spec.template.spec.containers;
-  return { argv: [...container.command, ...(container.args ?? [])], completions: job.spec.completions, parallelism: job.spec.parallelism };
+  return {
+    argv: [...container.command, ...(container.args ?? [])],
+    completions: job.spec.completions,
+    parallelism: job.spec.parallelism,
+  };
 }
 
 function slurmCommand(): { argv: string[]; array: string } {
@@ -75,7 +84,12 @@ function expectOk(r: Run): void {
 
 /** Every file of a cache folder, by name. */
 function files(dir: string): Map<string, Buffer> {
-  return new Map(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f))]));
+  return new Map(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => [f, fs.readFileSync(path.join(dir, f))]),
+  );
 }
 
 let tmp: string;
@@ -125,12 +139,26 @@ describe('the manifests in deploy/', () => {
 describe('two shards run as the manifests run them', () => {
   const cacheOf = (name: string) => path.join(tmp, name);
   /** The manifests' command on the small config, 2 shards, writing to `cache` (the manifests share one cache; separate ones show which shard wrote what). */
-  const shardArgv = (cache: string) => [...withValue(withValue(kubernetesCommand().argv, '--config', config), '--shards', '2'), '--set', `env.embedding_cache.dir=${cache}`];
+  const shardArgv = (cache: string) => [
+    ...withValue(withValue(kubernetesCommand().argv, '--config', config), '--shards', '2'),
+    '--set',
+    `env.embedding_cache.dir=${cache}`,
+  ];
   const k8sEnv = schedulerEnv({ JOB_COMPLETION_INDEX: '0' });
-  const slurmEnv = schedulerEnv({ SLURM_ARRAY_JOB_ID: '42', SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '1', SLURM_ARRAY_TASK_COUNT: '2', SLURM_ARRAY_TASK_STEP: '1' });
+  const slurmEnv = schedulerEnv({
+    SLURM_ARRAY_JOB_ID: '42',
+    SLURM_ARRAY_TASK_ID: '1',
+    SLURM_ARRAY_TASK_MIN: '0',
+    SLURM_ARRAY_TASK_MAX: '1',
+    SLURM_ARRAY_TASK_COUNT: '2',
+    SLURM_ARRAY_TASK_STEP: '1',
+  });
 
   it('in parallel, write disjoint caches that together are one unsharded run, byte for byte, reporting images/s', async () => {
-    const [pod, task] = await Promise.all([run(shardArgv(cacheOf('pod-0')), k8sEnv), run(shardArgv(cacheOf('task-1')), slurmEnv)]);
+    const [pod, task] = await Promise.all([
+      run(shardArgv(cacheOf('pod-0')), k8sEnv),
+      run(shardArgv(cacheOf('task-1')), slurmEnv),
+    ]);
     expectOk(pod);
     expectOk(task);
     expect(pod.stderr).toContain('shard 0/2 (JOB_COMPLETION_INDEX=0, --shards 2): samples [0, 3) of 6');
@@ -138,11 +166,15 @@ describe('two shards run as the manifests run them', () => {
     for (const r of [pod, task]) {
       // Synthetic scenes have one target each: 3 samples are 3 images, and the rate counts images.
       expect(r.stderr).toMatch(/ 3\/3 [0-9.]+ samples\/s .*\| 3 images \(3 encoded, 0 cached\) [0-9.]+ images\/s\n/);
-      expect(r.stdout).toMatch(/: 3 samples, 3 images: 3 encoded, 0 already cached, in [0-9.]+ s \([0-9.]+ images\/s\)\n$/);
+      expect(r.stdout).toMatch(
+        /: 3 samples, 3 images: 3 encoded, 0 already cached, in [0-9.]+ s \([0-9.]+ images\/s\)\n$/,
+      );
     }
 
     // The unsharded run: the same command without --shard auto --shards N.
-    const noShard = shardArgv(cacheOf('unsharded')).filter((a, i, all) => !['--shard', '--shards'].includes(a) && !['--shard', '--shards'].includes(all[i - 1]));
+    const noShard = shardArgv(cacheOf('unsharded')).filter(
+      (a, i, all) => !['--shard', '--shards'].includes(a) && !['--shard', '--shards'].includes(all[i - 1]),
+    );
     const one = await run(noShard, schedulerEnv({}));
     expectOk(one);
     expect(one.stdout).toMatch(/shard 0\/1: 6 samples, 6 images: 6 encoded/);
@@ -177,30 +209,62 @@ describe('two shards run as the manifests run them', () => {
 describe('--shard auto', () => {
   it('takes the index from JOB_COMPLETION_INDEX and the count from --shards', () => {
     expect(resolveShard('auto', 4, { JOB_COMPLETION_INDEX: '3' })).toMatchObject({ index: 3, count: 4 });
-    expect(() => resolveShard('auto', undefined, { JOB_COMPLETION_INDEX: '3' })).toThrow(/--shards N with N = the Job's completions/);
-    expect(() => resolveShard('auto', 3, { JOB_COMPLETION_INDEX: '3' })).toThrow(/JOB_COMPLETION_INDEX=3 is not below --shards 3/);
-    expect(() => resolveShard('auto', 3, { JOB_COMPLETION_INDEX: 'one' })).toThrow(/JOB_COMPLETION_INDEX="one" is not a non-negative integer/);
+    expect(() => resolveShard('auto', undefined, { JOB_COMPLETION_INDEX: '3' })).toThrow(
+      /--shards N with N = the Job's completions/,
+    );
+    expect(() => resolveShard('auto', 3, { JOB_COMPLETION_INDEX: '3' })).toThrow(
+      /JOB_COMPLETION_INDEX=3 is not below --shards 3/,
+    );
+    expect(() => resolveShard('auto', 3, { JOB_COMPLETION_INDEX: 'one' })).toThrow(
+      /JOB_COMPLETION_INDEX="one" is not a non-negative integer/,
+    );
   });
 
   it('takes a Slurm task id as the shard number with --shards, so resubmitted tasks redo their own shards', () => {
-    const resubmitted = { SLURM_ARRAY_TASK_ID: '7', SLURM_ARRAY_TASK_MIN: '3', SLURM_ARRAY_TASK_MAX: '7', SLURM_ARRAY_TASK_COUNT: '2' };
+    const resubmitted = {
+      SLURM_ARRAY_TASK_ID: '7',
+      SLURM_ARRAY_TASK_MIN: '3',
+      SLURM_ARRAY_TASK_MAX: '7',
+      SLURM_ARRAY_TASK_COUNT: '2',
+    };
     expect(resolveShard('auto', 8, resubmitted)).toMatchObject({ index: 7, count: 8 });
-    expect(() => resolveShard('auto', 8, { SLURM_ARRAY_TASK_ID: '8' })).toThrow(/not below --shards 8: number the array from 0 \(#SBATCH --array=0-7\)/);
+    expect(() => resolveShard('auto', 8, { SLURM_ARRAY_TASK_ID: '8' })).toThrow(
+      /not below --shards 8: number the array from 0 \(#SBATCH --array=0-7\)/,
+    );
   });
 
-  it('without --shards, takes the task\'s place in the array and the array\'s size', () => {
-    const task = (id: number, min: number, max: number, step = 1) => ({ SLURM_ARRAY_TASK_ID: `${id}`, SLURM_ARRAY_TASK_MIN: `${min}`, SLURM_ARRAY_TASK_MAX: `${max}`, SLURM_ARRAY_TASK_STEP: `${step}`, SLURM_ARRAY_TASK_COUNT: `${(max - min) / step + 1}` });
+  it("without --shards, takes the task's place in the array and the array's size", () => {
+    const task = (id: number, min: number, max: number, step = 1) => ({
+      SLURM_ARRAY_TASK_ID: `${id}`,
+      SLURM_ARRAY_TASK_MIN: `${min}`,
+      SLURM_ARRAY_TASK_MAX: `${max}`,
+      SLURM_ARRAY_TASK_STEP: `${step}`,
+      SLURM_ARRAY_TASK_COUNT: `${(max - min) / step + 1}`,
+    });
     expect(resolveShard('auto', undefined, task(0, 0, 3))).toMatchObject({ index: 0, count: 4 });
     expect(resolveShard('auto', undefined, task(4, 1, 4))).toMatchObject({ index: 3, count: 4 });
     expect(resolveShard('auto', undefined, task(6, 0, 6, 2))).toMatchObject({ index: 3, count: 4 });
     // --array=1,3,7: three tasks, not one evenly spaced range.
-    expect(() => resolveShard('auto', undefined, { SLURM_ARRAY_TASK_ID: '3', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '7', SLURM_ARRAY_TASK_COUNT: '3' })).toThrow(/not a place in one evenly spaced array/);
-    expect(() => resolveShard('auto', undefined, { SLURM_ARRAY_TASK_ID: '3' })).toThrow(/SLURM_ARRAY_TASK_COUNT is not/);
+    expect(() =>
+      resolveShard('auto', undefined, {
+        SLURM_ARRAY_TASK_ID: '3',
+        SLURM_ARRAY_TASK_MIN: '1',
+        SLURM_ARRAY_TASK_MAX: '7',
+        SLURM_ARRAY_TASK_COUNT: '3',
+      }),
+    ).toThrow(/not a place in one evenly spaced array/);
+    expect(() => resolveShard('auto', undefined, { SLURM_ARRAY_TASK_ID: '3' })).toThrow(
+      /SLURM_ARRAY_TASK_COUNT is not/,
+    );
   });
 
   it('says what to do when no scheduler variable is set, or both are', () => {
-    expect(() => resolveShard('auto', 2, {})).toThrow(/neither JOB_COMPLETION_INDEX .* nor SLURM_ARRAY_TASK_ID .*pass --shard i\/n/);
-    expect(() => resolveShard('auto', 2, { JOB_COMPLETION_INDEX: '0', SLURM_ARRAY_TASK_ID: '1' })).toThrow(/both JOB_COMPLETION_INDEX \(0\) and SLURM_ARRAY_TASK_ID \(1\) are set/);
+    expect(() => resolveShard('auto', 2, {})).toThrow(
+      /neither JOB_COMPLETION_INDEX .* nor SLURM_ARRAY_TASK_ID .*pass --shard i\/n/,
+    );
+    expect(() => resolveShard('auto', 2, { JOB_COMPLETION_INDEX: '0', SLURM_ARRAY_TASK_ID: '1' })).toThrow(
+      /both JOB_COMPLETION_INDEX \(0\) and SLURM_ARRAY_TASK_ID \(1\) are set/,
+    );
   });
 
   it('keeps --shard i/n, which takes no --shards', () => {

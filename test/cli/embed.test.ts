@@ -12,8 +12,15 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-embed-'));
   // Two images with 3 and 2 instances: 5 samples, 2 images to encode.
   const W = 32;
-  for (const [name, instances, v] of [['a', 3, 7], ['b', 2, 11]] as const) {
-    await writePng(path.join(tmp, 'data', 'images', `${name}.png`), { width: W, height: W, data: new Uint8Array(W * W * 3).map((_, i) => (i * v) % 251) });
+  for (const [name, instances, v] of [
+    ['a', 3, 7],
+    ['b', 2, 11],
+  ] as const) {
+    await writePng(path.join(tmp, 'data', 'images', `${name}.png`), {
+      width: W,
+      height: W,
+      data: new Uint8Array(W * W * 3).map((_, i) => (i * v) % 251),
+    });
     const mask = new Uint8Array(W * W).map((_, i) => Math.floor((i % W) / Math.ceil(W / instances)) + 1);
     await writePng(path.join(tmp, 'data', 'masks', `${name}.png`), { width: W, height: W, channels: 1, data: mask });
   }
@@ -51,7 +58,15 @@ describe('alignsam embed', () => {
   it('fills the cache with the same bytes on one thread and on two workers', async () => {
     const files = async (workers: number) => {
       const dir = path.join(tmp, `cache-${workers}`);
-      const r = await runMain(['embed', '-c', config, '--workers', String(workers), '--set', `env.embedding_cache.dir=${JSON.stringify(dir)}`]);
+      const r = await runMain([
+        'embed',
+        '-c',
+        config,
+        '--workers',
+        String(workers),
+        '--set',
+        `env.embedding_cache.dir=${JSON.stringify(dir)}`,
+      ]);
       expect(r.code).toBe(0);
       expect(r.stderr).toContain(workers === 1 ? 'encoding on this thread' : `encoding on ${workers} worker threads`);
       expect(r.stdout).toMatch(/: 5 samples, 2 images: 2 encoded, 0 already cached/);

@@ -25,7 +25,9 @@ describe('alignsam eval --run with an existing eval.json', () => {
   it('refuses, naming the file, --overwrite and --no-write', async () => {
     const r = await runMain(['eval', '--run', run]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${evalJson} exists: add --overwrite to replace it and report/*.png, or --no-write to print the table only`);
+    expect(r.stderr).toContain(
+      `${evalJson} exists: add --overwrite to replace it and report/*.png, or --no-write to print the table only`,
+    );
     expect(fs.readFileSync(evalJson, 'utf8')).toBe('{"written by": "training"}\n');
   });
 

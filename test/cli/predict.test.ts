@@ -51,7 +51,9 @@ describe('alignsam predict', () => {
     const out = path.join(tmp, 'named');
     const r = await runMain(['predict', '--export', exportDir, '--image', image, '--out', out, '--target', 'dog']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("this agent was trained without target names (one implicit target), so it cannot look for 'dog': leave out --target");
+    expect(r.stderr).toContain(
+      "this agent was trained without target names (one implicit target), so it cannot look for 'dog': leave out --target",
+    );
     expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -40,7 +40,10 @@ interface Exit {
 }
 
 function start(args: string[]): { child: ChildProcess; done: Promise<Exit> } {
-  const child = spawn(process.execPath, [BIN, ...args, '--backend', 'wasm', '--no-progress'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args, '--backend', 'wasm', '--no-progress'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (b) => (stderr += String(b)));
   const done = new Promise<Exit>((resolve, reject) => {
@@ -60,7 +63,8 @@ async function runToEnd(args: string[]): Promise<Exit> {
 async function runAndKill(args: string[], checkpoints: string): Promise<void> {
   const { child, done } = start(args);
   const first = path.join(checkpoints, 'model_6_steps');
-  const landed = () => fs.existsSync(path.join(first, 'agent.json')) && fs.existsSync(path.join(first, 'srm', 'srm.json'));
+  const landed = () =>
+    fs.existsSync(path.join(first, 'agent.json')) && fs.existsSync(path.join(first, 'srm', 'srm.json'));
   let exited = false;
   void done.then(() => (exited = true));
   while (!exited && !landed()) await new Promise((r) => setTimeout(r, 5));
@@ -71,7 +75,12 @@ async function runAndKill(args: string[], checkpoints: string): Promise<void> {
 
 /** Metrics rows without what measures the clock. */
 function rowsWithoutTime(file: string): MetricsRecord[] {
-  return readMetrics(file).map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'wall_time' && !/(^|\/)(fps|time_\w+)$/.test(k))) as MetricsRecord);
+  return readMetrics(file).map(
+    (r) =>
+      Object.fromEntries(
+        Object.entries(r).filter(([k]) => k !== 'wall_time' && !/(^|\/)(fps|time_\w+)$/.test(k)),
+      ) as MetricsRecord,
+  );
 }
 
 /** Every file of the final checkpoint that holds numbers (weights, optimizer moments, replay). */
@@ -94,26 +103,36 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-describe.each(['ppo', 'dqn'] as const)('alignsam train, kill -9, --resume (%s, SRM labels, observe_labeler)', (algo) => {
-  it('ends with the straight run weights and metrics', async () => {
-    const straight = writeConfig(tmp, `${algo}-straight`, algo);
-    const killed = writeConfig(tmp, `${algo}-killed`, algo);
-    const straightRoot = path.join(tmp, 'runs', `${algo}-straight`);
-    const killedRoot = path.join(tmp, 'runs', `${algo}-killed`);
+describe.each(['ppo', 'dqn'] as const)(
+  'alignsam train, kill -9, --resume (%s, SRM labels, observe_labeler)',
+  (algo) => {
+    it('ends with the straight run weights and metrics', async () => {
+      const straight = writeConfig(tmp, `${algo}-straight`, algo);
+      const killed = writeConfig(tmp, `${algo}-killed`, algo);
+      const straightRoot = path.join(tmp, 'runs', `${algo}-straight`);
+      const killedRoot = path.join(tmp, 'runs', `${algo}-killed`);
 
-    await Promise.all([runToEnd(['train', '--config', straight]), runAndKill(['train', '--config', killed], path.join(killedRoot, 'checkpoints'))]);
-    const resumed = await runToEnd(['train', '--resume', killedRoot]);
-    const from = Number(/from \S+ \((\d+) steps\)/.exec(resumed.stderr)?.[1]);
-    expect(from).toBeGreaterThanOrEqual(6);
-    expect(from).toBeLessThan(TOTAL);
-    expect(resumed.stderr).not.toMatch(/warning/i);
+      await Promise.all([
+        runToEnd(['train', '--config', straight]),
+        runAndKill(['train', '--config', killed], path.join(killedRoot, 'checkpoints')),
+      ]);
+      const resumed = await runToEnd(['train', '--resume', killedRoot]);
+      const from = Number(/from \S+ \((\d+) steps\)/.exec(resumed.stderr)?.[1]);
+      expect(from).toBeGreaterThanOrEqual(6);
+      expect(from).toBeLessThan(TOTAL);
+      expect(resumed.stderr).not.toMatch(/warning/i);
 
-    const final = `checkpoints/model_${TOTAL}_steps`;
-    const a = tensorFiles(path.join(straightRoot, final));
-    const b = tensorFiles(path.join(killedRoot, final));
-    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-    expect([...a.keys()]).toEqual(expect.arrayContaining(['policy.safetensors', path.join('srm', 'weights.safetensors')]));
-    for (const [name, bytes] of a) expect([name, b.get(name)!.equals(bytes)]).toEqual([name, true]);
-    expect(rowsWithoutTime(path.join(killedRoot, 'metrics.jsonl'))).toEqual(rowsWithoutTime(path.join(straightRoot, 'metrics.jsonl')));
-  });
-});
+      const final = `checkpoints/model_${TOTAL}_steps`;
+      const a = tensorFiles(path.join(straightRoot, final));
+      const b = tensorFiles(path.join(killedRoot, final));
+      expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+      expect([...a.keys()]).toEqual(
+        expect.arrayContaining(['policy.safetensors', path.join('srm', 'weights.safetensors')]),
+      );
+      for (const [name, bytes] of a) expect([name, b.get(name)!.equals(bytes)]).toEqual([name, true]);
+      expect(rowsWithoutTime(path.join(killedRoot, 'metrics.jsonl'))).toEqual(
+        rowsWithoutTime(path.join(straightRoot, 'metrics.jsonl')),
+      );
+    });
+  },
+);

@@ -11,9 +11,15 @@ const ENV = 'ALIGNSAM_ALLOW_CODE';
 function setup(): { dir: string; config: string; marker: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-code-'));
   const marker = path.join(dir, 'loaded.txt');
-  fs.writeFileSync(path.join(dir, 'term.js'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\nmodule.exports = () => 0.5;\n`);
+  fs.writeFileSync(
+    path.join(dir, 'term.js'),
+    `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\nmodule.exports = () => 0.5;\n`,
+  );
   const config = path.join(dir, 'cfg.yaml');
-  fs.writeFileSync(config, `env:\n  label_source: oracle\nreward:\n  terms:\n    - term: custom\n      module: ${path.join(dir, 'term.js')}\n`);
+  fs.writeFileSync(
+    config,
+    `env:\n  label_source: oracle\nreward:\n  terms:\n    - term: custom\n      module: ${path.join(dir, 'term.js')}\n`,
+  );
   return { dir, config, marker };
 }
 

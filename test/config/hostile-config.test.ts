@@ -1,4 +1,11 @@
-import { ConfigError, applyOverrides, loadConfig, loadRewardFile, parseOverride, resolveConfig } from '../../src/config/load-config';
+import {
+  ConfigError,
+  applyOverrides,
+  loadConfig,
+  loadRewardFile,
+  parseOverride,
+  resolveConfig,
+} from '../../src/config/load-config';
 import { configSchema } from '../../src/config/alignsam-config';
 import { showValue, validate } from '../../src/schema/schema';
 import { errorOf, tempWriter } from './helpers';
@@ -20,30 +27,40 @@ afterEach(() => {
 });
 
 describe('prototype keys', () => {
-  it.each(['__proto__.multi=1', 'constructor.prototype.x=1', 'data.__proto__.polluted=1', 'agent.ppo.prototype=1', 'data.synthetic.constructor=1'])(
-    '--set %s is refused naming the key',
-    (text) => {
-      const err = errorOf(() => parseOverride(text));
-      expect(err.message).toMatch(/^--set: .*: .*'(__proto__|constructor|prototype)'/);
-      expect(err.message).toContain(text.split('=')[0]);
-    },
-  );
+  it.each([
+    '__proto__.multi=1',
+    'constructor.prototype.x=1',
+    'data.__proto__.polluted=1',
+    'agent.ppo.prototype=1',
+    'data.synthetic.constructor=1',
+  ])('--set %s is refused naming the key', (text) => {
+    const err = errorOf(() => parseOverride(text));
+    expect(err.message).toMatch(/^--set: .*: .*'(__proto__|constructor|prototype)'/);
+    expect(err.message).toContain(text.split('=')[0]);
+  });
 
   it('an Override object built by hand cannot reach a prototype either', () => {
-    const err = errorOf(() => applyOverrides({}, [{ path: ['__proto__', 'multi'], value: 1, text: '__proto__.multi=1' }]));
+    const err = errorOf(() =>
+      applyOverrides({}, [{ path: ['__proto__', 'multi'], value: 1, text: '__proto__.multi=1' }]),
+    );
     expect(err.message).toContain('__proto__');
     expect(({} as Record<string, unknown>).multi).toBeUndefined();
   });
 
   it('a config with --set __proto__ changes nothing globally', () => {
-    expect(() => resolveConfig({ env: { label_source: 'oracle' } }, 'x.yaml', { overrides: ['__proto__.multi=1'] })).toThrow(ConfigError);
+    expect(() =>
+      resolveConfig({ env: { label_source: 'oracle' } }, 'x.yaml', { overrides: ['__proto__.multi=1'] }),
+    ).toThrow(ConfigError);
     expect(({} as Record<string, unknown>).multi).toBeUndefined();
   });
 
   it.each([
     ['__proto__:\n  multi: 1\n', '__proto__'],
     ['data:\n  synthetic:\n    constructor: 1\n', 'data.synthetic.constructor'],
-    ['reward:\n  terms:\n    - term: custom\n      module: ./m.js\n      options:\n        prototype: 1\n', 'reward.terms[0].options.prototype'],
+    [
+      'reward:\n  terms:\n    - term: custom\n      module: ./m.js\n      options:\n        prototype: 1\n',
+      'reward.terms[0].options.prototype',
+    ],
   ])('a YAML file with a prototype key is refused: %j', (text, where) => {
     const file = writeTemp('proto.yaml', text);
     const err = errorOf(() => loadConfig(file));

@@ -30,9 +30,10 @@ interface GoldenPoly {
   rleArea: number;
 }
 /** Made by fixtures/make-coco-golden.py with pycocotools 2.0.11 (annToRLE, area). */
-const golden = JSON.parse(
-  fs.readFileSync(path.join(__dirname, 'fixtures/coco-tiny-golden.json'), 'utf8'),
-) as { annotations: GoldenAnn[]; polygons: GoldenPoly[] };
+const golden = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/coco-tiny-golden.json'), 'utf8')) as {
+  annotations: GoldenAnn[];
+  polygons: GoldenPoly[];
+};
 
 interface CocoJson {
   images: { id: number; height: number; width: number }[];

@@ -42,26 +42,31 @@ describe('CocoDataset image paths', () => {
     return file;
   }
 
-  it.each(['../other/secret.png', '../../../../../../../../../../etc/passwd', 'link-out.png', '../../../../../../../../no/such/file.png'])(
-    'file_name %j leading out of the images folder is refused, naming the annotation',
-    async (fileName) => {
-      const file = annotations(fileName);
-      const err = await CocoDataset.open({ annotationFile: file }).then(
-        () => null,
-        (e: Error) => e,
-      );
-      expect(err).not.toBeNull();
-      expect(err!.message).toContain(file);
-      expect(err!.message).toContain('image id 2, annotation id 11');
-      expect(err!.message).toContain('outside the images folder');
-      const skipping = await CocoDataset.open({ annotationFile: file, onBadSample: 'skip' });
-      expect(skipping.length).toBe(1);
-      expect(skipping.badSamples).toEqual([{ file, reason: expect.stringContaining('outside the images folder') }]);
-    },
-  );
+  it.each([
+    '../other/secret.png',
+    '../../../../../../../../../../etc/passwd',
+    'link-out.png',
+    '../../../../../../../../no/such/file.png',
+  ])('file_name %j leading out of the images folder is refused, naming the annotation', async (fileName) => {
+    const file = annotations(fileName);
+    const err = await CocoDataset.open({ annotationFile: file }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).not.toBeNull();
+    expect(err!.message).toContain(file);
+    expect(err!.message).toContain('image id 2, annotation id 11');
+    expect(err!.message).toContain('outside the images folder');
+    const skipping = await CocoDataset.open({ annotationFile: file, onBadSample: 'skip' });
+    expect(skipping.length).toBe(1);
+    expect(skipping.badSamples).toEqual([{ file, reason: expect.stringContaining('outside the images folder') }]);
+  });
 
   it('a link that stays inside the folder, and an images folder that is itself a link, are fine', async () => {
-    const ds = await CocoDataset.open({ annotationFile: annotations('link-in.png'), imagesDir: path.join(dir, 'images-link') });
+    const ds = await CocoDataset.open({
+      annotationFile: annotations('link-in.png'),
+      imagesDir: path.join(dir, 'images-link'),
+    });
     expect(ds.length).toBe(2);
     expect((await ds.get(1)).width).toBe(8);
   });
@@ -69,7 +74,9 @@ describe('CocoDataset image paths', () => {
   it('a FIFO named as an image is refused at once, not read forever', async () => {
     const file = annotations('fifo.png');
     const t0 = Date.now();
-    await expect(CocoDataset.open({ annotationFile: file })).rejects.toThrow(/fifo\.png: corrupt or unreadable image \(image id 2\): not a regular file \(a FIFO\)/);
+    await expect(CocoDataset.open({ annotationFile: file })).rejects.toThrow(
+      /fifo\.png: corrupt or unreadable image \(image id 2\): not a regular file \(a FIFO\)/,
+    );
     const skipping = await CocoDataset.open({ annotationFile: file, onBadSample: 'skip' });
     expect(skipping.length).toBe(1);
     expect(Date.now() - t0).toBeLessThan(3000);

@@ -183,7 +183,9 @@ describe('CocoDataset bad inputs', () => {
     const json = base();
     Object.assign(json.annotations[1], { segmentation: { size: [6, 8], counts: [40, 3] } });
     const file = write(json);
-    await expect(CocoDataset.open({ annotationFile: file })).rejects.toThrow(/ann\d+\.json: annotation id 11 segmentation\.counts: RLE runs sum to 43/);
+    await expect(CocoDataset.open({ annotationFile: file })).rejects.toThrow(
+      /ann\d+\.json: annotation id 11 segmentation\.counts: RLE runs sum to 43/,
+    );
     const skipping = await CocoDataset.open({ annotationFile: file, onBadSample: 'skip' });
     expect(skipping.length).toBe(1);
     expect(skipping.badSamples[0].reason).toMatch(/annotation id 11 .*sum to 43/);

@@ -42,7 +42,12 @@ describe('createDataset', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'factory-'));
     try {
       await writePng(path.join(root, 'imgs', 'x.png'), { width: 4, height: 4, data: new Uint8Array(48).fill(9) });
-      await writePng(path.join(root, 'gt', 'x.png'), { width: 4, height: 4, channels: 1, data: new Uint8Array(16).fill(1, 0, 6) });
+      await writePng(path.join(root, 'gt', 'x.png'), {
+        width: 4,
+        height: 4,
+        channels: 1,
+        data: new Uint8Array(16).fill(1, 0, 6),
+      });
       const ds = await createDataset(
         { type: 'folder', root: '.', images: 'imgs', masks: 'gt', targetName: 'blob' },
         { baseDir: root },
@@ -60,7 +65,10 @@ describe('createDataset', () => {
       [{}, /^data\.type: required/],
       [{ type: 'pascal' }, /^data\.type: expected one of 'synthetic', 'folder', 'coco', got "pascal"/],
       [{ type: 'synthetic', lenght: 10 }, /^data\.lenght: unknown key \(known: type, split, limit, seed, length/],
-      [{ type: 'synthetic', splitSeed: 1 }, /^data\.splitSeed: unknown key for synthetic data \(its splits are disjoint index ranges\)/],
+      [
+        { type: 'synthetic', splitSeed: 1 },
+        /^data\.splitSeed: unknown key for synthetic data \(its splits are disjoint index ranges\)/,
+      ],
       [{ type: 'synthetic', imageSize: 'big' }, /^data\.imageSize: expected a side in pixels/],
       [{ type: 'synthetic', split: 'dev' }, /^data\.split: expected one of 'train', 'val', 'test', 'all', got "dev"/],
       [{ type: 'synthetic', limit: -1 }, /^data\.limit: expected an integer >= 0, got -1/],
@@ -68,10 +76,19 @@ describe('createDataset', () => {
       [{ type: 'folder', root: '.', maskFormat: 'rgb' }, /^data\.maskFormat: expected one of 'binary', 'instances'/],
       [{ type: 'folder', root: '.', targetName: 3 }, /^data\.targetName: expected a name or null, got 3/],
       [{ type: 'coco' }, /^data\.annotations: required/],
-      [{ type: 'coco', annotations: 'a.json', splitFractions: [0.5, 0.5] }, /^data\.splitFractions: expected \[train, val, test\]/],
-      [{ type: 'coco', annotations: 'a.json', splitFractions: [0.5, 0.5, 0.5] }, /^data\.splitFractions: must sum to 1/],
+      [
+        { type: 'coco', annotations: 'a.json', splitFractions: [0.5, 0.5] },
+        /^data\.splitFractions: expected \[train, val, test\]/,
+      ],
+      [
+        { type: 'coco', annotations: 'a.json', splitFractions: [0.5, 0.5, 0.5] },
+        /^data\.splitFractions: must sum to 1/,
+      ],
       [{ type: 'coco', annotations: 'a.json', minArea: -4 }, /^data\.minArea: expected a number >= 0, got -4/],
-      [{ type: 'coco', annotations: 'a.json', categories: 'person' }, /^data\.categories: expected a non-empty list of names/],
+      [
+        { type: 'coco', annotations: 'a.json', categories: 'person' },
+        /^data\.categories: expected a non-empty list of names/,
+      ],
     ];
     for (const [cfg, re] of cases) await expect(createDataset(cfg)).rejects.toThrow(re);
     await expect(createDataset({ type: 'synthetic', seed: 'x' }, { prefix: 'env.data' })).rejects.toThrow(

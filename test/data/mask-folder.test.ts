@@ -22,12 +22,7 @@ function image(seed: number): Uint8Array {
 }
 
 /** Instance mask of b: instance 1 in the top-left 2x2, instance 2 in the right column, void 255. */
-const B_MASK = Uint8Array.from([
-  1, 1, 0, 0, 0, 2,
-  1, 1, 0, 0, 0, 2,
-  0, 0, 0, 255, 0, 2,
-  0, 0, 0, 0, 0, 2,
-]);
+const B_MASK = Uint8Array.from([1, 1, 0, 0, 0, 2, 1, 1, 0, 0, 0, 2, 0, 0, 0, 255, 0, 2, 0, 0, 0, 0, 0, 2]);
 /** Binary mask of a (0/255): the middle two columns. */
 const A_MASK = Uint8Array.from(Array.from({ length: W * H }, (_, i) => (i % W === 2 || i % W === 3 ? 255 : 0)));
 
@@ -70,7 +65,12 @@ describe('MaskFolderDataset', () => {
   it('pairs Penn-Fudan style names (x.png + x_mask.png) without renaming; an exact base name wins', async () => {
     const root = path.join(tmp, `root${seq++}`);
     await writePng(path.join(root, 'images', 'FudanPed00001.png'), { width: W, height: H, data: image(1) });
-    await writePng(path.join(root, 'masks', 'FudanPed00001_mask.png'), { width: W, height: H, channels: 1, data: B_MASK });
+    await writePng(path.join(root, 'masks', 'FudanPed00001_mask.png'), {
+      width: W,
+      height: H,
+      channels: 1,
+      data: B_MASK,
+    });
     await writePng(path.join(root, 'images', 'p2.png'), { width: W, height: H, data: image(2) });
     await writePng(path.join(root, 'masks', 'p2.png'), { width: W, height: H, channels: 1, data: A_MASK });
     await writePng(path.join(root, 'masks', 'p2_mask.png'), { width: W, height: H, channels: 1, data: B_MASK });
@@ -132,9 +132,9 @@ describe('MaskFolderDataset', () => {
     const broken = await goodRoot();
     fs.writeFileSync(path.join(broken, 'names.json'), '{ not json');
     await expect(MaskFolderDataset.open({ root: broken })).rejects.toThrow(/cannot read names file .*names\.json/);
-    await expect(
-      MaskFolderDataset.open({ root: broken, targetName: 'x', target: 'instance' }),
-    ).rejects.toThrow(/target 'instance' needs maskFormat 'instances'/);
+    await expect(MaskFolderDataset.open({ root: broken, targetName: 'x', target: 'instance' })).rejects.toThrow(
+      /target 'instance' needs maskFormat 'instances'/,
+    );
   });
 
   describe('bad inputs', () => {
@@ -189,7 +189,12 @@ describe('MaskFolderDataset', () => {
         .jpeg()
         .toBuffer();
       fs.writeFileSync(jpg, big.subarray(0, big.length >> 1));
-      await writePng(path.join(root, 'masks', 'b.png'), { width: 96, height: 64, channels: 1, data: new Uint8Array(96 * 64) });
+      await writePng(path.join(root, 'masks', 'b.png'), {
+        width: 96,
+        height: 64,
+        channels: 1,
+        data: new Uint8Array(96 * 64),
+      });
       const ds = await MaskFolderDataset.open({ root });
       expect(ds.length).toBe(2);
       await expect(ds.get(1)).rejects.toThrow(jpg);

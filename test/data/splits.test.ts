@@ -9,7 +9,14 @@ function fake(tag: string, length: number, categories?: string[]): SegmentationD
     categories,
     async get(i: number): Promise<Sample> {
       if (i < 0 || i >= length) throw new RangeError(`${tag}: ${i}`);
-      return { id: `${tag}${i}`, image: { width: 1, height: 1, data: new Uint8Array(3) }, mask: new Uint8Array(1), width: 1, height: 1, targetName: null };
+      return {
+        id: `${tag}${i}`,
+        image: { width: 1, height: 1, data: new Uint8Array(3) },
+        mask: new Uint8Array(1),
+        width: 1,
+        height: 1,
+        targetName: null,
+      };
     },
   };
 }

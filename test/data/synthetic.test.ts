@@ -82,7 +82,9 @@ describe('SyntheticDataset masks', () => {
       const scene = sceneOf(one.sample(i));
       expect(scene.objects.filter((o) => o.isTarget)).toHaveLength(1);
       expect(scene.objects.filter((o) => o.isTargetCategory).length).toBeGreaterThanOrEqual(2);
-      expect(scene.objects.filter((o) => o.isTargetCategory).every((o) => o.placement.shape === scene.target)).toBe(true);
+      expect(scene.objects.filter((o) => o.isTargetCategory).every((o) => o.placement.shape === scene.target)).toBe(
+        true,
+      );
       expect(sceneOf(all.sample(i)).objects.filter((o) => o.isTarget).length).toBeGreaterThanOrEqual(2);
     }
   });
@@ -212,7 +214,8 @@ describe('shapes', () => {
       star: (5 * 0.45 * Math.sin((2 * Math.PI) / 10)) / Math.PI, // 10 triangles r * 0.45r * sin(36deg) / 2
       cross: (2 * (1.9 * 0.6) - 0.6 * 0.6) / Math.PI, // two 1.9r x 0.6r bars overlapping in 0.6r x 0.6r
     };
-    for (const name of SHAPE_NAMES) expect({ name, a: areaFraction(name) }).toEqual({ name, a: expect.closeTo(expected[name], 2) });
+    for (const name of SHAPE_NAMES)
+      expect({ name, a: areaFraction(name) }).toEqual({ name, a: expect.closeTo(expected[name], 2) });
   });
 
   it('have exact signed distances to the outline where it is simple', () => {
@@ -222,7 +225,11 @@ describe('shapes', () => {
     expect(sq.distance(12, 0)).toBeCloseTo(2, 10);
     expect(sq.distance(0, -7)).toBeCloseTo(-3, 10);
     expect(sq.distance(13, 14)).toBeCloseTo(5, 10);
-    const rotated = makeShape({ shape: 'square', cx: 0, cy: 0, radius: 10 * Math.SQRT2, rotation: Math.PI / 4, aspect: 1 }, 50, 50);
+    const rotated = makeShape(
+      { shape: 'square', cx: 0, cy: 0, radius: 10 * Math.SQRT2, rotation: Math.PI / 4, aspect: 1 },
+      50,
+      50,
+    );
     // Turned 45 degrees, a corner lies on the x axis at 10 sqrt 2; (12, 0) is inside, nearest to
     // the two edges meeting there at 45 degrees to the axis.
     expect(rotated.distance(12, 0)).toBeCloseTo(-(10 * Math.SQRT2 - 12) / Math.SQRT2, 10);

@@ -19,16 +19,19 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe('demo build', () => {
   const entry = () => {
     const file = path.join(tmp, 'entry.ts');
-    fs.writeFileSync(file, "import { readFileSync } from 'node:fs';\nimport * as p from 'path';\n(globalThis as any).out = { join: typeof p.join, read: () => readFileSync('/etc/hostname') };\n");
+    fs.writeFileSync(
+      file,
+      "import { readFileSync } from 'node:fs';\nimport * as p from 'path';\n(globalThis as any).out = { join: typeof p.join, read: () => readFileSync('/etc/hostname') };\n",
+    );
     return file;
   };
   const rel = (f: string) => path.relative(ROOT_DIR, f).split(path.sep).join('/');
 
   it('fails on a node-only import that is not allowed, naming the file and the module', async () => {
     const file = entry();
-    await expect(buildDemo({ entry: file, outDir: path.join(tmp, 'a'), allowed: { [rel(file)]: { modules: ['path'] } } })).rejects.toThrow(
-      new RegExp(`${rel(file).replace(/[.]/g, '\\.')} imports the node-only module 'node:fs'`),
-    );
+    await expect(
+      buildDemo({ entry: file, outDir: path.join(tmp, 'a'), allowed: { [rel(file)]: { modules: ['path'] } } }),
+    ).rejects.toThrow(new RegExp(`${rel(file).replace(/[.]/g, '\\.')} imports the node-only module 'node:fs'`));
   });
 
   it('stubs allowed node-only imports with exports that throw when called', async () => {
@@ -60,9 +63,18 @@ describe('demo server', () => {
         return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
       };
       expect(await get('/')).toEqual({ status: 200, type: 'text/html; charset=utf-8', body: '<p>page</p>' });
-      expect(await get('/export/srm/srm.json')).toEqual({ status: 200, type: 'application/json; charset=utf-8', body: '{"a":1}' });
+      expect(await get('/export/srm/srm.json')).toEqual({
+        status: 200,
+        type: 'application/json; charset=utf-8',
+        body: '{"a":1}',
+      });
       expect((await get('/export/missing.json')).status).toBe(404);
-      for (const p of ['/export/..%2fsecret.txt', '/export/..%2f..%2fsecret.txt', '/export/%2e%2e/%2e%2e/secret.txt', '/..%2fsecret.txt']) {
+      for (const p of [
+        '/export/..%2fsecret.txt',
+        '/export/..%2f..%2fsecret.txt',
+        '/export/%2e%2e/%2e%2e/secret.txt',
+        '/..%2fsecret.txt',
+      ]) {
         const r = await get(p);
         expect(r.status).not.toBe(200);
         expect(r.body).not.toContain('the-secret-content');

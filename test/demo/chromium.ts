@@ -26,7 +26,10 @@ export interface ChromiumBinary {
 function packageDir(): { dir: string; version: string } {
   // The package's exports map has no ./package.json, so go up from its CommonJS entry.
   let dir = path.dirname(require.resolve(PACKAGE));
-  while (!fs.existsSync(path.join(dir, 'package.json')) || JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== PACKAGE) {
+  while (
+    !fs.existsSync(path.join(dir, 'package.json')) ||
+    JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== PACKAGE
+  ) {
     const up = path.dirname(dir);
     if (up === dir) throw new Error(`cannot find ${PACKAGE}'s package.json above ${require.resolve(PACKAGE)}`);
     dir = up;
@@ -44,8 +47,12 @@ function brotli(file: string): Buffer {
  * half-extracted.
  */
 function untar(archive: Buffer, dest: string, label: string): void {
-  const field = (h: Buffer, start: number, len: number) => h.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
-  for (let off = 0; off + 512 <= archive.length; ) {
+  const field = (h: Buffer, start: number, len: number) =>
+    h
+      .subarray(start, start + len)
+      .toString('utf8')
+      .replace(/\0.*$/s, '');
+  for (let off = 0; off + 512 <= archive.length;) {
     const header = archive.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;
     const prefix = field(header, 345, 155);
@@ -54,13 +61,17 @@ function untar(archive: Buffer, dest: string, label: string): void {
     const mode = parseInt(field(header, 100, 8).trim() || '644', 8);
     const type = String.fromCharCode(header[156]);
     const target = path.resolve(dest, name);
-    if (!target.startsWith(path.resolve(dest) + path.sep)) throw new Error(`${label}: entry ${JSON.stringify(name)} points outside the folder`);
+    if (!target.startsWith(path.resolve(dest) + path.sep))
+      throw new Error(`${label}: entry ${JSON.stringify(name)} points outside the folder`);
     off += 512;
     if (type === '5') fs.mkdirSync(target, { recursive: true });
     else if (type === '0' || type === '\0') {
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, archive.subarray(off, off + size), { mode: mode & 0o777 });
-    } else throw new Error(`${label}: entry ${JSON.stringify(name)} has tar type ${JSON.stringify(type)}, expected a file or a folder`);
+    } else
+      throw new Error(
+        `${label}: entry ${JSON.stringify(name)} has tar type ${JSON.stringify(type)}, expected a file or a folder`,
+      );
     off += Math.ceil(size / 512) * 512;
   }
 }

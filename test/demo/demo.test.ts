@@ -46,7 +46,15 @@ beforeAll(async () => {
     executablePath: browser.executablePath,
     env: browser.env,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1150, height: 960 },
   });
   page = context.pages()[0] ?? (await context.newPage());
@@ -98,7 +106,11 @@ async function readPage(): Promise<PageResult> {
     return {
       state: status.dataset.state ?? '',
       status: status.textContent ?? '',
-      steps: rows.map((r) => ({ step: Number(r.dataset.step), cell: Number(r.dataset.cell), label: Number(r.dataset.label) })),
+      steps: rows.map((r) => ({
+        step: Number(r.dataset.step),
+        cell: Number(r.dataset.cell),
+        label: Number(r.dataset.label),
+      })),
       maskArea: Number(document.getElementById('mask-area')!.dataset.value),
       stepCount: document.getElementById('step-count')!.textContent ?? '',
       mask: { width: maskCanvas.width, height: maskCanvas.height, white, other },
@@ -172,13 +184,19 @@ describe('demo page in headless Chromium', () => {
       return dt;
     }, png.toString('base64'));
     await page.dispatchEvent('#dropzone', 'drop', { dataTransfer: drop });
-    await page.waitForFunction(() => document.getElementById('image-info')!.textContent!.startsWith('dropped.png, 200×150'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => document.getElementById('image-info')!.textContent!.startsWith('dropped.png, 200×150'),
+      undefined,
+      { timeout: 10_000 },
+    );
 
     await page.click('#step');
     await waitForState('ready');
     const one = await readPage();
     expect(one.stepCount).toBe(`1 / ${exp.manifest.env.horizon}`);
-    expect(one.steps).toEqual(reference.clicks.filter((c) => c.step <= 1).map((c) => ({ step: c.step, cell: c.cell, label: c.label })));
+    expect(one.steps).toEqual(
+      reference.clicks.filter((c) => c.step <= 1).map((c) => ({ step: c.step, cell: c.cell, label: c.label })),
+    );
 
     await page.click('#run');
     await waitForState('done');

@@ -32,7 +32,7 @@ const SKIPPED: ReadonlyArray<{ file: string; code: string; why: string }> = [
   {
     file: 'README.md',
     why: 'trains for minutes and runs the whole suite',
-    code: 'npm start   # trains the default agent, then prints the evaluation table\nnpm test    # type-check, then the test suite',
+    code: 'npm start   # trains the default agent, then prints the evaluation table\nnpm test    # type-check, lint and format check, then the test suite',
   },
   {
     file: 'README.md',
@@ -45,13 +45,21 @@ const SKIPPED: ReadonlyArray<{ file: string; code: string; why: string }> = [
     ].join('\n'),
   },
   { file: 'docs/sam-on-wasm.md', why: 'installs a package (network)', code: 'npm install @tensorflow/tfjs-node-gpu' },
-  { file: 'docs/sam-on-wasm.md', why: 'needs clang with the wasm32 target', code: 'bash scripts/build-simd-kernels.sh' },
+  {
+    file: 'docs/sam-on-wasm.md',
+    why: 'needs clang with the wasm32 target',
+    code: 'bash scripts/build-simd-kernels.sh',
+  },
   {
     file: 'docs/sam-on-wasm.md',
     why: 'trains the micro-SAM on a CUDA machine with PyTorch',
     code: 'bash scripts/micro-sam-torch/train-on-gpu.sh   # dump scenes (Node), train (PyTorch), adopt and evaluate (tfjs)',
   },
-  { file: 'docs/performance.md', why: 'benchmarks run for minutes', code: 'npm run bench:sam\nnpm run bench:env\nnpm run bench:agent\nnpx alignsam bench --only sam,env' },
+  {
+    file: 'docs/performance.md',
+    why: 'benchmarks run for minutes',
+    code: 'npm run bench:sam\nnpm run bench:env\nnpm run bench:agent\nnpx alignsam bench --only sam,env',
+  },
   {
     file: 'docs/performance.md',
     why: 'needs PyTorch and a segment-anything checkout',
@@ -103,21 +111,29 @@ afterAll(() => {
 
 function run(cmd: string, args: string[], timeout: number): void {
   const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout, env: process.env });
-  if (r.status !== 0) throw new Error(`exit ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(
+      `exit ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
 }
 
 test('the docs hold code blocks, each in a known language', () => {
   expect(blocks.filter((b) => b.lang === 'ts').length).toBeGreaterThan(0);
-  for (const b of blocks) if (!['ts', 'bash', 'yaml'].includes(b.lang)) throw new Error(`${label(b)}: use ts, bash or yaml (with no-run to skip it knowingly)`);
-  for (const b of blocks) for (const f of b.flags) if (f !== 'no-run') throw new Error(`${label(b)}: unknown flag '${f}'`);
+  for (const b of blocks)
+    if (!['ts', 'bash', 'yaml'].includes(b.lang))
+      throw new Error(`${label(b)}: use ts, bash or yaml (with no-run to skip it knowingly)`);
+  for (const b of blocks)
+    for (const f of b.flags) if (f !== 'no-run') throw new Error(`${label(b)}: unknown flag '${f}'`);
 });
 
 test('every skipped block is one of the known skips, and every known skip is still there', () => {
   for (const b of skipped) {
-    if (!SKIPPED.some((s) => s.file === b.file && s.code === b.code)) throw new Error(`${label(b)} is marked no-run but not listed in SKIPPED:\n${b.code}`);
+    if (!SKIPPED.some((s) => s.file === b.file && s.code === b.code))
+      throw new Error(`${label(b)} is marked no-run but not listed in SKIPPED:\n${b.code}`);
   }
   for (const s of SKIPPED) {
-    if (!skipped.some((b) => s.file === b.file && s.code === b.code)) throw new Error(`SKIPPED lists a block that ${s.file} no longer holds (marked no-run):\n${s.code}`);
+    if (!skipped.some((b) => s.file === b.file && s.code === b.code))
+      throw new Error(`SKIPPED lists a block that ${s.file} no longer holds (marked no-run):\n${s.code}`);
   }
 });
 
@@ -125,15 +141,27 @@ const tsBlocks = runnable.filter((b) => b.lang === 'ts');
 const bashBlocks = runnable.filter((b) => b.lang === 'bash');
 const yamlBlocks = runnable.filter((b) => b.lang === 'yaml');
 
-test.each(tsBlocks.map((b) => [label(b), b] as const))('%s runs', (_name, b) => {
-  const file = path.join(tmp, `block-${path.basename(b.file, '.md')}-${b.line}.ts`);
-  fs.writeFileSync(file, b.code + '\n');
-  run(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', '--project', path.join(root, 'tsconfig.json'), file], 90_000);
-}, 100_000);
+test.each(tsBlocks.map((b) => [label(b), b] as const))(
+  '%s runs',
+  (_name, b) => {
+    const file = path.join(tmp, `block-${path.basename(b.file, '.md')}-${b.line}.ts`);
+    fs.writeFileSync(file, b.code + '\n');
+    run(
+      process.execPath,
+      [require.resolve('ts-node/dist/bin.js'), '--transpile-only', '--project', path.join(root, 'tsconfig.json'), file],
+      90_000,
+    );
+  },
+  100_000,
+);
 
-test.each(bashBlocks.map((b) => [label(b), b] as const))('%s runs', (_name, b) => {
-  run('bash', ['-e', '-c', b.code], 60_000);
-}, 70_000);
+test.each(bashBlocks.map((b) => [label(b), b] as const))(
+  '%s runs',
+  (_name, b) => {
+    run('bash', ['-e', '-c', b.code], 60_000);
+  },
+  70_000,
+);
 
 if (yamlBlocks.length > 0) {
   test('the yaml blocks are valid configs', () => {

@@ -19,7 +19,9 @@ describe('checkEnv', () => {
     const env = new ToyEnv({ renderable: true });
     await expect(checkEnv(env)).resolves.toEqual({ warnings: [] });
     expect(env.closed).toBe(true);
-    await expect(checkEnv(new RecordEpisodeStatistics(new TimeLimit(new ToyEnv(), 4)), { steps: 20 })).resolves.toBeDefined();
+    await expect(
+      checkEnv(new RecordEpisodeStatistics(new TimeLimit(new ToyEnv(), 4)), { steps: 20 }),
+    ).resolves.toBeDefined();
   });
 
   it('catches a reset that ignores its seed', async () => {
@@ -31,7 +33,9 @@ describe('checkEnv', () => {
       }
     }
     const f = await failuresOf(checkEnv(new Unseeded()));
-    expect(f.join('\n')).toMatch(/reset with the same seed gave different observations \(first difference at observation\.ref/);
+    expect(f.join('\n')).toMatch(
+      /reset with the same seed gave different observations \(first difference at observation\.ref/,
+    );
   });
 
   it('catches observations outside the space and bad step fields, listing all of them', async () => {

@@ -29,7 +29,13 @@ beforeAll(async () => {
   await initBackend('wasm');
   sam = await loadSam(TINY);
   cache = new EmbeddingCache(sam, { maxInMemory: 8 });
-  srm = new SemanticRecalibrationModule({ gridSize: G, embedChannels: sam.config.maskDecoder.transformerDim, channels: 8, projChannels: 8, seed: 3 });
+  srm = new SemanticRecalibrationModule({
+    gridSize: G,
+    embedChannels: sam.config.maskDecoder.transformerDim,
+    channels: 8,
+    projChannels: 8,
+    seed: 3,
+  });
 });
 
 afterAll(() => {
@@ -47,25 +53,41 @@ function withOtherTargets(data: SegmentationDataset): SegmentationDataset {
       const s = await data.get(i);
       const mask = new Uint8Array(s.mask.length);
       const dx = Math.floor(s.width / 3);
-      for (let y = 0; y < s.height; y++) for (let x = 0; x < s.width; x++) mask[y * s.width + x] = s.mask[y * s.width + ((x + dx) % s.width)];
+      for (let y = 0; y < s.height; y++)
+        for (let x = 0; x < s.width; x++) mask[y * s.width + x] = s.mask[y * s.width + ((x + dx) % s.width)];
       return { ...s, mask };
     },
   };
 }
 
 async function trace(data: SegmentationDataset, policy: ClickPolicy, initialPrompts: InitialPrompts) {
-  const env = new SamPromptEnv({ dataset: data, embeddings: cache, gridSize: G, horizon: 3, labelSource: 'recalibration', labeler: srm, observeLabeler: true, initialPrompts, seed: 0 });
+  const env = new SamPromptEnv({
+    dataset: data,
+    embeddings: cache,
+    gridSize: G,
+    horizon: 3,
+    labelSource: 'recalibration',
+    labeler: srm,
+    observeLabeler: true,
+    initialPrompts,
+    seed: 0,
+  });
   const steps: { positive: number[]; negative: number[]; mask: number[] }[] = [];
   const recorder: ClickPolicy = {
     name: policy.name,
     reset: (seed) => policy.reset?.(seed),
     act: (e, obs) => {
-      steps.push({ positive: [...obs.clicksPositive], negative: [...obs.clicksNegative], mask: [...e.fullResolutionMask()] });
+      steps.push({
+        positive: [...obs.clicksPositive],
+        negative: [...obs.clicksNegative],
+        mask: [...e.fullResolutionMask()],
+      });
       return policy.act(e, obs);
     },
   };
   const report = await evaluate(recorder, env, episodeSpecs(data.length, 4, 11), { pictures: 4 });
-  for (const ep of report.episodes) steps.push({ positive: ep.picture!.pointsXY, negative: ep.picture!.labels, mask: [...ep.picture!.mask] });
+  for (const ep of report.episodes)
+    steps.push({ positive: ep.picture!.pointsXY, negative: ep.picture!.labels, mask: [...ep.picture!.mask] });
   await env.close();
   return { steps, report };
 }
@@ -96,9 +118,22 @@ it('assisted: ground-truth P0 makes the same check fail', async () => {
 });
 
 it('every row of the comparison says its protocol and what it is', async () => {
-  const env = new SamPromptEnv({ dataset: data(), embeddings: cache, gridSize: G, horizon: 3, labelSource: 'recalibration', labeler: srm, initialPrompts: 'labeler', seed: 0 });
+  const env = new SamPromptEnv({
+    dataset: data(),
+    embeddings: cache,
+    gridSize: G,
+    horizon: 3,
+    labelSource: 'recalibration',
+    labeler: srm,
+    initialPrompts: 'labeler',
+    seed: 0,
+  });
   try {
-    const rows = await evaluateWithBaselines(env, null, { baselines: ['random', 'oracle', 'oracle-gt', 'srm-map'], episodes: episodeSpecs(6, 3, 0), ks: [1, 3] });
+    const rows = await evaluateWithBaselines(env, null, {
+      baselines: ['random', 'oracle', 'oracle-gt', 'srm-map'],
+      episodes: episodeSpecs(6, 3, 0),
+      ks: [1, 3],
+    });
     expect(rows.map((r) => r.policy)).toEqual(['random', 'oracle', 'oracle-gt', 'srm-map']);
     expect(rows.every((r) => r.protocol === 'deployed')).toBe(true);
     expect(rows.find((r) => r.policy === 'oracle-gt')!.mean.label_accuracy).toBe(1);

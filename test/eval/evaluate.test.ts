@@ -17,7 +17,14 @@ let cache: EmbeddingCache;
 const data = new SyntheticDataset({ seed: 3, length: 8, imageSize: 64, distractors: [0, 1] });
 
 function makeEnv(labelSource: LabelSource, gridSize = 4, horizon = 5): SamPromptEnv {
-  return new SamPromptEnv({ dataset: data, embeddings: cache, gridSize, horizon, labelSource, initialPrompts: 'ground-truth' });
+  return new SamPromptEnv({
+    dataset: data,
+    embeddings: cache,
+    gridSize,
+    horizon,
+    labelSource,
+    initialPrompts: 'ground-truth',
+  });
 }
 
 beforeAll(async () => {

@@ -81,11 +81,15 @@ describe('downloadFile (loopback server only)', () => {
   test('downloads with progress and a checked SHA-256', async () => {
     const dest = path.join(dir, 'sub', 'model.pth');
     const progress: DownloadProgress[] = [];
-    const result = await downloadFile(`${base}/file`, dest, { onProgress: (p) => progress.push(p), expectedSha256: BODY_SHA });
+    const result = await downloadFile(`${base}/file`, dest, {
+      onProgress: (p) => progress.push(p),
+      expectedSha256: BODY_SHA,
+    });
     expect(Buffer.compare(fs.readFileSync(dest), BODY)).toBe(0);
     expect(result).toEqual({ path: dest, bytes: BODY.length, sha256: BODY_SHA, finalUrl: `${base}/file` });
     expect(progress.length).toBeGreaterThan(1);
-    for (let i = 1; i < progress.length; i++) expect(progress[i].receivedBytes).toBeGreaterThan(progress[i - 1].receivedBytes);
+    for (let i = 1; i < progress.length; i++)
+      expect(progress[i].receivedBytes).toBeGreaterThan(progress[i - 1].receivedBytes);
     expect(progress[progress.length - 1]).toEqual({ receivedBytes: BODY.length, totalBytes: BODY.length });
     expect(fs.readdirSync(path.dirname(dest))).toEqual(['model.pth']);
   });
@@ -130,7 +134,9 @@ describe('downloadFile (loopback server only)', () => {
 
     test('unsupported URLs and bad checksums are refused up front', async () => {
       await expect(downloadFile('ftp://127.0.0.1/x', path.join(dir, 'x'))).rejects.toThrow(/only http and https/);
-      await expect(downloadFile(`${base}/file`, path.join(dir, 'x'), { expectedSha256: 'abc' })).rejects.toThrow(/64 hex digits/);
+      await expect(downloadFile(`${base}/file`, path.join(dir, 'x'), { expectedSha256: 'abc' })).rejects.toThrow(
+        /64 hex digits/,
+      );
       expect(fs.readdirSync(dir)).toEqual([]);
     });
   });

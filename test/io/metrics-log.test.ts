@@ -16,7 +16,9 @@ describe('run logger', () => {
     const log = new RunLogger(dir);
     log.log(8, { 'rollout/ep_rew_mean': 1.5, 'train/loss': NaN });
     // Flushed per line: readable before close.
-    expect(readMetrics(path.join(dir, 'metrics.jsonl'))).toEqual([expect.objectContaining({ step: 8, 'rollout/ep_rew_mean': 1.5, 'train/loss': null })]);
+    expect(readMetrics(path.join(dir, 'metrics.jsonl'))).toEqual([
+      expect.objectContaining({ step: 8, 'rollout/ep_rew_mean': 1.5, 'train/loss': null }),
+    ]);
     log.close();
   });
 
@@ -36,14 +38,28 @@ describe('run logger', () => {
     resumed.close();
 
     const records = readMetrics(path.join(dir, 'metrics.jsonl'));
-    expect(series(records, 'r')).toEqual([[100, 100], [200, 200], [300, 300], [400, 401], [500, 501], [600, 601]]);
+    expect(series(records, 'r')).toEqual([
+      [100, 100],
+      [200, 200],
+      [300, 300],
+      [400, 401],
+      [500, 501],
+      [600, 601],
+    ]);
     const events = fs
       .readdirSync(dir)
       .filter((f) => f.startsWith('events.out.tfevents.'))
       .sort()
       .flatMap((f) => readEventFile(path.join(dir, f)))
       .filter((e) => e.fileVersion === undefined);
-    expect(events.map((e) => [e.step, e.scalars.r])).toEqual([[100, 100], [200, 200], [300, 300], [400, 401], [500, 501], [600, 601]]);
+    expect(events.map((e) => [e.step, e.scalars.r])).toEqual([
+      [100, 100],
+      [200, 200],
+      [300, 300],
+      [400, 401],
+      [500, 501],
+      [600, 601],
+    ]);
   });
 
   it('a bad line that is not the last is an error naming the file and line', () => {

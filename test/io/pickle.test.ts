@@ -1,4 +1,12 @@
-import { GlobalSpec, PickleFormatError, PickleSecurityError, PyDict, PyTuple, PyValue, unpickle } from '../../src/io/pickle';
+import {
+  GlobalSpec,
+  PickleFormatError,
+  PickleSecurityError,
+  PyDict,
+  PyTuple,
+  PyValue,
+  unpickle,
+} from '../../src/io/pickle';
 import { PickleWriter } from './helpers/pickle-writer';
 
 const NO_GLOBALS = new Map<string, GlobalSpec>();
@@ -43,7 +51,10 @@ describe('restricted unpickler', () => {
     const bytes = fromHex(
       '80049585000000000000007d94288c0161945d94284b014740040000000000008c017894884e8694658c0162944ad4feffff8c0163948a090000000000000000408c0164944a000000808c0165944b014b024b0387948c016694430200ff948c0167948c0668c3a96c6c6f948c0168944a701101008c0169947d948c016a945d948c016b944781b01297d23ab683752e',
     );
-    expect(plain(unpickle(bytes, { source: 'p4.pkl', globals: NO_GLOBALS }))).toEqual({ ...EXPECTED, f: { bytes: [0, 255] } });
+    expect(plain(unpickle(bytes, { source: 'p4.pkl', globals: NO_GLOBALS }))).toEqual({
+      ...EXPECTED,
+      f: { bytes: [0, 255] },
+    });
   });
 
   test('memo references share one object', () => {
@@ -57,7 +68,9 @@ describe('restricted unpickler', () => {
 
   test('protocol 2 bytes go through _codecs.encode, which is not allowed', () => {
     // python3: pickle.dumps(b'\x00', protocol=2)
-    const bytes = fromHex('8002635f636f646563730a656e636f64650a7100580100000000710158060000006c6174696e3171028671035271042e');
+    const bytes = fromHex(
+      '8002635f636f646563730a656e636f64650a7100580100000000710158060000006c6174696e3171028671035271042e',
+    );
     expect(() => unpickle(bytes, { source: 'b.pkl', globals: NO_GLOBALS })).toThrow(PickleSecurityError);
   });
 
@@ -71,8 +84,25 @@ describe('restricted unpickler', () => {
     ];
     test.each(evil)('GLOBAL %s %s', (module, name, qualified) => {
       const calls: string[] = [];
-      const allowed = new Map<string, GlobalSpec>([['collections.OrderedDict', { call: () => { calls.push('od'); return new PyDict(); } }]]);
-      const bytes = new PickleWriter().proto(2).global(module, name).str('touch /tmp/x').tuple1().reduce().stop().bytes();
+      const allowed = new Map<string, GlobalSpec>([
+        [
+          'collections.OrderedDict',
+          {
+            call: () => {
+              calls.push('od');
+              return new PyDict();
+            },
+          },
+        ],
+      ]);
+      const bytes = new PickleWriter()
+        .proto(2)
+        .global(module, name)
+        .str('touch /tmp/x')
+        .tuple1()
+        .reduce()
+        .stop()
+        .bytes();
       let error: unknown;
       try {
         unpickle(bytes, { source: 'evil.pkl', globals: allowed });
@@ -86,8 +116,16 @@ describe('restricted unpickler', () => {
     });
 
     test('STACK_GLOBAL is checked the same way', () => {
-      const bytes = new PickleWriter().proto(4).raw(0x8c, 2, ...Buffer.from('os')).raw(0x8c, 6, ...Buffer.from('system')).raw(0x93).stop().bytes();
-      expect(() => unpickle(bytes, { source: 'sg.pkl', globals: NO_GLOBALS })).toThrow(/refusing pickle global 'os\.system'/);
+      const bytes = new PickleWriter()
+        .proto(4)
+        .raw(0x8c, 2, ...Buffer.from('os'))
+        .raw(0x8c, 6, ...Buffer.from('system'))
+        .raw(0x93)
+        .stop()
+        .bytes();
+      expect(() => unpickle(bytes, { source: 'sg.pkl', globals: NO_GLOBALS })).toThrow(
+        /refusing pickle global 'os\.system'/,
+      );
     });
 
     test('a marker global cannot be called', () => {
@@ -98,7 +136,9 @@ describe('restricted unpickler', () => {
 
     test('REDUCE on a non-global is refused', () => {
       const bytes = new PickleWriter().proto(2).str('os.system').emptyTuple().reduce().stop().bytes();
-      expect(() => unpickle(bytes, { source: 'r.pkl', globals: NO_GLOBALS })).toThrow(/REDUCE to something that is not an allowed global/);
+      expect(() => unpickle(bytes, { source: 'r.pkl', globals: NO_GLOBALS })).toThrow(
+        /REDUCE to something that is not an allowed global/,
+      );
     });
 
     test.each([
@@ -115,7 +155,9 @@ describe('restricted unpickler', () => {
 
     test('unknown opcodes are refused with byte value and offset', () => {
       const bytes = new PickleWriter().proto(2).emptyDict().raw(0xff).stop().bytes();
-      expect(() => unpickle(bytes, { source: 'u.pkl', globals: NO_GLOBALS })).toThrow(/u\.pkl: unknown pickle opcode 0xff at byte 3/);
+      expect(() => unpickle(bytes, { source: 'u.pkl', globals: NO_GLOBALS })).toThrow(
+        /u\.pkl: unknown pickle opcode 0xff at byte 3/,
+      );
     });
   });
 
@@ -126,7 +168,11 @@ describe('restricted unpickler', () => {
       ['unset memo', new PickleWriter().proto(2).get(5).stop().bytes(), /memo slot 5/],
       ['empty stack', new PickleWriter().proto(2).tuple1().stop().bytes(), /empty stack/],
       ['leftover values', new PickleWriter().proto(2).none().none().stop().bytes(), /stops with 2 values/],
-      ['SETITEM on a list', new PickleWriter().proto(2).raw(0x5d).str('k').none().setItem().stop().bytes(), /not a dict/],
+      [
+        'SETITEM on a list',
+        new PickleWriter().proto(2).raw(0x5d).str('k').none().setItem().stop().bytes(),
+        /not a dict/,
+      ],
     ])('%s', (_label, bytes, pattern) => {
       expect(() => unpickle(bytes, { source: 'bad.pkl', globals: NO_GLOBALS })).toThrow(PickleFormatError);
       expect(() => unpickle(bytes, { source: 'bad.pkl', globals: NO_GLOBALS })).toThrow(pattern);
@@ -134,12 +180,22 @@ describe('restricted unpickler', () => {
   });
 
   test('BUILD stores dict state as attributes', () => {
-    const globals = new Map<string, GlobalSpec>([['collections.OrderedDict', { call: () => new PyDict('OrderedDict') }]]);
+    const globals = new Map<string, GlobalSpec>([
+      ['collections.OrderedDict', { call: () => new PyDict('OrderedDict') }],
+    ]);
     const bytes = new PickleWriter()
       .proto(2)
-      .global('collections', 'OrderedDict').emptyTuple().reduce()
-      .str('w').int(3).setItem()
-      .emptyDict().str('_metadata').int(1).setItem().build()
+      .global('collections', 'OrderedDict')
+      .emptyTuple()
+      .reduce()
+      .str('w')
+      .int(3)
+      .setItem()
+      .emptyDict()
+      .str('_metadata')
+      .int(1)
+      .setItem()
+      .build()
       .stop()
       .bytes();
     const value = unpickle(bytes, { source: 'b.pkl', globals }) as PyDict;

@@ -34,7 +34,13 @@ function be32(values: number[]): Uint8Array {
   return out;
 }
 
-const F = (name: string, offset: number, shape: number[], stride: number[], extra: Partial<TorchTensorSpec> = {}): TorchTensorSpec => ({
+const F = (
+  name: string,
+  offset: number,
+  shape: number[],
+  stride: number[],
+  extra: Partial<TorchTensorSpec> = {},
+): TorchTensorSpec => ({
   name,
   storageKey: '0',
   storageType: 'FloatStorage',
@@ -70,7 +76,11 @@ describe('loadPth', () => {
     expect([...fromPth.tensors.keys()]).toEqual([...fromSt.keys()]);
     for (const [name, expected] of fromSt) {
       const actual = fromPth.tensors.get(name);
-      expect({ name, dtype: actual?.dtype, shape: actual?.shape }).toEqual({ name, dtype: expected.dtype, shape: expected.shape });
+      expect({ name, dtype: actual?.dtype, shape: actual?.shape }).toEqual({
+        name,
+        dtype: expected.dtype,
+        shape: expected.shape,
+      });
       if (Buffer.compare(bytesOf(actual?.data as TensorData), bytesOf(expected.data)) !== 0) {
         throw new Error(`tensor '${name}' differs between weights.pth and weights.safetensors`);
       }
@@ -81,17 +91,37 @@ describe('loadPth', () => {
     const storage = Array.from({ length: 12 }, (_, i) => i);
     const specs: TorchTensorSpec[] = [
       ...VIEWS.map(([spec]) => spec),
-      { name: 'half', storageKey: '1', storageType: 'HalfStorage', storageNumel: 2, offset: 0, shape: [2], stride: [1] },
-      { name: 'long', storageKey: '2', storageType: 'LongStorage', storageNumel: 2, offset: 0, shape: [2], stride: [1] },
+      {
+        name: 'half',
+        storageKey: '1',
+        storageType: 'HalfStorage',
+        storageNumel: 2,
+        offset: 0,
+        shape: [2],
+        stride: [1],
+      },
+      {
+        name: 'long',
+        storageKey: '2',
+        storageType: 'LongStorage',
+        storageNumel: 2,
+        offset: 0,
+        shape: [2],
+        stride: [1],
+      },
     ];
     const file = path.join(dir, 'views.pth');
     fs.writeFileSync(
       file,
-      buildPth(torchStateDictPickle(specs), {
-        '0': le32(storage),
-        '1': new Uint8Array(Uint16Array.from([0x3c00, 0xc000]).buffer),
-        '2': new Uint8Array(BigInt64Array.from([5n, -1n]).buffer),
-      }, 'little'),
+      buildPth(
+        torchStateDictPickle(specs),
+        {
+          '0': le32(storage),
+          '1': new Uint8Array(Uint16Array.from([0x3c00, 0xc000]).buffer),
+          '2': new Uint8Array(BigInt64Array.from([5n, -1n]).buffer),
+        },
+        'little',
+      ),
     );
     const record = await loadPth(file);
     for (const [spec, expected] of VIEWS) {
@@ -111,7 +141,10 @@ describe('loadPth', () => {
   test('big-endian checkpoints are converted, also when whole-storage views share a storage', async () => {
     const file = path.join(dir, 'be.pth');
     const specs = [VIEWS[1][0], F('flat', 0, [12], [1]), VIEWS[0][0]];
-    fs.writeFileSync(file, buildPth(torchStateDictPickle(specs), { '0': be32(Array.from({ length: 12 }, (_, i) => i)) }, 'big'));
+    fs.writeFileSync(
+      file,
+      buildPth(torchStateDictPickle(specs), { '0': be32(Array.from({ length: 12 }, (_, i) => i)) }, 'big'),
+    );
     const record = await loadPth(file);
     expect(Array.from(record.get('transposed')?.data as Float32Array)).toEqual(VIEWS[1][1]);
     expect(Array.from(record.get('flat')?.data as Float32Array)).toEqual(VIEWS[0][1]);
@@ -121,7 +154,10 @@ describe('loadPth', () => {
 
   test.each(['model', 'state_dict'])("accepts a state dict wrapped under '%s'", async (key) => {
     const file = path.join(dir, 'wrapped.pth');
-    fs.writeFileSync(file, buildPth(torchStateDictPickle([VIEWS[2][0]], key), { '0': le32(Array.from({ length: 12 }, (_, i) => i)) }));
+    fs.writeFileSync(
+      file,
+      buildPth(torchStateDictPickle([VIEWS[2][0]], key), { '0': le32(Array.from({ length: 12 }, (_, i) => i)) }),
+    );
     const { tensors, from } = await readPth(file);
     expect(from).toBe(key);
     expect([...tensors.keys()]).toEqual(['slice']);
@@ -155,7 +191,9 @@ describe('loadPth', () => {
   test('legacy (pre-1.6) checkpoints are refused with a conversion hint', async () => {
     const file = path.join(dir, 'legacy.pth');
     fs.writeFileSync(file, Buffer.from('80028a0a6cfc9c46f9206aa85019e803', 'hex'));
-    await expect(loadPth(file)).rejects.toThrow(/legacy\.pth: legacy \(pre-1\.6\) PyTorch serialization.*torch >= 1\.6/);
+    await expect(loadPth(file)).rejects.toThrow(
+      /legacy\.pth: legacy \(pre-1\.6\) PyTorch serialization.*torch >= 1\.6/,
+    );
     const junk = path.join(dir, 'junk.pth');
     fs.writeFileSync(junk, 'hello world, not a checkpoint');
     await expect(loadPth(junk)).rejects.toThrow(/junk\.pth: not a PyTorch zip checkpoint/);
@@ -164,11 +202,35 @@ describe('loadPth', () => {
   describe('inconsistent checkpoints fail naming the tensor', () => {
     const storage12 = le32(Array.from({ length: 12 }, (_, i) => i));
     test.each<[string, () => Uint8Array, RegExp]>([
-      ['missing storage', () => buildPth(torchStateDictPickle([VIEWS[0][0]]), {}), /tensor 'full': storage entry 'arc\/data\/0' is missing/],
-      ['view past the storage', () => buildPth(torchStateDictPickle([F('big', 4, [3, 4], [4, 1])]), { '0': storage12 }), /tensor 'big': view \(offset 4.*reaches element 15 of a storage of 12/],
-      ['storage of the wrong size', () => buildPth(torchStateDictPickle([VIEWS[0][0]]), { '0': le32([1, 2]) }), /tensor 'full': storage 0 has 8 bytes, expected 12 x float32/],
-      ['no state dict', () => buildPth(new PickleWriter().proto(2).emptyDict().str('epoch').int(3).setItem().stop().bytes(), {}), /not a state dict.*'model' or 'state_dict'/],
-      ['two pickles', () => buildZip([{ name: 'a/data.pkl', data: new Uint8Array(1) }, { name: 'b/data.pkl', data: new Uint8Array(1) }]), /exactly one data\.pkl/],
+      [
+        'missing storage',
+        () => buildPth(torchStateDictPickle([VIEWS[0][0]]), {}),
+        /tensor 'full': storage entry 'arc\/data\/0' is missing/,
+      ],
+      [
+        'view past the storage',
+        () => buildPth(torchStateDictPickle([F('big', 4, [3, 4], [4, 1])]), { '0': storage12 }),
+        /tensor 'big': view \(offset 4.*reaches element 15 of a storage of 12/,
+      ],
+      [
+        'storage of the wrong size',
+        () => buildPth(torchStateDictPickle([VIEWS[0][0]]), { '0': le32([1, 2]) }),
+        /tensor 'full': storage 0 has 8 bytes, expected 12 x float32/,
+      ],
+      [
+        'no state dict',
+        () => buildPth(new PickleWriter().proto(2).emptyDict().str('epoch').int(3).setItem().stop().bytes(), {}),
+        /not a state dict.*'model' or 'state_dict'/,
+      ],
+      [
+        'two pickles',
+        () =>
+          buildZip([
+            { name: 'a/data.pkl', data: new Uint8Array(1) },
+            { name: 'b/data.pkl', data: new Uint8Array(1) },
+          ]),
+        /exactly one data\.pkl/,
+      ],
     ])('%s', async (_label, make, pattern) => {
       const file = path.join(dir, 'broken.pth');
       fs.writeFileSync(file, make());

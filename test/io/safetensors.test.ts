@@ -46,12 +46,20 @@ describe('safetensors', () => {
     expect([...fromBuffer.tensors.keys()]).toEqual([...tensors.keys()]);
     for (const [name, t] of tensors) {
       const other = fromBuffer.tensors.get(name)?.data as Float32Array;
-      expect(Buffer.compare(Buffer.from(other.buffer), Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))).toBe(0);
+      expect(
+        Buffer.compare(Buffer.from(other.buffer), Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+      ).toBe(0);
     }
 
     const header = await readSafetensorsHeader(FIXTURE);
     expect(header.dataStart).toBe(8 + headerLen);
-    expect(header.entries[0]).toEqual({ name: 'image_encoder.pos_embed', dtype: 'float32', shape: [1, 8, 8, 32], begin: 0, end: 8192 });
+    expect(header.entries[0]).toEqual({
+      name: 'image_encoder.pos_embed',
+      dtype: 'float32',
+      shape: [1, 8, 8, 32],
+      begin: 0,
+      end: 8192,
+    });
   });
 
   test('writing the fixture back reproduces the reference file byte for byte', async () => {
@@ -112,14 +120,51 @@ describe('safetensors', () => {
   describe('validation names the file and the tensor', () => {
     const f32 = (shape: number[], offsets: [number, number]) => ({ dtype: 'F32', shape, data_offsets: offsets });
     const cases: Array<[string, Uint8Array, RegExp]> = [
-      ['header length past the end', handMade({}, new Uint8Array(0), 1000), /bad\.st: header length 1000 exceeds the file/],
-      ['invalid JSON', (() => { const b = handMade({ a: 1 }, new Uint8Array(0)); b[9] = 0x7b; b[10] = 0x7b; return b; })(), /bad\.st: header is not valid UTF-8 JSON/],
-      ['unknown dtype', handMade({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /bad\.st: tensor 'w': unsupported dtype 'F8_E4M3'/],
-      ['size mismatch', handMade({ w: f32([2, 2], [0, 12]) }, new Uint8Array(16)), /bad\.st: tensor 'w': holds 12 bytes but float32 \[2, 2\] needs 16/],
-      ['offsets out of bounds', handMade({ w: f32([4], [4, 20]) }, new Uint8Array(16)), /bad\.st: tensor 'w': data_offsets \[4, 20\] run past the data section \(16 bytes\)/],
-      ['reversed offsets', handMade({ w: f32([0], [8, 4]) }, new Uint8Array(16)), /tensor 'w': data_offsets \[8, 4\] are reversed/],
-      ['overlap', handMade({ a: f32([2], [0, 8]), b: f32([2], [4, 12]) }, new Uint8Array(16)), /bad\.st: tensor 'b' \[4, 12\] overlaps tensor 'a' \[0, 8\]/],
-      ['bad shape', handMade({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }, new Uint8Array(0)), /tensor 'w': invalid shape/],
+      [
+        'header length past the end',
+        handMade({}, new Uint8Array(0), 1000),
+        /bad\.st: header length 1000 exceeds the file/,
+      ],
+      [
+        'invalid JSON',
+        (() => {
+          const b = handMade({ a: 1 }, new Uint8Array(0));
+          b[9] = 0x7b;
+          b[10] = 0x7b;
+          return b;
+        })(),
+        /bad\.st: header is not valid UTF-8 JSON/,
+      ],
+      [
+        'unknown dtype',
+        handMade({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)),
+        /bad\.st: tensor 'w': unsupported dtype 'F8_E4M3'/,
+      ],
+      [
+        'size mismatch',
+        handMade({ w: f32([2, 2], [0, 12]) }, new Uint8Array(16)),
+        /bad\.st: tensor 'w': holds 12 bytes but float32 \[2, 2\] needs 16/,
+      ],
+      [
+        'offsets out of bounds',
+        handMade({ w: f32([4], [4, 20]) }, new Uint8Array(16)),
+        /bad\.st: tensor 'w': data_offsets \[4, 20\] run past the data section \(16 bytes\)/,
+      ],
+      [
+        'reversed offsets',
+        handMade({ w: f32([0], [8, 4]) }, new Uint8Array(16)),
+        /tensor 'w': data_offsets \[8, 4\] are reversed/,
+      ],
+      [
+        'overlap',
+        handMade({ a: f32([2], [0, 8]), b: f32([2], [4, 12]) }, new Uint8Array(16)),
+        /bad\.st: tensor 'b' \[4, 12\] overlaps tensor 'a' \[0, 8\]/,
+      ],
+      [
+        'bad shape',
+        handMade({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }, new Uint8Array(0)),
+        /tensor 'w': invalid shape/,
+      ],
       ['bad metadata', handMade({ __metadata__: { a: 1 } }, new Uint8Array(0)), /__metadata__\.a must be a string/],
       ['too short', new Uint8Array(5), /bad\.st: not a safetensors file/],
     ];
@@ -137,7 +182,9 @@ describe('safetensors', () => {
     const file = path.join(dir, 'model.safetensors');
     fs.writeFileSync(file, 'previous contents');
     const bad: TensorRecord = new Map([['w', { dtype: 'float32', shape: [3], data: new Float32Array(2) }]]);
-    await expect(writeSafetensors(file, bad)).rejects.toThrow(/model\.safetensors: tensor 'w': shape \[3\] needs 3 elements/);
+    await expect(writeSafetensors(file, bad)).rejects.toThrow(
+      /model\.safetensors: tensor 'w': shape \[3\] needs 3 elements/,
+    );
     expect(fs.readFileSync(file, 'utf8')).toBe('previous contents');
     expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
     // An error while writing (the destination is a folder, so the final rename fails) also cleans up.

@@ -41,7 +41,9 @@ describe('tensor-record', () => {
     expect(() => toInt32(big, 'counts')).toThrow(/counts: int64 value 2147483648 at index 1/);
     const huge: NamedTensor = { dtype: 'int64', shape: [1], data: BigInt64Array.from([2n ** 60n]) };
     expect(() => toFloat32(huge, 'huge')).toThrow(/huge/);
-    expect(() => toInt32({ dtype: 'float32', shape: [1], data: new Float32Array(1) }, 'w')).toThrow(/w: cannot convert float32/);
+    expect(() => toInt32({ dtype: 'float32', shape: [1], data: new Float32Array(1) }, 'w')).toThrow(
+      /w: cannot convert float32/,
+    );
   });
 
   test('bytes at an unaligned offset become an aligned array of the right values', () => {

@@ -85,7 +85,9 @@ describe('segmentation metrics on hand-made masks', () => {
   });
 
   it('rejects masks of different sizes, naming the metric', () => {
-    expect(() => iou(new Uint8Array(4), new Uint8Array(5))).toThrow(/confusionCounts: prediction has 4 pixels, ground truth has 5/);
+    expect(() => iou(new Uint8Array(4), new Uint8Array(5))).toThrow(
+      /confusionCounts: prediction has 4 pixels, ground truth has 5/,
+    );
     expect(() => fBeta(new Uint8Array(4), new Uint8Array(5))).toThrow(/fBeta/);
   });
 

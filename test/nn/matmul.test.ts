@@ -3,7 +3,11 @@ import { initBackend } from '../../src/backend';
 import { matMul2d, matMulConstLeft } from '../../src/nn/matmul';
 import { Rng } from '../../src/utils/rng';
 
-const randn = (rng: Rng, shape: [number, number]) => tf.tensor2d(Float32Array.from({ length: shape[0] * shape[1] }, () => rng.normal()), shape);
+const randn = (rng: Rng, shape: [number, number]) =>
+  tf.tensor2d(
+    Float32Array.from({ length: shape[0] * shape[1] }, () => rng.normal()),
+    shape,
+  );
 const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 
 afterAll(async () => {
@@ -25,7 +29,8 @@ describe.each(['cpu', 'wasm'] as const)('matMul2d / matMulConstLeft on %s', (bac
     const a = randn(rng, [m, k]);
     const b = randn(rng, [k, n]);
     const w = randn(rng, [m, n]); // a fixed weighting makes the loss sensitive to every entry
-    const loss = (f: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D), w)) as tf.Scalar;
+    const loss = (f: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D) => (x: tf.Tensor, y: tf.Tensor) =>
+      tf.sum(tf.mul(f(x as tf.Tensor2D, y as tf.Tensor2D), w)) as tf.Scalar;
     const ref = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
     const ours = tf.grads(loss(matMul2d))([a, b]);
     expect(maxAbsDiff(matMul2d(a, b), tf.matMul(a, b))).toBe(0);

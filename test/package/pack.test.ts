@@ -23,7 +23,11 @@ beforeAll(() => {
     throw new Error(`npm run build failed:\n${stdout ?? ''}${stderr ?? ''}`);
   }
   // prepack (the build) already ran; with scripts, their output would precede the JSON.
-  const out = execFileSync(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(NPM, ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   files = (JSON.parse(out) as { files: { path: string }[] }[])[0].files.map((f) => f.path).sort();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-pack-'));
 }, 180_000);
@@ -40,15 +44,33 @@ describe('npm pack', () => {
   });
 
   it('ships dist/ with types, bin/, the micro-SAM and the configs', () => {
-    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/alignsam.js', 'models/micro-sam/weights.safetensors', 'models/micro-sam/config.json', 'configs/synthetic-ppo.yaml']) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'bin/alignsam.js',
+      'models/micro-sam/weights.safetensors',
+      'models/micro-sam/config.json',
+      'configs/synthetic-ppo.yaml',
+    ]) {
       expect(files).toContain(f);
     }
-    const declared = files.filter((f) => f.endsWith('.d.ts') && /declare (function|const) loadSam\b/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    const declared = files.filter(
+      (f) =>
+        f.endsWith('.d.ts') && /declare (function|const) loadSam\b/.test(fs.readFileSync(path.join(ROOT, f), 'utf8')),
+    );
     expect(declared.length).toBeGreaterThan(0);
   });
 
   it('ships no tests, TypeScript sources, scripts or source maps', () => {
-    const clutter = files.filter((f) => /^(test|src|scripts|demo|examples|docs|scratch|\.ci)\//.test(f) || /\.map$/.test(f) || (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)));
+    const clutter = files.filter(
+      (f) =>
+        /^(test|src|scripts|demo|examples|docs|scratch|\.ci)\//.test(f) ||
+        /\.map$/.test(f) ||
+        (/\.ts$/.test(f) && !/\.d\.ts$/.test(f)),
+    );
     expect(clutter).toEqual([]);
   });
 
@@ -61,8 +83,14 @@ describe('npm pack', () => {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
     const bin = path.join(dir, pkg.bin.alignsam);
     expect(execFileSync(process.execPath, [bin, '--version'], { cwd: tmp, encoding: 'utf8' }).trim()).toBe(pkg.version);
-    expect(execFileSync(process.execPath, [bin, 'train', '--help'], { cwd: tmp, encoding: 'utf8' })).toContain('alignsam train --config');
-    const api = execFileSync(process.execPath, ['-e', `const a = require(${JSON.stringify(dir)}); process.stdout.write(typeof a.loadSam + ' ' + typeof a.PPO)`], { cwd: tmp, encoding: 'utf8' });
+    expect(execFileSync(process.execPath, [bin, 'train', '--help'], { cwd: tmp, encoding: 'utf8' })).toContain(
+      'alignsam train --config',
+    );
+    const api = execFileSync(
+      process.execPath,
+      ['-e', `const a = require(${JSON.stringify(dir)}); process.stdout.write(typeof a.loadSam + ' ' + typeof a.PPO)`],
+      { cwd: tmp, encoding: 'utf8' },
+    );
     expect(api).toBe('function function');
   });
 });

@@ -10,8 +10,14 @@ beforeAll(async () => {
 
 describe('diceBceLoss', () => {
   it('matches hand-computed BCE and Dice', () => {
-    const x = [[2, -1, 0], [0.5, -3, 1]];
-    const y = [[1, 0, 1], [0, 0, 0]];
+    const x = [
+      [2, -1, 0],
+      [0.5, -3, 1],
+    ];
+    const y = [
+      [1, 0, 1],
+      [0, 0, 0],
+    ];
     const sig = (v: number) => 1 / (1 + Math.exp(-v));
     let bce = 0;
     let dice = 0;
@@ -85,6 +91,8 @@ describe('SrmEvalCallback', () => {
     expect(logged).toEqual([12, 20, 35]);
     expect(calls).toBe(3);
     expect(cb.history[0].accuracy).toBe(1);
-    expect(() => new SrmEvalCallback({ srm, examples, everySteps: 0 })).toThrow(/'everySteps' must be a positive integer/);
+    expect(() => new SrmEvalCallback({ srm, examples, everySteps: 0 })).toThrow(
+      /'everySteps' must be a positive integer/,
+    );
   });
 });

@@ -10,7 +10,12 @@ import { syntheticSplit } from '../../src/data/synthetic';
 import type { PromptObservation } from '../../src/env/prompt/observation';
 import { SamPromptEnv, type SamPromptEnvOptions } from '../../src/env/prompt/sam-prompt-env';
 import { SamPromptVectorEnv } from '../../src/env/prompt/sam-prompt-vector-env';
-import { ABLATION_NAMES, ablationEnvOptions, ablationPreset, RandomCellPolicy } from '../../src/recalibration/ablations';
+import {
+  ABLATION_NAMES,
+  ablationEnvOptions,
+  ablationPreset,
+  RandomCellPolicy,
+} from '../../src/recalibration/ablations';
 import { SemanticRecalibrationModule } from '../../src/recalibration/srm';
 import { withSrmTraining } from '../../src/recalibration/srm-training';
 import { loadSam } from '../../src/sam/pretrained';
@@ -36,14 +41,31 @@ afterAll(() => {
 
 const dataset = () => syntheticSplit({ length: 50, imageSize: 64, distractors: [0, 1], seed: 5 }, 'train');
 const newSrm = () => {
-  const srm = new SemanticRecalibrationModule({ gridSize: G, embedChannels: sam.config.maskDecoder.transformerDim, channels: 8, projChannels: 8, batchSize: 4, replayCapacity: 6, seed: 2 });
+  const srm = new SemanticRecalibrationModule({
+    gridSize: G,
+    embedChannels: sam.config.maskDecoder.transformerDim,
+    channels: 8,
+    projChannels: 8,
+    batchSize: 4,
+    replayCapacity: 6,
+    seed: 2,
+  });
   srm.net.pooledCacheSize = 4;
   return srm;
 };
 
 it('labels a vector env in one batch, trains after every step, and keeps memory flat', async () => {
   const srm = newSrm();
-  const inner = new SamPromptVectorEnv({ numEnvs: 2, dataset: dataset(), embeddings: cache, gridSize: G, horizon: 3, labelSource: 'recalibration', labeler: srm, seed: 1 });
+  const inner = new SamPromptVectorEnv({
+    numEnvs: 2,
+    dataset: dataset(),
+    embeddings: cache,
+    gridSize: G,
+    horizon: 3,
+    labelSource: 'recalibration',
+    labeler: srm,
+    seed: 1,
+  });
   const calls: number[] = [];
   const labelClicks = srm.labelClicks.bind(srm);
   srm.labelClicks = async (requests) => {
@@ -60,7 +82,9 @@ it('labels a vector env in one batch, trains after every step, and keeps memory 
     for (let step = 0; step < 24; step++) {
       const actions = policy.predictBatch(observations);
       // The labels the env will use: the SRM's, for the clicked cells, before this step's update.
-      const expected = await labelClicks(observations.map((o: PromptObservation, i) => ({ observation: o, cell: actions[i] })));
+      const expected = await labelClicks(
+        observations.map((o: PromptObservation, i) => ({ observation: o, cell: actions[i] })),
+      );
       const r = await env.step(actions);
       r.infos.forEach((info, i) => {
         const final = (info.final_info as Record<string, unknown> | undefined) ?? info;
@@ -84,15 +108,28 @@ it('labels a vector env in one batch, trains after every step, and keeps memory 
 
 it("gives the evaluation start P0: the SRM's highest- and lowest-scoring cells", async () => {
   const srm = newSrm();
-  const env = new SamPromptEnv({ dataset: dataset(), embeddings: cache, gridSize: G, horizon: 2, labelSource: 'recalibration', labeler: srm, initialPrompts: 'labeler', seed: 0 });
+  const env = new SamPromptEnv({
+    dataset: dataset(),
+    embeddings: cache,
+    gridSize: G,
+    horizon: 2,
+    labelSource: 'recalibration',
+    labeler: srm,
+    initialPrompts: 'labeler',
+    seed: 0,
+  });
   try {
     const { observation } = await env.reset({ seed: 1 });
-    const [scores] = await srm.scoreCells([{ embedding: observation.embedding, maskProbs: new Float32Array(observation.maskProbs.length).fill(1) }]);
+    const [scores] = await srm.scoreCells([
+      { embedding: observation.embedding, maskProbs: new Float32Array(observation.maskProbs.length).fill(1) },
+    ]);
     const hi = scores.indexOf(Math.max(...scores));
     const lo = scores.indexOf(Math.min(...scores));
     expect(observation.clicksPositive[hi]).toBe(1);
     expect(observation.clicksNegative[lo]).toBe(1);
-    expect(observation.clicksPositive.reduce((a, b) => a + b, 0) + observation.clicksNegative.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(
+      observation.clicksPositive.reduce((a, b) => a + b, 0) + observation.clicksNegative.reduce((a, b) => a + b, 0),
+    ).toBe(2);
   } finally {
     await env.close();
     srm.dispose();
@@ -102,7 +139,14 @@ it("gives the evaluation start P0: the SRM's highest- and lowest-scoring cells",
 describe('ablation presets', () => {
   it.each(ABLATION_NAMES)('%s builds an env that runs an episode', async (name) => {
     const srm = newSrm();
-    const base: SamPromptEnvOptions = { dataset: dataset(), embeddings: cache, gridSize: G, horizon: 3, initialPrompts: 'labeler', seed: 0 };
+    const base: SamPromptEnvOptions = {
+      dataset: dataset(),
+      embeddings: cache,
+      gridSize: G,
+      horizon: 3,
+      initialPrompts: 'labeler',
+      seed: 0,
+    };
     const opts = ablationEnvOptions(base, name, srm);
     const preset = ablationPreset(name, { horizon: 3 });
     const env = new SamPromptEnv(opts);
@@ -129,7 +173,11 @@ describe('ablation presets', () => {
   });
 
   it('rejects unknown names and a missing SRM', () => {
-    expect(() => ablationPreset('no-such' as never)).toThrow(/unknown ablation 'no-such' \(known: full, without-rl, without-srm, single-step\)/);
-    expect(() => ablationEnvOptions({ dataset: dataset(), embeddings: cache }, 'full')).toThrow(/ablation 'full' labels clicks with the SRM: pass one/);
+    expect(() => ablationPreset('no-such' as never)).toThrow(
+      /unknown ablation 'no-such' \(known: full, without-rl, without-srm, single-step\)/,
+    );
+    expect(() => ablationEnvOptions({ dataset: dataset(), embeddings: cache }, 'full')).toThrow(
+      /ablation 'full' labels clicks with the SRM: pass one/,
+    );
   });
 });

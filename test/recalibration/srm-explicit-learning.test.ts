@@ -39,7 +39,13 @@ beforeAll(async () => {
 });
 
 /** The stand-in "embedding" of a scene (see the file comment), [E, E, C]. */
-function standInEmbedding(scene: SceneSpec, image: Uint8Array, owner: Uint8Array, mix: Float32Array, rng: Rng): Float32Array {
+function standInEmbedding(
+  scene: SceneSpec,
+  image: Uint8Array,
+  owner: Uint8Array,
+  mix: Float32Array,
+  rng: Rng,
+): Float32Array {
   const k = S / E;
   const out = new Float32Array(E * E * C);
   const feat = new Float32Array(6);
@@ -83,7 +89,14 @@ it('explicit SRM conditioned on two names scores the named shape above the other
   const rng = new Rng(11);
   const mix = Float32Array.from({ length: 6 * C }, () => rng.normal());
   const grid = new ActionGrid(G, 'recalibration');
-  const config = { length: 200, imageSize: S, categories: [...NAMES], distractors: [1, 1] as [number, number], sizeRange: [0.15, 0.3] as [number, number], seed: 7 };
+  const config = {
+    length: 200,
+    imageSize: S,
+    categories: [...NAMES],
+    distractors: [1, 1] as [number, number],
+    sizeRange: [0.15, 0.3] as [number, number],
+    seed: 7,
+  };
   const train = scenes(syntheticSplit(config, 'train'), 120, mix, rng, grid);
   const val = scenes(syntheticSplit(config, 'val'), 40, mix, rng, grid);
   const text = new HashedNgramEncoder({ dim: 64 });
@@ -110,7 +123,9 @@ it('explicit SRM conditioned on two names scores the named shape above the other
     let trials = 0;
     for (const s of val) {
       if (!NAMES.every((n) => s.cells.has(n))) continue;
-      const scores = await srm.scoreCells(NAMES.map((n) => ({ embedding: s.embedding, maskProbs: ones, textVector: vectors.get(n)! })));
+      const scores = await srm.scoreCells(
+        NAMES.map((n) => ({ embedding: s.embedding, maskProbs: ones, textVector: vectors.get(n)! })),
+      );
       NAMES.forEach((name, i) => {
         const own = s.cells.get(name)!;
         const other = s.cells.get(NAMES[1 - i])!;
@@ -143,7 +158,9 @@ it('explicit SRM conditioned on two names scores the named shape above the other
     const before = await namedWins();
     // Each training scene twice, once per name, with that name's object as the target.
     for (const s of train) {
-      for (const n of NAMES) if (s.cells.has(n)) srm.record([{ embedding: s.embedding, maskProbs: ones, textVector: vectors.get(n)! }], [s.cells.get(n)!]);
+      for (const n of NAMES)
+        if (s.cells.has(n))
+          srm.record([{ embedding: s.embedding, maskProbs: ones, textVector: vectors.get(n)! }], [s.cells.get(n)!]);
     }
     for (let i = 0; i < 12; i++) srm.update();
     const after = await namedWins();

@@ -32,11 +32,24 @@ it('implicit SRM: brief pre-training on ground truth labels held-out cells well 
   // One object per scene and no name: an implicit (saliency-like) task.
   const data = { length: 200, imageSize: 64, distractors: [0, 0] as [number, number], seed: 3 };
   const env = (split: 'train' | 'val', seed: number) =>
-    new SamPromptEnv({ dataset: syntheticSplit(data, split), embeddings: cache, gridSize: G, horizon: 4, labelSource: 'oracle', seed });
+    new SamPromptEnv({
+      dataset: syntheticSplit(data, split),
+      embeddings: cache,
+      gridSize: G,
+      horizon: 4,
+      labelSource: 'oracle',
+      seed,
+    });
   const valEnv = env('val', 1);
   const val = await collectSrmExamples(valEnv, { episodes: 30, clicksPerEpisode: 2, seed: 9 });
   await valEnv.close();
-  const srm = new SemanticRecalibrationModule({ gridSize: G, embedChannels: sam.config.maskDecoder.transformerDim, batchSize: 48, learningRate: 5e-3, seed: 0 });
+  const srm = new SemanticRecalibrationModule({
+    gridSize: G,
+    embedChannels: sam.config.maskDecoder.transformerDim,
+    batchSize: 48,
+    learningRate: 5e-3,
+    seed: 0,
+  });
   try {
     expect(srm.config.branch).toBe('implicit');
     expect(srm.config.updatesPerStep).toBe(1); // the paper's q for the implicit branch

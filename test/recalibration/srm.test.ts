@@ -30,7 +30,10 @@ afterAll(async () => {
 
 function embedding(key: string, seed: number): { key: string; tensor: tf.Tensor } {
   const rng = new Rng(seed);
-  const t = tf.tensor3d(Float32Array.from({ length: E * E * D }, () => rng.normal()), [E, E, D]);
+  const t = tf.tensor3d(
+    Float32Array.from({ length: E * E * D }, () => rng.normal()),
+    [E, E, D],
+  );
   kept.push(t);
   return { key, tensor: t };
 }
@@ -53,43 +56,64 @@ function truth(emb: { tensor: tf.Tensor }): Float32Array {
   });
 }
 
-const implicitConfig = { gridSize: G, embedChannels: D, projChannels: 8, channels: 8, batchSize: 4, replayCapacity: 16, seed: 3 };
-const explicitConfig = { ...implicitConfig, branch: 'explicit' as const, textDim: TEXT, attentionDim: 8, textEncoder: { id: 'hashed-ngram-v1:d6:n1-4', dim: TEXT } };
+const implicitConfig = {
+  gridSize: G,
+  embedChannels: D,
+  projChannels: 8,
+  channels: 8,
+  batchSize: 4,
+  replayCapacity: 16,
+  seed: 3,
+};
+const explicitConfig = {
+  ...implicitConfig,
+  branch: 'explicit' as const,
+  textDim: TEXT,
+  attentionDim: 8,
+  textEncoder: { id: 'hashed-ngram-v1:d6:n1-4', dim: TEXT },
+};
 
 describe('SemanticRecalibrationModule as a labeler', () => {
-  it.each(['implicit', 'implicit-gated', 'explicit', 'explicit-per-sample-attention'] as const)('%s: scores are probabilities, labels threshold the clicked cell, batching changes nothing', async (variant) => {
-    const branch = variant.startsWith('implicit') ? 'implicit' : 'explicit';
-    const state = variant === 'implicit-gated' ? 'gated' : 'embedding';
-    // G = 12: 144 cells exceed the rows one attention block holds, so each sample attends alone.
-    const g = variant === 'explicit-per-sample-attention' ? 12 : G;
-    const srm = new SemanticRecalibrationModule(branch === 'implicit' ? { ...implicitConfig, state } : { ...explicitConfig, gridSize: g });
-    try {
-      const a = embedding('a', 1);
-      const b = embedding('b', 2);
-      const text = branch === 'explicit' ? 1 : undefined;
-      // The same image twice (gather path), another image, and a different mask on the first.
-      const batch = [obs(a, 10, text), obs(b, 11, text), obs(a, 12, text)];
-      const scores = await srm.scoreCells(batch);
-      expect(scores).toHaveLength(3);
-      for (const s of scores) {
-        expect(s).toHaveLength(g * g);
-        for (const v of s) expect(v > 0 && v < 1).toBe(true);
+  it.each(['implicit', 'implicit-gated', 'explicit', 'explicit-per-sample-attention'] as const)(
+    '%s: scores are probabilities, labels threshold the clicked cell, batching changes nothing',
+    async (variant) => {
+      const branch = variant.startsWith('implicit') ? 'implicit' : 'explicit';
+      const state = variant === 'implicit-gated' ? 'gated' : 'embedding';
+      // G = 12: 144 cells exceed the rows one attention block holds, so each sample attends alone.
+      const g = variant === 'explicit-per-sample-attention' ? 12 : G;
+      const srm = new SemanticRecalibrationModule(
+        branch === 'implicit' ? { ...implicitConfig, state } : { ...explicitConfig, gridSize: g },
+      );
+      try {
+        const a = embedding('a', 1);
+        const b = embedding('b', 2);
+        const text = branch === 'explicit' ? 1 : undefined;
+        // The same image twice (gather path), another image, and a different mask on the first.
+        const batch = [obs(a, 10, text), obs(b, 11, text), obs(a, 12, text)];
+        const scores = await srm.scoreCells(batch);
+        expect(scores).toHaveLength(3);
+        for (const s of scores) {
+          expect(s).toHaveLength(g * g);
+          for (const v of s) expect(v > 0 && v < 1).toBe(true);
+        }
+        for (let i = 0; i < 3; i++) {
+          const [alone] = await srm.scoreCells([batch[i]]);
+          for (let c = 0; c < g * g; c++) expect(alone[c]).toBeCloseTo(scores[i][c], 5);
+        }
+        // The previous mask gates the paper's state; the default state reads the embedding alone.
+        if (state === 'gated') expect(Array.from(scores[0])).not.toEqual(Array.from(scores[2]));
+        else expect(Array.from(scores[0])).toEqual(Array.from(scores[2]));
+        const requests = [0, 5, 15].map((cell, i) => ({ observation: batch[i] as never, cell }));
+        const labels = await srm.labelClicks(requests);
+        expect(labels).toEqual(requests.map((r, i) => (scores[i][r.cell] >= 0.5 ? 1 : 0)));
+        await expect(srm.labelClicks([{ observation: batch[0] as never, cell: g * g }])).rejects.toThrow(
+          new RegExp(`cell ${g * g}, outside \\[0, ${g * g}\\)`),
+        );
+      } finally {
+        srm.dispose();
       }
-      for (let i = 0; i < 3; i++) {
-        const [alone] = await srm.scoreCells([batch[i]]);
-        for (let c = 0; c < g * g; c++) expect(alone[c]).toBeCloseTo(scores[i][c], 5);
-      }
-      // The previous mask gates the paper's state; the default state reads the embedding alone.
-      if (state === 'gated') expect(Array.from(scores[0])).not.toEqual(Array.from(scores[2]));
-      else expect(Array.from(scores[0])).toEqual(Array.from(scores[2]));
-      const requests = [0, 5, 15].map((cell, i) => ({ observation: batch[i] as never, cell }));
-      const labels = await srm.labelClicks(requests);
-      expect(labels).toEqual(requests.map((r, i) => (scores[i][r.cell] >= 0.5 ? 1 : 0)));
-      await expect(srm.labelClicks([{ observation: batch[0] as never, cell: g * g }])).rejects.toThrow(new RegExp(`cell ${g * g}, outside \\[0, ${g * g}\\)`));
-    } finally {
-      srm.dispose();
-    }
-  });
+    },
+  );
 
   it('explicit: the text vector changes the scores, and a missing one is a clear error', async () => {
     const srm = new SemanticRecalibrationModule(explicitConfig);
@@ -97,8 +121,12 @@ describe('SemanticRecalibrationModule as a labeler', () => {
       const a = embedding('t', 4);
       const [s0, s1] = await srm.scoreCells([obs(a, 1, 0), obs(a, 1, 3)]);
       expect(Array.from(s0)).not.toEqual(Array.from(s1));
-      await expect(srm.scoreCells([obs(a, 1)])).rejects.toThrow(/needs a text vector of length 6, got none \(is the env's textDim set\?\)/);
-      expect(() => srm.checkTextEncoder({ id: 'use-lite:0000', dim: TEXT }, 'run')).toThrow(/run: was trained with text encoder 'hashed-ngram-v1:d6:n1-4'/);
+      await expect(srm.scoreCells([obs(a, 1)])).rejects.toThrow(
+        /needs a text vector of length 6, got none \(is the env's textDim set\?\)/,
+      );
+      expect(() => srm.checkTextEncoder({ id: 'use-lite:0000', dim: TEXT }, 'run')).toThrow(
+        /run: was trained with text encoder 'hashed-ngram-v1:d6:n1-4'/,
+      );
       expect(() => srm.checkTextEncoder({ id: 'hashed-ngram-v1:d6:n1-4', dim: TEXT })).not.toThrow();
     } finally {
       srm.dispose();
@@ -109,69 +137,89 @@ describe('SemanticRecalibrationModule as a labeler', () => {
     const srm = new SemanticRecalibrationModule(implicitConfig);
     try {
       const a = embedding('m', 5);
-      await expect(srm.scoreCells([{ embedding: a, maskProbs: new Float32Array(3) }])).rejects.toThrow(/maskProbs has 3 values, expected B\*He\*We = 1\*8\*8/);
+      await expect(srm.scoreCells([{ embedding: a, maskProbs: new Float32Array(3) }])).rejects.toThrow(
+        /maskProbs has 3 values, expected B\*He\*We = 1\*8\*8/,
+      );
       const wrong = { key: 'w', tensor: tf.zeros([E, E, D + 1]) };
       kept.push(wrong.tensor);
-      await expect(srm.scoreCells([{ embedding: wrong, maskProbs: new Float32Array(E * E) }])).rejects.toThrow(/has 13 channels .* expects 12/);
+      await expect(srm.scoreCells([{ embedding: wrong, maskProbs: new Float32Array(E * E) }])).rejects.toThrow(
+        /has 13 channels .* expects 12/,
+      );
       expect(() => srm.update()).toThrow(/empty \(record observations before updating\)/);
-      expect(() => srm.record([obs(a, 1)], [new Float32Array(3)])).toThrow(/cell fractions 0 have 3 values, expected G\*G = 16/);
+      expect(() => srm.record([obs(a, 1)], [new Float32Array(3)])).toThrow(
+        /cell fractions 0 have 3 values, expected G\*G = 16/,
+      );
     } finally {
       srm.dispose();
     }
   });
 
   it('validates its config', () => {
-    expect(() => resolveSrmConfig({ gridSize: 0, embedChannels: 4 })).toThrow(/'gridSize': expected an integer >= 1, got 0/);
-    expect(() => resolveSrmConfig({ gridSize: 4, embedChannels: 4, branch: 'explicit' })).toThrow(/'textDim': must be > 0 for the explicit branch/);
-    expect(() => resolveSrmConfig({ gridSize: 4, embedChannels: 4, threshold: 1 })).toThrow(/'threshold': expected a number in \(0, 1\), got 1/);
+    expect(() => resolveSrmConfig({ gridSize: 0, embedChannels: 4 })).toThrow(
+      /'gridSize': expected an integer >= 1, got 0/,
+    );
+    expect(() => resolveSrmConfig({ gridSize: 4, embedChannels: 4, branch: 'explicit' })).toThrow(
+      /'textDim': must be > 0 for the explicit branch/,
+    );
+    expect(() => resolveSrmConfig({ gridSize: 4, embedChannels: 4, threshold: 1 })).toThrow(
+      /'threshold': expected a number in \(0, 1\), got 1/,
+    );
     expect(resolveSrmConfig({ gridSize: 4, embedChannels: 4, textDim: 8 }).updatesPerStep).toBe(5);
     expect(resolveSrmConfig({ gridSize: 4, embedChannels: 4 }).updatesPerStep).toBe(1);
   });
 });
 
 describe('SemanticRecalibrationModule training', () => {
-  it.each(['implicit', 'explicit'] as const)('%s: fits a small replay, memory flat over many updates, deterministic', async (branch) => {
-    const make = () => new SemanticRecalibrationModule({ ...(branch === 'implicit' ? implicitConfig : explicitConfig), learningRate: 3e-3 });
-    const srm = make();
-    const twin = make();
-    try {
-      const embs = Array.from({ length: 6 }, (_, i) => embedding(`${branch}${i}`, 100 + i));
-      const data = embs.map((e, i) => obs(e, 200 + i, branch === 'explicit' ? i % 2 : undefined));
-      const truths = embs.map(truth);
-      srm.record(data, truths);
-      twin.record(data, truths);
-      const first = srm.update(3).loss;
-      twin.update(3);
-      const before = tf.memory().numTensors;
-      let last = first;
-      for (let i = 0; i < 25; i++) last = srm.update(2).loss;
-      for (let i = 0; i < 25; i++) twin.update(2);
-      expect(tf.memory().numTensors).toBe(before);
-      expect(last).toBeLessThan(first * 0.8);
-      expect(srm.updates).toBe(53);
-      // Same seed, same data, same updates: identical weights.
-      const wa = srm.serialize().weights;
-      const wb = twin.serialize().weights;
-      for (const [name, t] of wa) expect(Array.from(t.data as Float32Array)).toEqual(Array.from(wb.get(name)!.data as Float32Array));
-      // Scoring between updates keeps only bounded caches (explicit): one pooled embedding per
-      // image and the attention mask for a new group size.
-      const n0 = tf.memory().numTensors;
-      for (let i = 0; i < 5; i++) {
-        srm.observe([data[i]], [truths[i]]);
-        await srm.scoreCells(data);
+  it.each(['implicit', 'explicit'] as const)(
+    '%s: fits a small replay, memory flat over many updates, deterministic',
+    async (branch) => {
+      const make = () =>
+        new SemanticRecalibrationModule({
+          ...(branch === 'implicit' ? implicitConfig : explicitConfig),
+          learningRate: 3e-3,
+        });
+      const srm = make();
+      const twin = make();
+      try {
+        const embs = Array.from({ length: 6 }, (_, i) => embedding(`${branch}${i}`, 100 + i));
+        const data = embs.map((e, i) => obs(e, 200 + i, branch === 'explicit' ? i % 2 : undefined));
+        const truths = embs.map(truth);
+        srm.record(data, truths);
+        twin.record(data, truths);
+        const first = srm.update(3).loss;
+        twin.update(3);
+        const before = tf.memory().numTensors;
+        let last = first;
+        for (let i = 0; i < 25; i++) last = srm.update(2).loss;
+        for (let i = 0; i < 25; i++) twin.update(2);
+        expect(tf.memory().numTensors).toBe(before);
+        expect(last).toBeLessThan(first * 0.8);
+        expect(srm.updates).toBe(53);
+        // Same seed, same data, same updates: identical weights.
+        const wa = srm.serialize().weights;
+        const wb = twin.serialize().weights;
+        for (const [name, t] of wa)
+          expect(Array.from(t.data as Float32Array)).toEqual(Array.from(wb.get(name)!.data as Float32Array));
+        // Scoring between updates keeps only bounded caches (explicit): one pooled embedding per
+        // image and the attention mask for a new group size.
+        const n0 = tf.memory().numTensors;
+        for (let i = 0; i < 5; i++) {
+          srm.observe([data[i]], [truths[i]]);
+          await srm.scoreCells(data);
+        }
+        const n1 = tf.memory().numTensors;
+        expect(n1 - n0).toBeLessThanOrEqual(branch === 'explicit' ? embs.length + 1 : 0);
+        for (let i = 0; i < 5; i++) {
+          srm.observe([data[i]], [truths[i]]);
+          await srm.scoreCells(data);
+        }
+        expect(tf.memory().numTensors).toBe(n1);
+      } finally {
+        srm.dispose();
+        twin.dispose();
       }
-      const n1 = tf.memory().numTensors;
-      expect(n1 - n0).toBeLessThanOrEqual(branch === 'explicit' ? embs.length + 1 : 0);
-      for (let i = 0; i < 5; i++) {
-        srm.observe([data[i]], [truths[i]]);
-        await srm.scoreCells(data);
-      }
-      expect(tf.memory().numTensors).toBe(n1);
-    } finally {
-      srm.dispose();
-      twin.dispose();
-    }
-  });
+    },
+  );
 
   it('replay releases embeddings it no longer holds', () => {
     const srm = new SemanticRecalibrationModule({ ...implicitConfig, replayCapacity: 3 });
@@ -211,8 +259,11 @@ describe('SRM save, load, serialize', () => {
       a.update(3);
       b.update(3);
       const wa = a.serialize().weights;
-      for (const [name, t] of b.serialize().weights) expect(Array.from(t.data as Float32Array)).toEqual(Array.from(wa.get(name)!.data as Float32Array));
-      await expect(loadSrm(dir, { textEncoder: { id: 'use-lite:abc', dim: TEXT } })).rejects.toThrow(/was trained with text encoder 'hashed-ngram-v1:d6:n1-4' .* 'use-lite:abc'/);
+      for (const [name, t] of b.serialize().weights)
+        expect(Array.from(t.data as Float32Array)).toEqual(Array.from(wa.get(name)!.data as Float32Array));
+      await expect(loadSrm(dir, { textEncoder: { id: 'use-lite:abc', dim: TEXT } })).rejects.toThrow(
+        /was trained with text encoder 'hashed-ngram-v1:d6:n1-4' .* 'use-lite:abc'/,
+      );
     } finally {
       a.dispose();
       b.dispose();
@@ -244,7 +295,9 @@ describe('SRM save, load, serialize', () => {
     const s = a.serialize();
     const b = SemanticRecalibrationModule.deserialize(s);
     expect(Array.from((await b.scoreCells([o]))[0])).toEqual(Array.from((await a.scoreCells([o]))[0]));
-    expect(() => SemanticRecalibrationModule.deserialize({ ...s, format: 'x' as never })).toThrow(/not a serialized SRM/);
+    expect(() => SemanticRecalibrationModule.deserialize({ ...s, format: 'x' as never })).toThrow(
+      /not a serialized SRM/,
+    );
     a.dispose();
     b.dispose();
   });

@@ -15,7 +15,10 @@ import { trainingPlot, writeRunReport } from '../../src/report/run-report';
 const ROOT = path.join(__dirname, '..', '..');
 
 async function rasterOf(f: Figure): Promise<RgbImage> {
-  const { data, info } = await sharp(await figureToPng(f)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(await figureToPng(f))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data: new Uint8Array(data) };
 }
 
@@ -24,14 +27,21 @@ function countNear(img: RgbImage, hex: string, tol = 24): number {
   const [r, g, b] = rgbOf(hex);
   let n = 0;
   for (let i = 0; i < img.data.length; i += 3) {
-    if (Math.abs(img.data[i] - r) <= tol && Math.abs(img.data[i + 1] - g) <= tol && Math.abs(img.data[i + 2] - b) <= tol) n++;
+    if (
+      Math.abs(img.data[i] - r) <= tol &&
+      Math.abs(img.data[i + 1] - g) <= tol &&
+      Math.abs(img.data[i + 2] - b) <= tol
+    )
+      n++;
   }
   return n;
 }
 
 /** The stroke (or fill, for lone markers) colour of each series group in a figure, in order. */
 function seriesColorsOf(f: Figure): string[] {
-  return [...f.body.matchAll(/<g class="series"[^>]*><(?:polyline|circle)[^>]*?(?:stroke|fill)="(#[0-9a-f]{6})"/g)].map((m) => m[1]);
+  return [...f.body.matchAll(/<g class="series"[^>]*><(?:polyline|circle)[^>]*?(?:stroke|fill)="(#[0-9a-f]{6})"/g)].map(
+    (m) => m[1],
+  );
 }
 
 const twoLines: PlotOptions = {
@@ -41,8 +51,20 @@ const twoLines: PlotOptions = {
   width: 500,
   height: 300,
   series: [
-    { name: 'A', points: [[0, 0], [10, 1]] },
-    { name: 'B', points: [[0, 1], [10, 0]] },
+    {
+      name: 'A',
+      points: [
+        [0, 0],
+        [10, 1],
+      ],
+    },
+    {
+      name: 'B',
+      points: [
+        [0, 1],
+        [10, 0],
+      ],
+    },
   ],
 };
 
@@ -90,7 +112,18 @@ describe('plots', () => {
   });
 
   it('escapes names, so any series name gives a valid SVG', async () => {
-    const f = linePlot({ ...twoLines, series: [{ name: 'a < b & "c"', points: [[0, 0], [1, 1]] }] });
+    const f = linePlot({
+      ...twoLines,
+      series: [
+        {
+          name: 'a < b & "c"',
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+      ],
+    });
     expect(f.body).toContain('a &lt; b &amp; &quot;c&quot;');
     expect((await sharp(await figureToPng(f)).metadata()).width).toBe(500);
   });
@@ -118,7 +151,12 @@ describe('plots', () => {
   });
 
   it('stacks three training panels from metrics records', async () => {
-    const recs = Array.from({ length: 5 }, (_, i) => ({ step: (i + 1) * 100, 'rollout/ep_rew_mean': i, 'rollout/ep_iou_mean': i / 10, 'rollout/label_accuracy': 0.5 }));
+    const recs = Array.from({ length: 5 }, (_, i) => ({
+      step: (i + 1) * 100,
+      'rollout/ep_rew_mean': i,
+      'rollout/ep_iou_mean': i / 10,
+      'rollout/label_accuracy': 0.5,
+    }));
     const f = trainingPlot(recs, { width: 500 });
     expect([f.width, f.height]).toEqual([500, 900]);
     expect(f.body.match(/<g transform="translate\(0 (0|300|600)\)">/g)).toHaveLength(3);
@@ -128,13 +166,25 @@ describe('plots', () => {
 
   it('writes the report of a run folder: PNGs with their SVGs beside them', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-report-'));
-    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), '{"step": 10, "rollout/ep_rew_mean": 1}\n{"step": 20, "rollout/ep_rew_mean": 2}\n');
-    const files = await writeRunReport(dir, [{ policy: 'agent', episodes: [], mean: {}, meanIouCurve: [0.2, 0.5, 0.6] }]);
+    fs.writeFileSync(
+      path.join(dir, 'metrics.jsonl'),
+      '{"step": 10, "rollout/ep_rew_mean": 1}\n{"step": 20, "rollout/ep_rew_mean": 2}\n',
+    );
+    const files = await writeRunReport(dir, [
+      { policy: 'agent', episodes: [], mean: {}, meanIouCurve: [0.2, 0.5, 0.6] },
+    ]);
     const t = await sharp(files.training!).metadata();
     const m = await sharp(files.miouClicks!).metadata();
     expect([t.width, t.height, m.width, m.height]).toEqual([720, 900, 720, 400]);
-    expect(fs.readdirSync(path.join(dir, 'report')).sort()).toEqual(['miou-clicks.png', 'miou-clicks.svg', 'training.png', 'training.svg']);
-    expect(fs.readFileSync(path.join(dir, 'report', 'miou-clicks.svg'), 'utf8')).toMatch(/^<svg [^>]*width="720" height="400"/);
+    expect(fs.readdirSync(path.join(dir, 'report')).sort()).toEqual([
+      'miou-clicks.png',
+      'miou-clicks.svg',
+      'training.png',
+      'training.svg',
+    ]);
+    expect(fs.readFileSync(path.join(dir, 'report', 'miou-clicks.svg'), 'utf8')).toMatch(
+      /^<svg [^>]*width="720" height="400"/,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -142,7 +192,13 @@ describe('plots', () => {
 describe('episode pictures', () => {
   it('enlarges small images and numbers the clicks on discs of the label colour', async () => {
     const sample = await new SyntheticDataset({ seed: 2, length: 1, imageSize: 64 }).get(0);
-    const picture = { sample, mask: sample.mask, pointsXY: [8, 8, 40, 40, 20, 50], labels: [1, 0, 1] as (0 | 1)[], initialCount: 1 };
+    const picture = {
+      sample,
+      mask: sample.mask,
+      pointsXY: [8, 8, 40, 40, 20, 50],
+      labels: [1, 0, 1] as (0 | 1)[],
+      initialCount: 1,
+    };
     const c = await drawEpisode(picture, { minSide: 256 });
     expect([c.width, c.height]).toEqual([256, 256]);
     // Click 1 (negative, red disc) at (40, 40) * 4: the number is white on red.
@@ -173,7 +229,9 @@ describe('episode pictures', () => {
     expect(sheet.height).toBe(60 + 2 * (80 + 8));
     expect(sheet.width).toBeGreaterThanOrEqual(3 * 100 + 4 * 8);
     const at = (x: number, y: number) => sheet.data[(y * sheet.width + x) * 3];
-    expect([at(8 + 50, 60 + 40), at(116 + 50, 60 + 40), at(224 + 50, 60 + 40), at(8 + 50, 148 + 40)]).toEqual([10, 20, 30, 40]);
+    expect([at(8 + 50, 60 + 40), at(116 + 50, 60 + 40), at(224 + 50, 60 + 40), at(8 + 50, 148 + 40)]).toEqual([
+      10, 20, 30, 40,
+    ]);
     const empty = await contactSheet([], 'agent');
     expect([empty.width, empty.height]).toEqual([360, 60]);
   });

@@ -16,9 +16,14 @@ const ROOT = path.join(__dirname, '..', '..');
 it('docs/results.md, the README table and the plot are current with docs/results/ablation.json', () => {
   const summary = readAblationSummary(path.join(ROOT, 'docs', 'results', 'ablation.json'));
   expect(summary.protocol).toBe('deployed');
-  const page = resultsPage(summary, { plot: path.join('results', 'ablation.png'), source: path.join('docs', 'results', 'ablation.json') });
+  const page = resultsPage(summary, {
+    plot: path.join('results', 'ablation.png'),
+    source: path.join('docs', 'results', 'ablation.json'),
+  });
   expect(fs.readFileSync(path.join(ROOT, 'docs', 'results.md'), 'utf8')).toBe(page);
-  expect(fs.readFileSync(path.join(ROOT, 'docs', 'results', 'ablation.svg'), 'utf8')).toBe(svgDocument(ablationPlot(summary)));
+  expect(fs.readFileSync(path.join(ROOT, 'docs', 'results', 'ablation.svg'), 'utf8')).toBe(
+    svgDocument(ablationPlot(summary)),
+  );
   expect(fs.existsSync(path.join(ROOT, 'docs', 'results', 'ablation.png'))).toBe(true);
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf(README_BEGIN), readme.indexOf(README_END) + README_END.length);

@@ -2,7 +2,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { iou } from '../../src/metrics';
-import { REWARD_PRESETS, RewardContext, RewardTermConfig, RewardFunction, normaliseRewardConfig } from '../../src/reward';
+import {
+  REWARD_PRESETS,
+  RewardContext,
+  RewardTermConfig,
+  RewardFunction,
+  normaliseRewardConfig,
+} from '../../src/reward';
 import { Rng } from '../../src/utils/rng';
 
 const m = (rows: string) => Uint8Array.from(rows.replace(/\s+/g, ''), (c) => (c === '#' ? 1 : 0));
@@ -88,7 +94,8 @@ describe('built-in reward terms', () => {
     const fn = new RewardFunction('iou');
     const masks = Array.from({ length: 6 }, () => Uint8Array.from({ length: 16 }, () => (rng.random() < 0.4 ? 1 : 0)));
     let total = 0;
-    for (let t = 1; t < masks.length; t++) total += fn.reward(ctx({ prevMask: masks[t - 1], mask: masks[t], step: t - 1 }));
+    for (let t = 1; t < masks.length; t++)
+      total += fn.reward(ctx({ prevMask: masks[t - 1], mask: masks[t], step: t - 1 }));
     expect(total).toBeCloseTo(iou(masks[5], gt) - iou(masks[0], gt), 12);
   });
 });
@@ -122,12 +129,20 @@ describe('RewardFunction', () => {
   });
 
   it('rejects bad configs with errors naming the term', () => {
-    expect(() => new RewardFunction([{ term: 'iou_gian', weight: 1 }])).toThrow(/unknown reward term 'iou_gian' \(known: label, .*custom\)/);
-    expect(() => new RewardFunction([{ term: 'label', weight: NaN }])).toThrow(/reward term 'label': weight must be a finite number/);
-    expect(() => new RewardFunction([{ term: 'label', weight: '1' as never }])).toThrow(/'label': weight must be a finite number, got "1"/);
+    expect(() => new RewardFunction([{ term: 'iou_gian', weight: 1 }])).toThrow(
+      /unknown reward term 'iou_gian' \(known: label, .*custom\)/,
+    );
+    expect(() => new RewardFunction([{ term: 'label', weight: NaN }])).toThrow(
+      /reward term 'label': weight must be a finite number/,
+    );
+    expect(() => new RewardFunction([{ term: 'label', weight: '1' as never }])).toThrow(
+      /'label': weight must be a finite number, got "1"/,
+    );
     expect(() => new RewardFunction([{ term: 'iou_gain', weight: Infinity }])).toThrow(/'iou_gain': weight/);
     expect(() => new RewardFunction([{ term: 'label', radius: 0.1 }])).toThrow(/'label': unknown parameter 'radius'/);
-    expect(() => new RewardFunction([{ term: 'repeat_penalty', radius: -1 }])).toThrow("reward term 'repeat_penalty' option 'radius': expected a number >= 0, got -1");
+    expect(() => new RewardFunction([{ term: 'repeat_penalty', radius: -1 }])).toThrow(
+      "reward term 'repeat_penalty' option 'radius': expected a number >= 0, got -1",
+    );
     expect(() => new RewardFunction([{ term: 'label' }, { term: 'label' }])).toThrow(/two terms are named 'label'/);
     expect(() => new RewardFunction([])).toThrow(/no terms/);
     expect(() => new RewardFunction('paper' as never)).toThrow(/unknown reward preset 'paper'/);
@@ -138,7 +153,9 @@ describe('RewardFunction', () => {
 
   it('validates the context, naming the field', () => {
     const fn = new RewardFunction('mixed');
-    expect(() => fn.compute(ctx({ mask: new Uint8Array(15) }))).toThrow(/RewardContext.mask: expected a Uint8Array of 4 x 4 = 16 pixels, got 15/);
+    expect(() => fn.compute(ctx({ mask: new Uint8Array(15) }))).toThrow(
+      /RewardContext.mask: expected a Uint8Array of 4 x 4 = 16 pixels, got 15/,
+    );
     expect(() => fn.compute(ctx({ label: 2 as never }))).toThrow(/RewardContext.label/);
     expect(() => fn.compute(ctx({ step: 15 }))).toThrow(/RewardContext.step: expected an integer in \[0, 15\)/);
     expect(() => fn.compute(ctx({ pointNorm: [NaN, 0] }))).toThrow(/RewardContext.pointNorm/);
@@ -153,7 +170,10 @@ describe('custom reward terms', () => {
       path.join(dir, 'area.js'),
       'module.exports = (ctx, scores, options) => options.scale * ctx.mask.reduce((a, b) => a + b, 0) + scores.iou;\n',
     );
-    fs.writeFileSync(path.join(dir, 'named.js'), 'exports.bonus = (ctx) => (ctx.label === 1 ? 2 : 0);\nexports.bad = () => NaN;\n');
+    fs.writeFileSync(
+      path.join(dir, 'named.js'),
+      'exports.bonus = (ctx) => (ctx.label === 1 ? 2 : 0);\nexports.bad = () => NaN;\n',
+    );
     fs.writeFileSync(path.join(dir, 'broken.js'), 'throw new Error("syntax of doom");\n');
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -182,9 +202,13 @@ describe('custom reward terms', () => {
     expect(() => new RewardFunction([{ term: 'custom', name: 'b', module: './broken.js' }], { baseDir: dir })).toThrow(
       /reward term 'b': loading .*broken\.js failed: syntax of doom/,
     );
-    const bad = new RewardFunction([{ term: 'custom', name: 'nan', module: './named.js', export: 'bad' }], { baseDir: dir });
+    const bad = new RewardFunction([{ term: 'custom', name: 'nan', module: './named.js', export: 'bad' }], {
+      baseDir: dir,
+    });
     expect(() => bad.compute(ctx())).toThrow(/reward term 'nan' returned NaN, not a finite number/);
     expect(() => new RewardFunction([{ term: 'custom' }])).toThrow(/'module' \(a path\) is required/);
-    expect(() => new RewardFunction([{ term: 'custom', module: 'x.js', radius: 1 }])).toThrow(/unknown parameter 'radius'/);
+    expect(() => new RewardFunction([{ term: 'custom', module: 'x.js', radius: 1 }])).toThrow(
+      /unknown parameter 'radius'/,
+    );
   });
 });

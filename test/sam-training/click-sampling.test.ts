@@ -1,11 +1,23 @@
-import { correctiveClick, downsampleMask, jitterBox, maskBox, randomForegroundClick } from '../../src/sam-training/click-sampling';
+import {
+  correctiveClick,
+  downsampleMask,
+  jitterBox,
+  maskBox,
+  randomForegroundClick,
+} from '../../src/sam-training/click-sampling';
 import { Rng } from '../../src/utils/rng';
 
 // 6 x 4 grid: target is the 2 x 2 block at columns 1-2, rows 1-2.
 const W = 6;
 const H = 4;
 const gt = new Uint8Array(W * H);
-for (const [x, y] of [[1, 1], [2, 1], [1, 2], [2, 2]]) gt[y * W + x] = 1;
+for (const [x, y] of [
+  [1, 1],
+  [2, 1],
+  [1, 2],
+  [2, 2],
+])
+  gt[y * W + x] = 1;
 
 describe('click sampling', () => {
   it('random foreground clicks land on the target and are positive', () => {

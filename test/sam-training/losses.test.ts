@@ -45,7 +45,12 @@ describe('SAM training losses', () => {
   });
 
   it('gradients of the mask loss are finite and push logits toward the target', () => {
-    const g = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(maskLoss(x as tf.Tensor3D, target())))(logits()).arraySync() as number[][][]);
+    const g = tf.tidy(
+      () =>
+        tf
+          .grad((x: tf.Tensor) => tf.sum(maskLoss(x as tf.Tensor3D, target())))(logits())
+          .arraySync() as number[][][],
+    );
     const flat = g.flat(2);
     expect(flat.every(Number.isFinite)).toBe(true);
     // Positives ([0], [3]) want larger logits (negative gradient), negatives smaller.

@@ -13,9 +13,30 @@ beforeAll(async () => {
 
 const tiny: SamConfig = {
   name: 'tiny',
-  imageEncoder: { imgSize: 32, patchSize: 4, inChans: 3, embedDim: 16, depth: 2, numHeads: 2, mlpRatio: 2, outChans: 16, qkvBias: true, useAbsPos: true, useRelPos: true, windowSize: 4, globalAttnIndexes: [1], normEps: 1e-6 },
+  imageEncoder: {
+    imgSize: 32,
+    patchSize: 4,
+    inChans: 3,
+    embedDim: 16,
+    depth: 2,
+    numHeads: 2,
+    mlpRatio: 2,
+    outChans: 16,
+    qkvBias: true,
+    useAbsPos: true,
+    useRelPos: true,
+    windowSize: 4,
+    globalAttnIndexes: [1],
+    normEps: 1e-6,
+  },
   promptEncoder: { embedDim: 16, maskInChans: 8 },
-  maskDecoder: { transformerDim: 16, numMultimaskOutputs: 3, iouHeadDepth: 3, iouHeadHiddenDim: 16, transformer: { depth: 1, mlpDim: 32, numHeads: 2, attentionDownsampleRate: 2, layerNormEps: 1e-5 } },
+  maskDecoder: {
+    transformerDim: 16,
+    numMultimaskOutputs: 3,
+    iouHeadDepth: 3,
+    iouHeadHiddenDim: 16,
+    transformer: { depth: 1, mlpDim: 32, numHeads: 2, attentionDownsampleRate: 2, layerNormEps: 1e-5 },
+  },
   pixelMean: [123.675, 116.28, 103.53],
   pixelStd: [58.395, 57.12, 57.375],
   maskThreshold: 0,
@@ -56,8 +77,15 @@ describe('trainStep', () => {
     // its mask has the lowest loss (SAM's rule), so at least one of the three must move. Every
     // other trainable weight (the mask-input convs included, via the corrective rounds) must
     // move, and the frozen buffer must not.
-    const boxCorners = new Set(['prompt_encoder.point_embeddings.2.weight', 'prompt_encoder.point_embeddings.3.weight']);
-    const changed = (name: string) => vars.get(name)!.dataSync().some((x, i) => x !== before.get(name)![i]);
+    const boxCorners = new Set([
+      'prompt_encoder.point_embeddings.2.weight',
+      'prompt_encoder.point_embeddings.3.weight',
+    ]);
+    const changed = (name: string) =>
+      vars
+        .get(name)!
+        .dataSync()
+        .some((x, i) => x !== before.get(name)![i]);
     const multimaskHeads = /^mask_decoder\.output_hypernetworks_mlps\.[1-3]\./;
     for (const [name, v] of vars) {
       if (name.endsWith('k_proj.bias') || multimaskHeads.test(name)) continue;
@@ -79,7 +107,9 @@ describe('trainStep', () => {
     // The disc spans x 6..18, y 8..20 at 32 px (radius 7 around (12, 14), strict inequality).
     expect(smp.boxXYXY).toEqual([6, 8, 19, 21]);
     expect(() => prepareTrainSample(tiny, big, new Uint8Array(64 * 64))).toThrow(/empty at the low-res frame/);
-    expect(() => prepareTrainSample(tiny, { width: 64, height: 32, data: new Uint8Array(64 * 32 * 3) }, new Uint8Array(64 * 32))).toThrow(/square/);
+    expect(() =>
+      prepareTrainSample(tiny, { width: 64, height: 32, data: new Uint8Array(64 * 32 * 3) }, new Uint8Array(64 * 32)),
+    ).toThrow(/square/);
   });
 
   it('decodes several prompt chains on several images in one step, without leaking tensors', () => {
@@ -88,7 +118,14 @@ describe('trainStep', () => {
     const rng = new Rng(3);
     const samples = [prepareTrainSample(tiny, image, mask), prepareTrainSample(tiny, image, mask)];
     const before = tf.memory().numTensors;
-    const r = trainStep(tiny, vars, opt, samples, rng, { iterations: 2, promptSets: 2, boxProb: 0.5, oracleProb: 0.5, learningRate: 1e-3, clipNorm: 1 });
+    const r = trainStep(tiny, vars, opt, samples, rng, {
+      iterations: 2,
+      promptSets: 2,
+      boxProb: 0.5,
+      oracleProb: 0.5,
+      learningRate: 1e-3,
+      clipNorm: 1,
+    });
     expect(r.roundIous).toHaveLength(2);
     for (const v of r.roundIous) expect(v).toBeGreaterThanOrEqual(0);
     expect(Number.isFinite(r.loss) && r.loss > 0).toBe(true);

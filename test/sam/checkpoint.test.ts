@@ -39,7 +39,8 @@ test('safetensors and pth checkpoints load the same weights', async () => {
   const a = await readSamCheckpoint(path.join(tinyDir, 'weights.safetensors'));
   const b = await readSamCheckpoint(path.join(tinyDir, 'weights.pth'));
   expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
-  for (const [name, t] of a) expect(Buffer.from(b.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer))).toBe(true);
+  for (const [name, t] of a)
+    expect(Buffer.from(b.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer))).toBe(true);
 });
 
 test('a checkpoint with Hugging Face SamModel names loads onto the same modules', async () => {
@@ -61,7 +62,9 @@ test('a mis-shaped tensor fails naming the tensor and both shapes, and creates n
   await writeSafetensors(file, record);
   const before = tf.memory().numTensors;
   await expect(loadSam(file, { config: tinyConfig() })).rejects.toThrow(
-    new RegExp(`${name.replace(/\./g, '\\.')}' has shape \\[${t.shape[1]},${t.shape[0]}\\], expected \\[${t.shape[0]},${t.shape[1]}\\]`),
+    new RegExp(
+      `${name.replace(/\./g, '\\.')}' has shape \\[${t.shape[1]},${t.shape[0]}\\], expected \\[${t.shape[0]},${t.shape[1]}\\]`,
+    ),
   );
   expect(tf.memory().numTensors).toBe(before);
 });
@@ -85,8 +88,11 @@ test('a missing file is a clear error', async () => {
 test('without a config, the preset is inferred from the weights or a config.json beside them', async () => {
   const rec = await tinyRecord();
   expect(inferSamPreset(rec)).toBeNull();
-  const fake: TensorRecord = new Map([['image_encoder.patch_embed.proj.weight', { dtype: 'float32', shape: [768, 3, 16, 16], data: new Float32Array(0) }]]);
-  for (let i = 0; i < 12; i++) fake.set(`image_encoder.blocks.${i}.norm1.weight`, { dtype: 'float32', shape: [768], data: new Float32Array(0) });
+  const fake: TensorRecord = new Map([
+    ['image_encoder.patch_embed.proj.weight', { dtype: 'float32', shape: [768, 3, 16, 16], data: new Float32Array(0) }],
+  ]);
+  for (let i = 0; i < 12; i++)
+    fake.set(`image_encoder.blocks.${i}.norm1.weight`, { dtype: 'float32', shape: [768], data: new Float32Array(0) });
   expect(inferSamPreset(fake)).toBe('vit_b');
   const sam = await loadSam(path.join(tinyDir, 'weights.safetensors'));
   expect(sam.config.imageEncoder.imgSize).toBe(64);

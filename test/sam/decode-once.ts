@@ -9,7 +9,9 @@ export function decodeOnce(sam: SamModel): Float32Array {
   const emb = tf.tidy(() => sam.encodeImage(tf.randomUniform([s, s, 3], -1, 1, 'float32', 7) as tf.Tensor3D));
   const e = new ImageEmbedding('k', emb, { height: s, width: s }, { height: s, width: s });
   try {
-    const [out] = sam.decode([{ embedding: e, prompt: { pointsXY: [10, 20], pointLabels: [1] }, multimaskOutput: true }]);
+    const [out] = sam.decode([
+      { embedding: e, prompt: { pointsXY: [10, 20], pointLabels: [1] }, multimaskOutput: true },
+    ]);
     const logits = out.lowResLogits.dataSync() as Float32Array;
     tf.dispose([out.lowResLogits, out.iouPredictions]);
     return logits;

@@ -37,21 +37,27 @@ async function cached(v: number): Promise<{ file: string; bytes: Buffer; values:
 
 const damages: Array<[string, (file: string, bytes: Buffer) => Promise<void> | void]> = [
   ['cut short', (file, bytes) => fs.writeFileSync(file, bytes.subarray(0, bytes.length - 100))],
-  ['one byte changed', (file, bytes) => {
-    const b = Buffer.from(bytes);
-    b[b.length - 10] ^= 0x40;
-    fs.writeFileSync(file, b);
-  }],
+  [
+    'one byte changed',
+    (file, bytes) => {
+      const b = Buffer.from(bytes);
+      b[b.length - 10] ^= 0x40;
+      fs.writeFileSync(file, b);
+    },
+  ],
   ['empty', (file) => fs.writeFileSync(file, '')],
-  ['not finite (a file without a checksum)', async (file) => {
-    const st = await readSafetensors(file);
-    const t = st.tensors.get('embedding')!;
-    const data = Float32Array.from(t.data as Float32Array);
-    data[5] = NaN;
-    const { crc32c, ...meta } = st.metadata;
-    void crc32c;
-    await writeSafetensors(file, new Map([['embedding', { ...t, data }]]), meta);
-  }],
+  [
+    'not finite (a file without a checksum)',
+    async (file) => {
+      const st = await readSafetensors(file);
+      const t = st.tensors.get('embedding')!;
+      const data = Float32Array.from(t.data as Float32Array);
+      data[5] = NaN;
+      const { crc32c, ...meta } = st.metadata;
+      void crc32c;
+      await writeSafetensors(file, new Map([['embedding', { ...t, data }]]), meta);
+    },
+  ],
 ];
 
 describe.each(damages)('a cached embedding file that is %s', (_, damage) => {

@@ -84,26 +84,40 @@ test('a cache with a pool writes the same files as one without', async () => {
 });
 
 test('a failure names the image, and a pool refuses the weights of another model', async () => {
-  expect(() => new EmbeddingCache(sam, { encoder: new EncoderPool({ checkpoint: MICRO, config: sam.config, workers: 1, weightsId: 'other' }) })).toThrow(
-    /the encoder pool's weights \(other\) are not the model's/,
-  );
+  expect(
+    () =>
+      new EmbeddingCache(sam, {
+        encoder: new EncoderPool({ checkpoint: MICRO, config: sam.config, workers: 1, weightsId: 'other' }),
+      }),
+  ).toThrow(/the encoder pool's weights \(other\) are not the model's/);
   const replaced = new EncoderPool({ checkpoint: MICRO, config: sam.config, workers: 1, weightsId: 'other' });
-  await expect(replaced.encode(image(1, 20, 20), 'scene-7.png')).rejects.toThrow(/^scene-7\.png: every encoder worker stopped \(worker 0 loaded weights [0-9a-f]+ from .*micro-sam, not the expected other/);
-  await expect(replaced.encode(image(1, 20, 20), 'scene-8.png')).rejects.toThrow(/^scene-8\.png: every encoder worker stopped/);
+  await expect(replaced.encode(image(1, 20, 20), 'scene-7.png')).rejects.toThrow(
+    /^scene-7\.png: every encoder worker stopped \(worker 0 loaded weights [0-9a-f]+ from .*micro-sam, not the expected other/,
+  );
+  await expect(replaced.encode(image(1, 20, 20), 'scene-8.png')).rejects.toThrow(
+    /^scene-8\.png: every encoder worker stopped/,
+  );
   await replaced.close();
 
   const garbage = path.join(tmp, 'garbage.safetensors');
   fs.writeFileSync(garbage, 'not a safetensors file');
   const broken = new EncoderPool({ checkpoint: garbage, config: sam.config, workers: 2 });
-  const results = await Promise.allSettled([broken.encode(image(1, 20, 20), 'a.png'), broken.encode(image(2, 20, 20), 'b.png')]);
+  const results = await Promise.allSettled([
+    broken.encode(image(1, 20, 20), 'a.png'),
+    broken.encode(image(2, 20, 20), 'b.png'),
+  ]);
   expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-  expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/a\.png: .*could not load .*garbage\.safetensors/);
+  expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(
+    /a\.png: .*could not load .*garbage\.safetensors/,
+  );
   expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/b\.png: /);
   await expect(broken.ready()).rejects.toThrow(/encoder worker [01] could not load .*garbage\.safetensors/);
   await broken.close();
 
   const pool = new EncoderPool({ checkpoint: MICRO, config: sam.config, workers: 1 });
-  await expect(pool.encode({ width: 4, height: 4, data: new Uint8Array(5) }, 'short.png')).rejects.toThrow(/short\.png: 4x4 RGB needs 48 bytes, got 5/);
+  await expect(pool.encode({ width: 4, height: 4, data: new Uint8Array(5) }, 'short.png')).rejects.toThrow(
+    /short\.png: 4x4 RGB needs 48 bytes, got 5/,
+  );
   await pool.close();
   await expect(pool.encode(image(1, 20, 20), 'late.png')).rejects.toThrow(/late\.png: the encoder pool is closed/);
 });
@@ -124,7 +138,11 @@ test('a pool nobody closed lets a finished program exit', () => {
     "  console.log('encoded', r.length, r[0].shape.join('x'));",
     '})();',
   ].join('\n');
-  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 90_000 });
+  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
   expect(r.error).toBeUndefined();
   expect(r.stderr).not.toMatch(/Error/);
   expect(r.stdout).toContain('encoded 3 16x16x64');
@@ -135,6 +153,10 @@ test('the default is one worker per core, fewer when memory is short', () => {
   const n = defaultEncoderWorkers(MICRO, sam.config);
   expect(n).toBeGreaterThanOrEqual(1);
   expect(n).toBeLessThanOrEqual(os.availableParallelism());
-  expect(() => new EncoderPool({ checkpoint: MICRO, config: sam.config, backend: 'tensorflow' })).toThrow(/'tensorflow' backend already uses every core/);
-  expect(() => new EncoderPool({ checkpoint: MICRO, config: sam.config, workers: 0 })).toThrow(/workers must be an integer >= 1, got 0/);
+  expect(() => new EncoderPool({ checkpoint: MICRO, config: sam.config, backend: 'tensorflow' })).toThrow(
+    /'tensorflow' backend already uses every core/,
+  );
+  expect(() => new EncoderPool({ checkpoint: MICRO, config: sam.config, workers: 0 })).toThrow(
+    /workers must be an integer >= 1, got 0/,
+  );
 });

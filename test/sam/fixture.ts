@@ -60,7 +60,10 @@ export function expectClose(name: string, got: ArrayLike<number>, ref: ArrayLike
     maxRef = Math.max(maxRef, Math.abs(ref[i]));
   }
   const tol = 1e-3 * maxRef + 1e-5;
-  if (!(maxDiff <= tol)) throw new Error(`${name}: max |diff| ${maxDiff.toExponential(3)} exceeds ${tol.toExponential(3)} (max |ref| ${maxRef})`);
+  if (!(maxDiff <= tol))
+    throw new Error(
+      `${name}: max |diff| ${maxDiff.toExponential(3)} exceeds ${tol.toExponential(3)} (max |ref| ${maxRef})`,
+    );
 }
 
 /** Fraction of pixels where (got > 0) == (ref > 0). */

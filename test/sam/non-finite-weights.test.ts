@@ -40,7 +40,11 @@ describe('SAM weights holding NaN or Inf', () => {
       const file = path.join(dir, 'weights.safetensors');
       await writeSafetensors(file, tensors);
       fs.copyFileSync(path.join(MICRO, 'config.json'), path.join(dir, 'config.json'));
-      await expect(loadSam(file)).rejects.toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*tensor '${name.replace(/\./g, '\\.')}' holds NaN at element 0`));
+      await expect(loadSam(file)).rejects.toThrow(
+        new RegExp(
+          `${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*tensor '${name.replace(/\./g, '\\.')}' holds NaN at element 0`,
+        ),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -45,8 +45,14 @@ export async function checkModel(fx: SamFixture, sam: SamModel): Promise<void> {
       const emb = embeddings.get(c.image)!;
       const p = c.prompt;
       const pointCoords = p.point_coords ? (p.point_coords as number[][]).flat() : null;
-      if (c.tensors.point_coords_model) expectClose(`${c.id} coords`, applyCoords(pointCoords!, emb.originalSize, s), fx.f32(c.tensors.point_coords_model).data);
-      if (c.tensors.box_model) expectClose(`${c.id} box`, applyCoords(p.box, emb.originalSize, s), fx.f32(c.tensors.box_model).data);
+      if (c.tensors.point_coords_model)
+        expectClose(
+          `${c.id} coords`,
+          applyCoords(pointCoords!, emb.originalSize, s),
+          fx.f32(c.tensors.point_coords_model).data,
+        );
+      if (c.tensors.box_model)
+        expectClose(`${c.id} box`, applyCoords(p.box, emb.originalSize, s), fx.f32(c.tensors.box_model).data);
       const modelPrompt = {
         pointsXY: pointCoords ? applyCoords(pointCoords, emb.originalSize, s) : undefined,
         pointLabels: p.point_labels ?? undefined,
@@ -57,7 +63,9 @@ export async function checkModel(fx: SamFixture, sam: SamModel): Promise<void> {
       expectClose(`${c.id} sparse`, sparse.dataSync(), fx.f32(c.tensors.sparse_embeddings).data);
       sparse.dispose();
       const l = 4 * sam.gridSize;
-      const maskInput = c.tensors.mask_input ? (tf.tensor(fx.f32(c.tensors.mask_input).data, [l, l]) as tf.Tensor2D) : null;
+      const maskInput = c.tensors.mask_input
+        ? (tf.tensor(fx.f32(c.tensors.mask_input).data, [l, l]) as tf.Tensor2D)
+        : null;
       if (c.tensors.dense_embeddings) {
         const dense = sam.denseEmbedding(maskInput);
         expectClose(`${c.id} dense`, dense.dataSync(), fx.nchwToHwc(c.tensors.dense_embeddings));
@@ -66,12 +74,27 @@ export async function checkModel(fx: SamFixture, sam: SamModel): Promise<void> {
       for (const run of c.runs) {
         const tag = `${c.id} ${run.multimask_output ? 'multi' : 'single'}`;
         if (c.tensors['decoder.transformer_queries'] && run.multimask_output) {
-          const outs = sam.decode([{ embedding: emb, prompt: modelPrompt, maskInput, multimaskOutput: true }], (_i, x) => {
-            expectClose(`${tag} transformer_queries`, x.transformerQueries.dataSync(), fx.f32(c.tensors['decoder.transformer_queries']).data);
-            expectClose(`${tag} transformer_keys`, x.transformerKeys.dataSync(), fx.f32(c.tensors['decoder.transformer_keys']).data);
-            expectClose(`${tag} upscaled_embedding`, x.upscaledEmbedding.dataSync(), fx.nchwToHwc(c.tensors['decoder.upscaled_embedding']));
-            tf.dispose([x.transformerQueries, x.transformerKeys, x.upscaledEmbedding]);
-          });
+          const outs = sam.decode(
+            [{ embedding: emb, prompt: modelPrompt, maskInput, multimaskOutput: true }],
+            (_i, x) => {
+              expectClose(
+                `${tag} transformer_queries`,
+                x.transformerQueries.dataSync(),
+                fx.f32(c.tensors['decoder.transformer_queries']).data,
+              );
+              expectClose(
+                `${tag} transformer_keys`,
+                x.transformerKeys.dataSync(),
+                fx.f32(c.tensors['decoder.transformer_keys']).data,
+              );
+              expectClose(
+                `${tag} upscaled_embedding`,
+                x.upscaledEmbedding.dataSync(),
+                fx.nchwToHwc(c.tensors['decoder.upscaled_embedding']),
+              );
+              tf.dispose([x.transformerQueries, x.transformerKeys, x.upscaledEmbedding]);
+            },
+          );
           tf.dispose([outs[0].lowResLogits, outs[0].iouPredictions]);
         }
         predictor.setEmbedding(emb);

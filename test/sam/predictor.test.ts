@@ -11,9 +11,30 @@ import { Rng } from '../../src/utils/rng';
 /** A geometry no fixture has: 80-px input, 10x10 grid, window 4 (padded to 12), 3 blocks. */
 const odd: SamConfig = {
   name: 'odd',
-  imageEncoder: { imgSize: 80, patchSize: 8, inChans: 3, embedDim: 24, depth: 3, numHeads: 3, mlpRatio: 2, outChans: 16, qkvBias: true, useAbsPos: true, useRelPos: true, windowSize: 4, globalAttnIndexes: [2], normEps: 1e-6 },
+  imageEncoder: {
+    imgSize: 80,
+    patchSize: 8,
+    inChans: 3,
+    embedDim: 24,
+    depth: 3,
+    numHeads: 3,
+    mlpRatio: 2,
+    outChans: 16,
+    qkvBias: true,
+    useAbsPos: true,
+    useRelPos: true,
+    windowSize: 4,
+    globalAttnIndexes: [2],
+    normEps: 1e-6,
+  },
   promptEncoder: { embedDim: 16, maskInChans: 8 },
-  maskDecoder: { transformerDim: 16, numMultimaskOutputs: 3, iouHeadDepth: 3, iouHeadHiddenDim: 16, transformer: { depth: 2, mlpDim: 32, numHeads: 2, attentionDownsampleRate: 2, layerNormEps: 1e-5 } },
+  maskDecoder: {
+    transformerDim: 16,
+    numMultimaskOutputs: 3,
+    iouHeadDepth: 3,
+    iouHeadHiddenDim: 16,
+    transformer: { depth: 2, mlpDim: 32, numHeads: 2, attentionDownsampleRate: 2, layerNormEps: 1e-5 },
+  },
   pixelMean: [123.675, 116.28, 103.53],
   pixelStd: [58.395, 57.12, 57.375],
   maskThreshold: 0,
@@ -41,11 +62,22 @@ test('predict returns masks at the original size and the reference output shapes
   expect(multi.masks!.dtype).toBe('bool');
   expect(multi.iouPredictions.shape).toEqual([3]);
   expect(multi.lowResLogits.shape).toEqual([3, 40, 40]);
-  const single = predictor.predict({ pointCoords: [10, 12, 50, 30], pointLabels: [1, 0], box: [5, 5, 60, 40], multimaskOutput: false, returnLogits: true });
+  const single = predictor.predict({
+    pointCoords: [10, 12, 50, 30],
+    pointLabels: [1, 0],
+    box: [5, 5, 60, 40],
+    multimaskOutput: false,
+    returnLogits: true,
+  });
   expect(single.masks!.shape).toEqual([1, 45, 70]);
   expect(single.masks!.dtype).toBe('float32');
   // Mask input from the previous prediction.
-  const again = predictor.predict({ pointCoords: [[10, 12]], pointLabels: [1], maskInput: single.lowResLogits, lowResOnly: true });
+  const again = predictor.predict({
+    pointCoords: [[10, 12]],
+    pointLabels: [1],
+    maskInput: single.lowResLogits,
+    lowResOnly: true,
+  });
   expect(again.masks).toBeNull();
   [multi, single, again].forEach(disposePrediction);
   predictor.resetImage();
@@ -97,7 +129,13 @@ test('200 predictions leave the tensor count flat', async () => {
     const n = 1 + (i % 4);
     const pts: number[] = [];
     for (let j = 0; j < n; j++) pts.push(rng.uniform(0, 64), rng.uniform(0, 48));
-    disposePrediction(predictor.predict({ pointCoords: pts, pointLabels: pts.filter((_, k) => k % 2 === 0).map(() => rng.int(2)), multimaskOutput: i % 2 === 0 }));
+    disposePrediction(
+      predictor.predict({
+        pointCoords: pts,
+        pointLabels: pts.filter((_, k) => k % 2 === 0).map(() => rng.int(2)),
+        multimaskOutput: i % 2 === 0,
+      }),
+    );
   }
   expect(tf.memory().numTensors).toBe(before);
   predictor.resetImage();
@@ -116,13 +154,21 @@ test('a model over variables is differentiable: one training step moves every tr
   const { grads, value } = tf.variableGrads(() => {
     const m = SamModel.fromVariables(odd, vars);
     const e = new ImageEmbedding('x', m.encodeImage(input), { height: 80, width: 80 }, { height: 80, width: 80 });
-    const [o] = m.decode([{ embedding: e, prompt: { pointsXY: [10, 10, 50, 60], pointLabels: [1, 0], boxXYXY: [5, 5, 70, 70] }, maskInput, multimaskOutput: false }]);
+    const [o] = m.decode([
+      {
+        embedding: e,
+        prompt: { pointsXY: [10, 10, 50, 60], pointLabels: [1, 0], boxXYXY: [5, 5, 70, 70] },
+        maskInput,
+        multimaskOutput: false,
+      },
+    ]);
     return tf.losses.sigmoidCrossEntropy(target, o.lowResLogits).add(o.iouPredictions.square().mean()) as tf.Scalar;
   });
   // Every trained tensor gets a gradient, except the multimask heads and no_mask_embed (a mask input
   // is given), and the token-to-image key biases, whose gradient is exactly zero in the reference
   // too (q.b_k is constant along the softmax axis), so the folded attention drops them.
-  const unused = /output_hypernetworks_mlps\.[123]\.|no_mask_embed|(token_to_image|final_attn_token_to_image)\.k_proj\.bias/;
+  const unused =
+    /output_hypernetworks_mlps\.[123]\.|no_mask_embed|(token_to_image|final_attn_token_to_image)\.k_proj\.bias/;
   for (const [name] of vars) {
     if (SAM_FROZEN_BUFFERS.has(name) || unused.test(name)) continue;
     if (!grads[`grad-test/${name}`]) throw new Error(`no gradient for ${name}`);

@@ -31,7 +31,10 @@ function tinyFolder(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-async function fingerprint(dirOrFile: string, options = {}): Promise<{ logits: Float32Array; weightsId: string; name: string }> {
+async function fingerprint(
+  dirOrFile: string,
+  options = {},
+): Promise<{ logits: Float32Array; weightsId: string; name: string }> {
   const sam = await fromPretrained(dirOrFile, options);
   try {
     return { logits: decodeOnce(sam), weightsId: sam.weightsId, name: sam.config.name };
@@ -55,8 +58,15 @@ describe('fromPretrained', () => {
   });
 
   test('a folder with safetensors and .pth weights reads the safetensors; one with .pth only reads that', async () => {
-    const both = tinyFolder('both', { 'config.json': 'config.json', 'weights.safetensors': 'model.safetensors', 'weights.pth': 'model.pth' });
-    expect(resolvePretrained(both)).toEqual({ weights: path.join(both, 'model.safetensors'), config: path.join(both, 'config.json') });
+    const both = tinyFolder('both', {
+      'config.json': 'config.json',
+      'weights.safetensors': 'model.safetensors',
+      'weights.pth': 'model.pth',
+    });
+    expect(resolvePretrained(both)).toEqual({
+      weights: path.join(both, 'model.safetensors'),
+      config: path.join(both, 'config.json'),
+    });
     const pth = tinyFolder('pth-only', { 'config.json': 'config.json', 'weights.pth': 'sam_tiny.pth' });
     expect(resolvePretrained(pth).weights).toBe(path.join(pth, 'sam_tiny.pth'));
     const a = await fingerprint(both);
@@ -70,16 +80,22 @@ describe('fromPretrained', () => {
     const missing = path.join(tmp, 'no-such-model');
     await expect(fromPretrained(missing)).rejects.toThrow(`SAM model not found: ${missing}`);
     const empty = tinyFolder('config-only', { 'config.json': 'config.json' });
-    await expect(fromPretrained(empty)).rejects.toThrow(`${empty}: no SAM weights in this folder (expected a .safetensors or .pth file beside config.json)`);
+    await expect(fromPretrained(empty)).rejects.toThrow(
+      `${empty}: no SAM weights in this folder (expected a .safetensors or .pth file beside config.json)`,
+    );
     const two = tinyFolder('two', { 'config.json': 'config.json', 'weights.safetensors': 'a.safetensors' });
     fs.copyFileSync(path.join(TINY, 'weights.safetensors'), path.join(two, 'b.safetensors'));
-    await expect(fromPretrained(two)).rejects.toThrow(`${two}: holds several .safetensors files (a.safetensors, b.safetensors)`);
+    await expect(fromPretrained(two)).rejects.toThrow(
+      `${two}: holds several .safetensors files (a.safetensors, b.safetensors)`,
+    );
   });
 
   test('weights whose config cannot be inferred, with no config.json, are an error naming the file', async () => {
     const bare = tinyFolder('bare', { 'weights.safetensors': 'weights.safetensors' });
     const weights = path.join(bare, 'weights.safetensors');
-    await expect(fromPretrained(bare)).rejects.toThrow(`${weights}: cannot infer the SAM config from the weights and no config.json is beside them`);
+    await expect(fromPretrained(bare)).rejects.toThrow(
+      `${weights}: cannot infer the SAM config from the weights and no config.json is beside them`,
+    );
     const config = samConfigFromJson(JSON.parse(fs.readFileSync(path.join(TINY, 'config.json'), 'utf8')));
     expect((await fingerprint(bare, { config })).weightsId).toBe(await fileSha256(weights));
   });
@@ -88,10 +104,15 @@ describe('fromPretrained', () => {
     const dir = path.join(tmp, 'broken-config');
     fs.mkdirSync(dir);
     const configPath = path.join(dir, 'config.json');
-    fs.writeFileSync(configPath, JSON.stringify({ image_encoder: {}, prompt_encoder: {}, mask_decoder: { transformer: {} } }));
+    fs.writeFileSync(
+      configPath,
+      JSON.stringify({ image_encoder: {}, prompt_encoder: {}, mask_decoder: { transformer: {} } }),
+    );
     fs.writeFileSync(path.join(dir, 'weights.safetensors'), 'not a checkpoint');
     const before = tf.memory().numTensors;
-    await expect(fromPretrained(dir)).rejects.toThrow(`${configPath}: SAM config: 'image_encoder.img_size' must be a number`);
+    await expect(fromPretrained(dir)).rejects.toThrow(
+      `${configPath}: SAM config: 'image_encoder.img_size' must be a number`,
+    );
     expect(tf.memory().numTensors).toBe(before);
     fs.copyFileSync(path.join(TINY, 'weights.safetensors'), path.join(dir, 'weights.safetensors'));
     expect((await fingerprint(dir, { config: path.join(TINY, 'config.json') })).name).toBe('tiny');

@@ -35,7 +35,11 @@ function clicks(n: number, s: number): Required<Pick<ModelPrompt, 'pointsXY' | '
   return { pointsXY, pointLabels };
 }
 
-async function checkAgainstReference(weightsFile: string, configJson: unknown, embeddingHwc: (sam: SamModel) => tf.Tensor3D): Promise<void> {
+async function checkAgainstReference(
+  weightsFile: string,
+  configJson: unknown,
+  embeddingHwc: (sam: SamModel) => tf.Tensor3D,
+): Promise<void> {
   const raw = toRawWeights(await readSamCheckpoint(weightsFile), weightsFile);
   const config = samConfigFromJson(configJson);
   const sam = SamModel.fromWeights(config, raw);
@@ -93,6 +97,8 @@ describe('the fast mask decoder equals the reference-shaped one', () => {
   test('vitb2 (the full-size decoder: width 256, 64 x 64 grid) on the fixture image embedding', async () => {
     const fx = await SamFixture.load('vitb2');
     const image = fx.cases.images[0];
-    await checkAgainstReference(path.join(fx.dir, 'weights.safetensors'), fx.config, () => tf.tensor3d(fx.nchwToHwc(image.tensors.embeddings), [64, 64, 256]));
+    await checkAgainstReference(path.join(fx.dir, 'weights.safetensors'), fx.config, () =>
+      tf.tensor3d(fx.nchwToHwc(image.tensors.embeddings), [64, 64, 256]),
+    );
   }, 120_000);
 });

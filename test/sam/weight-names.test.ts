@@ -52,7 +52,10 @@ describe('SAM weight names', () => {
     expectPair('image_encoder.neck.1.bias', 'vision_encoder.neck.layer_norm1.bias');
     expectPair('image_encoder.neck.2.weight', 'vision_encoder.neck.conv2.weight');
     expectPair('image_encoder.neck.3.weight', 'vision_encoder.neck.layer_norm2.weight');
-    expectPair('prompt_encoder.pe_layer.positional_encoding_gaussian_matrix', 'shared_image_embedding.positional_embedding');
+    expectPair(
+      'prompt_encoder.pe_layer.positional_encoding_gaussian_matrix',
+      'shared_image_embedding.positional_embedding',
+    );
     expectPair('prompt_encoder.point_embeddings.3.weight', 'prompt_encoder.point_embed.3.weight');
     expectPair('prompt_encoder.not_a_point_embed.weight', 'prompt_encoder.not_a_point_embed.weight');
     expectPair('prompt_encoder.no_mask_embed.weight', 'prompt_encoder.no_mask_embed.weight');
@@ -61,24 +64,42 @@ describe('SAM weight names', () => {
     expectPair('prompt_encoder.mask_downscaling.3.weight', 'prompt_encoder.mask_embed.conv2.weight');
     expectPair('prompt_encoder.mask_downscaling.4.weight', 'prompt_encoder.mask_embed.layer_norm2.weight');
     expectPair('prompt_encoder.mask_downscaling.6.bias', 'prompt_encoder.mask_embed.conv3.bias');
-    expectPair('mask_decoder.transformer.layers.0.self_attn.q_proj.weight', 'mask_decoder.transformer.layers.0.self_attn.q_proj.weight');
+    expectPair(
+      'mask_decoder.transformer.layers.0.self_attn.q_proj.weight',
+      'mask_decoder.transformer.layers.0.self_attn.q_proj.weight',
+    );
     expectPair(
       'mask_decoder.transformer.layers.1.cross_attn_image_to_token.out_proj.bias',
       'mask_decoder.transformer.layers.1.cross_attn_image_to_token.out_proj.bias',
     );
-    expectPair('mask_decoder.transformer.layers.0.norm1.weight', 'mask_decoder.transformer.layers.0.layer_norm1.weight');
+    expectPair(
+      'mask_decoder.transformer.layers.0.norm1.weight',
+      'mask_decoder.transformer.layers.0.layer_norm1.weight',
+    );
     expectPair('mask_decoder.transformer.layers.1.norm4.bias', 'mask_decoder.transformer.layers.1.layer_norm4.bias');
     expectPair(
       'mask_decoder.transformer.final_attn_token_to_image.k_proj.weight',
       'mask_decoder.transformer.final_attn_token_to_image.k_proj.weight',
     );
-    expectPair('mask_decoder.transformer.norm_final_attn.weight', 'mask_decoder.transformer.layer_norm_final_attn.weight');
+    expectPair(
+      'mask_decoder.transformer.norm_final_attn.weight',
+      'mask_decoder.transformer.layer_norm_final_attn.weight',
+    );
     expectPair('mask_decoder.output_upscaling.0.weight', 'mask_decoder.upscale_conv1.weight');
     expectPair('mask_decoder.output_upscaling.1.bias', 'mask_decoder.upscale_layer_norm.bias');
     expectPair('mask_decoder.output_upscaling.3.weight', 'mask_decoder.upscale_conv2.weight');
-    expectPair('mask_decoder.output_hypernetworks_mlps.2.layers.0.weight', 'mask_decoder.output_hypernetworks_mlps.2.proj_in.weight');
-    expectPair('mask_decoder.output_hypernetworks_mlps.2.layers.1.bias', 'mask_decoder.output_hypernetworks_mlps.2.layers.0.bias');
-    expectPair('mask_decoder.output_hypernetworks_mlps.2.layers.2.weight', 'mask_decoder.output_hypernetworks_mlps.2.proj_out.weight');
+    expectPair(
+      'mask_decoder.output_hypernetworks_mlps.2.layers.0.weight',
+      'mask_decoder.output_hypernetworks_mlps.2.proj_in.weight',
+    );
+    expectPair(
+      'mask_decoder.output_hypernetworks_mlps.2.layers.1.bias',
+      'mask_decoder.output_hypernetworks_mlps.2.layers.0.bias',
+    );
+    expectPair(
+      'mask_decoder.output_hypernetworks_mlps.2.layers.2.weight',
+      'mask_decoder.output_hypernetworks_mlps.2.proj_out.weight',
+    );
     expectPair('mask_decoder.iou_prediction_head.layers.0.bias', 'mask_decoder.iou_prediction_head.proj_in.bias');
     expectPair('mask_decoder.iou_prediction_head.layers.2.weight', 'mask_decoder.iou_prediction_head.proj_out.weight');
     expectPair('mask_decoder.iou_token.weight', 'mask_decoder.iou_token.weight');
@@ -110,14 +131,19 @@ describe('SAM weight names', () => {
       ['prompt_encoder.shared_embedding.positional_embedding', t([1, 2])],
       ['vision_encoder.pos_embed', t([3])],
     ]);
-    expect([...toOfficialNames(both).keys()]).toEqual(['prompt_encoder.pe_layer.positional_encoding_gaussian_matrix', 'image_encoder.pos_embed']);
+    expect([...toOfficialNames(both).keys()]).toEqual([
+      'prompt_encoder.pe_layer.positional_encoding_gaussian_matrix',
+      'image_encoder.pos_embed',
+    ]);
     both.set('prompt_encoder.shared_embedding.positional_embedding', t([1, 5]));
     expect(() => toOfficialNames(both)).toThrow(/prompt_encoder\.shared_embedding\.positional_embedding' differs/);
     const tiedOnly = new Map([
       ['prompt_encoder.shared_embedding.positional_embedding', t([1, 2])],
       ['vision_encoder.pos_embed', t([3])],
     ]);
-    expect(toOfficialNames(tiedOnly).get('prompt_encoder.pe_layer.positional_encoding_gaussian_matrix')?.data).toEqual(Float32Array.from([1, 2]));
+    expect(toOfficialNames(tiedOnly).get('prompt_encoder.pe_layer.positional_encoding_gaussian_matrix')?.data).toEqual(
+      Float32Array.from([1, 2]),
+    );
   });
 
   test('non-weight buffers are dropped; unknown or mixed names are refused by name', () => {
@@ -129,7 +155,9 @@ describe('SAM weight names', () => {
     const stray = new Map(official);
     stray.set('image_encoder.blocks.0.attn.extra.weight', t([0]));
     expect(detectNaming(stray.keys())).toBe('unknown');
-    expect(() => toOfficialNames(stray)).toThrow(/official segment-anything.*'image_encoder\.blocks\.0\.attn\.extra\.weight'/);
+    expect(() => toOfficialNames(stray)).toThrow(
+      /official segment-anything.*'image_encoder\.blocks\.0\.attn\.extra\.weight'/,
+    );
 
     const mixed = recordOf(['image_encoder.pos_embed', 'vision_encoder.layers.0.layer_norm1.weight']);
     expect(detectNaming(mixed.keys())).toBe('unknown');

@@ -41,7 +41,9 @@ describe('text encoder identity', () => {
     const b = { id: 'use-lite:0123456789abcdef', dim: 512 };
     expect(() => assertSameTextEncoder(a, { ...a }, 'ckpt')).not.toThrow();
     expect(() => assertSameTextEncoder(null, undefined, 'ckpt')).not.toThrow();
-    expect(() => assertSameTextEncoder(a, b, 'runs/x/policy')).toThrow(/runs\/x\/policy: was trained with text encoder 'hashed-ngram-v1:d512:n1-4' \(dim 512\) but is being run with 'use-lite:0123456789abcdef'/);
+    expect(() => assertSameTextEncoder(a, b, 'runs/x/policy')).toThrow(
+      /runs\/x\/policy: was trained with text encoder 'hashed-ngram-v1:d512:n1-4' \(dim 512\) but is being run with 'use-lite:0123456789abcdef'/,
+    );
     expect(() => assertSameTextEncoder(a, null, 'export')).toThrow(/being run with none/);
     expect(() => assertSameTextEncoder(a, { id: a.id, dim: 256 }, 'export')).toThrow(/dim 256/);
   });

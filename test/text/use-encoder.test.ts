@@ -14,9 +14,26 @@ import { UseTextEncoder } from '../../src/text/use-encoder';
 import { Rng } from '../../src/utils/rng';
 
 const VOCAB: Array<[string, number]> = [
-  ['<unk>', 0], ['<s>', 0], ['</s>', 0], ['<ctl1>', 0], ['<ctl2>', 0], ['<ctl3>', 0],
-  ['\u2581star', -2], ['\u2581circle', -2], ['\u2581', -3], ['s', -4], ['t', -4], ['a', -4], ['r', -4],
-  ['c', -4], ['i', -4], ['l', -4], ['e', -4], ['\u2581car', -2.5], ['o', -4], ['n', -4],
+  ['<unk>', 0],
+  ['<s>', 0],
+  ['</s>', 0],
+  ['<ctl1>', 0],
+  ['<ctl2>', 0],
+  ['<ctl3>', 0],
+  ['\u2581star', -2],
+  ['\u2581circle', -2],
+  ['\u2581', -3],
+  ['s', -4],
+  ['t', -4],
+  ['a', -4],
+  ['r', -4],
+  ['c', -4],
+  ['i', -4],
+  ['l', -4],
+  ['e', -4],
+  ['\u2581car', -2.5],
+  ['o', -4],
+  ['n', -4],
 ];
 const V = VOCAB.length;
 const D = 6;
@@ -47,9 +64,29 @@ function tinyUseModel(seed: number): { json: object; shard: Buffer; table: Float
         constNode('Encoder/proj', 'DT_FLOAT', [D, OUT]),
         constNode('zero', 'DT_INT32', []),
         constNode('one', 'DT_INT32', []),
-        { name: 'segment_ids', op: 'GatherV2', input: ['indices', 'zero', 'one'], attr: { Tparams: { type: 'DT_INT32' }, Tindices: { type: 'DT_INT32' }, Taxis: { type: 'DT_INT32' }, batch_dims: { i: '0' } } },
-        { name: 'mean_tokens', op: 'SparseSegmentMean', input: ['Embeddings/table', 'values', 'segment_ids'], attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' } } },
-        { name: 'Encoder/out', op: 'MatMul', input: ['mean_tokens', 'Encoder/proj'], attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } } },
+        {
+          name: 'segment_ids',
+          op: 'GatherV2',
+          input: ['indices', 'zero', 'one'],
+          attr: {
+            Tparams: { type: 'DT_INT32' },
+            Tindices: { type: 'DT_INT32' },
+            Taxis: { type: 'DT_INT32' },
+            batch_dims: { i: '0' },
+          },
+        },
+        {
+          name: 'mean_tokens',
+          op: 'SparseSegmentMean',
+          input: ['Embeddings/table', 'values', 'segment_ids'],
+          attr: { T: { type: 'DT_FLOAT' }, Tidx: { type: 'DT_INT32' } },
+        },
+        {
+          name: 'Encoder/out',
+          op: 'MatMul',
+          input: ['mean_tokens', 'Encoder/proj'],
+          attr: { T: { type: 'DT_FLOAT' }, transpose_a: { b: false }, transpose_b: { b: false } },
+        },
       ],
       library: {},
       versions: {},
@@ -179,7 +216,13 @@ describe('UseTextEncoder', () => {
   it('rejects a malformed vocabulary naming the entry', async () => {
     const dir = path.join(tmp, 'bad-vocab');
     await writeModel(dir);
-    await fsp.writeFile(path.join(dir, 'vocab.json'), JSON.stringify([['a', 0], ['b', 'x']]));
+    await fsp.writeFile(
+      path.join(dir, 'vocab.json'),
+      JSON.stringify([
+        ['a', 0],
+        ['b', 'x'],
+      ]),
+    );
     await expect(UseTextEncoder.load(dir)).rejects.toThrow(/vocab\.json: entry 1 must be \[piece/);
   });
 });
@@ -195,11 +238,17 @@ describe('createTextEncoder', () => {
 
   it('falls back to the hashed encoder only when the folder is absent, and says so', async () => {
     const messages: string[] = [];
-    const enc = await createTextEncoder({ type: 'use', dir: path.join(tmp, 'absent'), onFallback: (m) => messages.push(m) });
+    const enc = await createTextEncoder({
+      type: 'use',
+      dir: path.join(tmp, 'absent'),
+      onFallback: (m) => messages.push(m),
+    });
     expect(enc).toBeInstanceOf(HashedNgramEncoder);
     expect(enc.dim).toBe(512);
     expect(messages.join()).toMatch(/not found: using the offline hashed n-gram text encoder .*weaker/);
-    await expect(createTextEncoder({ type: 'use', dir: path.join(tmp, 'absent'), fallback: false })).rejects.toThrow(/does not exist/);
+    await expect(createTextEncoder({ type: 'use', dir: path.join(tmp, 'absent'), fallback: false })).rejects.toThrow(
+      /does not exist/,
+    );
     // An incomplete folder is an error, never a silent fallback.
     const dir = path.join(tmp, 'incomplete');
     await writeModel(dir);

@@ -42,12 +42,27 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-const cases: Array<{ name: string; x: [number, number, number, number]; k: [number, number]; cOut: number; pad: ConvPadding }> = [
+const cases: Array<{
+  name: string;
+  x: [number, number, number, number];
+  k: [number, number];
+  cOut: number;
+  pad: ConvPadding;
+}> = [
   { name: '1x1 same', x: [2, 5, 6, 4], k: [1, 1], cOut: 3, pad: 'same' },
   { name: '3x3 same', x: [2, 7, 6, 3], k: [3, 3], cOut: 5, pad: 'same' },
   { name: '3x3 valid', x: [1, 6, 7, 2], k: [3, 3], cOut: 4, pad: 'valid' },
   { name: '2x2 same (asymmetric pad)', x: [2, 5, 5, 3], k: [2, 2], cOut: 2, pad: 'same' },
-  { name: '3x5 explicit', x: [1, 6, 8, 2], k: [3, 5], cOut: 3, pad: [[1, 0], [2, 3]] },
+  {
+    name: '3x5 explicit',
+    x: [1, 6, 8, 2],
+    k: [3, 5],
+    cOut: 3,
+    pad: [
+      [1, 0],
+      [2, 3],
+    ],
+  },
   { name: '5x5 same', x: [1, 9, 9, 2], k: [5, 5], cOut: 2, pad: 'same' },
 ];
 
@@ -65,7 +80,10 @@ describe('conv2d with forward-op gradients', () => {
     const outH = x[1] + p[0][0] + p[0][1] - k[0] + 1;
     const outW = x[2] + p[1][0] + p[1][1] - k[1] + 1;
     const rs = randn(rng, x[0] * outH * outW * cOut);
-    const tfPad = pad === 'same' || pad === 'valid' ? pad : ([[0, 0], p[0], p[1], [0, 0]] as [[0, 0], [number, number], [number, number], [0, 0]]);
+    const tfPad =
+      pad === 'same' || pad === 'valid'
+        ? pad
+        : ([[0, 0], p[0], p[1], [0, 0]] as [[0, 0], [number, number], [number, number], [0, 0]]);
 
     await initBackend('cpu');
     const ref = run((a, b) => tf.conv2d(a, b, 1, tfPad), xs, x, ws, wShape, rs);
@@ -88,7 +106,12 @@ describe('conv2d with forward-op gradients', () => {
     const ws = randn(rng, 36);
     const rs = randn(rng, 32);
     const loss = (xa: Float32Array, wa: Float32Array): number =>
-      tf.tidy(() => tf.sum(tf.mul(conv2d(tf.tensor4d(xa, xShape), tf.tensor4d(wa, wShape)), tf.tensor(rs, [1, 4, 4, 2]))).dataSync()[0]);
+      tf.tidy(
+        () =>
+          tf
+            .sum(tf.mul(conv2d(tf.tensor4d(xa, xShape), tf.tensor4d(wa, wShape)), tf.tensor(rs, [1, 4, 4, 2])))
+            .dataSync()[0],
+      );
     const got = run((a, b) => conv2d(a, b, 'same'), xs, xShape, ws, wShape, rs);
     const eps = 1e-2;
     for (const idx of [0, 5, 17, 35]) {
@@ -114,8 +137,26 @@ describe('conv2d with forward-op gradients', () => {
     const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
     const w = tf.zeros([3, 3, 2, 1]) as tf.Tensor4D;
     expect(() => conv2d(x, w)).toThrow(/3 channels/);
-    expect(() => resolvePadding([[3, 0], [0, 0]], 3, 3)).toThrow(/exceeds/);
-    expect(() => resolvePadding([[-1, 0], [0, 0]], 3, 3)).toThrow(/non-negative/);
+    expect(() =>
+      resolvePadding(
+        [
+          [3, 0],
+          [0, 0],
+        ],
+        3,
+        3,
+      ),
+    ).toThrow(/exceeds/);
+    expect(() =>
+      resolvePadding(
+        [
+          [-1, 0],
+          [0, 0],
+        ],
+        3,
+        3,
+      ),
+    ).toThrow(/non-negative/);
     tf.dispose([x, w]);
   });
 });

@@ -39,7 +39,9 @@ describe('gatherScalePool', () => {
         tf.tidy(() => {
           const t = tf.tensor4d(tableData, shape);
           const s = tf.tensor4d(scaleData, [b, h, w, 1]);
-          const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor4D, s), tf.tensor4d(r, [b, hp, wp, c]))))(t);
+          const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor4D, s), tf.tensor4d(r, [b, hp, wp, c]))))(
+            t,
+          );
           return [f(t, s).dataSync() as Float32Array, g.dataSync() as Float32Array];
         });
       await initBackend('cpu');

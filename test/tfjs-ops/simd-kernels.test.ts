@@ -69,7 +69,12 @@ describe.each(['relaxed', 'plain'] as const)('%s build', (build) => {
     });
 
     it('layer norm with GELU, and with a transposed copy, equal the tf-op forms for any row/column counts', () => {
-      for (const [rows, c] of [[4096, 256], [6, 5], [9, 12], [16384, 64]]) {
+      for (const [rows, c] of [
+        [4096, 256],
+        [6, 5],
+        [9, 12],
+        [16384, 64],
+      ]) {
         const x = tf.randomNormal([rows, c], 2, 3, 'float32', rows + c) as tf.Tensor2D;
         const gamma = tf.randomNormal([c], 1, 0.3, 'float32', 2) as tf.Tensor1D;
         const beta = tf.randomNormal([c], 0, 0.3, 'float32', 3) as tf.Tensor1D;
@@ -92,12 +97,24 @@ describe.each(['relaxed', 'plain'] as const)('%s build', (build) => {
     });
 
     it('rel-pos softmax equals the broadcast adds plus tf.softmax, without touching its input', () => {
-      for (const [rows, kh, kw] of [[196, 14, 14], [5, 3, 7], [64, 64, 64]]) {
+      for (const [rows, kh, kw] of [
+        [196, 14, 14],
+        [5, 3, 7],
+        [64, 64, 64],
+      ]) {
         const scores = tf.randomNormal([rows, kh * kw], 0, 4, 'float32', 1) as tf.Tensor2D;
         const relH = tf.randomNormal([rows, kh], 0, 2, 'float32', 2) as tf.Tensor2D;
         const relW = tf.randomNormal([rows, kw], 0, 2, 'float32', 3) as tf.Tensor2D;
         const copy = scores.clone();
-        const ref = tf.tidy(() => tf.softmax(scores.reshape([rows, kh, kw]).add(relH.reshape([rows, kh, 1])).add(relW.reshape([rows, 1, kw])).reshape([rows, kh * kw])));
+        const ref = tf.tidy(() =>
+          tf.softmax(
+            scores
+              .reshape([rows, kh, kw])
+              .add(relH.reshape([rows, kh, 1]))
+              .add(relW.reshape([rows, 1, kw]))
+              .reshape([rows, kh * kw]),
+          ),
+        );
         const ours = relPosSoftmax(scores, relH, relW)!;
         expect(maxAbsDiff(ours, ref)).toBeLessThan(1e-6);
         expect(maxAbsDiff(scores, copy)).toBe(0);
@@ -106,8 +123,14 @@ describe.each(['relaxed', 'plain'] as const)('%s build', (build) => {
     });
 
     it('softmax down the columns equals tf.softmax of the transpose, large and tiny scores included', () => {
-      for (const [rows, cols] of [[4096, 56], [10, 6], [3, 1]]) {
-        const x = tf.tidy(() => tf.randomNormal([rows, cols], 0, 30, 'float32', cols).concat(tf.fill([1, cols], -200), 0)) as tf.Tensor2D;
+      for (const [rows, cols] of [
+        [4096, 56],
+        [10, 6],
+        [3, 1],
+      ]) {
+        const x = tf.tidy(() =>
+          tf.randomNormal([rows, cols], 0, 30, 'float32', cols).concat(tf.fill([1, cols], -200), 0),
+        ) as tf.Tensor2D;
         const ref = tf.tidy(() => tf.softmax(x.transpose()).transpose());
         const ours = softmaxAxis0(x)!;
         expect(maxAbsDiff(ours, ref)).toBeLessThan(1e-6);
@@ -120,7 +143,7 @@ describe.each(['relaxed', 'plain'] as const)('%s build', (build) => {
     it('keep working after the wasm heap grows', () => {
       const x = tf.randomNormal([33, 20]);
       const first = geluKernel(x)!;
-      const big = tf.zeros([64 * 1024 * 1024 / 4 + 17]); // forces the heap to grow past its size
+      const big = tf.zeros([(64 * 1024 * 1024) / 4 + 17]); // forces the heap to grow past its size
       const second = geluKernel(x)!;
       expect(maxAbsDiff(first, second)).toBe(0);
       tf.dispose([x, first, big, second]);
@@ -129,7 +152,13 @@ describe.each(['relaxed', 'plain'] as const)('%s build', (build) => {
 
   describe('gemm kernel', () => {
     it('equals tf.matMul (with and without bias) across tile remainders and K blocks', () => {
-      for (const [m, k, n] of [[7, 300, 13], [4096, 56, 256], [5, 3, 8], [1, 1, 1], [96 * 2 + 3, 513, 17]]) {
+      for (const [m, k, n] of [
+        [7, 300, 13],
+        [4096, 56, 256],
+        [5, 3, 8],
+        [1, 1, 1],
+        [96 * 2 + 3, 513, 17],
+      ]) {
         const a = tf.randomNormal([m, k], 0, 1, 'float32', m) as tf.Tensor2D;
         const b = tf.randomNormal([k, n], 0, 1, 'float32', n) as tf.Tensor2D;
         const bias = tf.randomNormal([n], 0, 1, 'float32', k) as tf.Tensor1D;

@@ -10,16 +10,27 @@ import { agentCommonShape, schedule } from '../option-checks';
 
 /** The hyperparameters a run config sets (agent.dqn.*). */
 export const dqnHyperparameters = {
-  learningRate: schedule('Learning rate', { min: 0, minExclusive: true }).default(1e-4).describe('Adam learning rate: a number or {type: linear, start, end}.'),
-  bufferSize: s.integer({ min: 1 }).default(10_000).describe('Replay buffer capacity (transitions; embeddings are stored once per image).'),
+  learningRate: schedule('Learning rate', { min: 0, minExclusive: true })
+    .default(1e-4)
+    .describe('Adam learning rate: a number or {type: linear, start, end}.'),
+  bufferSize: s
+    .integer({ min: 1 })
+    .default(10_000)
+    .describe('Replay buffer capacity (transitions; embeddings are stored once per image).'),
   learningStarts: s.integer({ min: 0 }).default(100).describe('Uniform random actions before learning starts.'),
   batchSize: s.integer({ min: 1 }).default(32).describe('Minibatch size.'),
   tau: s.number({ min: 0, max: 1 }).default(1).describe('Target update coefficient (1: hard copy).'),
   gamma: s.number({ min: 0, max: 1 }).default(0.99).describe('Discount factor.'),
   trainFreq: s.integer({ min: 1 }).default(4).describe('Vector steps between training phases.'),
-  gradientSteps: s.integer({ min: -1 }).default(1).describe('Gradient steps per phase (-1: as many as env steps collected).'),
+  gradientSteps: s
+    .integer({ min: -1 })
+    .default(1)
+    .describe('Gradient steps per phase (-1: as many as env steps collected).'),
   targetUpdateInterval: s.integer({ min: 1 }).default(10_000).describe('Env steps between target network updates.'),
-  explorationFraction: s.number({ min: 0, max: 1 }).default(0.1).describe('Fraction of training over which epsilon decays.'),
+  explorationFraction: s
+    .number({ min: 0, max: 1 })
+    .default(0.1)
+    .describe('Fraction of training over which epsilon decays.'),
   explorationInitialEps: s.number({ min: 0, max: 1 }).default(1).describe('Initial epsilon.'),
   explorationFinalEps: s.number({ min: 0, max: 1 }).default(0.05).describe('Final epsilon.'),
   maxGradNorm: s.number({ min: 0, minExclusive: true }).default(10).describe('Global gradient-norm clip.'),

@@ -86,7 +86,9 @@ export class DQN extends BaseAgent<DQNOptions> {
     const { logits: q } = this.readForward(batch);
     const greedy = argmaxMasked(q, batch.actionMask, n);
     if (deterministic) return greedy;
-    return Int32Array.from(greedy, (a, row) => (this.rng.random() < this.explorationRate ? this.randomAllowed(batch.actionMask, row, n) : a));
+    return Int32Array.from(greedy, (a, row) =>
+      this.rng.random() < this.explorationRate ? this.randomAllowed(batch.actionMask, row, n) : a,
+    );
   }
 
   async learn(opts: LearnOptions): Promise<this> {
@@ -94,7 +96,8 @@ export class DQN extends BaseAgent<DQNOptions> {
     const didReset = await this.ensureObservations();
     const n = this.requireEnv().numEnvs;
     // Transitions waiting for their n-th step belong to episodes a reset has cut off.
-    if (!this.nStep || didReset || this.nStep.nEnvs !== n) this.nStep = new NStepAccumulator(n, this.options.nSteps, this.options.gamma);
+    if (!this.nStep || didReset || this.nStep.nEnvs !== n)
+      this.nStep = new NStepAccumulator(n, this.options.nSteps, this.options.gamma);
     await callbacks.onTrainingStart(this.context());
     while (this.numTimesteps < this.totalForRun) {
       const collected = await this.collect(callbacks);
@@ -126,7 +129,9 @@ export class DQN extends BaseAgent<DQNOptions> {
       const batch = this.batch(obs);
       let actions: Int32Array;
       if (this.numTimesteps < this.options.learningStarts) {
-        actions = Int32Array.from({ length: n }, (_, row) => this.randomAllowed(batch.actionMask, row, this.policy.nActions));
+        actions = Int32Array.from({ length: n }, (_, row) =>
+          this.randomAllowed(batch.actionMask, row, this.policy.nActions),
+        );
       } else {
         actions = this.act(batch, false);
       }
@@ -138,7 +143,15 @@ export class DQN extends BaseAgent<DQNOptions> {
       this.trackEpisodes(r.rewards, dones);
       for (let i = 0; i < n; i++) {
         const nextObs = dones[i] ? this.adapter(finalObservationOf(r.infos[i], `${this.algo} env ${i}`)) : next[i];
-        for (const t of nStep.push(i, obs[i], actions[i], r.rewards[i], nextObs, Boolean(r.terminated[i]), Boolean(r.truncated[i]))) {
+        for (const t of nStep.push(
+          i,
+          obs[i],
+          actions[i],
+          r.rewards[i],
+          nextObs,
+          Boolean(r.terminated[i]),
+          Boolean(r.truncated[i]),
+        )) {
           replay.add(t.obs, t.action, t.reward, t.nextObs, t.terminated, t.discount);
         }
       }
@@ -149,7 +162,12 @@ export class DQN extends BaseAgent<DQNOptions> {
         this.targetNet.params.polyakFrom(this.policy.params, this.options.tau);
       }
       const o = this.options;
-      this.explorationRate = explorationValue(o.explorationInitialEps, o.explorationFinalEps, o.explorationFraction, this.progressRemaining());
+      this.explorationRate = explorationValue(
+        o.explorationInitialEps,
+        o.explorationFinalEps,
+        o.explorationFraction,
+        this.progressRemaining(),
+      );
       if ((await callbacks.onStep(this.context(r.infos))) === false) return -1;
     }
     return collected;
@@ -251,19 +269,34 @@ export class DQN extends BaseAgent<DQNOptions> {
     const agent = new DQN(opts.env ?? null, json.options, opts);
     await agent.restoreCommon(dir, json);
     const st = json.state;
-    if (typeof st.optimizerStep !== 'number') throw new Error(`${path.join(dir, 'agent.json')}: state.optimizerStep missing`);
-    agent.optimizer!.loadRecord(await BaseAgent.readRecord(dir, 'optimizer.safetensors'), st.optimizerStep, path.join(dir, 'optimizer.safetensors'));
-    agent.targetNet.params.loadRecord(await BaseAgent.readRecord(dir, 'target.safetensors'), path.join(dir, 'target.safetensors'));
+    if (typeof st.optimizerStep !== 'number')
+      throw new Error(`${path.join(dir, 'agent.json')}: state.optimizerStep missing`);
+    agent.optimizer!.loadRecord(
+      await BaseAgent.readRecord(dir, 'optimizer.safetensors'),
+      st.optimizerStep,
+      path.join(dir, 'optimizer.safetensors'),
+    );
+    agent.targetNet.params.loadRecord(
+      await BaseAgent.readRecord(dir, 'target.safetensors'),
+      path.join(dir, 'target.safetensors'),
+    );
     if (st.replay) {
       const file = path.join(dir, 'replay.safetensors');
-      agent.replayBuffer.loadRecord(await BaseAgent.readRecord(dir, 'replay.safetensors'), st.replay as ReplayState, file);
+      agent.replayBuffer.loadRecord(
+        await BaseAgent.readRecord(dir, 'replay.safetensors'),
+        st.replay as ReplayState,
+        file,
+      );
     }
     agent.nUpdates = Number(st.nUpdates ?? 0);
     agent.nCalls = Number(st.nCalls ?? 0);
     agent.explorationRate = Number(st.explorationRate ?? agent.options.explorationInitialEps);
     if (st.pendingLog !== undefined) {
       const p = st.pendingLog as DQN['pendingLog'];
-      if (!p || !(['loss', 'q', 'count', 'seconds'] as const).every((k) => Number.isFinite(p[k]))) throw new Error(`${path.join(dir, 'agent.json')}: 'state.pendingLog' must hold finite loss, q, count and seconds`);
+      if (!p || !(['loss', 'q', 'count', 'seconds'] as const).every((k) => Number.isFinite(p[k])))
+        throw new Error(
+          `${path.join(dir, 'agent.json')}: 'state.pendingLog' must hold finite loss, q, count and seconds`,
+        );
       agent.pendingLog = { loss: p.loss, q: p.q, count: p.count, seconds: p.seconds };
     }
     if (typeof st.lastLr === 'number') agent.lastLr = st.lastLr;

@@ -34,7 +34,15 @@ export class NStepAccumulator {
   }
 
   /** Transitions that left the window for this env. `nextObs` is the final observation when the episode ended. */
-  push(env: number, obs: PromptObservation, action: number, reward: number, nextObs: PromptObservation, terminated: boolean, truncated: boolean): Transition[] {
+  push(
+    env: number,
+    obs: PromptObservation,
+    action: number,
+    reward: number,
+    nextObs: PromptObservation,
+    terminated: boolean,
+    truncated: boolean,
+  ): Transition[] {
     const q = this.pending[env];
     q.push({ obs, action, reward });
     const out: Transition[] = [];
@@ -50,7 +58,14 @@ export class NStepAccumulator {
     let ret = 0;
     for (let k = m - 1; k >= 0; k--) ret = q[k].reward + this.gamma * ret;
     const first = q.shift() as Pending;
-    return { obs: first.obs, action: first.action, reward: ret, nextObs, terminated, discount: Math.pow(this.gamma, m) };
+    return {
+      obs: first.obs,
+      action: first.action,
+      reward: ret,
+      nextObs,
+      terminated,
+      discount: Math.pow(this.gamma, m),
+    };
   }
 
   /** Transitions still waiting for their n-th step. */

@@ -49,7 +49,8 @@ export class ReplayBuffer {
     readonly capacity: number,
     readonly dims: ObservationDims,
   ) {
-    if (!(Number.isInteger(capacity) && capacity > 0)) throw new Error(`ReplayBuffer: capacity must be a positive integer, got ${capacity}`);
+    if (!(Number.isInteger(capacity) && capacity > 0))
+      throw new Error(`ReplayBuffer: capacity must be a positive integer, got ${capacity}`);
     this.observations = new ObservationTable(capacity, dims, this.store);
     this.nextObservations = new ObservationTable(capacity, dims, this.store);
     this.actions = new Int32Array(capacity);
@@ -62,7 +63,14 @@ export class ReplayBuffer {
     return this.isFull ? this.capacity : this.pos;
   }
 
-  add(obs: PromptObservation, action: number, reward: number, nextObs: PromptObservation, terminated: boolean, discount: number): void {
+  add(
+    obs: PromptObservation,
+    action: number,
+    reward: number,
+    nextObs: PromptObservation,
+    terminated: boolean,
+    discount: number,
+  ): void {
     if (!(Number.isInteger(action) && action >= 0 && action < this.dims.nActions)) {
       throw new Error(`ReplayBuffer.add: action ${action} outside [0, ${this.dims.nActions})`);
     }
@@ -101,7 +109,10 @@ export class ReplayBuffer {
 
   /** Arrays and embeddings as one record, plus the JSON state that names the keys. */
   toRecord(): { record: TensorRecord; state: ReplayState } {
-    const record: TensorRecord = new Map([...this.observations.toRecord('obs/'), ...this.nextObservations.toRecord('next/')]);
+    const record: TensorRecord = new Map([
+      ...this.observations.toRecord('obs/'),
+      ...this.nextObservations.toRecord('next/'),
+    ]);
     record.set('actions', { dtype: 'int32', shape: [this.capacity], data: this.actions });
     record.set('rewards', { dtype: 'float32', shape: [this.capacity], data: this.rewards });
     record.set('dones', { dtype: 'uint8', shape: [this.capacity], data: this.dones });
@@ -113,15 +124,27 @@ export class ReplayBuffer {
     });
     return {
       record,
-      state: { pos: this.pos, full: this.isFull, obsKeys: [...this.observations.keys], nextKeys: [...this.nextObservations.keys], embeddingKeys },
+      state: {
+        pos: this.pos,
+        full: this.isFull,
+        obsKeys: [...this.observations.keys],
+        nextKeys: [...this.nextObservations.keys],
+        embeddingKeys,
+      },
     };
   }
 
   loadRecord(record: TensorRecord, state: ReplayState, source: string): void {
-    if (!state || !Array.isArray(state.embeddingKeys) || !Array.isArray(state.obsKeys) || !Array.isArray(state.nextKeys)) {
+    if (
+      !state ||
+      !Array.isArray(state.embeddingKeys) ||
+      !Array.isArray(state.obsKeys) ||
+      !Array.isArray(state.nextKeys)
+    ) {
       throw new Error(`${source}: replay state is missing its keys`);
     }
-    if (!(Number.isInteger(state.pos) && state.pos >= 0 && state.pos < this.capacity)) throw new Error(`${source}: replay pos ${state.pos} outside [0, ${this.capacity})`);
+    if (!(Number.isInteger(state.pos) && state.pos >= 0 && state.pos < this.capacity))
+      throw new Error(`${source}: replay pos ${state.pos} outside [0, ${this.capacity})`);
     const fixed: Array<[string, Int32Array | Float32Array | Uint8Array, string]> = [
       ['actions', this.actions, 'int32'],
       ['rewards', this.rewards, 'float32'],
@@ -130,7 +153,8 @@ export class ReplayBuffer {
     ];
     for (const [name, arr, dtype] of fixed) {
       const e = record.get(name);
-      if (!e || e.dtype !== dtype || e.data.length !== arr.length) throw new Error(`${source}: tensor '${name}' missing or not ${dtype}[${arr.length}]`);
+      if (!e || e.dtype !== dtype || e.data.length !== arr.length)
+        throw new Error(`${source}: tensor '${name}' missing or not ${dtype}[${arr.length}]`);
     }
     state.embeddingKeys.forEach((_, i) => {
       if (!record.get(`embedding/${i}`)) throw new Error(`${source}: missing tensor 'embedding/${i}'`);

@@ -9,7 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { BaseAgent, AgentCommonOptions } from '../base-agent';
 import { writeFolderAtomic } from '../../io/atomic-folder';
 import { readJsonFile, writeJsonFile } from '../../io/json-file';
-import { POLICY_EXPORT_FORMAT, POLICY_EXPORT_VERSION, POLICY_JSON, POLICY_WEIGHTS, PolicyExportJson, PolicyRuntime } from './policy-runtime';
+import {
+  POLICY_EXPORT_FORMAT,
+  POLICY_EXPORT_VERSION,
+  POLICY_JSON,
+  POLICY_WEIGHTS,
+  PolicyExportJson,
+  PolicyRuntime,
+} from './policy-runtime';
 
 /** The two artifacts in memory. */
 export async function policyArtifacts(
@@ -34,7 +41,11 @@ export async function policyArtifacts(
 }
 
 /** Write `policy.json` and `policy.weights.bin` into `dir` (replacing a previous export). */
-export async function exportPolicy(agent: BaseAgent<AgentCommonOptions>, dir: string, metadata: Record<string, unknown> = {}): Promise<void> {
+export async function exportPolicy(
+  agent: BaseAgent<AgentCommonOptions>,
+  dir: string,
+  metadata: Record<string, unknown> = {},
+): Promise<void> {
   const { spec, weights } = await policyArtifacts(agent, metadata);
   await writeFolderAtomic(dir, async (tmp) => {
     await fsp.writeFile(path.join(tmp, POLICY_WEIGHTS), new Uint8Array(weights));
@@ -46,5 +57,9 @@ export async function exportPolicy(agent: BaseAgent<AgentCommonOptions>, dir: st
 export async function loadExportedPolicy(dir: string, opts: { seed?: number } = {}): Promise<PolicyRuntime> {
   const spec = await readJsonFile<PolicyExportJson>(path.join(dir, POLICY_JSON));
   const bytes = await fsp.readFile(path.join(dir, POLICY_WEIGHTS));
-  return PolicyRuntime.fromArtifacts(spec, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, opts);
+  return PolicyRuntime.fromArtifacts(
+    spec,
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    opts,
+  );
 }

@@ -43,8 +43,10 @@ export class PolicyRuntime {
 
   /** Build from the parsed policy.json and the bytes of policy.weights.bin. */
   static fromArtifacts(spec: PolicyExportJson, weights: ArrayBuffer, opts: { seed?: number } = {}): PolicyRuntime {
-    if (!spec || spec.format !== POLICY_EXPORT_FORMAT) throw new Error(`${POLICY_JSON}: not an exported policy (format ${JSON.stringify(spec?.format)})`);
-    if (spec.formatVersion !== POLICY_EXPORT_VERSION) throw new Error(`${POLICY_JSON}: unsupported formatVersion ${spec.formatVersion}`);
+    if (!spec || spec.format !== POLICY_EXPORT_FORMAT)
+      throw new Error(`${POLICY_JSON}: not an exported policy (format ${JSON.stringify(spec?.format)})`);
+    if (spec.formatVersion !== POLICY_EXPORT_VERSION)
+      throw new Error(`${POLICY_JSON}: unsupported formatVersion ${spec.formatVersion}`);
     const expected = spec.weightsManifest.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1) * 4, 0);
     if (weights.byteLength !== expected) {
       throw new Error(`${POLICY_WEIGHTS}: ${weights.byteLength} bytes, but ${POLICY_JSON} describes ${expected}`);
@@ -76,7 +78,11 @@ export class PolicyRuntime {
     if (!specRes.ok) throw new Error(`${base}${POLICY_JSON}: HTTP ${specRes.status}`);
     const weightsRes = await f(`${base}${POLICY_WEIGHTS}`);
     if (!weightsRes.ok) throw new Error(`${base}${POLICY_WEIGHTS}: HTTP ${weightsRes.status}`);
-    return PolicyRuntime.fromArtifacts((await specRes.json()) as PolicyExportJson, await weightsRes.arrayBuffer(), opts);
+    return PolicyRuntime.fromArtifacts(
+      (await specRes.json()) as PolicyExportJson,
+      await weightsRes.arrayBuffer(),
+      opts,
+    );
   }
 
   get nActions(): number {
@@ -85,13 +91,19 @@ export class PolicyRuntime {
 
   /** Per-action scores [B * nActions] (logits for PPO, Q-values for DQN), masking not applied. */
   scores(observations: PromptObservation[]): Float32Array {
-    const batch = batchObservations(observations, this.net.dims(this.spec.embedDims.embedH, this.spec.embedDims.embedW));
+    const batch = batchObservations(
+      observations,
+      this.net.dims(this.spec.embedDims.embedH, this.spec.embedDims.embedW),
+    );
     return tidyValue(() => this.net.forward(batch, { useCache: true }).logits.dataSync() as Float32Array);
   }
 
   /** Actions for observations: the best allowed one, or (PPO, not deterministic) a sample. */
   act(observations: PromptObservation[], opts: { deterministic?: boolean } = {}): Int32Array {
-    const batch = batchObservations(observations, this.net.dims(this.spec.embedDims.embedH, this.spec.embedDims.embedW));
+    const batch = batchObservations(
+      observations,
+      this.net.dims(this.spec.embedDims.embedH, this.spec.embedDims.embedW),
+    );
     const scores = tidyValue(() => this.net.forward(batch, { useCache: true }).logits.dataSync() as Float32Array);
     const deterministic = opts.deterministic ?? true;
     if (deterministic || this.spec.algo !== 'PPO') return argmaxMasked(scores, batch.actionMask, this.nActions);

@@ -75,11 +75,16 @@ export function validateNetConfig(c: PromptNetConfig): void {
   };
   posInt(c.gridSize, 'gridSize');
   posInt(c.embedChannels, 'embedChannels');
-  if (c.logitsPerCell !== 1 && c.logitsPerCell !== 2) throw new Error(`network config: 'logitsPerCell' must be 1 or 2, got ${c.logitsPerCell}`);
-  if (!(Number.isInteger(c.textDim) && c.textDim >= 0)) throw new Error(`network config: 'textDim' must be an integer >= 0, got ${c.textDim}`);
-  const architecture = Object.fromEntries(Object.keys(netArchitectureFields).map((k) => [k, c[k as keyof NetArchitecture]]));
+  if (c.logitsPerCell !== 1 && c.logitsPerCell !== 2)
+    throw new Error(`network config: 'logitsPerCell' must be 1 or 2, got ${c.logitsPerCell}`);
+  if (!(Number.isInteger(c.textDim) && c.textDim >= 0))
+    throw new Error(`network config: 'textDim' must be an integer >= 0, got ${c.textDim}`);
+  const architecture = Object.fromEntries(
+    Object.keys(netArchitectureFields).map((k) => [k, c[k as keyof NetArchitecture]]),
+  );
   parseOptions('network config', netArchitectureSchema, architecture);
-  if (c.head !== 'actor-critic' && c.head !== 'q') throw new Error(`network config: 'head' must be 'actor-critic' or 'q', got ${JSON.stringify(c.head)}`);
+  if (c.head !== 'actor-critic' && c.head !== 'q')
+    throw new Error(`network config: 'head' must be 'actor-critic' or 'q', got ${JSON.stringify(c.head)}`);
 }
 
 interface CachedProjection {
@@ -100,7 +105,11 @@ export class PromptNet {
 
   constructor(config: PromptNetConfig, rng: Rng, label = 'net') {
     validateNetConfig(config);
-    this.config = { ...config, embedConvChannels: [...config.embedConvChannels], gridConvChannels: [...config.gridConvChannels] };
+    this.config = {
+      ...config,
+      embedConvChannels: [...config.embedConvChannels],
+      gridConvChannels: [...config.gridConvChannels],
+    };
     const c = this.config;
     this.nActions = c.logitsPerCell * c.gridSize * c.gridSize;
     const p = new ParamSet(label);
@@ -213,9 +222,11 @@ export class PromptNet {
     const c = this.config;
     const b = batch.size;
     const g = c.gridSize;
-    if (batch.embeddings.length !== b) throw new Error(`PromptNet: batch has ${batch.embeddings.length} embeddings for size ${b}`);
+    if (batch.embeddings.length !== b)
+      throw new Error(`PromptNet: batch has ${batch.embeddings.length} embeddings for size ${b}`);
     const [he, we, ce] = embeddingShape(batch.embeddings[0], 'PromptNet');
-    if (ce !== c.embedChannels) throw new Error(`PromptNet: embedding has ${ce} channels, network expects ${c.embedChannels}`);
+    if (ce !== c.embedChannels)
+      throw new Error(`PromptNet: embedding has ${ce} channels, network expects ${c.embedChannels}`);
     if (batch.maskProbs.length !== b * he * we) {
       throw new Error(`PromptNet: maskProbs has ${batch.maskProbs.length} values, expected B*He*We = ${b * he * we}`);
     }
@@ -228,7 +239,10 @@ export class PromptNet {
       let u = uniqueIndex.get(ref.key);
       if (u === undefined) {
         const [h2, w2] = embeddingShape(ref, 'PromptNet');
-        if (h2 !== he || w2 !== we) throw new Error(`PromptNet: embeddings in one batch must share a grid; '${ref.key}' is ${h2}x${w2}, not ${he}x${we}`);
+        if (h2 !== he || w2 !== we)
+          throw new Error(
+            `PromptNet: embeddings in one batch must share a grid; '${ref.key}' is ${h2}x${w2}, not ${he}x${we}`,
+          );
         u = uniqueRefs.length;
         uniqueIndex.set(ref.key, u);
         uniqueRefs.push(ref);
@@ -267,7 +281,9 @@ export class PromptNet {
         h = Math.floor(h / 2);
         w = Math.floor(w / 2);
       }
-      x = tf.relu(tf.add(conv2d(x, this.params.get(`embed${i}/w`) as tf.Tensor4D, 'same'), this.params.get(`embed${i}/b`))) as tf.Tensor4D;
+      x = tf.relu(
+        tf.add(conv2d(x, this.params.get(`embed${i}/w`) as tf.Tensor4D, 'same'), this.params.get(`embed${i}/b`)),
+      ) as tf.Tensor4D;
     });
     x = this.pool.pool(x, g, g);
 
@@ -277,16 +293,24 @@ export class PromptNet {
     const step = tf.mul(tf.ones([b, g, g, 1]), tf.tensor4d(batch.stepFraction, [b, 1, 1, 1]));
     const gridInputs: tf.Tensor[] = [x, maskGrid, pos, neg, step];
     if (c.labelerScores) {
-      if (!batch.labelerScores) throw new Error('PromptNet: this network reads the labeler scores but the batch has none');
+      if (!batch.labelerScores)
+        throw new Error('PromptNet: this network reads the labeler scores but the batch has none');
       gridInputs.push(tf.tensor4d(batch.labelerScores, [b, g, g, 1]));
     }
     x = tf.concat(gridInputs, 3) as tf.Tensor4D;
 
     c.gridConvChannels.forEach((out, i) => {
-      let y = tf.add(conv2d(x, this.params.get(`grid${i}/w`) as tf.Tensor4D, 'same'), this.params.get(`grid${i}/b`)) as tf.Tensor4D;
+      let y = tf.add(
+        conv2d(x, this.params.get(`grid${i}/w`) as tf.Tensor4D, 'same'),
+        this.params.get(`grid${i}/b`),
+      ) as tf.Tensor4D;
       if (i === 0 && c.textDim > 0) {
-        if (!batch.textVector) throw new Error('PromptNet: this network is text-conditioned but the batch has no textVector');
-        const film = tf.add(matMul2d(tf.tensor2d(batch.textVector, [b, c.textDim]), this.params.get('film/w')), this.params.get('film/b'));
+        if (!batch.textVector)
+          throw new Error('PromptNet: this network is text-conditioned but the batch has no textVector');
+        const film = tf.add(
+          matMul2d(tf.tensor2d(batch.textVector, [b, c.textDim]), this.params.get('film/w')),
+          this.params.get('film/b'),
+        );
         const gamma = tf.reshape(tf.slice(film, [0, 0], [b, out]), [b, 1, 1, out]);
         const beta = tf.reshape(tf.slice(film, [0, out], [b, out]), [b, 1, 1, out]);
         y = tf.add(tf.mul(y, tf.add(gamma, 1)), beta);

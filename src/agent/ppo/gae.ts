@@ -29,8 +29,13 @@ export interface GaeInput {
 export function computeGae(inp: GaeInput): { advantages: Float32Array; returns: Float32Array } {
   const { nSteps, nEnvs, gamma, gaeLambda } = inp;
   const n = nSteps * nEnvs;
-  for (const [name, arr] of [['rewards', inp.rewards], ['values', inp.values], ['episodeStarts', inp.episodeStarts]] as const) {
-    if (arr.length !== n) throw new Error(`computeGae: '${name}' has ${arr.length} values, expected nSteps * nEnvs = ${n}`);
+  for (const [name, arr] of [
+    ['rewards', inp.rewards],
+    ['values', inp.values],
+    ['episodeStarts', inp.episodeStarts],
+  ] as const) {
+    if (arr.length !== n)
+      throw new Error(`computeGae: '${name}' has ${arr.length} values, expected nSteps * nEnvs = ${n}`);
   }
   if (inp.lastValues.length !== nEnvs || inp.lastDones.length !== nEnvs) {
     throw new Error(`computeGae: lastValues/lastDones must have nEnvs = ${nEnvs} values`);

@@ -9,19 +9,37 @@ import { agentCommonShape, schedule } from '../option-checks';
 
 /** The hyperparameters a run config sets (agent.ppo.*). */
 export const ppoHyperparameters = {
-  learningRate: schedule('Learning rate', { min: 0, minExclusive: true }).default(3e-4).describe('Adam learning rate: a number, or {type: linear, start, end}.'),
-  nSteps: s.integer({ min: 1 }).default(2048).describe('Steps per env per rollout (the paper: one episode, = env.horizon).'),
+  learningRate: schedule('Learning rate', { min: 0, minExclusive: true })
+    .default(3e-4)
+    .describe('Adam learning rate: a number, or {type: linear, start, end}.'),
+  nSteps: s
+    .integer({ min: 1 })
+    .default(2048)
+    .describe('Steps per env per rollout (the paper: one episode, = env.horizon).'),
   batchSize: s.integer({ min: 1 }).default(64).describe('Minibatch size.'),
   nEpochs: s.integer({ min: 1 }).default(10).describe('Passes over each rollout (the paper: 20).'),
   gamma: s.number({ min: 0, max: 1 }).default(0.99).describe('Discount factor.'),
-  gaeLambda: s.number({ min: 0, max: 1 }).default(0.95).describe('GAE lambda (1: plain discounted returns minus the value, as the paper).'),
-  clipRange: schedule('Clip range', { min: 0, max: 1, minExclusive: true }).default(0.2).describe('Policy clip epsilon in (0, 1]: a number or a linear schedule.'),
-  clipRangeVf: s.number({ min: 0, minExclusive: true }).nullable().default(null).describe('Value clip (null: unclipped value loss).'),
+  gaeLambda: s
+    .number({ min: 0, max: 1 })
+    .default(0.95)
+    .describe('GAE lambda (1: plain discounted returns minus the value, as the paper).'),
+  clipRange: schedule('Clip range', { min: 0, max: 1, minExclusive: true })
+    .default(0.2)
+    .describe('Policy clip epsilon in (0, 1]: a number or a linear schedule.'),
+  clipRangeVf: s
+    .number({ min: 0, minExclusive: true })
+    .nullable()
+    .default(null)
+    .describe('Value clip (null: unclipped value loss).'),
   normalizeAdvantage: s.boolean().default(true).describe('Normalise advantages per minibatch.'),
   entCoef: s.number({ min: 0 }).default(0).describe('Entropy bonus coefficient.'),
   vfCoef: s.number({ min: 0 }).default(0.5).describe('Value loss coefficient.'),
   maxGradNorm: s.number({ min: 0, minExclusive: true }).default(0.5).describe('Global gradient-norm clip.'),
-  targetKl: s.number({ min: 0, minExclusive: true }).nullable().default(null).describe('Stop an update early when approx-KL exceeds 1.5 x this (null: never).'),
+  targetKl: s
+    .number({ min: 0, minExclusive: true })
+    .nullable()
+    .default(null)
+    .describe('Stop an update early when approx-KL exceeds 1.5 x this (null: never).'),
   adamEps: s.number({ min: 0, minExclusive: true }).default(1e-5).describe("Adam's epsilon."),
 };
 
@@ -39,5 +57,13 @@ export const PPO_DEFAULTS: PPOOptions = ppoOptionsSchema.parse({});
  */
 export const PPO_PRESETS: Record<'sb3' | 'alignsamPaper', Partial<PPOOptions>> = {
   sb3: {},
-  alignsamPaper: { learningRate: 1e-4, gamma: 0.99, clipRange: 0.2, nEpochs: 20, nSteps: 15, gaeLambda: 1, batchSize: 64 },
+  alignsamPaper: {
+    learningRate: 1e-4,
+    gamma: 0.99,
+    clipRange: 0.2,
+    nEpochs: 20,
+    nSteps: 15,
+    gaeLambda: 1,
+    batchSize: 64,
+  },
 };

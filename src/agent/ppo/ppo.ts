@@ -63,7 +63,9 @@ export class PPO extends BaseAgent<PPOOptions> {
   protected act(batch: PromptObservationBatch, deterministic: boolean): Int32Array {
     const { logits } = this.readForward(batch);
     const n = this.policy.nActions;
-    return deterministic ? argmaxMasked(logits, batch.actionMask, n) : sampleMasked(logits, batch.actionMask, n, this.rng);
+    return deterministic
+      ? argmaxMasked(logits, batch.actionMask, n)
+      : sampleMasked(logits, batch.actionMask, n, this.rng);
   }
 
   /** Values V(s) for observations (no caching surprises: weights do not change during a rollout). */
@@ -101,7 +103,11 @@ export class PPO extends BaseAgent<PPOOptions> {
       const step = tidyValue(() => {
         const out = this.policy.forward(batch, { useCache: true });
         const logp = logProbsAll(maskLogits(out.logits, batch.actionMask));
-        return { logits: out.logits.dataSync() as Float32Array, logp: logp.dataSync() as Float32Array, values: out.values!.dataSync() as Float32Array };
+        return {
+          logits: out.logits.dataSync() as Float32Array,
+          logp: logp.dataSync() as Float32Array,
+          values: out.values!.dataSync() as Float32Array,
+        };
       });
       const actions = sampleMasked(step.logits, batch.actionMask, nA, this.rng);
       const logProbs = Float32Array.from(actions, (a, i) => step.logp[i * nA + a]);
@@ -119,7 +125,13 @@ export class PPO extends BaseAgent<PPOOptions> {
         const v = this.valuesOf(this.batch(finals));
         const full = new Float32Array(n);
         cut.forEach((i, j) => (full[i] = v[j]));
-        bootstrapTruncated(rewards, Array.from(r.terminated, Boolean), Array.from(r.truncated, Boolean), full, this.options.gamma);
+        bootstrapTruncated(
+          rewards,
+          Array.from(r.terminated, Boolean),
+          Array.from(r.truncated, Boolean),
+          full,
+          this.options.gamma,
+        );
       }
       buffer.setRewards(rewards);
       this.lastObs = this.adaptAll(r.observations);
@@ -174,7 +186,8 @@ export class PPO extends BaseAgent<PPOOptions> {
           const [pg, vl, ent, kl, cf] = aux.map((s) => s.dataSync()[0]);
           tf.dispose(aux);
           const loss = value.dataSync()[0];
-          if (o.targetKl !== null && kl > 1.5 * o.targetKl) return { pg, vl, ent, kl, cf, loss, applied: false, norm: NaN };
+          if (o.targetKl !== null && kl > 1.5 * o.targetKl)
+            return { pg, vl, ent, kl, cf, loss, applied: false, norm: NaN };
           const named = new Map<string, tf.Tensor>();
           for (const [k, g] of Object.entries(grads)) named.set(net.params.logicalName(k), g);
           const clipped = clipByGlobalNorm(named, o.maxGradNorm);
@@ -183,7 +196,10 @@ export class PPO extends BaseAgent<PPOOptions> {
         });
         if (!stats.applied) {
           stoppedEarly = true;
-          if (o.verbose) process.stderr.write(`PPO: early stop at epoch ${epoch}: approx_kl ${stats.kl.toFixed(4)} > 1.5 * targetKl\n`);
+          if (o.verbose)
+            process.stderr.write(
+              `PPO: early stop at epoch ${epoch}: approx_kl ${stats.kl.toFixed(4)} > 1.5 * targetKl\n`,
+            );
           break;
         }
         sums.pg += stats.pg;
@@ -234,7 +250,11 @@ export class PPO extends BaseAgent<PPOOptions> {
     await agent.restoreCommon(dir, json);
     const step = json.state.optimizerStep;
     if (typeof step !== 'number') throw new Error(`${path.join(dir, 'agent.json')}: state.optimizerStep missing`);
-    agent.optimizer!.loadRecord(await BaseAgent.readRecord(dir, 'optimizer.safetensors'), step, path.join(dir, 'optimizer.safetensors'));
+    agent.optimizer!.loadRecord(
+      await BaseAgent.readRecord(dir, 'optimizer.safetensors'),
+      step,
+      path.join(dir, 'optimizer.safetensors'),
+    );
     agent.nUpdates = Number(json.state.nUpdates ?? 0);
     agent.iteration = Number(json.state.iteration ?? 0);
     return agent;

@@ -73,10 +73,18 @@ export class RolloutBuffer {
     logProbs: ArrayLike<number>,
   ): void {
     if (this.full) throw new Error(`RolloutBuffer: full (${this.nSteps} steps); call reset() after training`);
-    if (this.awaitingRewards) throw new Error('RolloutBuffer.add: the previous step has no rewards yet (call setRewards)');
+    if (this.awaitingRewards)
+      throw new Error('RolloutBuffer.add: the previous step has no rewards yet (call setRewards)');
     const n = this.nEnvs;
-    for (const [name, arr] of [['observations', observations], ['actions', actions], ['episodeStarts', episodeStarts], ['values', values], ['logProbs', logProbs]] as const) {
-      if (arr.length !== n) throw new Error(`RolloutBuffer.add: '${name}' has ${arr.length} entries, expected nEnvs = ${n}`);
+    for (const [name, arr] of [
+      ['observations', observations],
+      ['actions', actions],
+      ['episodeStarts', episodeStarts],
+      ['values', values],
+      ['logProbs', logProbs],
+    ] as const) {
+      if (arr.length !== n)
+        throw new Error(`RolloutBuffer.add: '${name}' has ${arr.length} entries, expected nEnvs = ${n}`);
     }
     for (let e = 0; e < n; e++) {
       const i = this.pos * n + e;
@@ -92,13 +100,19 @@ export class RolloutBuffer {
   /** Rewards of the step added last (after any truncation bootstrap). */
   setRewards(rewards: ArrayLike<number>): void {
     if (!this.awaitingRewards) throw new Error('RolloutBuffer.setRewards: no step is waiting for rewards');
-    if (rewards.length !== this.nEnvs) throw new Error(`RolloutBuffer.setRewards: ${rewards.length} rewards for ${this.nEnvs} envs`);
+    if (rewards.length !== this.nEnvs)
+      throw new Error(`RolloutBuffer.setRewards: ${rewards.length} rewards for ${this.nEnvs} envs`);
     for (let e = 0; e < this.nEnvs; e++) this.rewards[this.pos * this.nEnvs + e] = rewards[e];
     this.awaitingRewards = false;
     this.pos++;
   }
 
-  computeReturnsAndAdvantage(lastValues: ArrayLike<number>, lastDones: ArrayLike<boolean | number>, gamma: number, gaeLambda: number): void {
+  computeReturnsAndAdvantage(
+    lastValues: ArrayLike<number>,
+    lastDones: ArrayLike<boolean | number>,
+    gamma: number,
+    gaeLambda: number,
+  ): void {
     if (!this.full) throw new Error(`RolloutBuffer: only ${this.pos} of ${this.nSteps} steps collected`);
     const r = computeGae({
       rewards: this.rewards,
@@ -119,7 +133,8 @@ export class RolloutBuffer {
   /** Shuffled minibatches of `batchSize` (the last may be smaller), as SB3 yields them. */
   *minibatches(batchSize: number, rng: Rng): Generator<RolloutMinibatch> {
     if (!this.computed) throw new Error('RolloutBuffer: computeReturnsAndAdvantage must run before sampling');
-    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`RolloutBuffer: batchSize must be a positive integer, got ${batchSize}`);
+    if (!(Number.isInteger(batchSize) && batchSize > 0))
+      throw new Error(`RolloutBuffer: batchSize must be a positive integer, got ${batchSize}`);
     const order = rng.shuffle(Array.from({ length: this.size }, (_, i) => i));
     for (let start = 0; start < this.size; start += batchSize) {
       yield this.get(Int32Array.from(order.slice(start, start + batchSize)));

@@ -31,14 +31,21 @@ export const benchCommand: CommandModule<object, BenchArgs> = {
     const all = benchScripts(pkg);
     if (all.length === 0) throw new Error('package.json has no bench:* scripts');
     if (a.list) {
-      for (const s of all) process.stdout.write(`${s.slice('bench:'.length).padEnd(10)} npm run ${s}: ${pkg.scripts[s]}\n`);
+      for (const s of all)
+        process.stdout.write(`${s.slice('bench:'.length).padEnd(10)} npm run ${s}: ${pkg.scripts[s]}\n`);
       return;
     }
     let chosen = all;
     if (a.only) {
-      const names = a.only.split(',').map((s) => s.trim()).filter(Boolean);
+      const names = a.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = names.filter((n) => !all.includes(`bench:${n}`));
-      if (unknown.length > 0) throw new Error(`--only: unknown benchmark ${unknown.join(', ')} (known: ${all.map((s) => s.slice(6)).join(', ')})`);
+      if (unknown.length > 0)
+        throw new Error(
+          `--only: unknown benchmark ${unknown.join(', ')} (known: ${all.map((s) => s.slice(6)).join(', ')})`,
+        );
       chosen = names.map((n) => `bench:${n}`);
     }
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';

@@ -13,15 +13,33 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
   command: 'config',
   describe: 'Print a resolved config, check config files, or print the documentation of every key',
   builder: (y) =>
-    withAllowCode(withSet(
-      y
-        .option('config', { alias: 'c', type: 'string', describe: 'Print this config resolved (defaults filled in, overrides applied)' })
-        .option('check', { type: 'string', array: true, describe: 'Validate these config files; exit 1 on the first invalid one' })
-        .option('docs', { type: 'boolean', default: false, describe: 'Print the key table (markdown) generated from the schema' })
-        .option('write', { type: 'string', describe: 'With --docs: update the generated table inside this markdown file' }),
-    ))
+    withAllowCode(
+      withSet(
+        y
+          .option('config', {
+            alias: 'c',
+            type: 'string',
+            describe: 'Print this config resolved (defaults filled in, overrides applied)',
+          })
+          .option('check', {
+            type: 'string',
+            array: true,
+            describe: 'Validate these config files; exit 1 on the first invalid one',
+          })
+          .option('docs', {
+            type: 'boolean',
+            default: false,
+            describe: 'Print the key table (markdown) generated from the schema',
+          })
+          .option('write', {
+            type: 'string',
+            describe: 'With --docs: update the generated table inside this markdown file',
+          }),
+      ),
+    )
       .check((a) => {
-        if ([a.config !== undefined, a.check !== undefined, a.docs].filter(Boolean).length !== 1) throw new Error('give one of --config <yaml>, --check <files...> or --docs');
+        if ([a.config !== undefined, a.check !== undefined, a.docs].filter(Boolean).length !== 1)
+          throw new Error('give one of --config <yaml>, --check <files...> or --docs');
         if (a.write && !a.docs) throw new Error('--write goes with --docs');
         return true;
       })
@@ -31,7 +49,9 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
   handler: async (a) => {
     const { dumpConfig, loadConfig } = await import('../../config/load-config');
     if (a.config) {
-      process.stdout.write(dumpConfig(loadConfig(a.config, { overrides: setList(a.set) }), `Resolved from ${a.config}`));
+      process.stdout.write(
+        dumpConfig(loadConfig(a.config, { overrides: setList(a.set) }), `Resolved from ${a.config}`),
+      );
       return;
     }
     if (a.check) {

@@ -29,11 +29,18 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
   describe: 'Fetch official SAM checkpoints or the Universal Sentence Encoder files (needs a network)',
   builder: (y) =>
     y
-      .positional('what', { choices: ['sam', 'use'] as const, describe: "'sam': an official SAM checkpoint; 'use': the Universal Sentence Encoder (lite) for text.encoder: use" })
+      .positional('what', {
+        choices: ['sam', 'use'] as const,
+        describe:
+          "'sam': an official SAM checkpoint; 'use': the Universal Sentence Encoder (lite) for text.encoder: use",
+      })
       .option('model', { choices: SAM_MODELS, default: 'vit_b', describe: 'Which SAM checkpoint' })
-      .option('out', { type: 'string', describe: "Folder to write (default: models/ for sam, models/use for use)" })
+      .option('out', { type: 'string', describe: 'Folder to write (default: models/ for sam, models/use for use)' })
       .option('sha256', { type: 'string', describe: 'Expected SHA-256 of the file (sam, one model)' })
-      .option('model-url', { type: 'string', describe: 'USE model.json URL (a mirror; TF Hub needs ?tfjs-format=file)' })
+      .option('model-url', {
+        type: 'string',
+        describe: 'USE model.json URL (a mirror; TF Hub needs ?tfjs-format=file)',
+      })
       .option('vocab-url', { type: 'string', describe: 'USE vocab.json URL' })
       .example('$0 download sam --model vit_b', 'models/sam_vit_b_01ec64.pth (375 MB), then set sam.checkpoint to it')
       .example('$0 download sam --model all --out /data/sam', 'ViT-B, ViT-L and ViT-H')
@@ -45,7 +52,8 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
     const { downloadFile, SAM_CHECKPOINTS } = await import('../../io/download');
     if (a.what === 'sam') {
       const out = a.out ?? 'models';
-      const models = a.model === 'all' ? (['vit_b', 'vit_l', 'vit_h'] as const) : [a.model as 'vit_b' | 'vit_l' | 'vit_h'];
+      const models =
+        a.model === 'all' ? (['vit_b', 'vit_l', 'vit_h'] as const) : [a.model as 'vit_b' | 'vit_l' | 'vit_h'];
       if (a.sha256 && models.length > 1) throw new Error('--sha256 checks one file; name one --model');
       for (const m of models) {
         const { fileName, url } = SAM_CHECKPOINTS[m];
@@ -66,7 +74,8 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
     const json = JSON.parse(fs.readFileSync(modelPath, 'utf8')) as { weightsManifest?: Array<{ paths: string[] }> };
     const shards = (json.weightsManifest ?? []).flatMap((g) => g.paths);
     for (const shard of shards) {
-      if (shard.includes('..') || path.isAbsolute(shard)) throw new Error(`${modelPath}: unsafe shard path ${JSON.stringify(shard)}`);
+      if (shard.includes('..') || path.isAbsolute(shard))
+        throw new Error(`${modelPath}: unsafe shard path ${JSON.stringify(shard)}`);
       const u = new URL(modelUrl);
       u.pathname = u.pathname.replace(/[^/]*$/, shard);
       await downloadFile(u.href, path.join(out, shard), { onProgress: progressPrinter(shard) });
@@ -74,6 +83,8 @@ export const downloadCommand: CommandModule<object, DownloadArgs> = {
     }
     await downloadFile(vocabUrl, path.join(out, USE_VOCAB_FILE), { onProgress: progressPrinter(USE_VOCAB_FILE) });
     process.stderr.write('\n');
-    process.stdout.write(`Universal Sentence Encoder in ${out} (${shards.length} weight shards); set text.encoder: use and text.use_dir: ${path.relative(process.cwd(), out) || '.'}\n`);
+    process.stdout.write(
+      `Universal Sentence Encoder in ${out} (${shards.length} weight shards); set text.encoder: use and text.use_dir: ${path.relative(process.cwd(), out) || '.'}\n`,
+    );
   },
 };

@@ -22,26 +22,41 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
   command: 'embed',
   describe: "Precompute SAM image embeddings into the config's embedding cache (env.embedding_cache.dir)",
   builder: (y) =>
-    withAllowCode(withSet(
-      withBackend(
-        y
-          .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Run config (YAML)' })
-          .option('shard', {
-            type: 'string',
-            default: '0/1',
-            describe: 'Do the i-th of n equal parts of the samples (i/n, 0 <= i < n), or auto: i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm job array)',
-          })
-          .option('shards', { type: 'number', describe: 'With --shard auto: the number of shards n (the Job\'s completions; for Slurm, default SLURM_ARRAY_TASK_COUNT)' })
-          .option('split', { choices: ['train', 'eval', 'all'] as const, default: 'all' as const, describe: 'Which samples: the training split, the evaluation split, or both' })
-          .option('workers', {
-            type: 'number',
-            describe: "Worker threads encoding images at once, each with its own SAM (default: the config's env.embedding_cache.workers, else one per core as memory allows; 1: this thread)",
-          })
-          .option('progress', { type: 'boolean', default: true, describe: 'Progress line on stderr' }),
+    withAllowCode(
+      withSet(
+        withBackend(
+          y
+            .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'Run config (YAML)' })
+            .option('shard', {
+              type: 'string',
+              default: '0/1',
+              describe:
+                'Do the i-th of n equal parts of the samples (i/n, 0 <= i < n), or auto: i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm job array)',
+            })
+            .option('shards', {
+              type: 'number',
+              describe:
+                "With --shard auto: the number of shards n (the Job's completions; for Slurm, default SLURM_ARRAY_TASK_COUNT)",
+            })
+            .option('split', {
+              choices: ['train', 'eval', 'all'] as const,
+              default: 'all' as const,
+              describe: 'Which samples: the training split, the evaluation split, or both',
+            })
+            .option('workers', {
+              type: 'number',
+              describe:
+                "Worker threads encoding images at once, each with its own SAM (default: the config's env.embedding_cache.workers, else one per core as memory allows; 1: this thread)",
+            })
+            .option('progress', { type: 'boolean', default: true, describe: 'Progress line on stderr' }),
+        ),
       ),
-    ))
+    )
       .example('$0 embed --config configs/coco-ppo.yaml', 'encode every training and evaluation image once')
-      .example('$0 embed -c configs/coco-ppo.yaml --shard auto --shards 8', 'one pod of a Kubernetes Indexed Job (completions: 8) or one task of a Slurm array (--array=0-7); see deploy/')
+      .example(
+        '$0 embed -c configs/coco-ppo.yaml --shard auto --shards 8',
+        'one pod of a Kubernetes Indexed Job (completions: 8) or one task of a Slurm array (--array=0-7); see deploy/',
+      )
       .example('$0 embed -c configs/coco-ppo.yaml --shard 3/8', 'shard 3 of 8, by hand')
       .example('$0 embed -c configs/coco-ppo.yaml --workers 4', 'four images at a time, on four cores')
       .epilogue(
@@ -54,19 +69,28 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     const { ProgressBarCallback } = await import('../../agent/callbacks');
     // Resolved before any loading so a mis-set scheduler variable fails in a second, not after the model loads.
     const shard = resolveShard(a.shard, a.shards);
-    if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 1)) throw new Error(`--workers must be an integer >= 1, got ${a.workers}`);
+    if (a.workers !== undefined && !(Number.isInteger(a.workers) && a.workers >= 1))
+      throw new Error(`--workers must be an integer >= 1, got ${a.workers}`);
     const config = loadConfig(a.config, { overrides: setList(a.set) });
-    if (config.env.embedding_cache.dir === null) throw new Error(`${a.config}: env.embedding_cache.dir is null: there is no disk cache to fill`);
+    if (config.env.embedding_cache.dir === null)
+      throw new Error(`${a.config}: env.embedding_cache.dir is null: there is no disk cache to fill`);
     await startBackend(a.backend, config.sam.backend, stderrLog);
     const sam = await loadSamFromConfig(config);
     const cache = createEmbeddingCache(config, sam, { encoderWorkers: a.workers ?? null });
     try {
-      const splits = a.split === 'all' ? (['train', config.data.eval_split] as const) : a.split === 'train' ? (['train'] as const) : ([config.data.eval_split] as const);
+      const splits =
+        a.split === 'all'
+          ? (['train', config.data.eval_split] as const)
+          : a.split === 'train'
+            ? (['train'] as const)
+            : ([config.data.eval_split] as const);
       const datasets: Awaited<ReturnType<typeof createDatasetForSplit>>[] = [];
       for (const s of splits) datasets.push(await createDatasetForSplit(config, s));
       const total = datasets.reduce((n, d) => n + d.length, 0);
       const { start, end } = shardRange(total, shard);
-      stderrLog(`shard ${shard.index}/${shard.count} (${shard.source}): samples [${start}, ${end}) of ${total} (${datasets.map((d) => `${d.name}: ${d.length}`).join(', ')}) -> ${config.env.embedding_cache.dir}`);
+      stderrLog(
+        `shard ${shard.index}/${shard.count} (${shard.source}): samples [${start}, ${end}) of ${total} (${datasets.map((d) => `${d.name}: ${d.length}`).join(', ')}) -> ${config.env.embedding_cache.dir}`,
+      );
       stderrLog(cache.encoder ? `encoding on ${cache.encoder.size} worker threads` : 'encoding on this thread');
       const bar = new ProgressBarCallback();
       const t0 = Date.now();
@@ -86,7 +110,9 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
         last = now;
         const s = (now - t0) / 1000;
         // Images in flight are neither: the counts and the rate are of finished images.
-        process.stderr.write(`${tty ? '\r' : ''}${bar.render(samples, end - start, s).replace(/steps\/s/g, 'samples/s')} | ${seen.size} images (${encoded} encoded, ${cached} cached) ${formatRate((encoded + cached) / s)} images/s${tty ? '' : '\n'}`);
+        process.stderr.write(
+          `${tty ? '\r' : ''}${bar.render(samples, end - start, s).replace(/steps\/s/g, 'samples/s')} | ${seen.size} images (${encoded} encoded, ${cached} cached) ${formatRate((encoded + cached) / s)} images/s${tty ? '' : '\n'}`,
+        );
       };
       // Samples are read here while the workers encode the images before them.
       async function* toEncode() {
@@ -100,7 +126,11 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
           if (!seen.has(key)) {
             seen.add(key);
             if (cache.hasOnDisk(sample.image)) cached++;
-            else yield { image: sample.image, name: `${datasets[d].name} sample ${i} (${sample.meta?.imagePath ?? sample.id})` };
+            else
+              yield {
+                image: sample.image,
+                name: `${datasets[d].name} sample ${i} (${sample.meta?.imagePath ?? sample.id})`,
+              };
           }
           progress(false);
         }
@@ -113,7 +143,9 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
       if (end > start) progress(true);
       if (a.progress && tty && end > start) process.stderr.write('\n');
       const s = (Date.now() - t0) / 1000;
-      process.stdout.write(`shard ${shard.index}/${shard.count}: ${end - start} samples, ${seen.size} images: ${encoded} encoded, ${cached} already cached, in ${s.toFixed(1)} s (${formatRate(seen.size / s)} images/s)\n`);
+      process.stdout.write(
+        `shard ${shard.index}/${shard.count}: ${end - start} samples, ${seen.size} images: ${encoded} encoded, ${cached} already cached, in ${s.toFixed(1)} s (${formatRate(seen.size / s)} images/s)\n`,
+      );
     } finally {
       cache.clear();
       await cache.encoder?.close();

@@ -14,9 +14,20 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     withAllowCode(y)
       .option('run', { type: 'string', demandOption: true, describe: 'The run folder' })
       .option('out', { type: 'string', demandOption: true, describe: 'Folder to write' })
-      .option('checkpoint', { type: 'string', default: 'latest', describe: "'latest' (the one the run's final evaluation evaluated), 'best' (best periodic evaluation), or a checkpoint folder" })
-      .example('$0 export --run runs/synthetic-ppo-20250101-120000 --out exports/synthetic', 'policy, SRM, action grid, preprocessing and category vectors in one folder')
-      .example('$0 export --run runs/my-run --checkpoint best --out exports/my-run', 'the best periodic evaluation instead of the last checkpoint')
+      .option('checkpoint', {
+        type: 'string',
+        default: 'latest',
+        describe:
+          "'latest' (the one the run's final evaluation evaluated), 'best' (best periodic evaluation), or a checkpoint folder",
+      })
+      .example(
+        '$0 export --run runs/synthetic-ppo-20250101-120000 --out exports/synthetic',
+        'policy, SRM, action grid, preprocessing and category vectors in one folder',
+      )
+      .example(
+        '$0 export --run runs/my-run --checkpoint best --out exports/my-run',
+        'the best periodic evaluation instead of the last checkpoint',
+      )
       .epilogue(
         'The folder holds alignsam-export.json (grid, horizon, label source, initial prompts, SAM, text encoder), policy.json + policy.weights.bin ' +
           '(PolicyRuntime in src/agent/export runs them with @tensorflow/tfjs alone), srm/, categories.json, and the SAM weights when they are small (the micro-SAM). ' +

@@ -12,11 +12,27 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
   describe: 'Write the results page and the README headline table from an ablation.json (alignsam ablate)',
   builder: (y) =>
     y
-      .option('ablation', { type: 'string', default: 'docs/results/ablation.json', describe: 'The ablation summary; it is copied next to the page, with its plot (ablation.png and .svg) drawn there' })
+      .option('ablation', {
+        type: 'string',
+        default: 'docs/results/ablation.json',
+        describe:
+          'The ablation summary; it is copied next to the page, with its plot (ablation.png and .svg) drawn there',
+      })
       .option('page', { type: 'string', default: 'docs/results.md', describe: 'The results page to write' })
-      .option('readme', { type: 'string', default: 'README.md', describe: 'The README whose results section is replaced' })
-      .option('check', { type: 'boolean', default: false, describe: "Write nothing; exit 1 when the page, the README or the plot's SVG differ from what the JSON gives" })
-      .example('$0 results --ablation runs/ablate-synthetic-ppo/ablation.json', 'publish a finished ablation (the JSON and its plot into docs/results/)')
+      .option('readme', {
+        type: 'string',
+        default: 'README.md',
+        describe: 'The README whose results section is replaced',
+      })
+      .option('check', {
+        type: 'boolean',
+        default: false,
+        describe: "Write nothing; exit 1 when the page, the README or the plot's SVG differ from what the JSON gives",
+      })
+      .example(
+        '$0 results --ablation runs/ablate-synthetic-ppo/ablation.json',
+        'publish a finished ablation (the JSON and its plot into docs/results/)',
+      )
       .example('$0 results --check', 'is the committed page current?'),
   handler: async (a) => {
     const fs = await import('fs');
@@ -31,15 +47,21 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
     const json = path.join(dataDir, 'ablation.json');
     const plot = path.join(dataDir, 'ablation.png');
     const plotSvg = path.join(dataDir, 'ablation.svg');
-    const page = resultsPage(summary, { plot: path.relative(pageDir, plot), source: path.relative(process.cwd(), json) });
+    const page = resultsPage(summary, {
+      plot: path.relative(pageDir, plot),
+      source: path.relative(process.cwd(), json),
+    });
     const readme = replaceReadmeSection(fs.readFileSync(a.readme, 'utf8'), summary);
     if (a.check) {
       const stale = [
         ...(fs.existsSync(a.page) && fs.readFileSync(a.page, 'utf8') === page ? [] : [a.page]),
         ...(fs.readFileSync(a.readme, 'utf8') === readme ? [] : [a.readme]),
-        ...(fs.existsSync(plotSvg) && fs.readFileSync(plotSvg, 'utf8') === svgDocument(ablationPlot(summary)) ? [] : [plotSvg]),
+        ...(fs.existsSync(plotSvg) && fs.readFileSync(plotSvg, 'utf8') === svgDocument(ablationPlot(summary))
+          ? []
+          : [plotSvg]),
       ];
-      if (stale.length > 0) throw new Error(`not current with ${a.ablation}: ${stale.join(', ')} (run npx alignsam results)`);
+      if (stale.length > 0)
+        throw new Error(`not current with ${a.ablation}: ${stale.join(', ')} (run npx alignsam results)`);
       process.stdout.write(`${a.page}, ${a.readme} and ${plotSvg} are current\n`);
       return;
     }

@@ -7,16 +7,7 @@
 // Aliases, not `Math.x`: under jest (a vm context) each global lookup in a hot loop costs ~100x.
 const { abs, ceil, cos, floor, max, min, sin, sqrt } = Math;
 
-export const SHAPE_NAMES = [
-  'star',
-  'circle',
-  'square',
-  'triangle',
-  'ring',
-  'cross',
-  'ellipse',
-  'hexagon',
-] as const;
+export const SHAPE_NAMES = ['star', 'circle', 'square', 'triangle', 'ring', 'cross', 'ellipse', 'hexagon'] as const;
 export type ShapeName = (typeof SHAPE_NAMES)[number];
 
 export function isShapeName(v: unknown): v is ShapeName {

@@ -24,8 +24,10 @@ export class ActionGrid {
     readonly gridSize: number,
     readonly labelSource: LabelSource,
   ) {
-    if (!Number.isInteger(gridSize) || gridSize < 1) throw new Error(`gridSize must be a positive integer, got ${gridSize}`);
-    if (!LABEL_SOURCES.includes(labelSource)) throw new Error(`labelSource must be one of ${LABEL_SOURCES.join(', ')}, got '${labelSource}'`);
+    if (!Number.isInteger(gridSize) || gridSize < 1)
+      throw new Error(`gridSize must be a positive integer, got ${gridSize}`);
+    if (!LABEL_SOURCES.includes(labelSource))
+      throw new Error(`labelSource must be one of ${LABEL_SOURCES.join(', ')}, got '${labelSource}'`);
     this.numCells = gridSize * gridSize;
     this.numActions = labelSource === 'agent' ? 2 * this.numCells : this.numCells;
   }

@@ -29,7 +29,8 @@ export class EmbeddingStore {
       cur.uses++;
       return ref.key;
     }
-    if (ref.tensor.isDisposed) throw new Error(`EmbeddingStore: embedding '${ref.key}' was disposed before it was stored`);
+    if (ref.tensor.isDisposed)
+      throw new Error(`EmbeddingStore: embedding '${ref.key}' was disposed before it was stored`);
     const shared = tf.tidy(() => tf.keep(tf.reshape(ref.tensor, ref.tensor.shape)));
     this.held.set(ref.key, { tensor: shared, uses: 1 });
     return ref.key;

@@ -1,6 +1,12 @@
 export { SamPromptEnv } from './sam-prompt-env';
 export type { SamPromptEnvOptions, PendingStep } from './sam-prompt-env';
-export { INITIAL_PROMPTS, promptEnvSettings, promptEnvSettingsSchema, promptVectorEnvSettings, resolvePromptEnvSettings } from './prompt-env-options';
+export {
+  INITIAL_PROMPTS,
+  promptEnvSettings,
+  promptEnvSettingsSchema,
+  promptVectorEnvSettings,
+  resolvePromptEnvSettings,
+} from './prompt-env-options';
 export type { InitialPrompts, PromptEnvSettings } from './prompt-env-options';
 export { SamPromptVectorEnv } from './sam-prompt-vector-env';
 export type { SamPromptVectorEnvOptions } from './sam-prompt-vector-env';
@@ -14,5 +20,16 @@ export type { PromptObservation, EmbeddingRef, PromptObservationDims } from './o
 export type { ClickLabeler, ClickLabelRequest } from './labeler';
 export { LowResFrame } from './low-res-frame';
 export { renderEpisode } from './render';
-export { checkPromptEnvState, isResumablePromptEnv, promptEnvStatesFromRecord, promptEnvStatesToRecord } from './prompt-env-state';
-export type { PromptEnvState, PromptEpisodeState, PromptEnvShape, PromptEnvStateJson, ResumablePromptEnv } from './prompt-env-state';
+export {
+  checkPromptEnvState,
+  isResumablePromptEnv,
+  promptEnvStatesFromRecord,
+  promptEnvStatesToRecord,
+} from './prompt-env-state';
+export type {
+  PromptEnvState,
+  PromptEpisodeState,
+  PromptEnvShape,
+  PromptEnvStateJson,
+  ResumablePromptEnv,
+} from './prompt-env-state';

@@ -67,7 +67,16 @@ export function promptObservationSpace(d: PromptObservationDims): Space<PromptOb
       const o = x as PromptObservation;
       const emb = o.embedding;
       const s = emb?.tensor?.shape;
-      if (!emb || typeof emb.key !== 'string' || !s || s.length !== 3 || s[0] !== d.embeddingGrid || s[1] !== d.embeddingGrid || s[2] !== d.embeddingChannels) return false;
+      if (
+        !emb ||
+        typeof emb.key !== 'string' ||
+        !s ||
+        s.length !== 3 ||
+        s[0] !== d.embeddingGrid ||
+        s[1] !== d.embeddingGrid ||
+        s[2] !== d.embeddingChannels
+      )
+        return false;
       if (!inUnit(o.maskProbs, e2) || !inUnit(o.clicksPositive, g2) || !inUnit(o.clicksNegative, g2)) return false;
       if (!(o.stepFraction >= 0 && o.stepFraction <= 1)) return false;
       if (d.textDim > 0 && !(o.textVector instanceof Float32Array && o.textVector.length === d.textDim)) return false;

@@ -5,7 +5,15 @@
 import type { Sample } from '../../data/types';
 import type { RgbImage } from '../types';
 
-function disc(out: Uint8Array, width: number, height: number, cx: number, cy: number, radius: number, rgb: readonly number[]): void {
+function disc(
+  out: Uint8Array,
+  width: number,
+  height: number,
+  cx: number,
+  cy: number,
+  radius: number,
+  rgb: readonly number[],
+): void {
   const r2 = radius * radius;
   const rim2 = (radius + 1.5) * (radius + 1.5);
   for (let y = Math.max(0, Math.floor(cy - radius - 2)); y <= Math.min(height - 1, Math.ceil(cy + radius + 2)); y++) {
@@ -18,7 +26,12 @@ function disc(out: Uint8Array, width: number, height: number, cx: number, cy: nu
   }
 }
 
-export function renderEpisode(sample: Sample, mask: Uint8Array, pointsXY: readonly number[], labels: readonly (0 | 1)[]): RgbImage {
+export function renderEpisode(
+  sample: Sample,
+  mask: Uint8Array,
+  pointsXY: readonly number[],
+  labels: readonly (0 | 1)[],
+): RgbImage {
   const { width, height, image } = sample;
   const out = Uint8Array.from(image.data);
   for (let i = 0; i < width * height; i++) {
@@ -33,11 +46,21 @@ export function renderEpisode(sample: Sample, mask: Uint8Array, pointsXY: readon
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
       if (!gt[i]) continue;
-      const edge = x === 0 || y === 0 || x === width - 1 || y === height - 1 || !gt[i - 1] || !gt[i + 1] || !gt[i - width] || !gt[i + width];
+      const edge =
+        x === 0 ||
+        y === 0 ||
+        x === width - 1 ||
+        y === height - 1 ||
+        !gt[i - 1] ||
+        !gt[i + 1] ||
+        !gt[i - width] ||
+        !gt[i + width];
       if (edge) out.set([40, 220, 60], i * 3);
     }
   }
   const radius = Math.max(2, Math.round(Math.min(width, height) / 60));
-  labels.forEach((label, k) => disc(out, width, height, pointsXY[2 * k], pointsXY[2 * k + 1], radius, label === 1 ? [30, 200, 50] : [230, 40, 40]));
+  labels.forEach((label, k) =>
+    disc(out, width, height, pointsXY[2 * k], pointsXY[2 * k + 1], radius, label === 1 ? [30, 200, 50] : [230, 40, 40]),
+  );
   return { width, height, data: out };
 }

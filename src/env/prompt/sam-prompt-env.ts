@@ -117,11 +117,19 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     this.labelSource = settings.labelSource;
     this.grid = new ActionGrid(settings.gridSize, this.labelSource);
     this.initialPrompts = settings.initialPrompts;
-    if ((this.labelSource === 'recalibration' || this.initialPrompts === 'labeler' || settings.observeLabeler) && !options.labeler) {
-      throw new Error(`labelSource '${this.labelSource}' with initialPrompts '${this.initialPrompts}'${settings.observeLabeler ? ' and observeLabeler' : ''} needs a labeler (e.g. the semantic recalibration module); use labelSource 'oracle' or 'agent' without one`);
+    if (
+      (this.labelSource === 'recalibration' || this.initialPrompts === 'labeler' || settings.observeLabeler) &&
+      !options.labeler
+    ) {
+      throw new Error(
+        `labelSource '${this.labelSource}' with initialPrompts '${this.initialPrompts}'${settings.observeLabeler ? ' and observeLabeler' : ''} needs a labeler (e.g. the semantic recalibration module); use labelSource 'oracle' or 'agent' without one`,
+      );
     }
     if (options.dataset.length === 0) throw new Error(`data set '${options.dataset.name}' is empty`);
-    this.reward = options.reward instanceof RewardFunction ? options.reward : new RewardFunction(options.reward ?? 'alignsam', { baseDir: options.rewardBaseDir });
+    this.reward =
+      options.reward instanceof RewardFunction
+        ? options.reward
+        : new RewardFunction(options.reward ?? 'alignsam', { baseDir: options.rewardBaseDir });
     this.rng = new Rng(settings.seed);
     this.actionSpace = new Discrete(this.grid.numActions);
     this.observationSpace = promptObservationSpace({
@@ -165,7 +173,14 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
   }
 
   async step(action: number): Promise<StepResult<PromptObservation>> {
-    const label = this.labelSource === 'recalibration' ? (await this.options.labeler!.labelClicks([{ observation: this.observation(), cell: this.grid.decode(action).cell }]))[0] : undefined;
+    const label =
+      this.labelSource === 'recalibration'
+        ? (
+            await this.options.labeler!.labelClicks([
+              { observation: this.observation(), cell: this.grid.decode(action).cell },
+            ])
+          )[0]
+        : undefined;
     const pending = this.prepareStep(action, label);
     const decoded = this.model.decode([pending.request])[0];
     return this.completeStep(pending, decoded);
@@ -195,7 +210,8 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       index = this.rng.int(n);
     }
     this.episode = await this.newEpisode(index);
-    if (this.settings.observeLabeler) this.episode.labelerScores = (await this.options.labeler!.scoreCells([this.observation()]))[0];
+    if (this.settings.observeLabeler)
+      this.episode.labelerScores = (await this.options.labeler!.scoreCells([this.observation()]))[0];
     await this.addInitialPrompts();
     return this.episode.pointsXY.length > 0 ? this.decodeRequest() : null;
   }
@@ -204,7 +220,9 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
   private async newEpisode(index: number): Promise<Episode> {
     const sample = await this.options.dataset.get(index);
     if (sample.mask.length !== sample.width * sample.height) {
-      throw new Error(`sample '${sample.id}': mask has ${sample.mask.length} pixels, image is ${sample.width}x${sample.height}`);
+      throw new Error(
+        `sample '${sample.id}': mask has ${sample.mask.length} pixels, image is ${sample.width}x${sample.height}`,
+      );
     }
     const embedding = await this.options.embeddings.acquire(sample.image);
     this.endEpisode();
@@ -308,7 +326,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
 
   /** Phase 2 of reset: absorb P0's decoded mask (or none) and return the first observation. */
   completeReset(decoded: DecoderOutput | null): ResetResult<PromptObservation> {
-    const ep = this.requireEpisode('completeReset');
+    this.requireEpisode('completeReset');
     if (decoded) this.absorbMask(decoded);
     return { observation: this.observation(), info: this.info() };
   }
@@ -323,13 +341,17 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     const ep = this.requireEpisode('step');
     if (ep.t >= this.horizon) throw new Error(`step() after the episode ended (t = ${ep.t} = horizon); call reset()`);
     const { cell, label: actionLabel } = this.grid.decode(action);
-    if (ep.clicked[cell]) throw new Error(`action ${action}: cell ${cell} was already clicked (see observation.actionMask)`);
+    if (ep.clicked[cell])
+      throw new Error(`action ${action}: cell ${cell} was already clicked (see observation.actionMask)`);
     const [x, y] = this.grid.cellCenterXY(cell, ep.sample.width, ep.sample.height);
     let label: 0 | 1;
     if (this.labelSource === 'agent') label = actionLabel!;
     else if (this.labelSource === 'oracle') label = this.gtAt(x, y) ? 1 : 0;
     else {
-      if (labelFromLabeler !== 0 && labelFromLabeler !== 1) throw new Error(`labelSource 'recalibration': prepareStep needs the labeler's label (0 or 1), got ${labelFromLabeler}`);
+      if (labelFromLabeler !== 0 && labelFromLabeler !== 1)
+        throw new Error(
+          `labelSource 'recalibration': prepareStep needs the labeler's label (0 or 1), got ${labelFromLabeler}`,
+        );
       label = labelFromLabeler;
     }
     ep.pointsXY.push(x, y);
@@ -363,7 +385,10 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       step: ep.t,
       horizon: this.horizon,
       isLastStep: ep.t === this.horizon - 1,
-      earlierPointsNorm: Array.from({ length: earlier }, (_, i) => [ep.pointsXY[2 * i] / ep.sample.width, ep.pointsXY[2 * i + 1] / ep.sample.height] as const),
+      earlierPointsNorm: Array.from(
+        { length: earlier },
+        (_, i) => [ep.pointsXY[2 * i] / ep.sample.width, ep.pointsXY[2 * i + 1] / ep.sample.height] as const,
+      ),
       earlierLabels: ep.labels.slice(0, earlier),
       targetName: ep.sample.targetName ?? undefined,
     });
@@ -372,7 +397,13 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     info.reward_terms = breakdown.values;
     info.label = pending.label;
     info.cell = pending.cell;
-    return { observation: this.observation(), reward: breakdown.total, terminated: false, truncated: ep.t >= this.horizon, info };
+    return {
+      observation: this.observation(),
+      reward: breakdown.total,
+      terminated: false,
+      truncated: ep.t >= this.horizon,
+      info,
+    };
   }
 
   /** The current observation (fresh arrays, safe to keep). */
@@ -396,7 +427,12 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     const { width, height } = ep.sample;
     if (!ep.logits) return new Uint8Array(width * height);
     return tidyValue(() => {
-      const full = postprocessMasks(ep.logits!.expandDims(0) as tf.Tensor3D, ep.embedding.inputSize, ep.embedding.originalSize, this.model.config.imageEncoder.imgSize);
+      const full = postprocessMasks(
+        ep.logits!.expandDims(0) as tf.Tensor3D,
+        ep.embedding.inputSize,
+        ep.embedding.originalSize,
+        this.model.config.imageEncoder.imgSize,
+      );
       return full.greater(this.model.config.maskThreshold).dataSync() as Uint8Array;
     });
   }
@@ -513,7 +549,10 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
         if (scores[c] > scores[hi]) hi = c;
         if (scores[c] < scores[lo]) lo = c;
       }
-      for (const [cell, label] of [[hi, 1], [lo, 0]] as const) {
+      for (const [cell, label] of [
+        [hi, 1],
+        [lo, 0],
+      ] as const) {
         const [x, y] = this.grid.cellCenterXY(cell, ep.sample.width, ep.sample.height);
         ep.pointsXY.push(x, y);
         ep.labels.push(label);
@@ -538,7 +577,8 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     let v = this.textCache.get(key);
     if (!v) {
       v = this.options.textVector(key);
-      if (!(v instanceof Float32Array) || v.length !== dim) throw new Error(`text vector of '${key}' must be a Float32Array of length ${dim}`);
+      if (!(v instanceof Float32Array) || v.length !== dim)
+        throw new Error(`text vector of '${key}' must be a Float32Array of length ${dim}`);
       this.textCache.set(key, v);
     }
     return v;

@@ -33,17 +33,28 @@ export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number>
     parseOptions('SamPromptVectorEnv', numEnvsSchema, { numEnvs: options.numEnvs });
     const { seed } = resolvePromptEnvSettings(options, 'SamPromptVectorEnv');
     const envs = Array.from({ length: options.numEnvs }, (_, i) => new SamPromptEnv({ ...options, seed: seed + i }));
-    super(options.numEnvs, envs[0].observationSpace as Space<PromptObservation>, envs[0].actionSpace, options.autoresetMode ?? 'same-step');
+    super(
+      options.numEnvs,
+      envs[0].observationSpace as Space<PromptObservation>,
+      envs[0].actionSpace,
+      options.autoresetMode ?? 'same-step',
+    );
     this.envs = envs;
   }
 
-  protected async resetEnvs(indices: readonly number[], options: readonly ResetOptions[]): Promise<ResetResult<PromptObservation>[]> {
+  protected async resetEnvs(
+    indices: readonly number[],
+    options: readonly ResetOptions[],
+  ): Promise<ResetResult<PromptObservation>[]> {
     const requests = await Promise.all(indices.map((i, k) => this.envs[i].prepareReset(options[k])));
     const decoded = this.decode(requests);
     return indices.map((i, k) => this.envs[i].completeReset(decoded[k]));
   }
 
-  protected async stepEnvs(indices: readonly number[], actions: readonly number[]): Promise<StepResult<PromptObservation>[]> {
+  protected async stepEnvs(
+    indices: readonly number[],
+    actions: readonly number[],
+  ): Promise<StepResult<PromptObservation>[]> {
     return (await this.stepAndResetEnvs(indices, actions, [])).steps;
   }
 
@@ -76,13 +87,16 @@ export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number>
    */
   async setState(states: readonly PromptEnvState[], source = 'vector env state'): Promise<PromptObservation[]> {
     this.assertOpen('setState');
-    if (!Array.isArray(states) || states.length !== this.numEnvs) throw new Error(`${source}: ${Array.isArray(states) ? states.length : 'no'} env states for ${this.numEnvs} envs`);
+    if (!Array.isArray(states) || states.length !== this.numEnvs)
+      throw new Error(`${source}: ${Array.isArray(states) ? states.length : 'no'} env states for ${this.numEnvs} envs`);
     states.forEach((s, i) => {
       checkPromptEnvState(s, this.envs[i].stateShape, `${source}: env ${i}`);
-      if (!s.episode) throw new Error(`${source}: env ${i}: 'episode' is missing (a vector env's envs are always inside an episode)`);
+      if (!s.episode)
+        throw new Error(`${source}: env ${i}: 'episode' is missing (a vector env's envs are always inside an episode)`);
     });
     const observations: PromptObservation[] = [];
-    for (let i = 0; i < this.numEnvs; i++) observations.push((await this.envs[i].setState(states[i], `${source}: env ${i}`))!);
+    for (let i = 0; i < this.numEnvs; i++)
+      observations.push((await this.envs[i].setState(states[i], `${source}: env ${i}`))!);
     this.markRestored(states.map((s) => s.episode!.t >= this.envs[0].horizon));
     return observations;
   }
@@ -105,7 +119,8 @@ export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number>
       try {
         const o = this.envs[i].labelRequestFor(a).observation;
         if (o.stepFraction >= 1) throw new Error('the episode has ended; call reset()');
-        if (o.actionMask[a] !== 1) throw new Error(`action ${a}: its cell was already clicked (see observation.actionMask)`);
+        if (o.actionMask[a] !== 1)
+          throw new Error(`action ${a}: its cell was already clicked (see observation.actionMask)`);
         return o;
       } catch (e) {
         throw new VectorEnvError(i, 'step', new Error(`${(e as Error).message}; no env was stepped`));
@@ -114,15 +129,28 @@ export class SamPromptVectorEnv extends BaseVectorEnv<PromptObservation, number>
   }
 
   /** One labeler call for every env that needs one. */
-  private async labels(indices: readonly number[], actions: readonly number[], observations: readonly PromptObservation[]): Promise<(0 | 1)[] | null> {
+  private async labels(
+    indices: readonly number[],
+    actions: readonly number[],
+    observations: readonly PromptObservation[],
+  ): Promise<(0 | 1)[] | null> {
     if (indices.length === 0 || this.envs[0].labelSource !== 'recalibration') return null;
     // With labels from the labeler an action is the cell itself.
-    const labels = await this.envs[0].labeler!.labelClicks(indices.map((_, k) => ({ observation: observations[k], cell: actions[k] })));
+    const labels = await this.envs[0].labeler!.labelClicks(
+      indices.map((_, k) => ({ observation: observations[k], cell: actions[k] })),
+    );
     if (!Array.isArray(labels) || labels.length !== indices.length) {
-      throw new Error(`labeler: labelClicks returned ${Array.isArray(labels) ? labels.length : typeof labels} labels for ${indices.length} clicks; no env was stepped`);
+      throw new Error(
+        `labeler: labelClicks returned ${Array.isArray(labels) ? labels.length : typeof labels} labels for ${indices.length} clicks; no env was stepped`,
+      );
     }
     labels.forEach((l, k) => {
-      if (l !== 0 && l !== 1) throw new VectorEnvError(indices[k], 'step', new Error(`the labeler's label must be 0 or 1, got ${String(l)}; no env was stepped`));
+      if (l !== 0 && l !== 1)
+        throw new VectorEnvError(
+          indices[k],
+          'step',
+          new Error(`the labeler's label must be 0 or 1, got ${String(l)}; no env was stepped`),
+        );
     });
     return labels;
   }

@@ -16,13 +16,26 @@ import { Discrete } from '../spaces/discrete';
 import type { Space } from '../spaces/space';
 import type { Info, RgbImage } from '../types';
 import { startWorkerScript } from '../../utils/start-worker';
-import { VectorEnvError, type VectorEnv, type VectorResetOptions, type VectorResetResult, type VectorStepResult } from '../vector/types';
+import {
+  VectorEnvError,
+  type VectorEnv,
+  type VectorResetOptions,
+  type VectorResetResult,
+  type VectorStepResult,
+} from '../vector/types';
 import { ActionGrid } from './action-grid';
 import type { ClickLabeler } from './labeler';
 import { PromptObservation, promptObservationSpace } from './observation';
 import { type PromptEnvSettings, promptVectorEnvSettings, resolvePromptEnvSettings } from './prompt-env-options';
 import type { PromptEnvState } from './prompt-env-state';
-import type { SerializedObservation, SerializedRestore, SerializedStep, WorkerPromptEnvConfig, WorkerReply, WorkerRequest } from './worker-messages';
+import type {
+  SerializedObservation,
+  SerializedRestore,
+  SerializedStep,
+  WorkerPromptEnvConfig,
+  WorkerReply,
+  WorkerRequest,
+} from './worker-messages';
 
 export interface SamPromptWorkerVectorEnvOptions {
   numEnvs: number;
@@ -108,15 +121,24 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
   }
 
   static async create(options: SamPromptWorkerVectorEnvOptions): Promise<SamPromptWorkerVectorEnv> {
-    const counts = parseOptions('SamPromptWorkerVectorEnv', countsSchema, { numEnvs: options.numEnvs, numWorkers: options.numWorkers });
+    const counts = parseOptions('SamPromptWorkerVectorEnv', countsSchema, {
+      numEnvs: options.numEnvs,
+      numWorkers: options.numWorkers,
+    });
     const numWorkers = Math.min(counts.numWorkers, counts.numEnvs);
     const needsLabeler = options.env as { initialPrompts?: string; observeLabeler?: boolean };
     if (needsLabeler.initialPrompts === 'labeler' || needsLabeler.observeLabeler) {
-      throw new Error(`SamPromptWorkerVectorEnv: ${needsLabeler.observeLabeler ? 'observeLabeler' : "initialPrompts 'labeler'"} needs the labeler in the workers, which run none; use SamPromptVectorEnv`);
+      throw new Error(
+        `SamPromptWorkerVectorEnv: ${needsLabeler.observeLabeler ? 'observeLabeler' : "initialPrompts 'labeler'"} needs the labeler in the workers, which run none; use SamPromptVectorEnv`,
+      );
     }
     const settings = resolvePromptEnvSettings(options.env, 'SamPromptWorkerVectorEnv');
-    if (settings.labelSource === 'recalibration' && !options.labeler) throw new Error("SamPromptWorkerVectorEnv: labelSource 'recalibration' needs a labeler on the main thread");
-    const shares = Array.from({ length: numWorkers }, (_, w) => Math.floor(options.numEnvs / numWorkers) + (w < options.numEnvs % numWorkers ? 1 : 0));
+    if (settings.labelSource === 'recalibration' && !options.labeler)
+      throw new Error("SamPromptWorkerVectorEnv: labelSource 'recalibration' needs a labeler on the main thread");
+    const shares = Array.from(
+      { length: numWorkers },
+      (_, w) => Math.floor(options.numEnvs / numWorkers) + (w < options.numEnvs % numWorkers ? 1 : 0),
+    );
     const links = shares.map((_, w) => new WorkerLink(w, startWorkerScript(__filename, 'sam-prompt-worker')));
     const env = new SamPromptWorkerVectorEnv(options.numEnvs, links, shares, options, settings);
     try {
@@ -137,7 +159,8 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
 
   async reset(opts: VectorResetOptions = {}): Promise<VectorResetResult<PromptObservation>> {
     this.assertOpen('reset');
-    if (Array.isArray(opts.seed)) throw new Error('SamPromptWorkerVectorEnv.reset: pass one seed (env i gets seed + i)');
+    if (Array.isArray(opts.seed))
+      throw new Error('SamPromptWorkerVectorEnv.reset: pass one seed (env i gets seed + i)');
     let offset = 0;
     const parts = await Promise.all(
       this.links.map((l, w) => {
@@ -170,9 +193,13 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
     });
     let labels: (0 | 1)[] | null = null;
     if (this.grid.labelSource === 'recalibration') {
-      labels = await this.options.labeler!.labelClicks(actions.map((a, i) => ({ observation: this.current[i], cell: this.grid.decode(a).cell })));
+      labels = await this.options.labeler!.labelClicks(
+        actions.map((a, i) => ({ observation: this.current[i], cell: this.grid.decode(a).cell })),
+      );
       if (!Array.isArray(labels) || labels.length !== this.numEnvs || labels.some((l) => l !== 0 && l !== 1)) {
-        throw new Error(`labeler: labelClicks must return ${this.numEnvs} labels of 0 or 1, got ${JSON.stringify(labels)?.slice(0, 60)}; no env was stepped`);
+        throw new Error(
+          `labeler: labelClicks must return ${this.numEnvs} labels of 0 or 1, got ${JSON.stringify(labels)?.slice(0, 60)}; no env was stepped`,
+        );
       }
     }
     let offset = 0;
@@ -180,20 +207,34 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
       this.links.map((l, w) => {
         const from = offset;
         offset += this.shares[w];
-        return l.request<SerializedStep>({ cmd: 'step', actions: actions.slice(from, offset), labels: labels ? labels.slice(from, offset) : null });
+        return l.request<SerializedStep>({
+          cmd: 'step',
+          actions: actions.slice(from, offset),
+          labels: labels ? labels.slice(from, offset) : null,
+        });
       }),
     );
     const infos = parts.flatMap((p) => p.infos);
     // Final observations still reference the finished episodes' embeddings: resolve them before
     // the new observations move the pins.
     const finals = await Promise.all(
-      infos.map(async (info, i) => (info.final_observation ? this.resolve(info.final_observation as SerializedObservation, info.target_name as string | null, i, false) : null)),
+      infos.map(async (info, i) =>
+        info.final_observation
+          ? this.resolve(info.final_observation as SerializedObservation, info.target_name as string | null, i, false)
+          : null,
+      ),
     );
     finals.forEach((f, i) => {
       if (f) infos[i] = { ...infos[i], final_observation: f };
     });
-    this.current = await this.resolveAll(parts.flatMap((p) => p.observations), infos);
-    const cat = <T extends Float32Array | Uint8Array>(key: 'rewards' | 'terminated' | 'truncated', make: (n: number) => T): T => {
+    this.current = await this.resolveAll(
+      parts.flatMap((p) => p.observations),
+      infos,
+    );
+    const cat = <T extends Float32Array | Uint8Array>(
+      key: 'rewards' | 'terminated' | 'truncated',
+      make: (n: number) => T,
+    ): T => {
       const out = make(this.numEnvs);
       let k = 0;
       for (const p of parts) for (const v of p[key]) out[k++] = v;
@@ -218,17 +259,25 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
   /** Continue from `getState()`'s states; returns the envs' current observations. */
   async setState(states: readonly PromptEnvState[], source = 'vector env state'): Promise<PromptObservation[]> {
     this.assertOpen('setState');
-    if (!Array.isArray(states) || states.length !== this.numEnvs) throw new Error(`${source}: ${Array.isArray(states) ? states.length : 'no'} env states for ${this.numEnvs} envs`);
+    if (!Array.isArray(states) || states.length !== this.numEnvs)
+      throw new Error(`${source}: ${Array.isArray(states) ? states.length : 'no'} env states for ${this.numEnvs} envs`);
     let offset = 0;
     const parts = await Promise.all(
       this.links.map((l, w) => {
         const from = offset;
         offset += this.shares[w];
-        return l.request<SerializedRestore>({ cmd: 'setState', states: states.slice(from, offset), source: `${source}: envs ${from}..${offset - 1}` });
+        return l.request<SerializedRestore>({
+          cmd: 'setState',
+          states: states.slice(from, offset),
+          source: `${source}: envs ${from}..${offset - 1}`,
+        });
       }),
     );
     const names = parts.flatMap((p) => p.targetNames);
-    this.current = await this.resolveAll(parts.flatMap((p) => p.observations), names.map((target_name) => ({ target_name })));
+    this.current = await this.resolveAll(
+      parts.flatMap((p) => p.observations),
+      names.map((target_name) => ({ target_name })),
+    );
     return this.current;
   }
 
@@ -250,7 +299,12 @@ export class SamPromptWorkerVectorEnv implements VectorEnv<PromptObservation, nu
   }
 
   /** Turn a serialized observation back into one with its embedding tensor; `pin` moves env i's pin to it. */
-  private async resolve(o: SerializedObservation, targetName: string | null, envIndex: number, pin: boolean): Promise<PromptObservation> {
+  private async resolve(
+    o: SerializedObservation,
+    targetName: string | null,
+    envIndex: number,
+    pin: boolean,
+  ): Promise<PromptObservation> {
     const prev = this.held[envIndex];
     let emb: ImageEmbedding;
     if (prev && prev.key === o.embeddingKey) emb = prev;

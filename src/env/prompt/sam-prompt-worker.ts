@@ -20,7 +20,8 @@ let venv: SamPromptVectorEnv | null = null;
 let queuedLabels: (0 | 1)[] = [];
 const queueLabeler: ClickLabeler = {
   async labelClicks(requests) {
-    if (queuedLabels.length < requests.length) throw new Error('worker env: the main thread sent no labels for this step');
+    if (queuedLabels.length < requests.length)
+      throw new Error('worker env: the main thread sent no labels for this step');
     return queuedLabels.splice(0, requests.length);
   },
   async scoreCells() {
@@ -35,7 +36,9 @@ function serializeStep(r: VectorStepResult<PromptObservation>): SerializedStep {
     terminated: r.terminated,
     truncated: r.truncated,
     infos: r.infos.map((info) =>
-      info.final_observation ? { ...info, final_observation: serializeObservation(info.final_observation as PromptObservation) } : info,
+      info.final_observation
+        ? { ...info, final_observation: serializeObservation(info.final_observation as PromptObservation) }
+        : info,
     ),
   };
 }
@@ -77,7 +80,10 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       return venv!.getState();
     case 'setState': {
       const observations = await venv!.setState(req.states, req.source);
-      return { observations: observations.map(serializeObservation), targetNames: venv!.envs.map((e) => e.currentSample!.targetName) } satisfies SerializedRestore;
+      return {
+        observations: observations.map(serializeObservation),
+        targetNames: venv!.envs.map((e) => e.currentSample!.targetName),
+      } satisfies SerializedRestore;
     }
     case 'close':
       await venv?.close();
@@ -89,6 +95,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
 parentPort!.on('message', (req: WorkerRequest) => {
   handle(req).then(
     (value) => parentPort!.postMessage({ id: req.id, ok: true, value } satisfies WorkerReply),
-    (err: Error) => parentPort!.postMessage({ id: req.id, ok: false, error: err?.stack ?? String(err) } satisfies WorkerReply),
+    (err: Error) =>
+      parentPort!.postMessage({ id: req.id, ok: false, error: err?.stack ?? String(err) } satisfies WorkerReply),
   );
 });

@@ -12,7 +12,9 @@ import type { PromptObservation } from './observation';
  * A worker's env, as JSON: everything a worker needs to build its share of the envs. The settings
  * are the env's (prompt-env-options.ts), less what needs the labeler in the worker.
  */
-export interface WorkerPromptEnvConfig extends Partial<Omit<PromptEnvSettings, 'initialPrompts' | 'observeLabeler' | 'seed'>> {
+export interface WorkerPromptEnvConfig extends Partial<
+  Omit<PromptEnvSettings, 'initialPrompts' | 'observeLabeler' | 'seed'>
+> {
   /** SAM checkpoint path (config.json beside it, or inferred). */
   checkpoint: string;
   /** Embedding disk cache shared by all workers and the main thread. */

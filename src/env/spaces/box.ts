@@ -26,7 +26,11 @@ function allocate<D extends BoxDType>(dtype: D, size: number): BoxArrays[D] {
   }
 }
 
-const ARRAY_NAME: Record<BoxDType, TypedArrayName> = { float32: 'Float32Array', int32: 'Int32Array', uint8: 'Uint8Array' };
+const ARRAY_NAME: Record<BoxDType, TypedArrayName> = {
+  float32: 'Float32Array',
+  int32: 'Int32Array',
+  uint8: 'Uint8Array',
+};
 
 /**
  * An axis-aligned box in R^n, as Gymnasium's `Box`. A value is a flat typed array in row-major order
@@ -51,7 +55,8 @@ export class Box<D extends BoxDType = 'float32'> extends Space<BoxArrays[D]> {
     dtype?: D,
     seed?: number,
   ) {
-    const shp = shape ?? (typeof low !== 'number' ? [low.length] : typeof high !== 'number' ? [high.length] : undefined);
+    const shp =
+      shape ?? (typeof low !== 'number' ? [low.length] : typeof high !== 'number' ? [high.length] : undefined);
     if (shp === undefined) throw new Error('Box: shape is required when low and high are both scalars');
     checkShape(shp, 'Box');
     super([...shp], dtype ?? 'float32', seed);

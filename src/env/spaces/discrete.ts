@@ -43,7 +43,8 @@ export class Discrete extends Space<number> {
 
 /** A mask must be a Uint8Array of 0/1 of the right length (Gymnasium's rule too). */
 export function checkMask(mask: unknown, n: number, where: string): asserts mask is Uint8Array {
-  if (!isTypedArrayOf(mask, 'Uint8Array')) throw new Error(`${where}: mask must be a Uint8Array, got ${describe(mask)}`);
+  if (!isTypedArrayOf(mask, 'Uint8Array'))
+    throw new Error(`${where}: mask must be a Uint8Array, got ${describe(mask)}`);
   if (mask.length !== n) throw new Error(`${where}: mask has length ${mask.length}, expected ${n}`);
   for (let i = 0; i < n; i++) {
     if (mask[i] !== 0 && mask[i] !== 1) throw new Error(`${where}: mask values must be 0 or 1, got ${mask[i]} at ${i}`);

@@ -16,7 +16,9 @@ export class MultiDiscrete extends Space<Int32Array> {
   constructor(nvec: readonly number[], start?: readonly number[], seed?: number) {
     super([nvec.length], 'int32', seed);
     if (!Array.isArray(nvec) || nvec.length === 0 || nvec.some((n) => !Number.isInteger(n) || n <= 0)) {
-      throw new Error(`MultiDiscrete: nvec must be a non-empty array of positive integers, got ${JSON.stringify(nvec)}`);
+      throw new Error(
+        `MultiDiscrete: nvec must be a non-empty array of positive integers, got ${JSON.stringify(nvec)}`,
+      );
     }
     const s = start ?? nvec.map(() => 0);
     if (s.length !== nvec.length || s.some((v) => !Number.isInteger(v))) {

@@ -3,7 +3,16 @@
  * from another vm context, as in jest) are built by a different global `Float32Array`, so
  * `instanceof` fails on them; their `Symbol.toStringTag` still names the type.
  */
-export type TypedArrayName = 'Float32Array' | 'Float64Array' | 'Int32Array' | 'Uint8Array' | 'Uint8ClampedArray' | 'Int16Array' | 'Uint16Array' | 'Int8Array' | 'Uint32Array';
+export type TypedArrayName =
+  | 'Float32Array'
+  | 'Float64Array'
+  | 'Int32Array'
+  | 'Uint8Array'
+  | 'Uint8ClampedArray'
+  | 'Int16Array'
+  | 'Uint16Array'
+  | 'Int8Array'
+  | 'Uint32Array';
 
 export interface TypedArrayByName {
   Float32Array: Float32Array;

@@ -8,7 +8,9 @@ import { typedArrayName } from './typed-array';
 export function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (x === null || typeof x !== 'object') return false;
   const proto = Object.getPrototypeOf(x);
-  return proto === null || (Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(x) === '[object Object]');
+  return (
+    proto === null || (Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(x) === '[object Object]')
+  );
 }
 
 /**
@@ -50,7 +52,8 @@ export function firstDifference(a: unknown, b: unknown, path = 'observation'): s
     const x = a as unknown as ArrayLike<number>;
     const y = b as unknown as ArrayLike<number>;
     if (x.length === y.length) {
-      for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i]) && x[i] !== y[i]) return `${path}[${i}]: ${x[i]} vs ${y[i]}`;
+      for (let i = 0; i < x.length; i++)
+        if (!Object.is(x[i], y[i]) && x[i] !== y[i]) return `${path}[${i}]: ${x[i]} vs ${y[i]}`;
     }
   }
   return path;

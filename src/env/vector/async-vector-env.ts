@@ -32,7 +32,10 @@ function startWorker(spec: WorkerEnvSpec, resourceLimits?: ResourceLimits): Work
 /** One worker hosting one env; requests to it are served one at a time. */
 class WorkerHandle {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; cmd: string }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; cmd: string }
+  >();
   private failure: Error | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private exited = false;
@@ -137,7 +140,8 @@ export class AsyncVectorEnv<Obs = unknown, Act = unknown> extends BaseVectorEnv<
     });
     const handles: WorkerHandle[] = [];
     try {
-      for (let i = 0; i < resolved.length; i++) handles.push(new WorkerHandle(i, startWorker(resolved[i], options.resourceLimits)));
+      for (let i = 0; i < resolved.length; i++)
+        handles.push(new WorkerHandle(i, startWorker(resolved[i], options.resourceLimits)));
       const inits = await Promise.all(
         handles.map((h, i) => h.request<WorkerInitResult>({ cmd: 'init', spec: resolved[i], envIndex: i })),
       );
@@ -145,10 +149,14 @@ export class AsyncVectorEnv<Obs = unknown, Act = unknown> extends BaseVectorEnv<
       const actJSON = JSON.stringify(inits[0].actionSpace);
       inits.forEach((init, i) => {
         if (JSON.stringify(init.observationSpace) !== obsJSON) {
-          throw new Error(`AsyncVectorEnv: env ${i} has observation space ${JSON.stringify(init.observationSpace)}, env 0 has ${obsJSON}`);
+          throw new Error(
+            `AsyncVectorEnv: env ${i} has observation space ${JSON.stringify(init.observationSpace)}, env 0 has ${obsJSON}`,
+          );
         }
         if (JSON.stringify(init.actionSpace) !== actJSON) {
-          throw new Error(`AsyncVectorEnv: env ${i} has action space ${JSON.stringify(init.actionSpace)}, env 0 has ${actJSON}`);
+          throw new Error(
+            `AsyncVectorEnv: env ${i} has action space ${JSON.stringify(init.actionSpace)}, env 0 has ${actJSON}`,
+          );
         }
       });
       const obsSpace = options.observationSpace ?? (spaceFromJSON(inits[0].observationSpace) as Space<Obs>);
@@ -161,11 +169,15 @@ export class AsyncVectorEnv<Obs = unknown, Act = unknown> extends BaseVectorEnv<
   }
 
   protected resetEnvs(indices: readonly number[], options: readonly ResetOptions[]): Promise<ResetResult<Obs>[]> {
-    return Promise.all(indices.map((i, k) => this.workers[i].request<ResetResult<Obs>>({ cmd: 'reset', opts: options[k] })));
+    return Promise.all(
+      indices.map((i, k) => this.workers[i].request<ResetResult<Obs>>({ cmd: 'reset', opts: options[k] })),
+    );
   }
 
   protected stepEnvs(indices: readonly number[], actions: readonly Act[]): Promise<StepResult<Obs>[]> {
-    return Promise.all(indices.map((i, k) => this.workers[i].request<StepResult<Obs>>({ cmd: 'step', action: actions[k] })));
+    return Promise.all(
+      indices.map((i, k) => this.workers[i].request<StepResult<Obs>>({ cmd: 'step', action: actions[k] })),
+    );
   }
 
   async render(): Promise<(RgbImage | null)[]> {
@@ -186,7 +198,10 @@ export class AsyncVectorEnv<Obs = unknown, Act = unknown> extends BaseVectorEnv<
         Promise.race([
           w.request({ cmd: 'close' }),
           new Promise((_, reject) => {
-            const t = setTimeout(() => reject(new VectorEnvError(w.envIndex, 'close', new Error(`timed out after ${timeoutMs} ms`))), timeoutMs);
+            const t = setTimeout(
+              () => reject(new VectorEnvError(w.envIndex, 'close', new Error(`timed out after ${timeoutMs} ms`))),
+              timeoutMs,
+            );
             t.unref();
           }),
         ]),

@@ -22,7 +22,9 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       const name = req.spec.exportName ?? 'default';
       const factory = mod[name];
       if (typeof factory !== 'function') {
-        throw new Error(`${req.spec.modulePath} has no function export '${name}' (exports: ${Object.keys(mod).join(', ') || 'none'})`);
+        throw new Error(
+          `${req.spec.modulePath} has no function export '${name}' (exports: ${Object.keys(mod).join(', ') || 'none'})`,
+        );
       }
       env = (await factory(req.spec.options, { envIndex: req.envIndex })) as Env<unknown, unknown>;
       if (env === null || typeof env !== 'object' || typeof env.step !== 'function') {
@@ -63,7 +65,10 @@ function send(msg: WorkerResponse): void {
     parentPort!.postMessage({
       id: msg.id,
       ok: false,
-      error: { name: 'DataCloneError', message: `the result could not be sent to the main thread: ${(e as Error).message}` },
+      error: {
+        name: 'DataCloneError',
+        message: `the result could not be sent to the main thread: ${(e as Error).message}`,
+      },
     } satisfies WorkerResponse);
   }
 }

@@ -57,7 +57,8 @@ export abstract class BaseVectorEnv<Obs, Act> implements VectorEnv<Obs, Act> {
     readonly singleActionSpace: Space<Act>,
     autoresetMode: AutoresetMode = 'next-step',
   ) {
-    if (!Number.isInteger(numEnvs) || numEnvs <= 0) throw new Error(`vector env: numEnvs must be a positive integer, got ${numEnvs}`);
+    if (!Number.isInteger(numEnvs) || numEnvs <= 0)
+      throw new Error(`vector env: numEnvs must be a positive integer, got ${numEnvs}`);
     if (!AUTORESET_MODES.includes(autoresetMode)) {
       throw new Error(`vector env: unknown autoresetMode '${autoresetMode}' (use ${AUTORESET_MODES.join(' or ')})`);
     }
@@ -66,7 +67,10 @@ export abstract class BaseVectorEnv<Obs, Act> implements VectorEnv<Obs, Act> {
   }
 
   /** Reset the envs at `indices` (results in the same order). Errors should name the env index. */
-  protected abstract resetEnvs(indices: readonly number[], options: readonly ResetOptions[]): Promise<ResetResult<Obs>[]>;
+  protected abstract resetEnvs(
+    indices: readonly number[],
+    options: readonly ResetOptions[],
+  ): Promise<ResetResult<Obs>[]>;
 
   /** Step the envs at `indices` with `actions` (same order). Errors should name the env index. */
   protected abstract stepEnvs(indices: readonly number[], actions: readonly Act[]): Promise<StepResult<Obs>[]>;
@@ -82,7 +86,12 @@ export abstract class BaseVectorEnv<Obs, Act> implements VectorEnv<Obs, Act> {
   ): Promise<{ steps: StepResult<Obs>[]; resets: ResetResult<Obs>[] }> {
     const [steps, resets] = await Promise.all([
       stepIndices.length > 0 ? this.stepEnvs(stepIndices, actions) : Promise.resolve([]),
-      resetIndices.length > 0 ? this.resetEnvs(resetIndices, resetIndices.map(() => ({}))) : Promise.resolve([]),
+      resetIndices.length > 0
+        ? this.resetEnvs(
+            resetIndices,
+            resetIndices.map(() => ({})),
+          )
+        : Promise.resolve([]),
     ]);
     return { steps, resets };
   }
@@ -122,7 +131,13 @@ export abstract class BaseVectorEnv<Obs, Act> implements VectorEnv<Obs, Act> {
     // Checked for every env before any steps, so that one bad action leaves all envs as they were.
     for (const i of stepIdx) {
       if (!this.singleActionSpace.contains(actions[i])) {
-        throw new VectorEnvError(i, 'step', new Error(`action ${showAction(actions[i])} is not in the action space ${this.singleActionSpace}; no env was stepped`));
+        throw new VectorEnvError(
+          i,
+          'step',
+          new Error(
+            `action ${showAction(actions[i])} is not in the action space ${this.singleActionSpace}; no env was stepped`,
+          ),
+        );
       }
     }
 
@@ -151,7 +166,10 @@ export abstract class BaseVectorEnv<Obs, Act> implements VectorEnv<Obs, Act> {
       for (const i of ended) this.needsReset[i] = 1;
     } else if (ended.length > 0) {
       const finals = ended.map((i) => ({ observation: cloneValue(out.observations[i]), info: out.infos[i] }));
-      const fresh = await this.resetEnvs(ended, ended.map(() => ({})));
+      const fresh = await this.resetEnvs(
+        ended,
+        ended.map(() => ({})),
+      );
       ended.forEach((i, k) => {
         out.observations[i] = fresh[k].observation;
         out.infos[i] = { ...fresh[k].info, final_observation: finals[k].observation, final_info: finals[k].info };

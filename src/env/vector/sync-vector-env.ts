@@ -81,7 +81,9 @@ export function assertSameSpaces(
   who: string,
 ): void {
   if (!other.observationSpace.equals(first.observationSpace)) {
-    throw new Error(`${who}: env ${index} has observation space ${other.observationSpace}, env 0 has ${first.observationSpace}`);
+    throw new Error(
+      `${who}: env ${index} has observation space ${other.observationSpace}, env 0 has ${first.observationSpace}`,
+    );
   }
   if (!other.actionSpace.equals(first.actionSpace)) {
     throw new Error(`${who}: env ${index} has action space ${other.actionSpace}, env 0 has ${first.actionSpace}`);

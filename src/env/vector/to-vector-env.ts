@@ -3,11 +3,21 @@ import { SyncVectorEnv } from './sync-vector-env';
 import type { AutoresetMode, VectorEnv } from './types';
 
 function isVectorEnv(x: unknown): x is VectorEnv {
-  return x !== null && typeof x === 'object' && typeof (x as VectorEnv).numEnvs === 'number' && typeof (x as VectorEnv).step === 'function';
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof (x as VectorEnv).numEnvs === 'number' &&
+    typeof (x as VectorEnv).step === 'function'
+  );
 }
 
 function isEnv(x: unknown): x is Env {
-  return x !== null && typeof x === 'object' && typeof (x as Env).step === 'function' && typeof (x as Env).reset === 'function';
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    typeof (x as Env).step === 'function' &&
+    typeof (x as Env).reset === 'function'
+  );
 }
 
 /**
@@ -22,12 +32,15 @@ export function toVectorEnv<Obs, Act>(
 ): VectorEnv<Obs, Act> {
   if (isVectorEnv(env)) {
     if (env.autoresetMode !== autoresetMode) {
-      throw new Error(`${who} needs a vector env with autoresetMode '${autoresetMode}', got '${String(env.autoresetMode)}'`);
+      throw new Error(
+        `${who} needs a vector env with autoresetMode '${autoresetMode}', got '${String(env.autoresetMode)}'`,
+      );
     }
     return env;
   }
   const envs = Array.isArray(env) ? env : [env];
-  if (envs.length === 0 || !envs.every(isEnv)) throw new Error(`${who} expects an env, a non-empty array of envs, or a vector env`);
+  if (envs.length === 0 || !envs.every(isEnv))
+    throw new Error(`${who} expects an env, a non-empty array of envs, or a vector env`);
   return new SyncVectorEnv(
     envs.map((e) => () => e as Env<Obs, Act>),
     { autoresetMode },

@@ -54,7 +54,9 @@ export interface VectorEnv<Obs = unknown, Act = unknown> {
 /** In same-step mode, the last observation of the episode that ended at this step in that env. */
 export function finalObservationOf<Obs>(info: Info | undefined, where: string): Obs {
   if (info === undefined || !('final_observation' in info)) {
-    throw new Error(`${where}: an episode ended but its info has no 'final_observation' (the vector env must autoreset in 'same-step' mode)`);
+    throw new Error(
+      `${where}: an episode ended but its info has no 'final_observation' (the vector env must autoreset in 'same-step' mode)`,
+    );
   }
   return info.final_observation as Obs;
 }

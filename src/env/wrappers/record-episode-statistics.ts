@@ -66,7 +66,9 @@ export class RecordEpisodeStatistics<Obs, Act> extends Wrapper<Obs, Act> {
     this.episodeLength += 1;
     if (!result.terminated && !result.truncated) return result;
     if (this.statsKey in result.info) {
-      throw new Error(`RecordEpisodeStatistics: info already has a '${this.statsKey}' key; set statsKey to another name`);
+      throw new Error(
+        `RecordEpisodeStatistics: info already has a '${this.statsKey}' key; set statsKey to another name`,
+      );
     }
     const origin = this.timeOrigin === 'creation' ? this.createdAt : this.episodeStart;
     const stats: EpisodeStatistics = {

@@ -32,6 +32,7 @@ export class Wrapper<Obs = unknown, Act = unknown, WObs = Obs, WAct = Act> imple
 
   /** The outermost wrapper (or the env itself) down the chain that has `name` as an own or class member. */
   getWrapperAttr(name: string): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk down the chain starts here
     let cur: unknown = this;
     while (cur !== null && typeof cur === 'object') {
       if (name in cur) return (cur as Record<string, unknown>)[name];

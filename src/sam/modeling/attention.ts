@@ -20,14 +20,22 @@ export interface AttentionParams {
 
 export function attentionParams(params: ParamStore, prefix: string, heads: number): AttentionParams {
   const q = params.linear(`${prefix}.q_proj`);
-  return { q, k: params.linear(`${prefix}.k_proj`), v: params.linear(`${prefix}.v_proj`), out: params.linear(`${prefix}.out_proj`), heads, inner: q.w.shape[1] };
+  return {
+    q,
+    k: params.linear(`${prefix}.k_proj`),
+    v: params.linear(`${prefix}.v_proj`),
+    out: params.linear(`${prefix}.out_proj`),
+    heads,
+    inner: q.w.shape[1],
+  };
 }
 
 /** Queries q [Nq, D] attend to keys k [Nk, D] with values v [Nk, D]; returns [Nq, D]. */
 export function attention(p: AttentionParams, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
   const dh = p.inner / p.heads;
   // [N, inner] -> [heads, N, dh]
-  const perHead = (x: tf.Tensor2D, l: LinearParams) => linear(x, l.w, l.b).reshape([x.shape[0], p.heads, dh]).transpose([1, 0, 2]) as tf.Tensor3D;
+  const perHead = (x: tf.Tensor2D, l: LinearParams) =>
+    linear(x, l.w, l.b).reshape([x.shape[0], p.heads, dh]).transpose([1, 0, 2]) as tf.Tensor3D;
   const qh = perHead(q, p.q);
   const kh = perHead(k, p.k).transpose([0, 2, 1]) as tf.Tensor3D;
   const vh = perHead(v, p.v);

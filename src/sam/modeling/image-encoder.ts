@@ -8,7 +8,13 @@ import { ImageEncoderConfig } from '../config';
 import { conv2d } from '../../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
 import { tokenSideMatMul } from '../../tfjs-ops/gemm';
-import { keepPacked, packedMatMul, packedMatMulPreferred, packMatrix, type PackedMatrix } from '../../tfjs-ops/packed-matmul';
+import {
+  keepPacked,
+  packedMatMul,
+  packedMatMulPreferred,
+  packMatrix,
+  type PackedMatrix,
+} from '../../tfjs-ops/packed-matmul';
 import { relPosAttention, type RelPosTables } from '../../tfjs-ops/attention';
 import { packConvFilter, packedConv2dSame, type PackedConvFilter } from '../../tfjs-ops/packed-conv2d';
 import { relPosSoftmax } from '../../tfjs-ops/softmax';
@@ -45,7 +51,10 @@ function expandRelPos(relPos: tf.Tensor2D, size: number): tf.Tensor3D {
   const onehot = new Float32Array(size * size * rows);
   for (let q = 0; q < size; q++) for (let k = 0; k < size; k++) onehot[(q * size + k) * rows + q - k + size - 1] = 1;
   const dim = relPos.shape[1];
-  return tf.matMul(tf.tensor2d(onehot, [size * size, rows]), relPos).reshape([size, size, dim]).transpose([0, 2, 1]) as tf.Tensor3D;
+  return tf
+    .matMul(tf.tensor2d(onehot, [size * size, rows]), relPos)
+    .reshape([size, size, dim])
+    .transpose([0, 2, 1]) as tf.Tensor3D;
 }
 
 /**
@@ -57,7 +66,13 @@ function splitQkv(params: ParamStore, prefix: string, dim: number): [LinearParam
   const hasBias = params.has(`${prefix}.bias`);
   const part = (s: number): LinearParams => ({
     // PyTorch's weight is [3C, C]: rows s*C .. (s+1)*C are part s.
-    w: params.own(() => params.temp(`${prefix}.weight`).slice([s * dim, 0], [dim, dim]).transpose() as tf.Tensor2D),
+    w: params.own(
+      () =>
+        params
+          .temp(`${prefix}.weight`)
+          .slice([s * dim, 0], [dim, dim])
+          .transpose() as tf.Tensor2D,
+    ),
     b: hasBias ? params.own(() => params.temp(`${prefix}.bias`).slice([s * dim], [dim]) as tf.Tensor1D) : null,
   });
   return [part(0), part(1), part(2)];
@@ -97,7 +112,9 @@ export class ImageEncoder {
           .reshape([c.patchSize * c.patchSize * c.inChans, c.embedDim]) as tf.Tensor2D,
     );
     this.patchB = params.tensor(`${prefix}.patch_embed.proj.bias`) as tf.Tensor1D;
-    this.posEmbed = c.useAbsPos ? params.own(() => params.temp(`${prefix}.pos_embed`).reshape([this.gridSize, this.gridSize, c.embedDim])) : null;
+    this.posEmbed = c.useAbsPos
+      ? params.own(() => params.temp(`${prefix}.pos_embed`).reshape([this.gridSize, this.gridSize, c.embedDim]))
+      : null;
     for (let i = 0; i < c.depth; i++) {
       const b = `${prefix}.blocks.${i}`;
       const windowSize = c.globalAttnIndexes.includes(i) ? 0 : c.windowSize;
@@ -109,13 +126,24 @@ export class ImageEncoder {
         proj: params.linear(`${b}.attn.proj`),
         lin1: params.linear(`${b}.mlp.lin1`),
         lin2: params.linear(`${b}.mlp.lin2`),
-        relHT: c.useRelPos ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_h`) as tf.Tensor2D, attnSize)) : null,
-        relWT: c.useRelPos ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_w`) as tf.Tensor2D, attnSize)) : null,
-        relPos: c.useRelPos ? { h: params.tensor(`${b}.attn.rel_pos_h`) as tf.Tensor2D, w: params.tensor(`${b}.attn.rel_pos_w`) as tf.Tensor2D } : null,
+        relHT: c.useRelPos
+          ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_h`) as tf.Tensor2D, attnSize))
+          : null,
+        relWT: c.useRelPos
+          ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_w`) as tf.Tensor2D, attnSize))
+          : null,
+        relPos: c.useRelPos
+          ? {
+              h: params.tensor(`${b}.attn.rel_pos_h`) as tf.Tensor2D,
+              w: params.tensor(`${b}.attn.rel_pos_w`) as tf.Tensor2D,
+            }
+          : null,
         windowSize,
       });
     }
-    this.neckConv1 = params.own(() => params.temp(`${prefix}.neck.0.weight`).reshape([c.outChans, c.embedDim]).transpose() as tf.Tensor2D);
+    this.neckConv1 = params.own(
+      () => params.temp(`${prefix}.neck.0.weight`).reshape([c.outChans, c.embedDim]).transpose() as tf.Tensor2D,
+    );
     this.neckNorm1 = params.norm(`${prefix}.neck.1`);
     this.neckConv2 = params.convFilter(`${prefix}.neck.2.weight`);
     this.neckNorm2 = params.norm(`${prefix}.neck.3`);
@@ -160,7 +188,10 @@ export class ImageEncoder {
     return tf.tidy(() => {
       const { patchSize: p, inChans, embedDim } = this.config;
       const g = this.gridSize;
-      const patches = input.reshape([g, p, g, p, inChans]).transpose([0, 2, 1, 3, 4]).reshape([g * g, p * p * inChans]);
+      const patches = input
+        .reshape([g, p, g, p, inChans])
+        .transpose([0, 2, 1, 3, 4])
+        .reshape([g * g, p * p * inChans]);
       return this.linear(patches, this.patchW, this.patchB).reshape([g, g, embedDim]) as tf.Tensor3D;
     });
   }
@@ -204,10 +235,18 @@ export class ImageEncoder {
         // Zero padding after the norm, and no attention mask: exactly the reference's behaviour.
         padH = (ws - (h % ws)) % ws;
         padW = (ws - (w % ws)) % ws;
-        if (padH > 0 || padW > 0) y = tf.pad(y, [[0, padH], [0, padW], [0, 0]]);
+        if (padH > 0 || padW > 0)
+          y = tf.pad(y, [
+            [0, padH],
+            [0, padW],
+            [0, 0],
+          ]);
         const nh = (h + padH) / ws;
         const nw = (w + padW) / ws;
-        windows = y.reshape([nh, ws, nw, ws, c]).transpose([0, 2, 1, 3, 4]).reshape([nh * nw, ws, ws, c]);
+        windows = y
+          .reshape([nh, ws, nw, ws, c])
+          .transpose([0, 2, 1, 3, 4])
+          .reshape([nh * nw, ws, ws, c]);
       } else {
         windows = y.expandDims(0) as tf.Tensor4D;
       }
@@ -218,13 +257,19 @@ export class ImageEncoder {
         const ws = p.windowSize;
         const nh = (h + padH) / ws;
         const nw = (w + padW) / ws;
-        attended = attended.reshape([nh, nw, ws, ws, c]).transpose([0, 2, 1, 3, 4]).reshape([h + padH, w + padW, c]);
+        attended = attended
+          .reshape([nh, nw, ws, ws, c])
+          .transpose([0, 2, 1, 3, 4])
+          .reshape([h + padH, w + padW, c]);
         if (padH > 0 || padW > 0) attended = attended.slice([0, 0, 0], [h, w, c]);
       } else {
         attended = attended.reshape([h, w, c]);
       }
       const x1 = x.add(this.linear(attended, p.proj.w, p.proj.b));
-      const hidden = gelu(this.linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b), this.differentiable);
+      const hidden = gelu(
+        this.linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b),
+        this.differentiable,
+      );
       return x1.add(this.linear(hidden, p.lin2.w, p.lin2.b)) as tf.Tensor3D;
     });
   }
@@ -243,7 +288,11 @@ export class ImageEncoder {
     const x2 = x.reshape([nb * n, c]);
     const [q2, k2, v2] = p.qkv.map((lin) => this.linear(x2, lin.w, lin.b)) as tf.Tensor2D[];
     // [B*N, C] -> [B, heads, N, dh] -> B*heads items [N, dh]
-    const toHeads = (t: tf.Tensor2D) => t.reshape([nb, n, heads, dh]).transpose([0, 2, 1, 3]).reshape([nb * heads, n, dh]) as tf.Tensor3D;
+    const toHeads = (t: tf.Tensor2D) =>
+      t
+        .reshape([nb, n, heads, dh])
+        .transpose([0, 2, 1, 3])
+        .reshape([nb * heads, n, dh]) as tf.Tensor3D;
     const fused = relPosAttention(q2, k2, v2, p.relPos, { batches: nb, heads, kh: h, kw: w, scale }, d);
     if (fused) return fused.reshape([nb, h, w, c]);
     const q = toHeads(q2);
@@ -283,14 +332,22 @@ export class ImageEncoder {
         chunks.push(
           tf.tidy(() => {
             const qChunk = qsItems[i].slice([y0 * w, 0], [rows * w, dh]) as tf.Tensor2D;
-            const scores = small ? tokenSideMatMul(qChunk, kT as tf.Tensor2D, null, d) : (tf.matMul(qChunk, kT) as tf.Tensor2D);
+            const scores = small
+              ? tokenSideMatMul(qChunk, kT as tf.Tensor2D, null, d)
+              : (tf.matMul(qChunk, kT) as tf.Tensor2D);
             let probs: tf.Tensor2D | null = null;
             if (relHItems && relWItems) {
               const rh = relHItems[i].slice([y0, 0, 0], [rows, w, h]).reshape([rows * w, h]) as tf.Tensor2D;
               const rw = relWItems[i].slice([y0, 0, 0], [rows, w, w]).reshape([rows * w, w]) as tf.Tensor2D;
               probs =
                 relPosSoftmax(scores, rh, rw, d) ??
-                (tf.softmax(scores.reshape([rows, w, h, w]).add(rh.reshape([rows, w, h, 1])).add(rw.reshape([rows, w, 1, w])).reshape([rows * w, n])) as tf.Tensor2D);
+                (tf.softmax(
+                  scores
+                    .reshape([rows, w, h, w])
+                    .add(rh.reshape([rows, w, h, 1]))
+                    .add(rw.reshape([rows, w, 1, w]))
+                    .reshape([rows * w, n]),
+                ) as tf.Tensor2D);
             }
             const p = probs ?? (tf.softmax(scores) as tf.Tensor2D);
             return small ? tokenSideMatMul(p, vItems[i] as tf.Tensor2D, null, d) : tf.matMul(p, vItems[i]);

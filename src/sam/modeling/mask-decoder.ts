@@ -51,7 +51,11 @@ function subpixelToMasks(x: tf.Tensor2D, e: number, differentiable: boolean): tf
   if (differentiable || (backend !== 'wasm' && backend !== 'cpu')) {
     // Two steps of rank <= 6 (WebGL has no rank-7 transpose): the mask axis to the front, then
     // (ey, ex, dy1, dx1, dy2, dx2) -> (ey, dy1, dy2, ex, dx1, dx2) with ey merged into it.
-    return x.transpose().reshape([m * e, e, 2, 2, 2, 2]).transpose([0, 2, 4, 1, 3, 5]).reshape([m, 4 * e, 4 * e]) as tf.Tensor3D;
+    return x
+      .transpose()
+      .reshape([m * e, e, 2, 2, 2, 2])
+      .transpose([0, 2, 4, 1, 3, 5])
+      .reshape([m, 4 * e, 4 * e]) as tf.Tensor3D;
   }
   const src = x.dataSync();
   const side = 4 * e;
@@ -109,7 +113,9 @@ export class MaskDecoder {
     this.up1 = upscale(0);
     this.upNorm = params.norm(`${prefix}.output_upscaling.1`);
     this.up2 = upscale(3);
-    this.hyper = Array.from({ length: this.numMaskTokens }, (_, i) => params.mlp(`${prefix}.output_hypernetworks_mlps.${i}`, 3));
+    this.hyper = Array.from({ length: this.numMaskTokens }, (_, i) =>
+      params.mlp(`${prefix}.output_hypernetworks_mlps.${i}`, 3),
+    );
     this.iouHead = params.mlp(`${prefix}.iou_prediction_head`, config.iouHeadDepth);
     if (this.differentiable) {
       this.lowRank = null;
@@ -143,12 +149,17 @@ export class MaskDecoder {
       const dim = this.config.transformerDim;
       const tokens = tf.concat([this.outputTokens, sparse], 0) as tf.Tensor2D;
       // Heads read the IoU and mask tokens only; all rows when intermediates are inspected.
-      const { queries, keys: src, imageSide } = this.transformer.forward(tokens, keys, pe, intermediates ? undefined : this.numMaskTokens + 1);
+      const {
+        queries,
+        keys: src,
+        imageSide,
+      } = this.transformer.forward(tokens, keys, pe, intermediates ? undefined : this.numMaskTokens + 1);
       const base = keys instanceof tf.Tensor ? undefined : keys.upscaleBase;
       // The low-rank form costs sum_l HW x (h*T_l) x D' against HW x D x D' for the direct product:
       // a gain while the layers' h*T add up to less than D (fewer than ~10 clicks for SAM).
       const lowRankWidth = imageSide ? imageSide.reduce((w, t) => w + t.probs.shape[1], 0) : Infinity;
-      const up1 = imageSide && base && this.lowRank && lowRankWidth < dim ? upscaleLowRank(base, imageSide, this.lowRank) : null;
+      const up1 =
+        imageSide && base && this.lowRank && lowRankWidth < dim ? upscaleLowRank(base, imageSide, this.lowRank) : null;
       const first = multimaskOutput ? 1 : 0;
       const count = multimaskOutput ? this.numMaskTokens - 1 : 1;
 
@@ -161,7 +172,8 @@ export class MaskDecoder {
       const d = this.differentiable;
       const gamma = this.upNorm.gamma.mul(s) as tf.Tensor1D;
       const beta = this.upNorm.beta.mul(s) as tf.Tensor1D;
-      up = layerNormKernel(up, gamma, beta, 1e-6, d, 'scaled-gelu') ?? scaledGelu(layerNorm(up, gamma, beta, 1e-6, d), d);
+      up =
+        layerNormKernel(up, gamma, beta, 1e-6, d, 'scaled-gelu') ?? scaledGelu(layerNorm(up, gamma, beta, 1e-6, d), d);
       const w2 = this.up2.w.mul(0.5) as tf.Tensor2D;
       const b2 = this.up2.b.mul(s) as tf.Tensor1D;
       up = scaledGelu(gemmKernel(up as tf.Tensor2D, w2, b2, d) ?? linear(up, w2, b2), d).reshape([e * e * 16, dim / 8]);
@@ -170,7 +182,11 @@ export class MaskDecoder {
       const filters: tf.Tensor[] = [];
       for (let m = first; m < first + count; m++) filters.push(mlp(queries.slice([1 + m, 0], [1, dim]), this.hyper[m]));
       const filterMat = tf.concat(filters, 0).transpose().mul(s); // [D/8, count], with the last GELU's 1/sqrt2
-      const lowResLogits = subpixelToMasks(tf.matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D), e, this.differentiable);
+      const lowResLogits = subpixelToMasks(
+        tf.matMul(up as tf.Tensor2D, filterMat as tf.Tensor2D),
+        e,
+        this.differentiable,
+      );
 
       const iou = mlp(queries.slice([0, 0], [1, dim]), this.iouHead);
       const iouPredictions = iou.reshape([this.numMaskTokens]).slice([first], [count]) as tf.Tensor1D;
@@ -183,7 +199,11 @@ export class MaskDecoder {
           .reshape([e, e, 2, 2, 2, 2 * c8])
           .transpose([0, 2, 4, 1, 3, 5])
           .reshape([4 * e, 4 * e, c8]) as tf.Tensor3D;
-        intermediates({ transformerQueries: tf.keep(queries), transformerKeys: tf.keep(src), upscaledEmbedding: tf.keep(upscaledEmbedding) });
+        intermediates({
+          transformerQueries: tf.keep(queries),
+          transformerKeys: tf.keep(src),
+          upscaledEmbedding: tf.keep(upscaledEmbedding),
+        });
       }
       return { lowResLogits, iouPredictions };
     }) as unknown as DecoderOutput;

@@ -37,7 +37,10 @@ export function mlp(x: tf.Tensor, layers: LinearParams[]): tf.Tensor {
 /** Batched a [B, M, K] @ b [B, K, N] -> [B, M, N], using 2-D matMuls on wasm. */
 export function bmm(a: tf.Tensor3D, b: tf.Tensor3D, differentiable = false): tf.Tensor3D {
   if (!onWasm() || a.shape[0] === 1) {
-    if (a.shape[0] === 1) return tf.matMul(a.reshape([a.shape[1], a.shape[2]]) as tf.Tensor2D, b.reshape([b.shape[1], b.shape[2]]) as tf.Tensor2D).expandDims(0) as tf.Tensor3D;
+    if (a.shape[0] === 1)
+      return tf
+        .matMul(a.reshape([a.shape[1], a.shape[2]]) as tf.Tensor2D, b.reshape([b.shape[1], b.shape[2]]) as tf.Tensor2D)
+        .expandDims(0) as tf.Tensor3D;
     return tf.matMul(a, b);
   }
   const as = unstack0(a, differentiable) as tf.Tensor2D[];
@@ -46,7 +49,13 @@ export function bmm(a: tf.Tensor3D, b: tf.Tensor3D, differentiable = false): tf.
 }
 
 /** Layer norm over the last axis (biased variance, as torch.nn.LayerNorm). */
-export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, differentiable = true): tf.Tensor {
+export function layerNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps: number,
+  differentiable = true,
+): tf.Tensor {
   const fused = layerNormKernel(x, gamma, beta, eps, differentiable);
   if (fused) return fused;
   const { mean, variance } = tf.moments(x, -1, true);

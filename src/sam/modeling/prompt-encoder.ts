@@ -14,7 +14,10 @@ const NOT_A_POINT = 4;
 /** [B, H, W, C] -> [B, H/2, W/2, 4C] with patch channels ordered (dy, dx, c): a 2x2 stride-2 conv becomes a matMul. */
 function spaceToDepth2(x: tf.Tensor4D): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  return x.reshape([b, h / 2, 2, w / 2, 2, c]).transpose([0, 1, 3, 2, 4, 5]).reshape([b, h / 2, w / 2, 4 * c]) as tf.Tensor4D;
+  return x
+    .reshape([b, h / 2, 2, w / 2, 2, c])
+    .transpose([0, 1, 3, 2, 4, 5])
+    .reshape([b, h / 2, w / 2, 4 * c]) as tf.Tensor4D;
 }
 
 /** One prompt set in the model's input frame (after ResizeLongestSide), before the +0.5 shift. */
@@ -58,9 +61,16 @@ export class PromptEncoder {
     this.embedDim = config.embedDim;
     this.gaussian = params.tensor(`${prefix}.pe_layer.positional_encoding_gaussian_matrix`) as tf.Tensor2D;
     this.tokenTable = params.own(() =>
-      tf.concat([0, 1, 2, 3].map((i) => params.temp(`${prefix}.point_embeddings.${i}.weight`)).concat(params.temp(`${prefix}.not_a_point_embed.weight`)), 0),
+      tf.concat(
+        [0, 1, 2, 3]
+          .map((i) => params.temp(`${prefix}.point_embeddings.${i}.weight`))
+          .concat(params.temp(`${prefix}.not_a_point_embed.weight`)),
+        0,
+      ),
     ) as tf.Tensor2D;
-    this.noMaskEmbed = params.own(() => params.temp(`${prefix}.no_mask_embed.weight`).reshape([config.embedDim])) as tf.Tensor1D;
+    this.noMaskEmbed = params.own(() =>
+      params.temp(`${prefix}.no_mask_embed.weight`).reshape([config.embedDim]),
+    ) as tf.Tensor1D;
     const patchConv = (i: number): LinearParams => {
       const w = params.own(() => {
         const t = params.temp(`${prefix}.mask_downscaling.${i}.weight`); // [out, in, kh, kw]
@@ -108,7 +118,8 @@ export class PromptEncoder {
   embedSparse(prompts: ModelPrompt[]): tf.Tensor3D {
     const t = PromptEncoder.numSparseTokens(prompts[0]);
     for (const p of prompts) {
-      if (PromptEncoder.numSparseTokens(p) !== t) throw new Error('embedSparse: prompt sets in a batch must have the same number of tokens');
+      if (PromptEncoder.numSparseTokens(p) !== t)
+        throw new Error('embedSparse: prompt sets in a batch must have the same number of tokens');
     }
     const d = this.embedDim;
     const b = prompts.length;
@@ -145,7 +156,10 @@ export class PromptEncoder {
     return tf.tidy(() => {
       const pe = this.fourier(tf.tensor2d(coords, [b * t, 2]));
       const rows = tf.matMul(tf.tensor2d(onehot, [b * t, 5]), this.tokenTable);
-      return pe.mul(tf.tensor2d(keepPe, [b * t, 1])).add(rows).reshape([b, t, d]) as tf.Tensor3D;
+      return pe
+        .mul(tf.tensor2d(keepPe, [b * t, 1]))
+        .add(rows)
+        .reshape([b, t, d]) as tf.Tensor3D;
     });
   }
 

@@ -43,10 +43,17 @@ export class SamModel {
     try {
       this.gridSize = embeddingGridSize(config);
       this.imageEncoder = new ImageEncoder(config.imageEncoder, this.params);
-      this.promptEncoder = new PromptEncoder(config.promptEncoder, config.imageEncoder.imgSize, this.gridSize, this.params);
+      this.promptEncoder = new PromptEncoder(
+        config.promptEncoder,
+        config.imageEncoder.imgSize,
+        this.gridSize,
+        this.params,
+      );
       this.maskDecoder = new MaskDecoder(config.maskDecoder, this.params);
       const d = config.maskDecoder.transformerDim;
-      this.densePeFlat = this.params.own(() => this.promptEncoder.densePe.reshape([this.gridSize * this.gridSize, d])) as tf.Tensor2D;
+      this.densePeFlat = this.params.own(() =>
+        this.promptEncoder.densePe.reshape([this.gridSize * this.gridSize, d]),
+      ) as tf.Tensor2D;
     } catch (err) {
       this.params.dispose();
       throw err;
@@ -57,7 +64,11 @@ export class SamModel {
    * Build a model from official-name weights. Every expected tensor must be present with the
    * expected shape; extra tensors are an error too (they usually mean a different architecture).
    */
-  static fromWeights(config: SamConfig, weights: RawWeights, options: { weightsId?: string; source?: string; allowExtra?: boolean } = {}): SamModel {
+  static fromWeights(
+    config: SamConfig,
+    weights: RawWeights,
+    options: { weightsId?: string; source?: string; allowExtra?: boolean } = {},
+  ): SamModel {
     validateSamConfig(config);
     const source = options.source ? `${options.source}: ` : '';
     const specs = samWeightSpecs(config);
@@ -77,7 +88,8 @@ export class SamModel {
       } else {
         // One NaN or Inf weight turns every mask into NaN (IoU 0) and poisons the embedding cache.
         const bad = firstNonFinite(w.data);
-        if (bad >= 0) problems.push(`tensor '${spec.name}' holds ${w.data[bad]} at element ${bad} (weights must be finite)`);
+        if (bad >= 0)
+          problems.push(`tensor '${spec.name}' holds ${w.data[bad]} at element ${bad} (weights must be finite)`);
       }
     }
     if (!options.allowExtra) {
@@ -100,7 +112,8 @@ export class SamModel {
     validateSamConfig(config);
     for (const spec of samWeightSpecs(config)) {
       const v = variables.get(spec.name);
-      if (!v || v.shape.join() !== spec.shape.join()) throw new Error(`SAM variables: '${spec.name}' must be [${spec.shape}], got ${v ? `[${v.shape}]` : 'nothing'}`);
+      if (!v || v.shape.join() !== spec.shape.join())
+        throw new Error(`SAM variables: '${spec.name}' must be [${spec.shape}], got ${v ? `[${v.shape}]` : 'nothing'}`);
     }
     return new SamModel(config, new Map(), 'training', variables);
   }
@@ -138,7 +151,14 @@ export class SamModel {
           outputs[reqIndex] = tf.tidy((): tf.TensorContainer => {
             const tokens = sparse.slice([row, 0, 0], [1, sparse.shape[1], sparse.shape[2]]).squeeze([0]) as tf.Tensor2D;
             const keys = this.decoderKeys(req);
-            const out = this.maskDecoder.decode(tokens, keys, this.densePeFlat, this.gridSize, req.multimaskOutput, intermediates && ((x) => intermediates(reqIndex, x)));
+            const out = this.maskDecoder.decode(
+              tokens,
+              keys,
+              this.densePeFlat,
+              this.gridSize,
+              req.multimaskOutput,
+              intermediates && ((x) => intermediates(reqIndex, x)),
+            );
             return { lowResLogits: out.lowResLogits, iouPredictions: out.iouPredictions };
           }) as unknown as DecoderOutput;
         });
@@ -158,7 +178,8 @@ export class SamModel {
   denseEmbedding(maskInput?: tf.Tensor2D | null): tf.Tensor3D {
     return tf.tidy(() => {
       const d = this.config.maskDecoder.transformerDim;
-      if (maskInput) return this.promptEncoder.embedMasks(maskInput.expandDims(0) as tf.Tensor3D).squeeze([0]) as tf.Tensor3D;
+      if (maskInput)
+        return this.promptEncoder.embedMasks(maskInput.expandDims(0) as tf.Tensor3D).squeeze([0]) as tf.Tensor3D;
       return tf.broadcastTo(this.promptEncoder.noMaskEmbed, [this.gridSize, this.gridSize, d]) as tf.Tensor3D;
     });
   }
@@ -169,7 +190,12 @@ export class SamModel {
     const flat = () => req.embedding.embedding.reshape([e * e, d]);
     if (this.params.differentiable) {
       // Training: no per-image cache (it would outlive the step's tensors).
-      return tf.tidy(() => (req.maskInput ? flat().add(this.denseEmbedding(req.maskInput).reshape([e * e, d])) : flat().add(this.promptEncoder.noMaskEmbed)) as tf.Tensor2D);
+      return tf.tidy(
+        () =>
+          (req.maskInput
+            ? flat().add(this.denseEmbedding(req.maskInput).reshape([e * e, d]))
+            : flat().add(this.promptEncoder.noMaskEmbed)) as tf.Tensor2D,
+      );
     }
     if (req.maskInput) {
       const l = 4 * e;

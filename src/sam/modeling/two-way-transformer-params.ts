@@ -23,7 +23,12 @@ export interface TwoWayTransformerParams<A> {
   normFinal: NormParams;
 }
 
-export function twoWayTransformerParams<A>(config: TwoWayTransformerConfig, params: ParamStore, prefix: string, attention: (prefix: string) => A): TwoWayTransformerParams<A> {
+export function twoWayTransformerParams<A>(
+  config: TwoWayTransformerConfig,
+  params: ParamStore,
+  prefix: string,
+  attention: (prefix: string) => A,
+): TwoWayTransformerParams<A> {
   const layers = Array.from({ length: config.depth }, (_, i) => {
     const l = `${prefix}.layers.${i}`;
     return {
@@ -38,5 +43,9 @@ export function twoWayTransformerParams<A>(config: TwoWayTransformerConfig, para
       imageToToken: attention(`${l}.cross_attn_image_to_token`),
     };
   });
-  return { layers, finalAttn: attention(`${prefix}.final_attn_token_to_image`), normFinal: params.norm(`${prefix}.norm_final_attn`) };
+  return {
+    layers,
+    finalAttn: attention(`${prefix}.final_attn_token_to_image`),
+    normFinal: params.norm(`${prefix}.norm_final_attn`),
+  };
 }

@@ -93,7 +93,10 @@ export class TwoWayTransformer {
     prefix: string,
   ) {
     this.differentiable = params.differentiable;
-    const folded = (p: string): AttentionParams => ({ ...attentionParams(params, p, config.numHeads), kWeightT: params.tensor(`${p}.k_proj.weight`) as tf.Tensor2D });
+    const folded = (p: string): AttentionParams => ({
+      ...attentionParams(params, p, config.numHeads),
+      kWeightT: params.tensor(`${p}.k_proj.weight`) as tf.Tensor2D,
+    });
     const tree = twoWayTransformerParams(config, params, prefix, folded);
     this.layers = tree.layers;
     this.finalAttn = tree.finalAttn;
@@ -157,7 +160,13 @@ export class TwoWayTransformer {
           ? this.tokenToImageProjected(p.tokenToImage, qTok, cache!.tokenToImageK, cache!.tokenToImageVT)
           : this.tokenToImage(p.tokenToImage, qTok, keysPe!, keys, keysT);
         queries = layerNorm(queries.add(toImage), p.norm2.gamma, p.norm2.beta, eps, this.differentiable) as tf.Tensor2D;
-        queries = layerNorm(queries.add(mlp(queries, [p.lin1, p.lin2])), p.norm3.gamma, p.norm3.beta, eps, this.differentiable) as tf.Tensor2D;
+        queries = layerNorm(
+          queries.add(mlp(queries, [p.lin1, p.lin2])),
+          p.norm3.gamma,
+          p.norm3.beta,
+          eps,
+          this.differentiable,
+        ) as tf.Tensor2D;
         const kTok = queries.add(tokens) as tf.Tensor2D;
         const toTokens = cached
           ? this.imageToTokenProjected(p.imageToToken, cache!.imageToTokenQ, kTok, queries)
@@ -177,8 +186,20 @@ export class TwoWayTransformer {
       const rows = outputRows ?? queries.shape[0];
       const d = queries.shape[1];
       const q = queries.slice([0, 0], [rows, d]) as tf.Tensor2D;
-      const attn = this.tokenToImage(this.finalAttn, q.add(tokens.slice([0, 0], [rows, d])) as tf.Tensor2D, keys.add(pe) as tf.Tensor2D, keys, keysT);
-      queries = layerNorm(q.add(attn), this.normFinal.gamma, this.normFinal.beta, eps, this.differentiable) as tf.Tensor2D;
+      const attn = this.tokenToImage(
+        this.finalAttn,
+        q.add(tokens.slice([0, 0], [rows, d])) as tf.Tensor2D,
+        keys.add(pe) as tf.Tensor2D,
+        keys,
+        keysT,
+      );
+      queries = layerNorm(
+        q.add(attn),
+        this.normFinal.gamma,
+        this.normFinal.beta,
+        eps,
+        this.differentiable,
+      ) as tf.Tensor2D;
       return { queries, keys, imageSide: imageSideComplete ? imageSide : null } as unknown as tf.TensorContainer;
     }) as unknown as { queries: tf.Tensor2D; keys: tf.Tensor2D; imageSide: ImageSideTerms[] | null };
   }
@@ -187,7 +208,13 @@ export class TwoWayTransformer {
    * Tokens [Tq, D] attend to the image: keys [HW, D] (with pe), values [HW, D], and optionally the
    * values transposed [D, HW].
    */
-  private tokenToImage(p: AttentionParams, q: tf.Tensor2D, imageKeys: tf.Tensor2D, imageValues: tf.Tensor2D, imageValuesT: tf.Tensor2D | null = null): tf.Tensor2D {
+  private tokenToImage(
+    p: AttentionParams,
+    q: tf.Tensor2D,
+    imageKeys: tf.Tensor2D,
+    imageValues: tf.Tensor2D,
+    imageValuesT: tf.Tensor2D | null = null,
+  ): tf.Tensor2D {
     const heads = p.heads;
     const dh = p.inner / heads;
     const qp = linear(q, p.q.w, p.q.b) as tf.Tensor2D; // [Tq, inner]
@@ -204,7 +231,12 @@ export class TwoWayTransformer {
   }
 
   /** Token-to-image attention with the image side already projected: k [HW, inner], v^T [inner, HW]. */
-  private tokenToImageProjected(p: AttentionParams, q: tf.Tensor2D, kImage: tf.Tensor2D, vImageT: tf.Tensor2D): tf.Tensor2D {
+  private tokenToImageProjected(
+    p: AttentionParams,
+    q: tf.Tensor2D,
+    kImage: tf.Tensor2D,
+    vImageT: tf.Tensor2D,
+  ): tf.Tensor2D {
     const dh = p.inner / p.heads;
     const d = this.differentiable;
     const qBlocks = blockDiagonal(linear(q, p.q.w, p.q.b) as tf.Tensor2D, p.heads).mul(1 / Math.sqrt(dh)); // [h*Tq, inner]
@@ -213,25 +245,41 @@ export class TwoWayTransformer {
     const probsT = softmaxAxis0(scoresT, d);
     const mixed = probsT
       ? (tokenSideMatMul(vImageT, probsT, null, d).transpose() as tf.Tensor2D)
-      : (tf.matMul(vImageT, tf.softmax(scoresT.transpose() as tf.Tensor2D) as tf.Tensor2D, false, true).transpose() as tf.Tensor2D);
+      : (tf
+          .matMul(vImageT, tf.softmax(scoresT.transpose() as tf.Tensor2D) as tf.Tensor2D, false, true)
+          .transpose() as tf.Tensor2D);
     const perHead = diagonalBlocks(mixed, p.heads); // [Tq, inner]
     return linear(perHead, p.out.w, p.out.b) as tf.Tensor2D;
   }
 
   /** Image-to-token attention with the image queries already projected: q [HW, inner]. */
-  private imageToTokenProjected(p: AttentionParams, qImage: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): ImageToTokenResult {
+  private imageToTokenProjected(
+    p: AttentionParams,
+    qImage: tf.Tensor2D,
+    k: tf.Tensor2D,
+    v: tf.Tensor2D,
+  ): ImageToTokenResult {
     const heads = p.heads;
     const dh = p.inner / heads;
     const t = k.shape[0];
-    const kBlocksT = blockDiagonal(linear(k, p.k.w, p.k.b) as tf.Tensor2D, heads).transpose().mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
+    const kBlocksT = blockDiagonal(linear(k, p.k.w, p.k.b) as tf.Tensor2D, heads)
+      .transpose()
+      .mul(1 / Math.sqrt(dh)) as tf.Tensor2D;
     const hw = qImage.shape[0];
-    const probs = tf.softmax(tokenSideMatMul(qImage, kBlocksT, null, this.differentiable).reshape([hw, heads, t])).reshape([hw, heads * t]) as tf.Tensor2D;
+    const probs = tf
+      .softmax(tokenSideMatMul(qImage, kBlocksT, null, this.differentiable).reshape([hw, heads, t]))
+      .reshape([hw, heads * t]) as tf.Tensor2D;
     const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w) as tf.Tensor2D; // [h*Tq, D]
     return { out: tokenSideMatMul(probs, valuesOut, p.out.b!, this.differentiable), probs, valuesOut };
   }
 
   /** The image [HW, D] (queries, with pe) attends to tokens: keys [Tq, D] (with pe), values [Tq, D]. */
-  private imageToToken(p: AttentionParams, imageQueries: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D): ImageToTokenResult {
+  private imageToToken(
+    p: AttentionParams,
+    imageQueries: tf.Tensor2D,
+    k: tf.Tensor2D,
+    v: tf.Tensor2D,
+  ): ImageToTokenResult {
     const heads = p.heads;
     const dh = p.inner / heads;
     const t = k.shape[0];
@@ -240,7 +288,12 @@ export class TwoWayTransformer {
     const folded = tf.matMul(p.q.w, kBlocksT).mul(scale) as tf.Tensor2D; // [D, h*Tq]
     const biasRow = tf.matMul(p.q.b!.expandDims(0) as tf.Tensor2D, kBlocksT).mul(scale); // [1, h*Tq]
     const hw = imageQueries.shape[0];
-    const scores = tokenSideMatMul(imageQueries, folded, biasRow.reshape([-1]) as tf.Tensor1D, this.differentiable).reshape([hw, heads, t]);
+    const scores = tokenSideMatMul(
+      imageQueries,
+      folded,
+      biasRow.reshape([-1]) as tf.Tensor1D,
+      this.differentiable,
+    ).reshape([hw, heads, t]);
     const probs = tf.softmax(scores).reshape([hw, heads * t]) as tf.Tensor2D;
     const valuesOut = tf.matMul(blockDiagonal(linear(v, p.v.w, p.v.b) as tf.Tensor2D, heads), p.out.w) as tf.Tensor2D; // [h*Tq, D]
     return { out: tokenSideMatMul(probs, valuesOut, p.out.b!, this.differentiable), probs, valuesOut };

@@ -36,7 +36,11 @@ export interface UpscaleLowRankWeights {
  * @param w the product's weight [D, D'] and b its bias [D']
  * @param norms each layer's norm4 (gamma, beta) and image-to-token out_proj bias, in layer order
  */
-export function buildUpscaleLowRankWeights(w: tf.Tensor2D, b: tf.Tensor1D, norms: Array<{ gamma: tf.Tensor1D; beta: tf.Tensor1D; outBias: tf.Tensor1D }>): UpscaleLowRankWeights {
+export function buildUpscaleLowRankWeights(
+  w: tf.Tensor2D,
+  b: tf.Tensor1D,
+  norms: Array<{ gamma: tf.Tensor1D; beta: tf.Tensor1D; outBias: tf.Tensor1D }>,
+): UpscaleLowRankWeights {
   return tf.tidy(() => {
     const layers = norms.length;
     const a: tf.Tensor2D[] = new Array(layers);
@@ -63,7 +67,11 @@ export function upscaleBase(keys0: tf.Tensor2D, weights: UpscaleLowRankWeights):
 }
 
 /** src @ W + b from the per-image base and each layer's terms; null where the kernel is missing. */
-export function upscaleLowRank(base: tf.Tensor2D, terms: ImageSideTerms[], weights: UpscaleLowRankWeights): tf.Tensor2D | null {
+export function upscaleLowRank(
+  base: tf.Tensor2D,
+  terms: ImageSideTerms[],
+  weights: UpscaleLowRankWeights,
+): tf.Tensor2D | null {
   return tf.tidy(() => {
     let z: tf.Tensor2D | null = base;
     terms.forEach((t, l) => {

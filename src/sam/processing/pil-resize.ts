@@ -75,7 +75,9 @@ export function resizeBilinearPil(
   outH: number,
 ): Uint8Array {
   if (pixels.length !== width * height * channels) {
-    throw new Error(`resizeBilinearPil: expected ${width}x${height}x${channels} = ${width * height * channels} bytes, got ${pixels.length}`);
+    throw new Error(
+      `resizeBilinearPil: expected ${width}x${height}x${channels} = ${width * height * channels} bytes, got ${pixels.length}`,
+    );
   }
   if (!(outW > 0 && outH > 0)) throw new Error(`resizeBilinearPil: output size must be positive, got ${outW}x${outH}`);
   if (outW === width && outH === height) return pixels;

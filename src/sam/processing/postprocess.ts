@@ -40,7 +40,12 @@ function axisMatrix(lowRes: number, padded: number, kept: number, original: numb
 const cache = new Map<string, { ay: tf.Tensor2D; axT: tf.Tensor2D }>();
 const CACHE_SIZE = 8;
 
-function matrices(lowRes: number, imgSize: number, inputSize: ImageSizeHW, originalSize: ImageSizeHW): { ay: tf.Tensor2D; axT: tf.Tensor2D } {
+function matrices(
+  lowRes: number,
+  imgSize: number,
+  inputSize: ImageSizeHW,
+  originalSize: ImageSizeHW,
+): { ay: tf.Tensor2D; axT: tf.Tensor2D } {
   const key = `${lowRes}|${imgSize}|${inputSize.height}x${inputSize.width}|${originalSize.height}x${originalSize.width}`;
   let hit = cache.get(key);
   if (hit && !hit.ay.isDisposed) {
@@ -49,8 +54,14 @@ function matrices(lowRes: number, imgSize: number, inputSize: ImageSizeHW, origi
     return hit;
   }
   hit = tf.tidy(() => ({
-    ay: tf.keep(tf.tensor2d(axisMatrix(lowRes, imgSize, inputSize.height, originalSize.height), [originalSize.height, lowRes])),
-    axT: tf.keep(tf.tensor2d(axisMatrix(lowRes, imgSize, inputSize.width, originalSize.width), [originalSize.width, lowRes]).transpose() as tf.Tensor2D),
+    ay: tf.keep(
+      tf.tensor2d(axisMatrix(lowRes, imgSize, inputSize.height, originalSize.height), [originalSize.height, lowRes]),
+    ),
+    axT: tf.keep(
+      tf
+        .tensor2d(axisMatrix(lowRes, imgSize, inputSize.width, originalSize.width), [originalSize.width, lowRes])
+        .transpose() as tf.Tensor2D,
+    ),
   }));
   cache.set(key, hit);
   if (cache.size > CACHE_SIZE) {
@@ -61,7 +72,12 @@ function matrices(lowRes: number, imgSize: number, inputSize: ImageSizeHW, origi
   return hit;
 }
 
-export function postprocessMasks(lowResLogits: tf.Tensor3D, inputSize: ImageSizeHW, originalSize: ImageSizeHW, imgSize: number): tf.Tensor3D {
+export function postprocessMasks(
+  lowResLogits: tf.Tensor3D,
+  inputSize: ImageSizeHW,
+  originalSize: ImageSizeHW,
+  imgSize: number,
+): tf.Tensor3D {
   const [count, lowRes] = lowResLogits.shape;
   const { ay, axT } = matrices(lowRes, imgSize, inputSize, originalSize);
   return tf.tidy(() => {

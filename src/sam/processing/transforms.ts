@@ -34,7 +34,11 @@ export function applyBoxes(boxesXYXY: ArrayLike<number>, original: ImageSizeHW, 
 }
 
 /** Resize an RGB uint8 image (HWC) so its longest side is `target`, as the reference does (PIL bilinear). */
-export function resizeImageLongestSide(rgb: Uint8Array, size: ImageSizeHW, target: number): { pixels: Uint8Array; size: ImageSizeHW } {
+export function resizeImageLongestSide(
+  rgb: Uint8Array,
+  size: ImageSizeHW,
+  target: number,
+): { pixels: Uint8Array; size: ImageSizeHW } {
   const out = resizeLongestSideSize(size, target);
   return { pixels: resizeBilinearPil(rgb, size.width, size.height, 3, out.width, out.height), size: out };
 }
@@ -59,7 +63,8 @@ export function normalizeAndPad(
   // A pixel is one of 256 values per channel: normalise each once (float32 steps, as the
   // reference's tensor arithmetic) and look them up.
   const lut = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = Math.fround(Math.fround(v - mean[c]) / std[c]);
+  for (let c = 0; c < 3; c++)
+    for (let v = 0; v < 256; v++) lut[c * 256 + v] = Math.fround(Math.fround(v - mean[c]) / std[c]);
   const rowLength = size.width * 3;
   for (let y = 0; y < size.height; y++) {
     const i0 = y * rowLength;

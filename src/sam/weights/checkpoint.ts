@@ -42,7 +42,8 @@ export function inferSamPreset(record: TensorRecord): SamPresetName | null {
   let depth = 0;
   while (record.has(`image_encoder.blocks.${depth}.norm1.weight`)) depth++;
   for (const [name, preset] of Object.entries(SAM_PRESETS)) {
-    if (preset.imageEncoder.embedDim === patch.shape[0] && preset.imageEncoder.depth === depth) return name as SamPresetName;
+    if (preset.imageEncoder.embedDim === patch.shape[0] && preset.imageEncoder.depth === depth)
+      return name as SamPresetName;
   }
   return null;
 }

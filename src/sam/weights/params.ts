@@ -95,7 +95,10 @@ export class ParamStore {
   }
 
   norm(prefix: string): NormParams {
-    return { gamma: this.tensor(`${prefix}.weight`) as tf.Tensor1D, beta: this.tensor(`${prefix}.bias`) as tf.Tensor1D };
+    return {
+      gamma: this.tensor(`${prefix}.weight`) as tf.Tensor1D,
+      beta: this.tensor(`${prefix}.bias`) as tf.Tensor1D,
+    };
   }
 
   /** Conv2d weight [out, in, kh, kw] -> tfjs filter [kh, kw, in, out]. */

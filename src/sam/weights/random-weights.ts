@@ -14,7 +14,8 @@ export function randomSamWeights(config: SamConfig, seed = 0): RawWeights {
   for (const { name, shape } of samWeightSpecs(config)) {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
-    const isNorm = /(norm\d?|norm_final_attn|neck\.[13]|mask_downscaling\.[14]|output_upscaling\.1)\.(weight|bias)$/.test(name);
+    const isNorm =
+      /(norm\d?|norm_final_attn|neck\.[13]|mask_downscaling\.[14]|output_upscaling\.1)\.(weight|bias)$/.test(name);
     if (isNorm) {
       data.fill(name.endsWith('.weight') ? 1 : 0);
     } else if (name.endsWith('.bias')) {
@@ -24,7 +25,10 @@ export function randomSamWeights(config: SamConfig, seed = 0): RawWeights {
     } else {
       // fan_in: product of all but the first dim (ConvTranspose2d stores [in, out, kh, kw]: use in).
       const fanIn = name.includes('output_upscaling') ? shape[0] : shape.length > 1 ? n / shape[0] : shape[0];
-      const bound = name.endsWith('pos_embed') || name.includes('rel_pos') || name.includes('embed') || name.includes('token') ? 0.02 : 1 / Math.sqrt(fanIn);
+      const bound =
+        name.endsWith('pos_embed') || name.includes('rel_pos') || name.includes('embed') || name.includes('token')
+          ? 0.02
+          : 1 / Math.sqrt(fanIn);
       for (let i = 0; i < n; i++) data[i] = rng.uniform(-bound, bound);
     }
     out.set(name, { shape, data });

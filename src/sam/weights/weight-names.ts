@@ -35,7 +35,9 @@ interface NameRule {
 function compile(template: string): RegExp {
   const pattern = template
     .split(/(\{i\}|\{wb\})/)
-    .map((part) => (part === '{i}' ? '(\\d+)' : part === '{wb}' ? '(weight|bias)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((part) =>
+      part === '{i}' ? '(\\d+)' : part === '{wb}' ? '(weight|bias)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('');
   return new RegExp(`^${pattern}$`);
 }
@@ -84,7 +86,10 @@ function buildRules(): NameRule[] {
   const projections = ['q_proj', 'k_proj', 'v_proj', 'out_proj'];
   for (const attn of ['self_attn', 'cross_attn_token_to_image', 'cross_attn_image_to_token']) {
     for (const p of projections) {
-      add(`mask_decoder.transformer.layers.{i}.${attn}.${p}.{wb}`, `mask_decoder.transformer.layers.{i}.${attn}.${p}.{wb}`);
+      add(
+        `mask_decoder.transformer.layers.{i}.${attn}.${p}.{wb}`,
+        `mask_decoder.transformer.layers.{i}.${attn}.${p}.{wb}`,
+      );
     }
   }
   for (const lin of ['lin1', 'lin2']) {
@@ -94,7 +99,10 @@ function buildRules(): NameRule[] {
     add(`mask_decoder.transformer.layers.{i}.norm${k}.{wb}`, `mask_decoder.transformer.layers.{i}.layer_norm${k}.{wb}`);
   }
   for (const p of projections) {
-    add(`mask_decoder.transformer.final_attn_token_to_image.${p}.{wb}`, `mask_decoder.transformer.final_attn_token_to_image.${p}.{wb}`);
+    add(
+      `mask_decoder.transformer.final_attn_token_to_image.${p}.{wb}`,
+      `mask_decoder.transformer.final_attn_token_to_image.${p}.{wb}`,
+    );
   }
   add('mask_decoder.transformer.norm_final_attn.{wb}', 'mask_decoder.transformer.layer_norm_final_attn.{wb}');
   add('mask_decoder.output_upscaling.0.{wb}', 'mask_decoder.upscale_conv1.{wb}');
@@ -148,7 +156,10 @@ function unknownNamingError(names: string[]): Error {
   const notHf = names.filter((n) => !isHfName(n));
   const culprits = notOfficial.length <= notHf.length ? notOfficial : notHf;
   const convention = notOfficial.length <= notHf.length ? 'official segment-anything' : 'Hugging Face SamModel';
-  const shown = culprits.slice(0, 5).map((n) => `'${n}'`).join(', ');
+  const shown = culprits
+    .slice(0, 5)
+    .map((n) => `'${n}'`)
+    .join(', ');
   return new Error(
     `cannot map checkpoint tensor names onto SAM modules: closest convention is ${convention}, but ` +
       `${culprits.length} tensor(s) are not SAM weights in it: ${shown}${culprits.length > 5 ? ', ...' : ''}`,
@@ -203,7 +214,8 @@ function hfToOfficial(name: string, depths: Map<string, number>): string {
 }
 
 function sameTensor(a: NamedTensor, b: NamedTensor): boolean {
-  if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) return false;
+  if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
+    return false;
   const x = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
   const y = new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength);
   return x.length === y.length && x.every((v, i) => v === y[i]);
@@ -230,7 +242,9 @@ export function toOfficialNames(record: TensorRecord): TensorRecord {
   const tied = record.get(HF_TIED_PE);
   const shared = record.get(HF_SHARED_PE);
   if (tied !== undefined && shared !== undefined && !sameTensor(tied, shared)) {
-    throw new Error(`'${HF_TIED_PE}' differs from '${HF_SHARED_PE}'; SamModel ties them, so the checkpoint is inconsistent`);
+    throw new Error(
+      `'${HF_TIED_PE}' differs from '${HF_SHARED_PE}'; SamModel ties them, so the checkpoint is inconsistent`,
+    );
   }
   const depths = mlpDepths(names, 'huggingface');
   for (const [name, tensor] of record) {

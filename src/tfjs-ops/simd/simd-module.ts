@@ -14,17 +14,77 @@ import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-wasm
 export interface SimdKernels {
   /** act: 1 exact GELU, 2 the scaled form z + z*erf(z). y may equal x. */
   gelu(x: number, y: number, n: number, act: number): void;
-  layer_norm(x: number, gamma: number, beta: number, y: number, yT: number, stats: number, rows: number, c: number, eps: number, act: number): void;
+  layer_norm(
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    yT: number,
+    stats: number,
+    rows: number,
+    c: number,
+    eps: number,
+    act: number,
+  ): void;
   rel_pos_softmax(src: number, dst: number, relH: number, relW: number, rows: number, kh: number, kw: number): void;
   softmax_axis0(src: number, dst: number, rows: number, cols: number): void;
   gemm(a: number, b: number, bias: number, c: number, m: number, k: number, n: number): void;
-  norm_affine_step(z: number, g: number, stats: number, c: number, s: number, d: number, out: number, rows: number, n: number): void;
+  norm_affine_step(
+    z: number,
+    g: number,
+    stats: number,
+    c: number,
+    s: number,
+    d: number,
+    out: number,
+    rows: number,
+    n: number,
+  ): void;
   pack_b(b: number, k: number, n: number, ldb: number, bTransposed: number, scale: number, panels: number): void;
-  gemm_packed(a: number, lda: number, panels: number, bias8: number, c: number, ldc: number, m: number, k: number, n: number, work: number): void;
+  gemm_packed(
+    a: number,
+    lda: number,
+    panels: number,
+    bias8: number,
+    c: number,
+    ldc: number,
+    m: number,
+    k: number,
+    n: number,
+    work: number,
+  ): void;
   packed_gemm_work_floats(): number;
-  attention(q: number, k: number, v: number, ld: number, tableH: number, tableW: number, out: number, batches: number, heads: number, n: number, dh: number, kh: number, kw: number, scale: number, work: number): void;
+  attention(
+    q: number,
+    k: number,
+    v: number,
+    ld: number,
+    tableH: number,
+    tableW: number,
+    out: number,
+    batches: number,
+    heads: number,
+    n: number,
+    dh: number,
+    kh: number,
+    kw: number,
+    scale: number,
+    work: number,
+  ): void;
   attention_work_floats(n: number, dh: number, kh: number, kw: number): number;
-  conv2d_same(x: number, h: number, w: number, c: number, kh: number, kw: number, panels: number, bias8: number, out: number, n: number, work: number): void;
+  conv2d_same(
+    x: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    panels: number,
+    bias8: number,
+    out: number,
+    n: number,
+    work: number,
+  ): void;
   conv_work_floats(k: number): number;
 }
 
@@ -62,7 +122,8 @@ export async function loadSimdKernels(options: { build?: 'relaxed' | 'plain' } =
   if (loaded?.memory === memory && (options.build === undefined || loaded.relaxed !== wantPlain)) return true;
   const env = typeof process !== 'undefined' ? process.env : undefined;
   if (env?.ALIGNSAM_SIMD_KERNELS === '0') return false;
-  const relaxedBytes = wantPlain || env?.ALIGNSAM_RELAXED_SIMD === '0' ? null : moduleBytes(KERNELS_RELAXED_WASM_BASE64);
+  const relaxedBytes =
+    wantPlain || env?.ALIGNSAM_RELAXED_SIMD === '0' ? null : moduleBytes(KERNELS_RELAXED_WASM_BASE64);
   const relaxed = relaxedBytes !== null && WebAssembly.validate(relaxedBytes);
   const bytes = relaxed ? relaxedBytes : moduleBytes(KERNELS_WASM_BASE64);
   if (!WebAssembly.validate(bytes)) return false; // an engine without wasm SIMD

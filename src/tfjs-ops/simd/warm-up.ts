@@ -35,7 +35,13 @@ export function warmUpSimdKernels(): void {
       relPosSoftmax(tf.matMul(a, b.slice([0, 0], [256, 16])), a.slice([0, 0], [64, 4]), a.slice([0, 4], [64, 4]));
       const tokens = a.slice([0, 0], [64, 32]) as tf.Tensor2D;
       const table = a.slice([0, 0], [15, 16]) as tf.Tensor2D;
-      relPosAttention(tokens, tokens, tokens, { h: table, w: table }, { batches: 1, heads: 2, kh: 8, kw: 8, scale: 0.25 });
+      relPosAttention(
+        tokens,
+        tokens,
+        tokens,
+        { h: table, w: table },
+        { batches: 1, heads: 2, kh: 8, kw: 8, scale: 0.25 },
+      );
       const filter = packConvFilter(b.slice([0, 0], [9 * 16, 16]).reshape([3, 3, 16, 16]) as tf.Tensor4D);
       if (filter) {
         packedConv2dSame(tokens.reshape([8, 8, 32]).slice([0, 0, 0], [8, 8, 16]) as tf.Tensor3D, filter);

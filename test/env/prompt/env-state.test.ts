@@ -7,7 +7,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../../../src/backend';
-import { promptEnvStatesFromRecord, promptEnvStatesToRecord, type PromptEnvState } from '../../../src/env/prompt/prompt-env-state';
+import {
+  promptEnvStatesFromRecord,
+  promptEnvStatesToRecord,
+  type PromptEnvState,
+} from '../../../src/env/prompt/prompt-env-state';
 import type { PromptObservation } from '../../../src/env/prompt/observation';
 import { SamPromptVectorEnv } from '../../../src/env/prompt/sam-prompt-vector-env';
 import { SamPromptWorkerVectorEnv } from '../../../src/env/prompt/sam-prompt-worker-env';
@@ -34,7 +38,14 @@ const DATA = { seed: 4, length: 5, imageSize: [64, 48] as [number, number] };
 const COMMON = { labelSource: 'agent' as const, gridSize: 4, horizon: 3, initialPrompts: 'ground-truth' as const };
 
 function localEnv(cache = new EmbeddingCache(sam)): SamPromptVectorEnv {
-  return new SamPromptVectorEnv({ numEnvs: 3, seed: 9, dataset: new SyntheticDataset(DATA), embeddings: cache, autoresetMode: 'same-step', ...COMMON });
+  return new SamPromptVectorEnv({
+    numEnvs: 3,
+    seed: 9,
+    dataset: new SyntheticDataset(DATA),
+    embeddings: cache,
+    autoresetMode: 'same-step',
+    ...COMMON,
+  });
 }
 
 /** Step k of a fixed script: env i clicks its (k + i)-th allowed action. */
@@ -46,15 +57,31 @@ function actionsFor(observations: readonly PromptObservation[], k: number): numb
 }
 
 /** What an agent sees of a step, as plain arrays. */
-function seen(r: { observations: PromptObservation[]; rewards?: ArrayLike<number>; infos?: VectorStepResult<PromptObservation>['infos'] }) {
+function seen(r: {
+  observations: PromptObservation[];
+  rewards?: ArrayLike<number>;
+  infos?: VectorStepResult<PromptObservation>['infos'];
+}) {
   return {
-    observations: r.observations.map((o) => ({ key: o.embedding.key, maskProbs: Array.from(o.maskProbs), pos: Array.from(o.clicksPositive), neg: Array.from(o.clicksNegative), mask: Array.from(o.actionMask), t: o.stepFraction })),
+    observations: r.observations.map((o) => ({
+      key: o.embedding.key,
+      maskProbs: Array.from(o.maskProbs),
+      pos: Array.from(o.clicksPositive),
+      neg: Array.from(o.clicksNegative),
+      mask: Array.from(o.actionMask),
+      t: o.stepFraction,
+    })),
     rewards: r.rewards ? Array.from(r.rewards) : null,
     samples: r.infos ? r.infos.map((i) => i.sample_index) : null,
   };
 }
 
-async function run(env: { step(a: number[]): Promise<VectorStepResult<PromptObservation>> }, first: PromptObservation[], from: number, steps: number) {
+async function run(
+  env: { step(a: number[]): Promise<VectorStepResult<PromptObservation>> },
+  first: PromptObservation[],
+  from: number,
+  steps: number,
+) {
   let obs = first;
   const out = [];
   for (let k = from; k < from + steps; k++) {
@@ -102,15 +129,23 @@ test('a state that does not fit is refused by file and field before any env chan
   const b = localEnv();
   const bObs = (await b.reset({ seed: 9 })).observations;
   const bad = good.map((s, i) => (i === 2 ? { ...s, episode: { ...s.episode!, t: 7 } } : s));
-  await expect(b.setState(bad, 'ckpt/run.json')).rejects.toThrow("ckpt/run.json: env 2: 'episode.t' must be an integer in [0, 3]");
-  const short = good.map((s, i) => (i === 1 ? { ...s, episode: { ...s.episode!, maskLogits: new Float32Array(5) } } : s));
-  await expect(b.setState(short, 'ckpt/run.json')).rejects.toThrow("ckpt/run.json: env 1: 'episode.maskLogits' must be a Float32Array of length");
+  await expect(b.setState(bad, 'ckpt/run.json')).rejects.toThrow(
+    "ckpt/run.json: env 2: 'episode.t' must be an integer in [0, 3]",
+  );
+  const short = good.map((s, i) =>
+    i === 1 ? { ...s, episode: { ...s.episode!, maskLogits: new Float32Array(5) } } : s,
+  );
+  await expect(b.setState(short, 'ckpt/run.json')).rejects.toThrow(
+    "ckpt/run.json: env 1: 'episode.maskLogits' must be a Float32Array of length",
+  );
   await expect(b.setState(good.slice(1), 'ckpt/run.json')).rejects.toThrow('ckpt/run.json: 2 env states for 3 envs');
   // b is where it was: it steps as a, which saw the same reset.
   expect(await run(b, bObs, 0, 2)).toEqual(await run(a, obs, 0, 2));
   const { record } = promptEnvStatesToRecord(good);
   record.delete('env0/clicks_positive');
-  expect(() => promptEnvStatesFromRecord(promptEnvStatesToRecord(good).json, record, 'ckpt/env.safetensors')).toThrow("ckpt/env.safetensors: tensor 'env0/clicks_positive' is missing");
+  expect(() => promptEnvStatesFromRecord(promptEnvStatesToRecord(good).json, record, 'ckpt/env.safetensors')).toThrow(
+    "ckpt/env.safetensors: tensor 'env0/clicks_positive' is missing",
+  );
   await a.close();
   await b.close();
 });

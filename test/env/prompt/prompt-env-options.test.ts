@@ -2,7 +2,10 @@ import { initBackend } from '../../../src/backend';
 import { ConfigError, resolveConfig } from '../../../src/config/load-config';
 import { promptEnvSettings, promptEnvSettingsSchema } from '../../../src/env/prompt/prompt-env-options';
 import { SamPromptEnv, type SamPromptEnvOptions } from '../../../src/env/prompt/sam-prompt-env';
-import { SamPromptWorkerVectorEnv, type SamPromptWorkerVectorEnvOptions } from '../../../src/env/prompt/sam-prompt-worker-env';
+import {
+  SamPromptWorkerVectorEnv,
+  type SamPromptWorkerVectorEnvOptions,
+} from '../../../src/env/prompt/sam-prompt-worker-env';
 import type { SamModel } from '../../../src/sam/modeling/sam-model';
 import { cacheFor, smallSynthetic, tinySam } from './helpers';
 
@@ -52,7 +55,13 @@ describe('the env settings are one schema for the library and the config', () =>
 
   test("the config's env keys are the settings' names in snake_case, beside the run's own keys", () => {
     const env = resolveConfig({ env: { label_source: 'oracle' }, srm: { enabled: false } }, 'x.yaml').env;
-    expect(Object.keys(env)).toEqual([...Object.keys(promptEnvSettings).map(snake), 'num_envs', 'vector', 'workers', 'embedding_cache']);
+    expect(Object.keys(env)).toEqual([
+      ...Object.keys(promptEnvSettings).map(snake),
+      'num_envs',
+      'vector',
+      'workers',
+      'embedding_cache',
+    ]);
   });
 
   test('the old config key multimask is refused with a pointer to multimask_output', () => {
@@ -62,12 +71,17 @@ describe('the env settings are one schema for the library and the config', () =>
   test('the worker env refuses what needs a labeler in the workers before it starts any', async () => {
     const base = { numEnvs: 2, embeddings: {} as SamPromptWorkerVectorEnvOptions['embeddings'], labeler: undefined };
     const env = { checkpoint: 'none', cacheDir: 'none', data: {} };
-    await expect(SamPromptWorkerVectorEnv.create({ ...base, env: { ...env, observeLabeler: true } as SamPromptWorkerVectorEnvOptions['env'] })).rejects.toThrow(
+    await expect(
+      SamPromptWorkerVectorEnv.create({
+        ...base,
+        env: { ...env, observeLabeler: true } as SamPromptWorkerVectorEnvOptions['env'],
+      }),
+    ).rejects.toThrow(
       'SamPromptWorkerVectorEnv: observeLabeler needs the labeler in the workers, which run none; use SamPromptVectorEnv',
     );
-    await expect(SamPromptWorkerVectorEnv.create({ ...base, env: { ...env, labelSource: 'agent', horizon: 0 } })).rejects.toThrow(
-      "SamPromptWorkerVectorEnv option 'horizon': expected an integer in [1, 100], got 0",
-    );
+    await expect(
+      SamPromptWorkerVectorEnv.create({ ...base, env: { ...env, labelSource: 'agent', horizon: 0 } }),
+    ).rejects.toThrow("SamPromptWorkerVectorEnv option 'horizon': expected an integer in [1, 100], got 0");
   });
 });
 
@@ -83,13 +97,28 @@ describe('defaults come from the schema', () => {
     const labeler = { labelClicks: async () => [], scoreCells: async () => [new Float32Array(100)] };
     const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labeler });
     expect(env.settings).toEqual(promptEnvSettingsSchema.parse({}));
-    expect(env.settings).toMatchObject({ gridSize: 10, horizon: 15, labelSource: 'recalibration', observeLabeler: false, multimaskOutput: 'single-point', maskInput: true });
+    expect(env.settings).toMatchObject({
+      gridSize: 10,
+      horizon: 15,
+      labelSource: 'recalibration',
+      observeLabeler: false,
+      multimaskOutput: 'single-point',
+      maskInput: true,
+    });
     const { observation } = await env.reset({ seed: 0 });
     expect(observation.labelerScores).toBeUndefined();
     await env.close();
   });
 
   test('observeLabeler without a labeler is refused, naming it', () => {
-    expect(() => new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', observeLabeler: true })).toThrow(/with initialPrompts 'ground-truth' and observeLabeler needs a labeler/);
+    expect(
+      () =>
+        new SamPromptEnv({
+          dataset: smallSynthetic(),
+          embeddings: cacheFor(sam),
+          labelSource: 'oracle',
+          observeLabeler: true,
+        }),
+    ).toThrow(/with initialPrompts 'ground-truth' and observeLabeler needs a labeler/);
   });
 });

@@ -21,13 +21,25 @@ function firstAllowed(mask: Uint8Array, rng: Rng): number {
 }
 
 test.each(['oracle', 'agent'] as const)('the env checker passes with label source %s', async (labelSource) => {
-  const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource, horizon: 4, gridSize: 5 });
+  const env = new SamPromptEnv({
+    dataset: smallSynthetic(),
+    embeddings: cacheFor(sam),
+    labelSource,
+    horizon: 4,
+    gridSize: 5,
+  });
   const report = await checkEnv(env, { steps: 12 });
   expect(report).toBeDefined();
 });
 
 test('an episode follows the paper: P0 from the ground truth, T clicks, then truncation', async () => {
-  const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', horizon: 5, gridSize: 6 });
+  const env = new SamPromptEnv({
+    dataset: smallSynthetic(),
+    embeddings: cacheFor(sam),
+    labelSource: 'oracle',
+    horizon: 5,
+    gridSize: 6,
+  });
   const { observation, info } = await env.reset({ seed: 3 });
   expect(info.labels).toEqual([1, 0]); // one positive, one negative ground-truth point
   expect(observation.stepFraction).toBe(0);
@@ -59,7 +71,13 @@ test('an episode follows the paper: P0 from the ground truth, T clicks, then tru
 
 test('the same seed gives the same episodes', async () => {
   const run = async () => {
-    const env = new SamPromptEnv({ dataset: smallSynthetic(20), embeddings: cacheFor(sam), labelSource: 'agent', horizon: 3, gridSize: 4 });
+    const env = new SamPromptEnv({
+      dataset: smallSynthetic(20),
+      embeddings: cacheFor(sam),
+      labelSource: 'agent',
+      horizon: 3,
+      gridSize: 4,
+    });
     const out: unknown[] = [];
     const rng = new Rng(5);
     for (let ep = 0; ep < 3; ep++) {
@@ -79,7 +97,14 @@ test('the same seed gives the same episodes', async () => {
 });
 
 test('clicking a cell twice and acting before reset are errors', async () => {
-  const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', initialPrompts: 'none', horizon: 4, gridSize: 4 });
+  const env = new SamPromptEnv({
+    dataset: smallSynthetic(),
+    embeddings: cacheFor(sam),
+    labelSource: 'oracle',
+    initialPrompts: 'none',
+    horizon: 4,
+    gridSize: 4,
+  });
   await expect(env.step(0)).rejects.toThrow(/reset/);
   const { observation } = await env.reset({ seed: 0 });
   expect(Array.from(observation.maskProbs).every((p) => p === 1)).toBe(true); // no mask yet: the state is the embedding itself
@@ -100,7 +125,15 @@ test('the recalibration label source asks the labeler, and its P0 uses the label
       return obs.map(() => Float32Array.from({ length: 9 }, (_, c) => c / 10));
     },
   };
-  const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'recalibration', labeler, initialPrompts: 'labeler', horizon: 2, gridSize: 3 });
+  const env = new SamPromptEnv({
+    dataset: smallSynthetic(),
+    embeddings: cacheFor(sam),
+    labelSource: 'recalibration',
+    labeler,
+    initialPrompts: 'labeler',
+    horizon: 2,
+    gridSize: 3,
+  });
   const { observation, info } = await env.reset({ seed: 1 });
   expect(info.labels).toEqual([1, 0]);
   expect(observation.clicksPositive[8]).toBe(1); // highest score: cell 8
@@ -148,7 +181,14 @@ test('a vector env decodes all envs in one SAM call per step and matches single 
 });
 
 test('tensor count stays flat over many steps and resets', async () => {
-  const venv = new SamPromptVectorEnv({ dataset: smallSynthetic(8), embeddings: cacheFor(sam), labelSource: 'oracle', horizon: 4, gridSize: 5, numEnvs: 2 });
+  const venv = new SamPromptVectorEnv({
+    dataset: smallSynthetic(8),
+    embeddings: cacheFor(sam),
+    labelSource: 'oracle',
+    horizon: 4,
+    gridSize: 5,
+    numEnvs: 2,
+  });
   const rng = new Rng(3);
   let obs = (await venv.reset({ seed: 0 })).observations;
   const step = async () => {
@@ -161,29 +201,48 @@ test('tensor count stays flat over many steps and resets', async () => {
   await venv.close();
 });
 
-test.each(['none', 'ground-truth'] as const)('tensor count stays flat with P0 %s (three masks for one point, mask input fed back)', async (initialPrompts) => {
-  const venv = new SamPromptVectorEnv({ dataset: smallSynthetic(8), embeddings: cacheFor(sam), labelSource: 'oracle', initialPrompts, horizon: 3, gridSize: 5, numEnvs: 2 });
-  const rng = new Rng(4);
-  let obs = (await venv.reset({ seed: 0 })).observations;
-  const step = async () => {
-    obs = (await venv.step(obs.map((o) => firstAllowed(o.actionMask, rng)))).observations;
-  };
-  for (let i = 0; i < 30; i++) await step();
-  const before = tf.memory().numTensors;
-  for (let i = 0; i < 60; i++) await step();
-  expect(tf.memory().numTensors).toBe(before);
-  await venv.close();
-});
+test.each(['none', 'ground-truth'] as const)(
+  'tensor count stays flat with P0 %s (three masks for one point, mask input fed back)',
+  async (initialPrompts) => {
+    const venv = new SamPromptVectorEnv({
+      dataset: smallSynthetic(8),
+      embeddings: cacheFor(sam),
+      labelSource: 'oracle',
+      initialPrompts,
+      horizon: 3,
+      gridSize: 5,
+      numEnvs: 2,
+    });
+    const rng = new Rng(4);
+    let obs = (await venv.reset({ seed: 0 })).observations;
+    const step = async () => {
+      obs = (await venv.step(obs.map((o) => firstAllowed(o.actionMask, rng)))).observations;
+    };
+    for (let i = 0; i < 30; i++) await step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 60; i++) await step();
+    expect(tf.memory().numTensors).toBe(before);
+    await venv.close();
+  },
+);
 
 test('the previous mask goes back to SAM as mask input, and only a single point asks for three masks', async () => {
   const calls: { points: number; maskInput: boolean; multimask: boolean }[] = [];
   const decode = sam.decode.bind(sam);
   sam.decode = (requests, ...rest) => {
-    for (const r of requests) calls.push({ points: r.prompt.pointLabels!.length, maskInput: !!r.maskInput, multimask: r.multimaskOutput });
+    for (const r of requests)
+      calls.push({ points: r.prompt.pointLabels!.length, maskInput: !!r.maskInput, multimask: r.multimaskOutput });
     return decode(requests, ...rest);
   };
   try {
-    const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', initialPrompts: 'none', horizon: 3, gridSize: 5 });
+    const env = new SamPromptEnv({
+      dataset: smallSynthetic(),
+      embeddings: cacheFor(sam),
+      labelSource: 'oracle',
+      initialPrompts: 'none',
+      horizon: 3,
+      gridSize: 5,
+    });
     const rng = new Rng(2);
     let obs = (await env.reset({ seed: 1 })).observation;
     for (let t = 0; t < 3; t++) obs = (await env.step(firstAllowed(obs.actionMask, rng))).observation;
@@ -194,7 +253,16 @@ test('the previous mask goes back to SAM as mask input, and only a single point 
       { points: 3, maskInput: true, multimask: false },
     ]);
     calls.length = 0;
-    const plain = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', initialPrompts: 'none', horizon: 2, gridSize: 5, maskInput: false, multimaskOutput: false });
+    const plain = new SamPromptEnv({
+      dataset: smallSynthetic(),
+      embeddings: cacheFor(sam),
+      labelSource: 'oracle',
+      initialPrompts: 'none',
+      horizon: 2,
+      gridSize: 5,
+      maskInput: false,
+      multimaskOutput: false,
+    });
     obs = (await plain.reset({ seed: 1 })).observation;
     for (let t = 0; t < 2; t++) obs = (await plain.step(firstAllowed(obs.actionMask, rng))).observation;
     await plain.close();
@@ -205,7 +273,13 @@ test('the previous mask goes back to SAM as mask input, and only a single point 
 });
 
 test('render draws the photo with the clicks', async () => {
-  const env = new SamPromptEnv({ dataset: smallSynthetic(), embeddings: cacheFor(sam), labelSource: 'oracle', horizon: 2, gridSize: 4 });
+  const env = new SamPromptEnv({
+    dataset: smallSynthetic(),
+    embeddings: cacheFor(sam),
+    labelSource: 'oracle',
+    horizon: 2,
+    gridSize: 4,
+  });
   await env.reset({ seed: 2 });
   const img = (await env.render())!;
   const s = env.currentSample!;

@@ -50,7 +50,13 @@ function makeEnv(labelSource: 'oracle' | 'agent' | 'recalibration'): SamPromptVe
 /** What a step leaves behind in env i: its clicks and mask. */
 function stateOf(venv: SamPromptVectorEnv, i: number): unknown {
   const o = venv.envs[i].observation();
-  return { pos: Array.from(o.clicksPositive), neg: Array.from(o.clicksNegative), mask: Array.from(o.actionMask), t: o.stepFraction, probs: Array.from(o.maskProbs) };
+  return {
+    pos: Array.from(o.clicksPositive),
+    neg: Array.from(o.clicksNegative),
+    mask: Array.from(o.actionMask),
+    t: o.stepFraction,
+    probs: Array.from(o.maskProbs),
+  };
 }
 
 function firstAllowed(o: PromptObservation): number {
@@ -61,36 +67,41 @@ function firstMasked(o: PromptObservation): number {
   return o.actionMask.indexOf(0);
 }
 
-describe.each(['oracle', 'agent', 'recalibration'] as const)('SamPromptVectorEnv.step with label source %s', (labelSource) => {
-  it('refuses an out-of-range or masked action for env 1 without changing env 0, and steps on as if it never happened', async () => {
-    const venv = makeEnv(labelSource);
-    const ref = makeEnv(labelSource);
-    const first = (await venv.reset({ seed: 3 })).observations;
-    await ref.reset({ seed: 3 });
-    // One click each, so that a cell is masked.
-    const obs = (await venv.step(first.map(firstAllowed))).observations;
-    await ref.step(first.map(firstAllowed));
-    const before = [stateOf(venv, 0), stateOf(venv, 1)];
-    const nActions = obs[0].actionMask.length;
-    const good = firstAllowed(obs[0]);
-    expect(firstMasked(obs[1])).toBeGreaterThanOrEqual(0);
+describe.each(['oracle', 'agent', 'recalibration'] as const)(
+  'SamPromptVectorEnv.step with label source %s',
+  (labelSource) => {
+    it('refuses an out-of-range or masked action for env 1 without changing env 0, and steps on as if it never happened', async () => {
+      const venv = makeEnv(labelSource);
+      const ref = makeEnv(labelSource);
+      const first = (await venv.reset({ seed: 3 })).observations;
+      await ref.reset({ seed: 3 });
+      // One click each, so that a cell is masked.
+      const obs = (await venv.step(first.map(firstAllowed))).observations;
+      await ref.step(first.map(firstAllowed));
+      const before = [stateOf(venv, 0), stateOf(venv, 1)];
+      const nActions = obs[0].actionMask.length;
+      const good = firstAllowed(obs[0]);
+      expect(firstMasked(obs[1])).toBeGreaterThanOrEqual(0);
 
-    await expect(venv.step([good, nActions])).rejects.toThrow(new RegExp(`env 1: .*action ${nActions} .*no env was stepped`));
-    await expect(venv.step([good, firstMasked(obs[1])])).rejects.toThrow(/env 1: .*already clicked/);
-    await expect(venv.step([good, -1])).rejects.toThrow(/env 1/);
-    await expect(venv.step([good, 1.5])).rejects.toThrow(/env 1/);
-    expect([stateOf(venv, 0), stateOf(venv, 1)]).toEqual(before);
+      await expect(venv.step([good, nActions])).rejects.toThrow(
+        new RegExp(`env 1: .*action ${nActions} .*no env was stepped`),
+      );
+      await expect(venv.step([good, firstMasked(obs[1])])).rejects.toThrow(/env 1: .*already clicked/);
+      await expect(venv.step([good, -1])).rejects.toThrow(/env 1/);
+      await expect(venv.step([good, 1.5])).rejects.toThrow(/env 1/);
+      expect([stateOf(venv, 0), stateOf(venv, 1)]).toEqual(before);
 
-    const actions = [good, firstAllowed(obs[1])];
-    const a = await venv.step(actions);
-    const b = await ref.step(actions);
-    expect(Array.from(a.rewards)).toEqual(Array.from(b.rewards));
-    expect(a.infos.map((x) => x.labels)).toEqual(b.infos.map((x) => x.labels));
-    expect([stateOf(venv, 0), stateOf(venv, 1)]).toEqual([stateOf(ref, 0), stateOf(ref, 1)]);
-    await venv.close();
-    await ref.close();
-  });
-});
+      const actions = [good, firstAllowed(obs[1])];
+      const a = await venv.step(actions);
+      const b = await ref.step(actions);
+      expect(Array.from(a.rewards)).toEqual(Array.from(b.rewards));
+      expect(a.infos.map((x) => x.labels)).toEqual(b.infos.map((x) => x.labels));
+      expect([stateOf(venv, 0), stateOf(venv, 1)]).toEqual([stateOf(ref, 0), stateOf(ref, 1)]);
+      await venv.close();
+      await ref.close();
+    });
+  },
+);
 
 it('SyncVectorEnv refuses an action outside the action space before stepping any env', async () => {
   const envs = [0, 1].map((i) => new BrightCellsEnv({ name: `atomic${i}`, seed: i }));
@@ -113,10 +124,22 @@ it('SamPromptWorkerVectorEnv refuses a bad action for an env of the second worke
     numEnvs: 2,
     numWorkers: 2,
     seed: 9,
-    env: { checkpoint: TINY_WEIGHTS, cacheDir: dir, data: { type: 'synthetic', seed: 4, length: 5, imageSize: [64, 48] }, backend: 'wasm', ...common },
+    env: {
+      checkpoint: TINY_WEIGHTS,
+      cacheDir: dir,
+      data: { type: 'synthetic', seed: 4, length: 5, imageSize: [64, 48] },
+      backend: 'wasm',
+      ...common,
+    },
     embeddings: new EmbeddingCache(sam, { dir }),
   });
-  const local = new SamPromptVectorEnv({ numEnvs: 2, seed: 9, dataset: new SyntheticDataset({ seed: 4, length: 5, imageSize: [64, 48] }), embeddings: new EmbeddingCache(sam), ...common });
+  const local = new SamPromptVectorEnv({
+    numEnvs: 2,
+    seed: 9,
+    dataset: new SyntheticDataset({ seed: 4, length: 5, imageSize: [64, 48] }),
+    embeddings: new EmbeddingCache(sam),
+    ...common,
+  });
   try {
     await workers.reset({ seed: 5 });
     await local.reset({ seed: 5 });
@@ -127,7 +150,9 @@ it('SamPromptWorkerVectorEnv refuses a bad action for an env of the second worke
     const x = await workers.step([1, 5]);
     const y = await local.step([1, 5]);
     expect(Array.from(x.rewards)).toEqual(Array.from(y.rewards));
-    x.observations.forEach((o, i) => expect(Array.from(o.actionMask)).toEqual(Array.from(y.observations[i].actionMask)));
+    x.observations.forEach((o, i) =>
+      expect(Array.from(o.actionMask)).toEqual(Array.from(y.observations[i].actionMask)),
+    );
     expect(x.infos.map((i) => i.labels)).toEqual(y.infos.map((i) => i.labels));
   } finally {
     await workers.close();

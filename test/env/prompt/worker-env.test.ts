@@ -44,7 +44,9 @@ test('envs sharded over two workers give the same episodes as the same envs in o
     const b = await local.reset({ seed: 5 });
     expect(a.infos.map((i) => i.sample_id)).toEqual(b.infos.map((i) => i.sample_id));
     expect(a.observations[1].embedding.tensor.shape).toEqual([8, 8, 32]);
-    expect(Array.from(a.observations[1].embedding.tensor.dataSync())).toEqual(Array.from(b.observations[1].embedding.tensor.dataSync()));
+    expect(Array.from(a.observations[1].embedding.tensor.dataSync())).toEqual(
+      Array.from(b.observations[1].embedding.tensor.dataSync()),
+    );
     for (let t = 0; t < 4; t++) {
       const actions = [t, t + 4, t + 8];
       const x = await workers.step(actions);

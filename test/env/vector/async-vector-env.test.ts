@@ -12,7 +12,10 @@ describe('AsyncVectorEnv', () => {
     async (mode) => {
       const options = [0, 1].map((tag) => ({ size: 4, tag }));
       const asyncEnv = await AsyncVectorEnv.create<ToyObs, number>(options.map(spec), { autoresetMode: mode });
-      const syncEnv = new SyncVectorEnv(options.map((o) => () => new ToyEnv(o)), { autoresetMode: mode });
+      const syncEnv = new SyncVectorEnv(
+        options.map((o) => () => new ToyEnv(o)),
+        { autoresetMode: mode },
+      );
       try {
         expect(asyncEnv.singleObservationSpace.equals(syncEnv.singleObservationSpace)).toBe(true);
         expect(asyncEnv.singleActionSpace.equals(syncEnv.singleActionSpace)).toBe(true);
@@ -69,14 +72,21 @@ describe('AsyncVectorEnv', () => {
     await expect(AsyncVectorEnv.create([{ modulePath: MODULE, exportName: 'nope' }])).rejects.toThrow(
       /env 0: init failed: .*toy-env\.ts has no function export 'nope' \(exports: .*makeToyEnv/,
     );
-    await expect(AsyncVectorEnv.create([{ modulePath: '/no/such/env.js' }])).rejects.toThrow(/env 0: init failed: Cannot find module/);
-    const venv = await AsyncVectorEnv.create([spec({ tag: 4, renderable: true }), spec({ tag: 5, unsendableInfo: true })]);
+    await expect(AsyncVectorEnv.create([{ modulePath: '/no/such/env.js' }])).rejects.toThrow(
+      /env 0: init failed: Cannot find module/,
+    );
+    const venv = await AsyncVectorEnv.create([
+      spec({ tag: 4, renderable: true }),
+      spec({ tag: 5, unsendableInfo: true }),
+    ]);
     await venv.reset({ options: { start: 2 } });
     expect(await venv.call('describe', 'p')).toEqual(['p:4:2', 'p:5:2']);
     const imgs = await venv.render();
     expect(isTypedArrayOf(imgs[0]?.data, 'Uint8Array')).toBe(true);
     expect(imgs[1]).toBeNull();
-    await expect(venv.step([1, 1])).rejects.toThrow(/^env 1: step failed: the result could not be sent to the main thread/);
+    await expect(venv.step([1, 1])).rejects.toThrow(
+      /^env 1: step failed: the result could not be sent to the main thread/,
+    );
     await expect(venv.call('missing')).rejects.toThrow(/no method 'missing'/);
     await venv.close();
     await expect(venv.step([1, 1])).rejects.toThrow(/after close/);

@@ -81,7 +81,9 @@ describe('SyncVectorEnv', () => {
     expect(() => new SyncVectorEnv([() => new ToyEnv({ size: 3 }), () => new ToyEnv({ size: 4 })])).toThrow(
       /env 1 has observation space/,
     );
-    expect(() => new SyncVectorEnv([() => new ToyEnv()], { autoresetMode: 'sometimes' as never })).toThrow(/unknown autoresetMode/);
+    expect(() => new SyncVectorEnv([() => new ToyEnv()], { autoresetMode: 'sometimes' as never })).toThrow(
+      /unknown autoresetMode/,
+    );
   });
 
   it('renders every env', async () => {
@@ -104,7 +106,10 @@ class BatchedToyVectorEnv extends BaseVectorEnv<ToyObs, number> {
     this.envs = Array.from({ length: n }, (_, i) => new ToyEnv({ size: 3, tag: i }));
   }
 
-  protected async resetEnvs(indices: readonly number[], options: readonly ResetOptions[]): Promise<ResetResult<ToyObs>[]> {
+  protected async resetEnvs(
+    indices: readonly number[],
+    options: readonly ResetOptions[],
+  ): Promise<ResetResult<ToyObs>[]> {
     return Promise.all(indices.map((i, k) => this.envs[i].reset(options[k])));
   }
 
@@ -112,9 +117,16 @@ class BatchedToyVectorEnv extends BaseVectorEnv<ToyObs, number> {
     return Promise.all(indices.map((i, k) => this.envs[i].step(actions[k])));
   }
 
-  protected override async stepAndResetEnvs(stepIndices: readonly number[], actions: readonly number[], resetIndices: readonly number[]) {
+  protected override async stepAndResetEnvs(
+    stepIndices: readonly number[],
+    actions: readonly number[],
+    resetIndices: readonly number[],
+  ) {
     this.batches.push({ stepped: [...stepIndices], reset: [...resetIndices] });
-    const resets = await this.resetEnvs(resetIndices, resetIndices.map(() => ({})));
+    const resets = await this.resetEnvs(
+      resetIndices,
+      resetIndices.map(() => ({})),
+    );
     const steps = await this.stepEnvs(stepIndices, actions);
     return { steps, resets };
   }

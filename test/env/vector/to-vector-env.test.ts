@@ -28,7 +28,9 @@ describe('toVectorEnv', () => {
   it('passes a vector env through only when it autoresets in that mode', () => {
     const venv = new SyncVectorEnv([() => new ToyEnv({ size: 3 })], { autoresetMode: 'next-step' });
     expect(toVectorEnv(venv, 'next-step')).toBe(venv);
-    expect(() => toVectorEnv(venv, 'same-step', 'the agent')).toThrow("the agent needs a vector env with autoresetMode 'same-step', got 'next-step'");
+    expect(() => toVectorEnv(venv, 'same-step', 'the agent')).toThrow(
+      "the agent needs a vector env with autoresetMode 'same-step', got 'next-step'",
+    );
   });
 
   it('rejects what is neither an env nor a vector env', () => {

@@ -40,14 +40,18 @@ export class ReferenceMaskDecoder {
     this.maskTokens = params.tensor(`${prefix}.mask_tokens.weight`) as tf.Tensor2D;
     // PyTorch stores ConvTranspose2d weights as [in, out, kh, kw].
     const convTranspose = (i: number): ConvTranspose2x2 => ({
-      filter: params.own(() => params.temp(`${prefix}.output_upscaling.${i}.weight`).transpose([2, 3, 1, 0]) as tf.Tensor4D),
+      filter: params.own(
+        () => params.temp(`${prefix}.output_upscaling.${i}.weight`).transpose([2, 3, 1, 0]) as tf.Tensor4D,
+      ),
       bias: params.tensor(`${prefix}.output_upscaling.${i}.bias`) as tf.Tensor1D,
     });
     this.upConv1 = convTranspose(0);
     this.upNorm = params.norm(`${prefix}.output_upscaling.1`);
     this.upConv2 = convTranspose(3);
     const numMaskTokens = config.numMultimaskOutputs + 1;
-    this.hypernetworks = Array.from({ length: numMaskTokens }, (_, i) => params.mlp(`${prefix}.output_hypernetworks_mlps.${i}`, 3));
+    this.hypernetworks = Array.from({ length: numMaskTokens }, (_, i) =>
+      params.mlp(`${prefix}.output_hypernetworks_mlps.${i}`, 3),
+    );
     this.iouHead = params.mlp(`${prefix}.iou_prediction_head`, config.iouHeadDepth);
   }
 
@@ -55,7 +59,13 @@ export class ReferenceMaskDecoder {
    * The reference's `forward` for one image and one prompt set, channels-last:
    * `imageEmbedding`, `imagePe` and `dense` [E, E, D], `sparse` [T, D].
    */
-  decode(imageEmbedding: tf.Tensor3D, imagePe: tf.Tensor3D, sparse: tf.Tensor2D, dense: tf.Tensor3D, multimaskOutput: boolean): DecoderOutput {
+  decode(
+    imageEmbedding: tf.Tensor3D,
+    imagePe: tf.Tensor3D,
+    sparse: tf.Tensor2D,
+    dense: tf.Tensor3D,
+    multimaskOutput: boolean,
+  ): DecoderOutput {
     return tf.tidy((): tf.TensorContainer => {
       const { masks, iouPred } = this.predictMasks(imageEmbedding, imagePe, sparse, dense);
       const first = multimaskOutput ? 1 : 0;
@@ -69,7 +79,12 @@ export class ReferenceMaskDecoder {
   }
 
   /** Every mask token's mask [M, 4E, 4E] and predicted IoU [M]. */
-  private predictMasks(imageEmbedding: tf.Tensor3D, imagePe: tf.Tensor3D, sparse: tf.Tensor2D, dense: tf.Tensor3D): { masks: tf.Tensor3D; iouPred: tf.Tensor1D } {
+  private predictMasks(
+    imageEmbedding: tf.Tensor3D,
+    imagePe: tf.Tensor3D,
+    sparse: tf.Tensor2D,
+    dense: tf.Tensor3D,
+  ): { masks: tf.Tensor3D; iouPred: tf.Tensor1D } {
     const [e, , dim] = imageEmbedding.shape;
     const tokens = tf.concat([this.iouToken, this.maskTokens, sparse], 0) as tf.Tensor2D;
     const src = imageEmbedding.add(dense).reshape([e * e, dim]) as tf.Tensor2D;
@@ -82,7 +97,9 @@ export class ReferenceMaskDecoder {
       0,
     ) as tf.Tensor2D; // [M, D/8]
     const side = 4 * e;
-    const masks = tf.matMul(hyperIn, upscaled.reshape([side * side, dim / 8]) as tf.Tensor2D, false, true).reshape([numMaskTokens, side, side]) as tf.Tensor3D;
+    const masks = tf
+      .matMul(hyperIn, upscaled.reshape([side * side, dim / 8]) as tf.Tensor2D, false, true)
+      .reshape([numMaskTokens, side, side]) as tf.Tensor3D;
     const iouPred = mlp(hs.slice([0, 0], [1, dim]), this.iouHead).reshape([numMaskTokens]) as tf.Tensor1D;
     return { masks, iouPred };
   }

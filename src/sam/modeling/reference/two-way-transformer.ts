@@ -27,7 +27,11 @@ export class ReferenceTwoWayTransformer {
    * [T, D] (output tokens, then prompt tokens; also the queries' positional encoding).
    * Returns the processed tokens and image.
    */
-  forward(image: tf.Tensor2D, imagePe: tf.Tensor2D, pointEmbedding: tf.Tensor2D): { queries: tf.Tensor2D; keys: tf.Tensor2D } {
+  forward(
+    image: tf.Tensor2D,
+    imagePe: tf.Tensor2D,
+    pointEmbedding: tf.Tensor2D,
+  ): { queries: tf.Tensor2D; keys: tf.Tensor2D } {
     return tf.tidy(() => {
       let queries = pointEmbedding;
       let keys = image;
