@@ -9,7 +9,7 @@ import { parseSafetensors } from '../../src/io/safetensors';
 import { toFloat32 } from '../../src/io/tensor-record';
 import { SemanticRecalibrationModule } from '../../src/recalibration/srm';
 import type { SrmConfig } from '../../src/recalibration/srm-config';
-import type { ExportManifest } from '../../src/runs/export';
+import { EXPORT_MANIFEST, readExportManifest, type ExportManifest } from '../../src/runs/export-manifest';
 import { samConfigFromJson } from '../../src/sam/config';
 import type { RawWeights } from '../../src/sam/weights/params';
 import { SamModel } from '../../src/sam/modeling/sam-model';
@@ -18,11 +18,7 @@ import { HashedNgramEncoder } from '../../src/text/hashed-ngram-encoder';
 import type { TextEncoder } from '../../src/text/text-encoder';
 import { contentHash } from './content-hash';
 
-// Kept in step with src/runs/export.ts and src/recalibration/srm-io.ts (not imported: those
-// modules read files with fs).
-const EXPORT_MANIFEST = 'alignsam-export.json';
-const EXPORT_FORMAT = 'alignsam-tfjs/export';
-const EXPORT_VERSION = 1;
+// Kept in step with src/recalibration/srm-io.ts (not imported: it reads files with fs).
 const SRM_CHECKPOINT_FORMAT = 'alignsam-srm-checkpoint';
 const SRM_CHECKPOINT_VERSION = 1;
 
@@ -94,11 +90,7 @@ export async function loadBrowserExport(
   const progress = opts.onProgress ?? (() => undefined);
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   const manifestUrl = `${base}${EXPORT_MANIFEST}`;
-  const manifest = await fetchJson<ExportManifest>(f, manifestUrl);
-  if (manifest?.format !== EXPORT_FORMAT)
-    throw new Error(`${manifestUrl}: not an AlignSAM export (format ${JSON.stringify(manifest?.format)})`);
-  if (manifest.formatVersion !== EXPORT_VERSION)
-    throw new Error(`${manifestUrl}: unsupported formatVersion ${manifest.formatVersion}`);
+  const manifest = readExportManifest(await fetchJson<unknown>(f, manifestUrl), manifestUrl);
   if (!manifest.sam.copied) {
     throw new Error(
       `${manifestUrl}: the export names its SAM checkpoint (${manifest.sam.weights}) instead of holding a copy; the page needs an export with the SAM inside (exports copy SAM checkpoints up to 64 MiB)`,

@@ -24,7 +24,7 @@ export function exportEnvOptions(exp: ExportEnvSource, dataset: SegmentationData
     reward: 'alignsam',
     textVector: exp.textVector,
     textDim: exp.textDim,
-    multimaskOutput: e.multimask,
+    multimaskOutput: e.multimaskOutput,
     // A manifest without the key was trained without mask input.
     maskInput: e.maskInput ?? false,
     observeLabeler: e.observeLabeler === true,

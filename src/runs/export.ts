@@ -16,35 +16,20 @@ import { readJsonFileSync, writeJsonFile } from '../io/json-file';
 import { policyArtifacts } from '../agent/export/policy-export';
 import { PolicyRuntime, POLICY_JSON, POLICY_WEIGHTS, type PolicyExportJson } from '../agent/export/policy-runtime';
 import { evalInitialPrompts, type AlignSamConfig } from '../config/alignsam-config';
-import type { InitialPrompts } from '../env/prompt/prompt-env-options';
-import type { LabelSource } from '../env/prompt/action-grid';
 import type { SemanticRecalibrationModule } from '../recalibration/srm';
 import { loadSrm, saveSrm } from '../recalibration/srm-io';
 import { loadSam } from '../sam/pretrained';
 import { samConfigToJson } from '../sam/config';
 import type { SamModel } from '../sam/modeling/sam-model';
 import { createTextEncoder } from '../text/create-text-encoder';
-import { textEncoderIdentity, type TextEncoder, type TextEncoderIdentity } from '../text/text-encoder';
+import { textEncoderIdentity, type TextEncoder } from '../text/text-encoder';
 import { createRunParts, loadAgent, microSamWeights, srmDirOf } from './factory';
 import { listCheckpoints, openRunDir, runPaths } from './run-dir';
+import { EXPORT_FORMAT, EXPORT_MANIFEST, EXPORT_VERSION, readExportManifest, type ExportManifest } from './export-manifest';
 
-export const EXPORT_MANIFEST = 'alignsam-export.json';
-export const EXPORT_FORMAT = 'alignsam-tfjs/export';
-export const EXPORT_VERSION = 1;
+export { EXPORT_FORMAT, EXPORT_MANIFEST, EXPORT_VERSION, readExportManifest, type ExportEnvSettings, type ExportManifest } from './export-manifest';
 /** SAM checkpoints up to this size are copied into the export. */
 export const COPY_SAM_MAX_BYTES = 64 * 1024 * 1024;
-
-export interface ExportManifest {
-  format: string;
-  formatVersion: number;
-  source: { run: string; checkpoint: string; numTimesteps: number };
-  algo: string;
-  env: { gridSize: number; horizon: number; labelSource: LabelSource; initialPrompts: InitialPrompts; multimask: boolean | 'single-point'; maskInput?: boolean; observeLabeler?: boolean };
-  sam: { weights: string; config: string | null; copied: boolean };
-  text: { encoder: 'none' | 'hashed' | 'use'; identity: TextEncoderIdentity | null; useDir: string | null; dim: number };
-  srm: string | null;
-  categories: string | null;
-}
 
 /** Which checkpoint of a run: 'best', 'latest', or a folder. */
 export function resolveCheckpoint(runDir: string, which: string, srmEnabled: boolean): string {
@@ -86,7 +71,7 @@ export async function exportRun(runDir: string, outDir: string, opts: { checkpoi
       formatVersion: EXPORT_VERSION,
       source: { run: path.resolve(runDir), checkpoint: path.resolve(ckpt), numTimesteps: agent.numTimesteps },
       algo: agent.algo,
-      env: { gridSize: config.env.grid_size, horizon: config.env.horizon, labelSource: config.env.label_source, initialPrompts: evalInitialPrompts(config, 'deployed'), multimask: config.env.multimask_output, maskInput: config.env.mask_input, observeLabeler: config.env.observe_labeler && config.srm.enabled },
+      env: { gridSize: config.env.grid_size, horizon: config.env.horizon, labelSource: config.env.label_source, initialPrompts: evalInitialPrompts(config, 'deployed'), multimaskOutput: config.env.multimask_output, maskInput: config.env.mask_input, observeLabeler: config.env.observe_labeler && config.srm.enabled },
       sam: copySam ? { weights: `sam${path.extname(samFile)}`, config: 'sam-config.json', copied: true } : { weights: samFile, config: 'sam-config.json', copied: false },
       text: { encoder: config.text.encoder, identity: text ? textEncoderIdentity(text) : null, useDir: config.text.use_dir ? path.resolve(config.text.use_dir) : null, dim: text?.dim ?? 0 },
       srm: srm ? 'srm' : null,
@@ -140,9 +125,8 @@ export interface LoadedExport {
 
 /** Load an export folder (Node: it reads files and loads SAM). */
 export async function loadExport(dir: string): Promise<LoadedExport> {
-  const manifest = readJsonFileSync<ExportManifest>(path.join(dir, EXPORT_MANIFEST));
-  if (manifest.format !== EXPORT_FORMAT) throw new Error(`${path.join(dir, EXPORT_MANIFEST)}: not an AlignSAM export (format ${JSON.stringify(manifest.format)})`);
-  if (manifest.formatVersion !== EXPORT_VERSION) throw new Error(`${path.join(dir, EXPORT_MANIFEST)}: unsupported formatVersion ${manifest.formatVersion}`);
+  const file = path.join(dir, EXPORT_MANIFEST);
+  const manifest = readExportManifest(readJsonFileSync<unknown>(file), file);
   const spec = readJsonFileSync<PolicyExportJson>(path.join(dir, POLICY_JSON));
   const bytes = fs.readFileSync(path.join(dir, POLICY_WEIGHTS));
   const policy = PolicyRuntime.fromArtifacts(spec, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);

@@ -45,7 +45,7 @@ describe('export and predict', () => {
     const run = await trainRun({ config: config(dir, 'srm', 'recalibration'), sam, progress: null, log: quiet, skipFinalEval: true });
     const out = path.join(dir, 'export');
     const manifest = await exportRun(run.paths.root, out, { checkpoint: 'latest' });
-    expect(manifest.env).toEqual({ gridSize: 4, horizon: 3, labelSource: 'recalibration', initialPrompts: 'labeler', multimask: 'single-point', maskInput: true, observeLabeler: true });
+    expect(manifest.env).toEqual({ gridSize: 4, horizon: 3, labelSource: 'recalibration', initialPrompts: 'labeler', multimaskOutput: 'single-point', maskInput: true, observeLabeler: true });
     expect(manifest.sam.copied).toBe(true);
     for (const f of ['alignsam-export.json', 'policy.json', 'policy.weights.bin', 'sam.safetensors', 'sam-config.json', 'srm/srm.json']) expect(fs.existsSync(path.join(out, f))).toBe(true);
 
