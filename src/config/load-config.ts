@@ -169,8 +169,50 @@ function readYamlFile(file: string): unknown {
   return raw;
 }
 
+/**
+ * Config keys that took another name, as dotted paths. Configs and run folders written with the
+ * old name still load (a run is resumed or evaluated from its saved config.yaml): the value is read
+ * under the new name, with a warning.
+ */
+export const RENAMED_KEYS: readonly { from: string; to: string }[] = [
+  { from: 'env.multimask', to: 'env.multimask_output' },
+];
+
+/** The section that holds a dotted path's last key, when the config has it. */
+function sectionAt(root: Record<string, unknown>, parts: readonly string[]): Record<string, unknown> | null {
+  let node: unknown = root;
+  for (const p of parts.slice(0, -1)) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, p)) return null;
+    node = (node as Record<string, unknown>)[p];
+  }
+  return node !== null && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>) : null;
+}
+
+const hasKey = (root: Record<string, unknown>, parts: readonly string[]): boolean =>
+  Object.hasOwn(sectionAt(root, parts) ?? {}, parts[parts.length - 1]);
+
+/** The raw config with renamed keys under their names (a copy when any is renamed: `raw` is left as it is). */
+function renameKeys(raw: Record<string, unknown>, source: string, warn: (message: string) => void) {
+  let out = raw;
+  for (const { from, to } of RENAMED_KEYS) {
+    const oldPath = from.split('.');
+    if (!hasKey(out, oldPath)) continue;
+    if (hasKey(out, to.split('.')))
+      throw new ConfigError(source, [
+        { path: from, message: `and ${to} are the same setting (${from} is its old name); keep only ${to}` },
+      ]);
+    const key = oldPath[oldPath.length - 1];
+    out = applyOverrides(out, [{ path: to.split('.'), value: sectionAt(out, oldPath)![key], text: to }]);
+    delete sectionAt(out, oldPath)![key];
+    warn(`${source}: ${from} is read as ${to}, its name now; rename the key in the file`);
+  }
+  return out;
+}
+
 export interface LoadConfigOptions {
   overrides?: readonly (string | Override)[];
+  /** Told about renamed keys read under their new names (default: console.warn). */
+  onWarning?: (message: string) => void;
   /**
    * Accept custom reward terms, whose modules are loaded and run when the env is built. Default:
    * the ALIGNSAM_ALLOW_CODE environment variable is '1' (the CLI's --allow-code sets it).
@@ -191,7 +233,8 @@ export function resolveConfig(
     ]);
   }
   checkRawConfig(raw, source);
-  const merged = applyOverrides(raw as Record<string, unknown>, overrides);
+  const renamed = renameKeys(raw as Record<string, unknown>, source, options.onWarning ?? ((m) => console.warn(m)));
+  const merged = applyOverrides(renamed, overrides);
   const { value, issues } = validate(configSchema, merged);
   const annotate = (list: SchemaIssue[]): SchemaIssue[] =>
     list.map((i) => {
