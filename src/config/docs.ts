@@ -1,15 +1,24 @@
 /**
- * The key table of configs/README.md, generated from the schema's descriptions so the docs cannot
- * fall behind the code (a test compares the file with this output).
+ * Markdown generated from the schemas' descriptions, so the docs cannot fall behind the code: the
+ * key table of configs/README.md and the env's option table in docs/env.md. Each sits between
+ * markers in its file; `alignsam config --docs --write <file>` rewrites the blocks a file holds,
+ * and tests compare the files with this output.
  */
+import { promptEnvLibrarySettings, promptEnvSettings } from '../env/prompt/prompt-env-options';
 import { BUILTIN_TERMS } from '../reward/terms';
-import { docRows, s } from '../schema/schema';
+import { snakeCase } from '../schema/key-case';
+import { docRows, s, type DocRow } from '../schema/schema';
 import { configSchema } from './alignsam-config';
 
 const escape = (text: string): string => text.replace(/\|/g, '\\|');
 
 export const DOCS_BEGIN = '<!-- BEGIN GENERATED KEYS (alignsam config --docs) -->';
 export const DOCS_END = '<!-- END GENERATED KEYS -->';
+export const ENV_DOCS_BEGIN = '<!-- BEGIN GENERATED ENV OPTIONS (alignsam config --docs) -->';
+export const ENV_DOCS_END = '<!-- END GENERATED ENV OPTIONS -->';
+
+const row = (name: string, r: DocRow): string =>
+  `| ${name} | ${escape(r.type)} | \`${escape(r.default)}\` | ${escape(r.doc)} |`;
 
 /** One markdown table per top-level section. */
 export function configKeysMarkdown(): string {
@@ -23,8 +32,7 @@ export function configKeysMarkdown(): string {
   const out: string[] = [DOCS_BEGIN];
   for (const [name, list] of sections) {
     out.push('', `### \`${name}\``, '', '| key | type | default | meaning |', '| --- | --- | --- | --- |');
-    for (const r of list)
-      out.push(`| \`${r.path}\` | ${escape(r.type)} | \`${escape(r.default)}\` | ${escape(r.doc)} |`);
+    for (const r of list) out.push(row(`\`${r.path}\``, r));
   }
   out.push('', ...rewardTermsMarkdown(), '', DOCS_END);
   return out.join('\n');
@@ -52,11 +60,34 @@ function rewardTermsMarkdown(): string[] {
   return out;
 }
 
-/** Replace the generated block of a README text (or append it when absent). */
-export function withGeneratedKeys(readme: string): string {
-  const block = configKeysMarkdown();
-  const a = readme.indexOf(DOCS_BEGIN);
-  const b = readme.indexOf(DOCS_END);
-  if (a >= 0 && b > a) return readme.slice(0, a) + block + readme.slice(b + DOCS_END.length);
-  return `${readme.trimEnd()}\n\n${block}\n`;
+/** The settings of SamPromptEnv (the vector envs take the same), with their config keys. */
+export function envOptionsMarkdown(): string {
+  const out = [ENV_DOCS_BEGIN, '| option (config key) | type | default | meaning |', '| --- | --- | --- | --- |'];
+  for (const r of docRows(s.object(promptEnvSettings)))
+    out.push(row(`\`${r.path}\` (\`env.${snakeCase(r.path)}\`)`, r));
+  for (const r of docRows(s.object(promptEnvLibrarySettings))) out.push(row(`\`${r.path}\` (library only)`, r));
+  out.push(ENV_DOCS_END);
+  return out.join('\n');
+}
+
+const GENERATED_BLOCKS = [
+  { begin: DOCS_BEGIN, end: DOCS_END, markdown: configKeysMarkdown },
+  { begin: ENV_DOCS_BEGIN, end: ENV_DOCS_END, markdown: envOptionsMarkdown },
+];
+
+/**
+ * A markdown text with each generated block it holds rewritten; a text without any gets the key
+ * table appended.
+ */
+export function withGeneratedDocs(text: string): string {
+  let out = text;
+  let found = false;
+  for (const { begin, end, markdown } of GENERATED_BLOCKS) {
+    const a = out.indexOf(begin);
+    const b = out.indexOf(end, a);
+    if (a < 0 || b < 0) continue;
+    found = true;
+    out = out.slice(0, a) + markdown() + out.slice(b + end.length);
+  }
+  return found ? out : `${out.trimEnd()}\n\n${configKeysMarkdown()}\n`;
 }

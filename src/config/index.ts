@@ -11,4 +11,4 @@ export {
   resolveConfig,
 } from './load-config';
 export type { LoadConfigOptions, Override } from './load-config';
-export { configKeysMarkdown, withGeneratedKeys } from './docs';
+export { configKeysMarkdown, envOptionsMarkdown, withGeneratedDocs } from './docs';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { configSchema } from '../../src/config/alignsam-config';
-import { withGeneratedKeys } from '../../src/config/docs';
+import { withGeneratedDocs } from '../../src/config/docs';
 import {
   ConfigError,
   dumpConfig,
@@ -175,7 +175,7 @@ describe('shipped configs', () => {
 
   it('configs/README.md documents every key and is current', () => {
     const readme = fs.readFileSync(path.join(CONFIGS, 'README.md'), 'utf8');
-    expect(withGeneratedKeys(readme)).toBe(readme);
+    expect(withGeneratedDocs(readme)).toBe(readme);
     for (const row of docRows(configSchema)) {
       expect(row.doc.length).toBeGreaterThan(5);
       expect(readme).toContain(`\`${row.path}\``);

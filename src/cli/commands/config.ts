@@ -33,7 +33,8 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
           })
           .option('write', {
             type: 'string',
-            describe: 'With --docs: update the generated table inside this markdown file',
+            describe:
+              'With --docs: rewrite the generated tables inside this markdown file (configs/README.md, docs/env.md)',
           }),
       ),
     )
@@ -45,7 +46,8 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
       })
       .example('$0 config -c configs/synthetic-ppo.yaml --set env.num_envs=2', 'the config as a run would use it')
       .example('$0 config --check configs/*.yaml', 'validate config files')
-      .example('$0 config --docs --write configs/README.md', 'regenerate the key table'),
+      .example('$0 config --docs --write configs/README.md', 'regenerate the key table')
+      .example('$0 config --docs --write docs/env.md', "regenerate the env's option table"),
   handler: async (a) => {
     const { dumpConfig, loadConfig } = await import('../../config/load-config');
     if (a.config) {
@@ -61,11 +63,13 @@ export const configCommand: CommandModule<object, ConfigArgs> = {
       }
       return;
     }
-    const { configKeysMarkdown, withGeneratedKeys } = await import('../../config/docs');
+    const { configKeysMarkdown, withGeneratedDocs } = await import('../../config/docs');
     if (a.write) {
       const fs = await import('fs');
+      const { writeAll, writeFileAtomic } = await import('../../io/atomic-file');
       const before = fs.existsSync(a.write) ? fs.readFileSync(a.write, 'utf8') : '# Configs\n';
-      fs.writeFileSync(a.write, withGeneratedKeys(before));
+      const after = Buffer.from(withGeneratedDocs(before), 'utf8');
+      await writeFileAtomic(a.write, (handle) => writeAll(handle, after));
       process.stdout.write(`updated ${a.write}\n`);
     } else process.stdout.write(`${configKeysMarkdown()}\n`);
   },
