@@ -49,10 +49,19 @@ function meanSd(xs: number[]): [number, number] {
 function gitCommit(): string | null {
   try {
     const root = path.join(__dirname, '..', '..');
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     // Only what a run reads counts: code, configs, models, the launcher and the dependencies.
     const what = ['src', 'configs', 'models', 'bin', 'package.json', 'package-lock.json'];
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ...what], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', ...what], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() !== '';
     return dirty ? `${sha} (with uncommitted changes)` : sha;
   } catch {
     return null;
@@ -71,7 +80,10 @@ function backendOf(logFile: string): string | null {
   return m ? m[1] : null;
 }
 
-export function summarizeAblation(runs: readonly AblationRun[], meta: { config: string; out: string; commandWallSeconds: number; jobs: number; wallSeconds: Record<string, number> }): AblationSummary {
+export function summarizeAblation(
+  runs: readonly AblationRun[],
+  meta: { config: string; out: string; commandWallSeconds: number; jobs: number; wallSeconds: Record<string, number> },
+): AblationSummary {
   const seeds = Math.max(...runs.map((r) => r.seed)) + 1;
   const byVariant = new Map<string, AblationRun[]>();
   for (const r of runs) byVariant.set(r.variant, [...(byVariant.get(r.variant) ?? []), r]);
@@ -99,10 +111,25 @@ export function summarizeAblation(runs: readonly AblationRun[], meta: { config: 
     }
     const len = ps[0].mean_iou_curve.length;
     const curve = Array.from({ length: len }, (_, i) => ps.reduce((a, p) => a + p.mean_iou_curve[i], 0) / ps.length);
-    rows.push({ name: spec.name, description: ps[0].description ?? spec.name, variant: spec.variant, policy: spec.policy, perSeed, mean, sd, curve });
+    rows.push({
+      name: spec.name,
+      description: ps[0].description ?? spec.name,
+      variant: spec.variant,
+      policy: spec.policy,
+      perSeed,
+      mean,
+      sd,
+      curve,
+    });
   }
   const wall = runs.map((r) => meta.wallSeconds[path.basename(r.dir)] ?? 0);
-  const backends = [...new Set(runs.map((r) => backendOf(path.join(meta.out, `${path.basename(r.dir)}.log`))).filter((b): b is string => b !== null))];
+  const backends = [
+    ...new Set(
+      runs
+        .map((r) => backendOf(path.join(meta.out, `${path.basename(r.dir)}.log`)))
+        .filter((b): b is string => b !== null),
+    ),
+  ];
   const totalTimesteps: Record<string, number> = {};
   for (const r of runs) totalTimesteps[r.variant] = r.totalTimesteps;
   return {

@@ -39,7 +39,10 @@ export function ablationVariants(config: AlignSamConfig): AblationVariant[] {
     description: 'w/o SRM: the agent picks the labels',
     patch: {
       srm: { enabled: false },
-      env: { label_source: 'agent', initial_prompts: config.env.initial_prompts === 'labeler' ? 'none' : config.env.initial_prompts },
+      env: {
+        label_source: 'agent',
+        initial_prompts: config.env.initial_prompts === 'labeler' ? 'none' : config.env.initial_prompts,
+      },
       reward: agentLabelsReward() as unknown as Record<string, unknown>,
       eval: { baselines: [] },
     },
@@ -85,14 +88,18 @@ function merge(base: Record<string, unknown>, patch: Record<string, unknown>): R
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     const b = base[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? merge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? merge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
 
 /** Every run of the ablation, its config written under `<out>/configs/`. */
 export function planAblation(opts: AblationOptions): AblationRun[] {
-  if (!(Number.isInteger(opts.seeds) && opts.seeds > 0)) throw new Error(`--seeds must be a positive integer, got ${opts.seeds}`);
+  if (!(Number.isInteger(opts.seeds) && opts.seeds > 0))
+    throw new Error(`--seeds must be a positive integer, got ${opts.seeds}`);
   const scale = opts.stepScale ?? 1;
   if (!(scale > 0 && scale <= 1)) throw new Error(`step scale must be in (0, 1], got ${scale}`);
   const runs: AblationRun[] = [];
@@ -170,18 +177,26 @@ export async function runAblation(opts: AblationOptions): Promise<AblationRun[]>
   const jobs = Math.max(1, opts.jobs ?? os.cpus().length);
   const cli = opts.trainCommand ?? [process.execPath, path.join(__dirname, '..', '..', 'bin', 'alignsam.js')];
   const todo = runs.filter((r) => stateOf(r) !== 'done');
-  log(`ablation: ${runs.length} runs (${runs.length - todo.length} already done), ${Math.min(jobs, todo.length)} at a time, in ${opts.out}`);
+  log(
+    `ablation: ${runs.length} runs (${runs.length - todo.length} already done), ${Math.min(jobs, todo.length)} at a time, in ${opts.out}`,
+  );
   const totalSteps = runs.reduce((a, r) => a + r.totalTimesteps, 0);
   const progress = opts.progress ? new ProgressLine(opts.progress, { intervalMs: 30_000 }) : null;
-  const stepsDone = () => runs.reduce((a, r) => a + (stateOf(r) === 'done' ? r.totalTimesteps : Math.min(r.totalTimesteps, stepOf(r))), 0);
-  const timer = progress ? setInterval(() => progress.update('ablation', stepsDone(), totalSteps, 'steps'), 2000) : null;
+  const stepsDone = () =>
+    runs.reduce((a, r) => a + (stateOf(r) === 'done' ? r.totalTimesteps : Math.min(r.totalTimesteps, stepOf(r))), 0);
+  const timer = progress
+    ? setInterval(() => progress.update('ablation', stepsDone(), totalSteps, 'steps'), 2000)
+    : null;
   let next = 0;
   const failures: Error[] = [];
   const worker = async () => {
     while (next < todo.length && failures.length === 0) {
       const run = todo[next++];
       const state = stateOf(run);
-      const args = state === 'resume' ? ['train', '--resume', run.dir, '--no-progress'] : ['train', '--config', run.configFile, '--no-progress'];
+      const args =
+        state === 'resume'
+          ? ['train', '--resume', run.dir, '--no-progress']
+          : ['train', '--config', run.configFile, '--no-progress'];
       if (state === 'new' && fs.existsSync(run.dir)) fs.rmSync(run.dir, { recursive: true, force: true });
       for (const o of opts.overrides ?? []) args.push('--set', o);
       const t0 = Date.now();

@@ -11,7 +11,11 @@ import type { LoadedExport } from './export';
 export type ExportEnvSource = Pick<LoadedExport, 'manifest' | 'srm' | 'textVector' | 'textDim'>;
 
 /** The export's env settings over any data set (ground truth only matters to metrics). */
-export function exportEnvOptions(exp: ExportEnvSource, dataset: SegmentationDataset, embeddings: EmbeddingCache): SamPromptEnvOptions {
+export function exportEnvOptions(
+  exp: ExportEnvSource,
+  dataset: SegmentationDataset,
+  embeddings: EmbeddingCache,
+): SamPromptEnvOptions {
   const e = exp.manifest.env;
   return {
     dataset,

@@ -37,10 +37,15 @@ export const MICRO_SAM_DIR = path.join(PACKAGE_ROOT, 'models', 'micro-sam');
 
 /** The weights file of the embedded micro-SAM, or a NotAvailableError saying what is missing. */
 export function microSamWeights(dir = MICRO_SAM_DIR): string {
-  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort() : [];
+  const files = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.safetensors'))
+        .sort()
+    : [];
   if (files.length === 0) {
     throw new NotAvailableError(
-      "the embedded micro-SAM (sam.checkpoint: micro)",
+      'the embedded micro-SAM (sam.checkpoint: micro)',
       `${dir} holds no .safetensors weights; scripts/micro-sam-torch/train-on-gpu.sh (GPU) or scripts/train-micro-sam.ts (CPU, slow) produces them. Meanwhile set sam.checkpoint to a SAM checkpoint file`,
     );
   }
@@ -63,7 +68,11 @@ export async function loadSamFromConfig(config: AlignSamConfig): Promise<SamMode
  * on that many worker threads (null: env.embedding_cache.workers, whose null is one per core);
  * the caller closes `cache.encoder`.
  */
-export function createEmbeddingCache(config: AlignSamConfig, sam: SamModel, opts: { encoderWorkers?: number | null } = {}): EmbeddingCache {
+export function createEmbeddingCache(
+  config: AlignSamConfig,
+  sam: SamModel,
+  opts: { encoderWorkers?: number | null } = {},
+): EmbeddingCache {
   const c = config.env.embedding_cache;
   let encoder: EncoderPool | undefined;
   if (opts.encoderWorkers !== undefined) {
@@ -85,7 +94,11 @@ export type DataSplit = 'train' | 'val' | 'test';
 export function datasetConfig(config: AlignSamConfig, split: DataSplit): DatasetConfig {
   const d = config.data;
   const onBadSample = d.on_bad_sample;
-  const fractions: [number, number, number] = [1 - d.split.val_fraction - d.split.test_fraction, d.split.val_fraction, d.split.test_fraction];
+  const fractions: [number, number, number] = [
+    1 - d.split.val_fraction - d.split.test_fraction,
+    d.split.val_fraction,
+    d.split.test_fraction,
+  ];
   if (d.type === 'synthetic') {
     const syn = d.synthetic;
     return {
@@ -138,7 +151,9 @@ export function datasetConfig(config: AlignSamConfig, split: DataSplit): Dataset
 }
 
 export async function createDatasetForSplit(config: AlignSamConfig, split: DataSplit): Promise<SegmentationDataset> {
-  const ds = await createDataset(datasetConfig(config, split), { prefix: `data (${config.data.type}, ${split} split)` });
+  const ds = await createDataset(datasetConfig(config, split), {
+    prefix: `data (${config.data.type}, ${split} split)`,
+  });
   if (ds.length === 0) throw new Error(`data: the ${split} split of '${ds.name}' is empty`);
   return ds;
 }
@@ -154,18 +169,28 @@ export async function createTextEncoderFromConfig(config: AlignSamConfig): Promi
  * The env's synchronous text lookup: names known ahead (the data sets' categories, and the target
  * names of the samples) are embedded once here.
  */
-export async function textLookup(encoder: TextEncoder, datasets: readonly SegmentationDataset[], extraNames: readonly string[] = []): Promise<(name: string) => Float32Array> {
+export async function textLookup(
+  encoder: TextEncoder,
+  datasets: readonly SegmentationDataset[],
+  extraNames: readonly string[] = [],
+): Promise<(name: string) => Float32Array> {
   const names = new Set<string>(['', ...extraNames]);
   for (const ds of datasets) {
     if (ds.categories) for (const c of ds.categories) names.add(c);
-    else throw new Error(`text: data set '${ds.name}' does not list its target names, so they cannot be embedded ahead of training`);
+    else
+      throw new Error(
+        `text: data set '${ds.name}' does not list its target names, so they cannot be embedded ahead of training`,
+      );
   }
   const list = [...names];
   const vectors = await encoder.embed(list);
   const table = new Map(list.map((n, i) => [n, vectors[i]]));
   return (name: string) => {
     const v = table.get(name);
-    if (!v) throw new Error(`text: target name '${name}' was not among the data set's categories (${list.filter(Boolean).join(', ')})`);
+    if (!v)
+      throw new Error(
+        `text: target name '${name}' was not among the data set's categories (${list.filter(Boolean).join(', ')})`,
+      );
     return v;
   };
 }
@@ -198,11 +223,17 @@ export function srmDirOf(checkpointDir: string): string {
   return path.join(checkpointDir, 'srm');
 }
 
-async function createSrm(config: AlignSamConfig, sam: SamModel, text: TextEncoder | null, checkpointDir: string | undefined): Promise<LabelerParts> {
+async function createSrm(
+  config: AlignSamConfig,
+  sam: SamModel,
+  text: TextEncoder | null,
+  checkpointDir: string | undefined,
+): Promise<LabelerParts> {
   let srm: SemanticRecalibrationModule;
   if (checkpointDir) {
     const dir = srmDirOf(checkpointDir);
-    if (!fs.existsSync(path.join(dir, 'srm.json'))) throw new Error(`${checkpointDir}: srm.enabled but the checkpoint holds no SRM (${dir}/srm.json)`);
+    if (!fs.existsSync(path.join(dir, 'srm.json')))
+      throw new Error(`${checkpointDir}: srm.enabled but the checkpoint holds no SRM (${dir}/srm.json)`);
     srm = await loadSrm(dir, { textEncoder: text ? textEncoderIdentity(text) : null });
   } else {
     srm = new SemanticRecalibrationModule({
@@ -233,11 +264,18 @@ async function createSrm(config: AlignSamConfig, sam: SamModel, text: TextEncode
  * Everything but the envs and the agent. `srmCheckpointDir`: load the SRM saved in that agent
  * checkpoint (resume, evaluation) instead of creating a fresh one.
  */
-export async function createRunParts(config: AlignSamConfig, opts: { sam?: SamModel; srmCheckpointDir?: string } = {}): Promise<RunParts> {
+export async function createRunParts(
+  config: AlignSamConfig,
+  opts: { sam?: SamModel; srmCheckpointDir?: string } = {},
+): Promise<RunParts> {
   const sam = opts.sam ?? (await loadSamFromConfig(config));
   // Encoder workers load the config's checkpoint: not for a model handed in, and not for 'async'
   // envs, whose workers compute their own embeddings.
-  const cache = createEmbeddingCache(config, sam, !opts.sam && config.env.vector === 'sync' ? { encoderWorkers: null } : {});
+  const cache = createEmbeddingCache(
+    config,
+    sam,
+    !opts.sam && config.env.vector === 'sync' ? { encoderWorkers: null } : {},
+  );
   try {
     const trainData = await createDatasetForSplit(config, 'train');
     const evalData = await createDatasetForSplit(config, config.data.eval_split);
@@ -293,15 +331,32 @@ export function envOptions(config: AlignSamConfig, parts: RunParts, purpose: 'tr
 }
 
 /** The training vector env: one thread with batched SAM decodes ('sync'), or envs sharded over worker threads ('async'). */
-export async function createTrainEnv(config: AlignSamConfig, parts: RunParts, opts: { backend?: string } = {}): Promise<TrainVecEnv> {
+export async function createTrainEnv(
+  config: AlignSamConfig,
+  parts: RunParts,
+  opts: { backend?: string } = {},
+): Promise<TrainVecEnv> {
   if (config.env.vector === 'sync') {
-    return new SamPromptVectorEnv({ ...envOptions(config, parts, 'train'), numEnvs: config.env.num_envs, autoresetMode: 'same-step' });
+    return new SamPromptVectorEnv({
+      ...envOptions(config, parts, 'train'),
+      numEnvs: config.env.num_envs,
+      autoresetMode: 'same-step',
+    });
   }
   const e = config.env;
-  if (e.embedding_cache.dir === null) throw new Error("env.vector 'async': the workers share embeddings through the disk cache; set env.embedding_cache.dir");
-  if (e.initial_prompts === 'labeler') throw new Error("env.vector 'async': initial_prompts 'labeler' runs the SRM in the workers, which is not supported; use 'ground-truth' or 'none'");
+  if (e.embedding_cache.dir === null)
+    throw new Error(
+      "env.vector 'async': the workers share embeddings through the disk cache; set env.embedding_cache.dir",
+    );
+  if (e.initial_prompts === 'labeler')
+    throw new Error(
+      "env.vector 'async': initial_prompts 'labeler' runs the SRM in the workers, which is not supported; use 'ground-truth' or 'none'",
+    );
   const { initialPrompts, observeLabeler, ...settings } = envSettings(config);
-  if (observeLabeler && parts.labeler !== null) throw new Error("env.vector 'async': observe_labeler runs the SRM in the workers, which is not supported; set it to false or use env.vector 'sync'");
+  if (observeLabeler && parts.labeler !== null)
+    throw new Error(
+      "env.vector 'async': observe_labeler runs the SRM in the workers, which is not supported; set it to false or use env.vector 'sync'",
+    );
   const workers = await SamPromptWorkerVectorEnv.create({
     numEnvs: e.num_envs,
     numWorkers: e.workers,
@@ -323,7 +378,6 @@ export async function createTrainEnv(config: AlignSamConfig, parts: RunParts, op
   });
   return workers;
 }
-
 
 export type TrainVecEnv = SamPromptVectorEnv | VectorEnv<PromptObservation, number>;
 

@@ -61,10 +61,15 @@ export class EpisodeStats {
     if (!state || !Array.isArray(state.ious) || !state.ious.every(Number.isFinite) || state.ious.length > this.window) {
       throw new Error(`${where}: 'ious' must be at most ${this.window} finite numbers`);
     }
-    if (!Array.isArray(state.labelsRight) || !state.labelsRight.every((v) => v === 0 || v === 1) || state.labelsRight.length > this.clickWindow) {
+    if (
+      !Array.isArray(state.labelsRight) ||
+      !state.labelsRight.every((v) => v === 0 || v === 1) ||
+      state.labelsRight.length > this.clickWindow
+    ) {
       throw new Error(`${where}: 'labelsRight' must be at most ${this.clickWindow} values of 0 or 1`);
     }
-    if (!(Number.isInteger(state.episodes) && state.episodes >= 0)) throw new Error(`${where}: 'episodes' must be an integer >= 0, got ${JSON.stringify(state.episodes)}`);
+    if (!(Number.isInteger(state.episodes) && state.episodes >= 0))
+      throw new Error(`${where}: 'episodes' must be an integer >= 0, got ${JSON.stringify(state.episodes)}`);
     this.ious.splice(0, this.ious.length, ...state.ious);
     this.labelsRight.splice(0, this.labelsRight.length, ...state.labelsRight);
     this.episodes = state.episodes;
@@ -153,7 +158,11 @@ export class TrainingMonitor implements Callback {
     const base = this.bar.render(ctx.numTimesteps - this.startSteps, ctx.totalTimesteps - this.startSteps, elapsed);
     const ret = mean(this.opts.agent.recentEpisodeReturns().slice(-this.stats.window));
     const iou = this.stats.meanIou();
-    const parts = [base, `return ${Number.isFinite(ret) ? ret.toFixed(2) : '-'}`, `IoU ${Number.isFinite(iou) ? iou.toFixed(3) : '-'}`];
+    const parts = [
+      base,
+      `return ${Number.isFinite(ret) ? ret.toFixed(2) : '-'}`,
+      `IoU ${Number.isFinite(iou) ? iou.toFixed(3) : '-'}`,
+    ];
     if (this.note) parts.push(this.note);
     return parts.join(' | ');
   }
@@ -227,7 +236,8 @@ export class EveryNSteps implements Callback {
     readonly everySteps: number,
     readonly run: (ctx: CallbackContext) => Promise<void>,
   ) {
-    if (!(Number.isInteger(everySteps) && everySteps > 0)) throw new Error(`EveryNSteps: everySteps must be a positive integer, got ${everySteps}`);
+    if (!(Number.isInteger(everySteps) && everySteps > 0))
+      throw new Error(`EveryNSteps: everySteps must be a positive integer, got ${everySteps}`);
   }
 
   onTrainingStart(ctx: CallbackContext): void {

@@ -51,7 +51,9 @@ export function runName(config: AlignSamConfig, configFile: string | null, now =
 
 function refuseExisting(root: string, ignore: readonly string[] = []): void {
   if (fs.existsSync(root) && fs.readdirSync(root).some((n) => !ignore.includes(n))) {
-    throw new Error(`run folder ${root} already exists; continue it with --resume ${root}, or set run.name to another name`);
+    throw new Error(
+      `run folder ${root} already exists; continue it with --resume ${root}, or set run.name to another name`,
+    );
   }
 }
 
@@ -59,7 +61,11 @@ function fillRunDir(root: string, config: AlignSamConfig, configFile: string | n
   const paths = runPaths(root);
   fs.mkdirSync(paths.checkpoints, { recursive: true });
   const resolved = { ...config, run: { ...config.run, name: path.basename(root) } };
-  writeRunConfig(paths, resolved, `Resolved config of run ${path.basename(root)}${configFile ? `, from ${configFile}` : ''}.`);
+  writeRunConfig(
+    paths,
+    resolved,
+    `Resolved config of run ${path.basename(root)}${configFile ? `, from ${configFile}` : ''}.`,
+  );
   return paths;
 }
 
@@ -113,7 +119,10 @@ const CHECKPOINT_NAME = /^model_(\d+)_steps$/;
  * Complete checkpoints in a checkpoints folder, by step: folders with agent.json (and whatever else
  * `isComplete` asks for, e.g. the SRM), so a save cut short is never picked.
  */
-export function listCheckpoints(checkpointsDir: string, isComplete: (dir: string) => boolean = () => true): CheckpointRef[] {
+export function listCheckpoints(
+  checkpointsDir: string,
+  isComplete: (dir: string) => boolean = () => true,
+): CheckpointRef[] {
   if (!fs.existsSync(checkpointsDir)) return [];
   const out: CheckpointRef[] = [];
   for (const name of fs.readdirSync(checkpointsDir)) {
@@ -134,7 +143,10 @@ export function checkpointDirFor(paths: RunPaths, step: number): string {
 }
 
 /** Open an existing run to continue it: its resolved config (plus overrides) and latest checkpoint. */
-export function openRunDir(root: string, overrides: readonly string[] = []): { paths: RunPaths; config: AlignSamConfig; checkpoint: CheckpointRef | null } {
+export function openRunDir(
+  root: string,
+  overrides: readonly string[] = [],
+): { paths: RunPaths; config: AlignSamConfig; checkpoint: CheckpointRef | null } {
   const paths = runPaths(root);
   if (!fs.existsSync(paths.config)) throw new Error(`${root} is not a run folder: ${paths.config} is missing`);
   const config = loadConfig(paths.config, { overrides });

@@ -39,7 +39,8 @@ export class RunLockedError extends Error {
     readonly file: string,
     readonly holder: RunLockInfo,
   ) {
-    const where = holder.host === os.hostname() ? `process ${holder.pid}` : `process ${holder.pid} on host ${holder.host}`;
+    const where =
+      holder.host === os.hostname() ? `process ${holder.pid}` : `process ${holder.pid} on host ${holder.host}`;
     super(
       `run folder ${path.dirname(file)} is in use by ${where} (since ${holder.started}); ` +
         `two processes must not write one run. Wait for it to end or stop it; if no such process runs, delete ${file}`,
@@ -107,7 +108,8 @@ function removeStale(file: string, stale: RunLockInfo | null, token: string): vo
     throw err;
   }
   const moved = readLock(aside);
-  const sameAsSeen = stale === null ? moved === null : moved !== null && moved !== 'absent' && moved.token === stale.token;
+  const sameAsSeen =
+    stale === null ? moved === null : moved !== null && moved !== 'absent' && moved.token === stale.token;
   if (!sameAsSeen && moved !== null && moved !== 'absent') {
     try {
       fs.linkSync(aside, file);
@@ -126,7 +128,12 @@ function removeStale(file: string, stale: RunLockInfo | null, token: string): vo
 export function acquireRunLock(root: string, opts: AcquireRunLockOptions = {}): RunLock {
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new Error(`run folder ${root} does not exist`);
   const file = path.join(root, RUN_LOCK_NAME);
-  const info: RunLockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), token: randomBytes(8).toString('hex') };
+  const info: RunLockInfo = {
+    pid: process.pid,
+    host: os.hostname(),
+    started: new Date().toISOString(),
+    token: randomBytes(8).toString('hex'),
+  };
   const log = opts.log ?? ((m: string) => console.warn(m));
   for (let attempt = 0; attempt < 5; attempt++) {
     if (tryCreate(file, info)) return makeLock(file, info);

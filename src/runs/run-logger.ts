@@ -50,7 +50,11 @@ export class RunLogger {
    * dashboard) and the hyper-parameters (its HParams dashboard).
    */
   logRunInfo(configText: string, hparams: Record<string, number | string | boolean>): void {
-    this.events.addValues(0, [textSummaryValue('config', `\`\`\`yaml\n${configText}\`\`\``), hparamsSummaryValue(hparams, this.t0)], this.t0);
+    this.events.addValues(
+      0,
+      [textSummaryValue('config', `\`\`\`yaml\n${configText}\`\`\``), hparamsSummaryValue(hparams, this.t0)],
+      this.t0,
+    );
   }
 
   close(): void {

@@ -9,7 +9,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJsonFile, writeJsonFile } from '../io/json-file';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
-import { promptEnvStatesFromRecord, promptEnvStatesToRecord, type PromptEnvState, type PromptEnvStateJson } from '../env/prompt/prompt-env-state';
+import {
+  promptEnvStatesFromRecord,
+  promptEnvStatesToRecord,
+  type PromptEnvState,
+  type PromptEnvStateJson,
+} from '../env/prompt/prompt-env-state';
 import type { EpisodeStatsState } from './monitor';
 
 export const RUN_STATE_FORMAT = 'alignsam-tfjs/run-state';
@@ -36,7 +41,13 @@ interface RunStateJson {
 export async function writeRunState(dir: string, state: RunState): Promise<void> {
   const { json, record } = promptEnvStatesToRecord(state.envs);
   await writeSafetensors(path.join(dir, ENV_FILE), record);
-  const out: RunStateJson = { format: RUN_STATE_FORMAT, formatVersion: RUN_STATE_VERSION, envs: json, episodeStats: state.episodeStats, bestEvalIou: state.bestEvalIou };
+  const out: RunStateJson = {
+    format: RUN_STATE_FORMAT,
+    formatVersion: RUN_STATE_VERSION,
+    envs: json,
+    episodeStats: state.episodeStats,
+    bestEvalIou: state.bestEvalIou,
+  };
   await writeJsonFile(path.join(dir, RUN_STATE_FILE), out);
 }
 
@@ -51,12 +62,21 @@ export function hasRunState(dir: string): boolean {
 export async function readRunState(dir: string): Promise<RunState> {
   const file = path.join(dir, RUN_STATE_FILE);
   const json = await readJsonFile<RunStateJson>(file);
-  if (json?.format !== RUN_STATE_FORMAT) throw new Error(`${file}: not a run state (format ${JSON.stringify(json?.format)})`);
-  if (json.formatVersion !== RUN_STATE_VERSION) throw new Error(`${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${RUN_STATE_VERSION})`);
-  if (!Array.isArray(json.envs) || json.envs.length === 0) throw new Error(`${file}: 'envs' must be a non-empty list of env states`);
-  if (!json.episodeStats || typeof json.episodeStats !== 'object') throw new Error(`${file}: 'episodeStats' is missing`);
-  if (json.bestEvalIou !== null && !Number.isFinite(json.bestEvalIou)) throw new Error(`${file}: 'bestEvalIou' must be a number or null, got ${JSON.stringify(json.bestEvalIou)}`);
+  if (json?.format !== RUN_STATE_FORMAT)
+    throw new Error(`${file}: not a run state (format ${JSON.stringify(json?.format)})`);
+  if (json.formatVersion !== RUN_STATE_VERSION)
+    throw new Error(`${file}: unsupported formatVersion ${json.formatVersion} (this build reads ${RUN_STATE_VERSION})`);
+  if (!Array.isArray(json.envs) || json.envs.length === 0)
+    throw new Error(`${file}: 'envs' must be a non-empty list of env states`);
+  if (!json.episodeStats || typeof json.episodeStats !== 'object')
+    throw new Error(`${file}: 'episodeStats' is missing`);
+  if (json.bestEvalIou !== null && !Number.isFinite(json.bestEvalIou))
+    throw new Error(`${file}: 'bestEvalIou' must be a number or null, got ${JSON.stringify(json.bestEvalIou)}`);
   const envFile = path.join(dir, ENV_FILE);
   const record = (await readSafetensors(envFile)).tensors;
-  return { envs: promptEnvStatesFromRecord(json.envs, record, `${file} and ${envFile}`), episodeStats: json.episodeStats, bestEvalIou: json.bestEvalIou };
+  return {
+    envs: promptEnvStatesFromRecord(json.envs, record, `${file} and ${envFile}`),
+    episodeStats: json.episodeStats,
+    bestEvalIou: json.bestEvalIou,
+  };
 }

@@ -97,7 +97,13 @@ class ProtoWriter {
   }
 }
 
-export function encodeEvent(event: { wallTime: number; step: number; fileVersion?: string; scalars?: Record<string, number>; otherValues?: readonly Uint8Array[] }): Uint8Array {
+export function encodeEvent(event: {
+  wallTime: number;
+  step: number;
+  fileVersion?: string;
+  scalars?: Record<string, number>;
+  otherValues?: readonly Uint8Array[];
+}): Uint8Array {
   const w = new ProtoWriter().double(1, event.wallTime);
   if (event.step !== 0) w.int64(2, event.step);
   if (event.fileVersion !== undefined) w.string(3, event.fileVersion);
@@ -130,18 +136,30 @@ export function textSummaryValue(tag: string, text: string): Uint8Array {
  * A Summary.Value for TensorBoard's HParams dashboard: the session-start record of one run
  * (HParamsPluginData { session_start_info { hparams } }), which the dashboard reads per run.
  */
-export function hparamsSummaryValue(hparams: Record<string, number | string | boolean>, startTimeSecs: number): Uint8Array {
+export function hparamsSummaryValue(
+  hparams: Record<string, number | string | boolean>,
+  startTimeSecs: number,
+): Uint8Array {
   const info = new ProtoWriter();
   for (const [k, v] of Object.entries(hparams)) {
     // google.protobuf.Value: number_value 2, string_value 3, bool_value 4.
-    const value = typeof v === 'number' ? new ProtoWriter().double(2, v) : typeof v === 'boolean' ? new ProtoWriter().int64(4, v ? 1 : 0) : new ProtoWriter().string(3, v);
+    const value =
+      typeof v === 'number'
+        ? new ProtoWriter().double(2, v)
+        : typeof v === 'boolean'
+          ? new ProtoWriter().int64(4, v ? 1 : 0)
+          : new ProtoWriter().string(3, v);
     info.bytes(1, new ProtoWriter().string(1, k).bytes(2, value.finish()).finish());
   }
   info.double(5, startTimeSecs);
   const pluginData = new ProtoWriter().bytes(3, info.finish()).finish();
   // The dashboard ignores the tensor; a scalar float 0 as TensorBoard's own writer puts there.
   const tensor = new ProtoWriter().int64(1, 1).bytes(2, new Uint8Array(0)).float(5, 0).finish();
-  return new ProtoWriter().string(1, '_hparams_/session_start_info').bytes(8, tensor).bytes(9, pluginMetadata('hparams', pluginData)).finish();
+  return new ProtoWriter()
+    .string(1, '_hparams_/session_start_info')
+    .bytes(8, tensor)
+    .bytes(9, pluginMetadata('hparams', pluginData))
+    .finish();
 }
 
 // --- protobuf decoding (enough for our own events and TensorFlow's scalar events) ---
@@ -273,10 +291,12 @@ export function decodeRecords(buf: Uint8Array, where: string, opts: { allowTornT
     if (pos + 12 > buf.length) return torn();
     const len = Number(view.getBigUint64(pos, true));
     const lenCrc = view.getUint32(pos + 8, true);
-    if (unmaskCrc(lenCrc) !== crc32c(buf.subarray(pos, pos + 8))) throw new Error(`${where}: bad length checksum at byte ${pos}`);
+    if (unmaskCrc(lenCrc) !== crc32c(buf.subarray(pos, pos + 8)))
+      throw new Error(`${where}: bad length checksum at byte ${pos}`);
     if (pos + 12 + len + 4 > buf.length) return torn();
     const data = buf.subarray(pos + 12, pos + 12 + len);
-    if (view.getUint32(pos + 12 + len, true) !== maskCrc(crc32c(data))) throw new Error(`${where}: bad data checksum in the record at byte ${pos}`);
+    if (view.getUint32(pos + 12 + len, true) !== maskCrc(crc32c(data)))
+      throw new Error(`${where}: bad data checksum in the record at byte ${pos}`);
     out.push(data);
     pos += 12 + len + 4;
   }
@@ -285,7 +305,9 @@ export function decodeRecords(buf: Uint8Array, where: string, opts: { allowTornT
 
 export function readEventFile(file: string): DecodedEvent[] {
   const buf = fs.readFileSync(file);
-  return decodeRecords(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), file).map((d, i) => decodeEvent(d, `${file}: record ${i}`));
+  return decodeRecords(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), file).map((d, i) =>
+    decodeEvent(d, `${file}: record ${i}`),
+  );
 }
 
 export function isEventFile(name: string): boolean {
@@ -305,7 +327,8 @@ export class EventFileWriter {
     const wallTime = opts.wallTime ?? Date.now() / 1000;
     const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_') || 'localhost';
     let file = path.join(dir, `events.out.tfevents.${Math.floor(wallTime)}.${host}${opts.suffix ?? ''}`);
-    for (let k = 1; fs.existsSync(file); k++) file = path.join(dir, `events.out.tfevents.${Math.floor(wallTime)}.${host}${opts.suffix ?? ''}.${k}`);
+    for (let k = 1; fs.existsSync(file); k++)
+      file = path.join(dir, `events.out.tfevents.${Math.floor(wallTime)}.${host}${opts.suffix ?? ''}.${k}`);
     this.file = file;
     this.fd = fs.openSync(file, 'a');
     this.writeData(encodeEvent({ wallTime, step: 0, fileVersion: FILE_VERSION }));

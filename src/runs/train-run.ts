@@ -21,7 +21,18 @@ import { agentPolicy } from '../eval/clickers';
 import type { ComparisonReport } from '../eval/compare';
 import { evaluateFromConfig, evaluationScalars, writeEvaluationJson } from '../eval/run-evaluation';
 import { writeRunReport, type ReportFiles } from '../report/run-report';
-import { Agent, createAgent, createEvalEnv, createRunParts, createTrainEnv, envOptions, loadAgent, srmDirOf, type RunParts, type TrainVecEnv } from './factory';
+import {
+  Agent,
+  createAgent,
+  createEvalEnv,
+  createRunParts,
+  createTrainEnv,
+  envOptions,
+  loadAgent,
+  srmDirOf,
+  type RunParts,
+  type TrainVecEnv,
+} from './factory';
 import { EpisodeStats, EveryNSteps, TrainingMonitor } from './monitor';
 import { hasRunState, readRunState, RUN_STATE_FILE, writeRunState } from './run-state';
 import { checkpointDirFor, createRunDirLocked, openRunDirLocked, writeRunConfig, type RunPaths } from './run-dir';
@@ -106,7 +117,13 @@ async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts, lo
       })(),
     );
   }
-  const env = new SamPromptEnv({ ...envOptions(config, parts, 'train'), labelSource: 'oracle', labeler: undefined, observeLabeler: false, initialPrompts: 'none' });
+  const env = new SamPromptEnv({
+    ...envOptions(config, parts, 'train'),
+    labelSource: 'oracle',
+    labeler: undefined,
+    observeLabeler: false,
+    initialPrompts: 'none',
+  });
   const t0 = Date.now();
   try {
     const r = await pretrainSrmOnImages(srm, env, {
@@ -116,7 +133,9 @@ async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts, lo
       onUpdate: (done, stats) => {
         if (done % 250 !== 0 && done !== p.updates) return;
         const rate = done / Math.max(1e-3, (Date.now() - t0) / 1000);
-        log(`SRM pre-training ${done}/${p.updates} updates on ${images} images, loss ${stats.loss.toFixed(4)}, ${rate.toFixed(1)} updates/s, ETA ${Math.round((p.updates - done) / rate)} s`);
+        log(
+          `SRM pre-training ${done}/${p.updates} updates on ${images} images, loss ${stats.loss.toFixed(4)}, ${rate.toFixed(1)} updates/s, ETA ${Math.round((p.updates - done) / rate)} s`,
+        );
       },
     });
     log(`SRM pre-training: mean loss ${r.loss.toFixed(4)} over ${r.updates} updates`);
@@ -132,7 +151,15 @@ async function pretrainSrmFromConfig(config: AlignSamConfig, parts: RunParts, lo
  * far. What a checkpoint lacks (one written by an older version) is named in a warning: training
  * goes on from it, with new episodes or an empty SRM replay, but not as an uninterrupted run would.
  */
-async function restoreRunState(dir: string, config: AlignSamConfig, parts: RunParts, env: TrainVecEnv, agent: Agent, stats: EpisodeStats, log: (m: string) => void): Promise<number> {
+async function restoreRunState(
+  dir: string,
+  config: AlignSamConfig,
+  parts: RunParts,
+  env: TrainVecEnv,
+  agent: Agent,
+  stats: EpisodeStats,
+  log: (m: string) => void,
+): Promise<number> {
   const lacking: string[] = [];
   const fresh: string[] = [];
   let bestIou = -Infinity;
@@ -152,11 +179,15 @@ async function restoreRunState(dir: string, config: AlignSamConfig, parts: RunPa
     fresh.push('an empty SRM replay');
   }
   if (lacking.length > 0) {
-    log(`warning: ${dir} was saved without ${lacking.join(', ')} (a checkpoint of an older version): training continues from it with ${fresh.join(' and ')}, so it will not repeat an uninterrupted run exactly`);
+    log(
+      `warning: ${dir} was saved without ${lacking.join(', ')} (a checkpoint of an older version): training continues from it with ${fresh.join(' and ')}, so it will not repeat an uninterrupted run exactly`,
+    );
   }
   const d = config.agent.dqn;
   if (config.agent.algo === 'dqn' && (!d.save_replay_buffer || d.n_steps > 1)) {
-    log(`warning: ${!d.save_replay_buffer ? 'agent.dqn.save_replay_buffer is false: the replay buffer was not saved' : 'agent.dqn.n_steps > 1: transitions still waiting for their n-th step were not saved'}, so the resumed run does not repeat an uninterrupted one exactly`);
+    log(
+      `warning: ${!d.save_replay_buffer ? 'agent.dqn.save_replay_buffer is false: the replay buffer was not saved' : 'agent.dqn.n_steps > 1: transitions still waiting for their n-th step were not saved'}, so the resumed run does not repeat an uninterrupted one exactly`,
+    );
   }
   return bestIou;
 }
@@ -172,9 +203,17 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     ({ paths, config, checkpoint, lock } = opened);
     if ((opts.resumeOverrides ?? []).length > 0) {
       // The run's config.yaml stays the truth for the next resume.
-      writeRunConfig(paths, config, `Resolved config of run ${path.basename(paths.root)}, resumed with --set ${opts.resumeOverrides!.join(' --set ')}.`);
+      writeRunConfig(
+        paths,
+        config,
+        `Resolved config of run ${path.basename(paths.root)}, resumed with --set ${opts.resumeOverrides!.join(' --set ')}.`,
+      );
     }
-    log(checkpoint ? `resuming ${paths.root} from ${checkpoint.dir} (${checkpoint.step} steps)` : `resuming ${paths.root}: no checkpoint yet, starting over`);
+    log(
+      checkpoint
+        ? `resuming ${paths.root} from ${checkpoint.dir} (${checkpoint.step} steps)`
+        : `resuming ${paths.root}: no checkpoint yet, starting over`,
+    );
   }
   let parts: RunParts;
   let env: Awaited<ReturnType<typeof createTrainEnv>>;
@@ -225,7 +264,9 @@ async function trainInFolder(
     if (!checkpoint && parts.labeler && config.srm.pretrain.images > 0 && config.srm.pretrain.updates > 0) {
       await pretrainSrmFromConfig(config, parts, log);
     }
-    logger = new RunLogger(paths.root, { resumeFromStep: checkpoint ? checkpoint.step : opts.resumeDir ? 0 : undefined });
+    logger = new RunLogger(paths.root, {
+      resumeFromStep: checkpoint ? checkpoint.step : opts.resumeDir ? 0 : undefined,
+    });
     if (!checkpoint) logger.logRunInfo(dumpConfig(config), configHparams(config));
     const algo = config.agent.algo;
     const progress = opts.progress === undefined ? (config.train.progress ? process.stderr : null) : opts.progress;
@@ -238,19 +279,33 @@ async function trainInFolder(
         await agent!.writeCheckpoint(tmp);
         if (parts.labeler) await parts.labeler.save(tmp);
         if (withRunState && isResumablePromptEnv(env)) {
-          await writeRunState(tmp, { envs: await env.getState(), episodeStats: stats.getState(), bestEvalIou: Number.isFinite(bestIou) ? bestIou : null });
+          await writeRunState(tmp, {
+            envs: await env.getState(),
+            episodeStats: stats.getState(),
+            bestEvalIou: Number.isFinite(bestIou) ? bestIou : null,
+          });
         }
       });
     };
     // Saved after the update that ends a rollout, so that a resume continues exactly.
-    if (config.train.checkpoint_every > 0) callbacks.push(new CheckpointCallback({ everySteps: config.train.checkpoint_every, dir: paths.checkpoints, save: (dir) => saveCheckpoint(dir, true) }));
+    if (config.train.checkpoint_every > 0)
+      callbacks.push(
+        new CheckpointCallback({
+          everySteps: config.train.checkpoint_every,
+          dir: paths.checkpoints,
+          save: (dir) => saveCheckpoint(dir, true),
+        }),
+      );
     if (config.train.eval_every > 0) {
       callbacks.push(
         new EveryNSteps(config.train.eval_every, async (ctx) => {
           // At the end, the final evaluation (eval.episodes) takes this step's place.
           if (ctx.numTimesteps >= ctx.totalTimesteps && !opts.skipFinalEval) return;
           monitor!.note = 'evaluating...';
-          const [r] = await evaluateFromConfig(config, evalEnv, agentPolicy(agent!), config.train.eval_episodes, { datasetLength: parts.evalData.length, baselines: [] });
+          const [r] = await evaluateFromConfig(config, evalEnv, agentPolicy(agent!), config.train.eval_episodes, {
+            datasetLength: parts.evalData.length,
+            baselines: [],
+          });
           logger!.log(ctx.numTimesteps, evaluationScalars(r));
           monitor!.note = `eval IoU ${r.mean.final_iou.toFixed(3)}`;
           if (r.mean.final_iou > bestIou) {
@@ -275,22 +330,48 @@ async function trainInFolder(
     if (!fs.existsSync(path.join(finalDir, 'agent.json'))) await saveCheckpoint(finalDir, true);
     if (stopped) {
       log(`${stopped}: saved ${finalDir}; continue with --resume ${paths.root}`);
-      return { paths, numTimesteps: agent.numTimesteps, resumedFrom: checkpoint?.step ?? null, evaluation: [], report: null, stopped, checkpoint: finalDir };
+      return {
+        paths,
+        numTimesteps: agent.numTimesteps,
+        resumedFrom: checkpoint?.step ?? null,
+        evaluation: [],
+        report: null,
+        stopped,
+        checkpoint: finalDir,
+      };
     }
     let evaluation: ComparisonReport[] = [];
     let report: ReportFiles | null = null;
     if (!opts.skipFinalEval) {
-      log(`evaluating ${path.relative(paths.root, finalDir)} (the checkpoint \`alignsam export\` takes) and ${config.eval.baselines.join(', ') || 'no baselines'} on ${config.eval.episodes} episodes, protocol '${evalEnv.protocol}' ...`);
+      log(
+        `evaluating ${path.relative(paths.root, finalDir)} (the checkpoint \`alignsam export\` takes) and ${config.eval.baselines.join(', ') || 'no baselines'} on ${config.eval.episodes} episodes, protocol '${evalEnv.protocol}' ...`,
+      );
       const progress = opts.progress === undefined ? (config.train.progress ? process.stderr : null) : opts.progress;
-      evaluation = await evaluateFromConfig(config, evalEnv, agentPolicy(agent), config.eval.episodes, { datasetLength: parts.evalData.length, pictures: config.eval.pictures, progress });
+      evaluation = await evaluateFromConfig(config, evalEnv, agentPolicy(agent), config.eval.episodes, {
+        datasetLength: parts.evalData.length,
+        pictures: config.eval.pictures,
+        progress,
+      });
       const step = agent.numTimesteps;
       for (const r of evaluation) logger.log(step, evaluationScalars(r));
-      await writeEvaluationJson(paths.evalJson, evaluation, { checkpoint: path.relative(paths.root, finalDir), step, episodes: config.eval.episodes });
+      await writeEvaluationJson(paths.evalJson, evaluation, {
+        checkpoint: path.relative(paths.root, finalDir),
+        step,
+        episodes: config.eval.episodes,
+      });
       logger.close();
       logger = null;
       report = await writeRunReport(paths.root, evaluation);
     }
-    return { paths, numTimesteps: agent.numTimesteps, resumedFrom: checkpoint?.step ?? null, evaluation, report, stopped: null, checkpoint: finalDir };
+    return {
+      paths,
+      numTimesteps: agent.numTimesteps,
+      resumedFrom: checkpoint?.step ?? null,
+      evaluation,
+      report,
+      stopped: null,
+      checkpoint: finalDir,
+    };
   } finally {
     process.removeListener('SIGINT', onSignal);
     logger?.close();

@@ -11,9 +11,17 @@ import * as yaml from 'js-yaml';
 import { resolveConfig } from '../../src/config/load-config';
 import { ablationVariants, planAblation, runAblation } from '../../src/runs/ablation';
 import { summarizeAblation } from '../../src/runs/ablation-summary';
-import { paperShape, readmeTable, replaceReadmeSection, resultsPage, README_BEGIN, README_END } from '../../src/report/results-page';
+import {
+  paperShape,
+  readmeTable,
+  replaceReadmeSection,
+  resultsPage,
+  README_BEGIN,
+  README_END,
+} from '../../src/report/results-page';
 
-const config = () => resolveConfig({ env: { horizon: 15, grid_size: 16 }, train: { total_timesteps: 100 } }, 'test.yaml');
+const config = () =>
+  resolveConfig({ env: { horizon: 15, grid_size: 16 }, train: { total_timesteps: 100 } }, 'test.yaml');
 
 /** A stand-in for `alignsam train`: writes a checkpoint, then (unless told to die) eval.json. */
 const FAKE_TRAINER = `
@@ -39,18 +47,26 @@ let dir: string;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ablate-'));
 });
-afterEach(() => { if (!process.env.KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true }); });
+afterEach(() => {
+  if (!process.env.KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 it('plans full, w/o SRM and the shorter horizons, each seed a run with its own config', () => {
   const v = ablationVariants(config());
   expect(v.map((x) => x.name)).toEqual(['full', 'no-srm', 'T1', 'T5', 'T10']);
   const runs = planAblation({ config: config(), configFile: 'test.yaml', out: dir, seeds: 2 });
   expect(runs).toHaveLength(10);
-  const noSrm = yaml.load(fs.readFileSync(path.join(dir, 'configs', 'no-srm-seed1.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  const noSrm = yaml.load(fs.readFileSync(path.join(dir, 'configs', 'no-srm-seed1.yaml'), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
   expect(noSrm.env.label_source).toBe('agent');
   expect((noSrm.srm as { enabled: boolean }).enabled).toBe(false);
   expect(noSrm.train.seed).toBe(1);
-  const t1 = yaml.load(fs.readFileSync(path.join(dir, 'configs', 'T1-seed0.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  const t1 = yaml.load(fs.readFileSync(path.join(dir, 'configs', 'T1-seed0.yaml'), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
   expect(t1.env.horizon).toBe(1);
   expect(t1.eval.clicks).toEqual([1]);
 });
@@ -60,16 +76,37 @@ it('resumes after a killed run: finished runs are kept, the killed one continues
   const script = path.join(dir, 'fake-train.js');
   fs.writeFileSync(script, FAKE_TRAINER);
   const out = path.join(dir, 'abl');
-  const opts = { config: config(), configFile: 'test.yaml', out, seeds: 2, jobs: 1, trainCommand: [process.execPath, script], log: () => undefined };
+  const opts = {
+    config: config(),
+    configFile: 'test.yaml',
+    out,
+    seeds: 2,
+    jobs: 1,
+    trainCommand: [process.execPath, script],
+    log: () => undefined,
+  };
   fs.writeFileSync(path.join(dir, 'die.txt'), 'T5-seed0');
   {
     await expect(runAblation(opts)).rejects.toThrow(/T5-seed0.*137/);
     const first = fs.readFileSync(calls, 'utf8').trim().split('\n');
-    expect(first).toEqual(['new full-seed0', 'new full-seed1', 'new no-srm-seed0', 'new no-srm-seed1', 'new T1-seed0', 'new T1-seed1', 'new T5-seed0']);
+    expect(first).toEqual([
+      'new full-seed0',
+      'new full-seed1',
+      'new no-srm-seed0',
+      'new no-srm-seed1',
+      'new T1-seed0',
+      'new T1-seed1',
+      'new T5-seed0',
+    ]);
     fs.rmSync(path.join(dir, 'die.txt'));
     fs.writeFileSync(calls, '');
     const runs = await runAblation(opts);
-    expect(fs.readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['resume T5-seed0', 'new T5-seed1', 'new T10-seed0', 'new T10-seed1']);
+    expect(fs.readFileSync(calls, 'utf8').trim().split('\n')).toEqual([
+      'resume T5-seed0',
+      'new T5-seed1',
+      'new T10-seed0',
+      'new T10-seed1',
+    ]);
     fs.writeFileSync(calls, '');
     await runAblation(opts);
     expect(fs.readFileSync(calls, 'utf8')).toBe('');
@@ -81,7 +118,18 @@ it('resumes after a killed run: finished runs are kept, the killed one continues
     expect(full.perSeed.final_iou).toEqual([0.5 + 0.14, 0.5 + 0.14 + 0.001].map((v) => expect.closeTo(v, 9)));
     expect(full.mean.final_iou).toBeCloseTo(0.6405, 9);
     expect(full.sd.final_iou).toBeCloseTo(Math.SQRT1_2 * 0.001, 9);
-    expect(s.rows.map((r) => r.name)).toEqual(['full', 'w/o RL', 'w/o SRM', 'T = 1', 'T = 5', 'T = 10', 'centre', 'oracle + SRM labels', 'ceiling', 'SRM map']);
+    expect(s.rows.map((r) => r.name)).toEqual([
+      'full',
+      'w/o RL',
+      'w/o SRM',
+      'T = 1',
+      'T = 5',
+      'T = 10',
+      'centre',
+      'oracle + SRM labels',
+      'ceiling',
+      'SRM map',
+    ]);
     const shape = Object.fromEntries(paperShape(s).map((c) => [c.claim, c.holds]));
     expect(Object.values(shape)).toEqual([true, true, true, true]);
     const page = resultsPage(s, { source: 'x.json' });

@@ -18,7 +18,14 @@ function config(runDir: string, name: string, labelSource: 'recalibration' | 'or
     {
       sam: { checkpoint: TINY_WEIGHTS },
       data: { synthetic: { length: 8, eval_length: 3, image_size: 64 } },
-      env: { grid_size: 4, horizon: 3, label_source: labelSource, observe_labeler: true, num_envs: 2, embedding_cache: { dir: null } },
+      env: {
+        grid_size: 4,
+        horizon: 3,
+        label_source: labelSource,
+        observe_labeler: true,
+        num_envs: 2,
+        embedding_cache: { dir: null },
+      },
       srm: { enabled: labelSource === 'recalibration' },
       agent: { ppo: { n_steps: 3, batch_size: 6, n_epochs: 1 } },
       train: { total_timesteps: 6, checkpoint_every: 0, progress: false },
@@ -42,12 +49,34 @@ afterAll(() => sam.dispose());
 describe('export and predict', () => {
   it('exports policy, SRM and SAM; the export acts as the checkpoint does and predicts on an image', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-export-'));
-    const run = await trainRun({ config: config(dir, 'srm', 'recalibration'), sam, progress: null, log: quiet, skipFinalEval: true });
+    const run = await trainRun({
+      config: config(dir, 'srm', 'recalibration'),
+      sam,
+      progress: null,
+      log: quiet,
+      skipFinalEval: true,
+    });
     const out = path.join(dir, 'export');
     const manifest = await exportRun(run.paths.root, out, { checkpoint: 'latest' });
-    expect(manifest.env).toEqual({ gridSize: 4, horizon: 3, labelSource: 'recalibration', initialPrompts: 'labeler', multimaskOutput: 'single-point', maskInput: true, observeLabeler: true });
+    expect(manifest.env).toEqual({
+      gridSize: 4,
+      horizon: 3,
+      labelSource: 'recalibration',
+      initialPrompts: 'labeler',
+      multimaskOutput: 'single-point',
+      maskInput: true,
+      observeLabeler: true,
+    });
     expect(manifest.sam.copied).toBe(true);
-    for (const f of ['alignsam-export.json', 'policy.json', 'policy.weights.bin', 'sam.safetensors', 'sam-config.json', 'srm/srm.json']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    for (const f of [
+      'alignsam-export.json',
+      'policy.json',
+      'policy.weights.bin',
+      'sam.safetensors',
+      'sam-config.json',
+      'srm/srm.json',
+    ])
+      expect(fs.existsSync(path.join(out, f))).toBe(true);
 
     const exp = await loadExport(out);
     const c = config(dir, 'srm', 'recalibration');
@@ -80,7 +109,15 @@ describe('export and predict', () => {
 
   it('refuses to export an agent that relied on ground-truth labels', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-export-'));
-    const run = await trainRun({ config: config(dir, 'oracle', 'oracle'), sam, progress: null, log: quiet, skipFinalEval: true });
-    await expect(exportRun(run.paths.root, path.join(dir, 'export'))).rejects.toThrow(/trained with env.label_source 'oracle'/);
+    const run = await trainRun({
+      config: config(dir, 'oracle', 'oracle'),
+      sam,
+      progress: null,
+      log: quiet,
+      skipFinalEval: true,
+    });
+    await expect(exportRun(run.paths.root, path.join(dir, 'export'))).rejects.toThrow(
+      /trained with env.label_source 'oracle'/,
+    );
   });
 });

@@ -21,7 +21,14 @@ function tinyConfig(runDir: string, name: string) {
     {
       sam: { checkpoint: TINY_WEIGHTS },
       data: { synthetic: { length: 12, eval_length: 4, image_size: 64 } },
-      env: { grid_size: 4, horizon: 4, label_source: 'recalibration', observe_labeler: true, num_envs: 2, embedding_cache: { dir: null } },
+      env: {
+        grid_size: 4,
+        horizon: 4,
+        label_source: 'recalibration',
+        observe_labeler: true,
+        num_envs: 2,
+        embedding_cache: { dir: null },
+      },
       srm: { enabled: true, q: 1, pretrain: { images: 2, updates: 2, batch_size: 2, cache_dir: null } },
       agent: { ppo: { n_steps: 3, batch_size: 6, n_epochs: 1 } },
       train: { total_timesteps: 12, checkpoint_every: 6, eval_every: 0, progress: false },
@@ -46,14 +53,21 @@ afterAll(() => {
 
 /** A run trained to 12 steps, cut back to its step-6 checkpoint as a crash would leave it. */
 async function crashedRun(name: string): Promise<{ root: string; ckpt: string }> {
-  const r = await trainRun({ config: tinyConfig(dir, name), sam, progress: null, log: () => undefined, skipFinalEval: true });
+  const r = await trainRun({
+    config: tinyConfig(dir, name),
+    sam,
+    progress: null,
+    log: () => undefined,
+    skipFinalEval: true,
+  });
   fs.rmSync(path.join(r.paths.checkpoints, 'model_12_steps'), { recursive: true });
   return { root: r.paths.root, ckpt: path.join(r.paths.checkpoints, 'model_6_steps') };
 }
 
 it('resumes a checkpoint without the run state, the agent episodes and the SRM replay, with a warning naming them', async () => {
   const { root, ckpt } = await crashedRun('old');
-  for (const f of ['run.json', 'env.safetensors', path.join('srm', 'replay.safetensors')]) fs.rmSync(path.join(ckpt, f));
+  for (const f of ['run.json', 'env.safetensors', path.join('srm', 'replay.safetensors')])
+    fs.rmSync(path.join(ckpt, f));
   const agentJson = JSON.parse(fs.readFileSync(path.join(ckpt, 'agent.json'), 'utf8'));
   delete agentJson.state.episodes;
   fs.writeFileSync(path.join(ckpt, 'agent.json'), JSON.stringify(agentJson));
@@ -63,7 +77,14 @@ it('resumes a checkpoint without the run state, the agent episodes and the SRM r
   fs.writeFileSync(path.join(ckpt, 'srm', 'srm.json'), JSON.stringify(srmJson));
 
   const logs: string[] = [];
-  const r = await trainRun({ config: tinyConfig(dir, 'old'), resumeDir: root, sam, progress: null, log: (m) => logs.push(m), skipFinalEval: true });
+  const r = await trainRun({
+    config: tinyConfig(dir, 'old'),
+    resumeDir: root,
+    sam,
+    progress: null,
+    log: (m) => logs.push(m),
+    skipFinalEval: true,
+  });
   expect(r.resumedFrom).toBe(6);
   expect(r.numTimesteps).toBe(12);
   expect(listCheckpoints(r.paths.checkpoints).map((c) => c.step)).toEqual([6, 12]);
@@ -81,7 +102,15 @@ it('refuses a damaged run state by file and field, leaving the metrics as they w
   const { root, ckpt } = await crashedRun('damaged');
   const file = path.join(ckpt, 'run.json');
   const metrics = fs.readFileSync(path.join(root, 'metrics.jsonl'), 'utf8');
-  const resume = () => trainRun({ config: tinyConfig(dir, 'damaged'), resumeDir: root, sam, progress: null, log: () => undefined, skipFinalEval: true });
+  const resume = () =>
+    trainRun({
+      config: tinyConfig(dir, 'damaged'),
+      resumeDir: root,
+      sam,
+      progress: null,
+      log: () => undefined,
+      skipFinalEval: true,
+    });
   const good = fs.readFileSync(file, 'utf8');
 
   const state = JSON.parse(good);
@@ -89,7 +118,10 @@ it('refuses a damaged run state by file and field, leaving the metrics as they w
   fs.writeFileSync(file, JSON.stringify(state));
   await expect(resume()).rejects.toThrow(`${file}: env 1: 'episode.sampleIndex' must be an integer in [0, 12)`);
 
-  fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(good), episodeStats: { ious: [], labelsRight: [2], episodes: 1 } }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ ...JSON.parse(good), episodeStats: { ious: [], labelsRight: [2], episodes: 1 } }),
+  );
   await expect(resume()).rejects.toThrow(`${file}: episodeStats: 'labelsRight' must be at most 1000 values of 0 or 1`);
 
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(good), formatVersion: 7 }));

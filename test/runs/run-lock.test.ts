@@ -19,13 +19,19 @@ function deadPid(): number {
 }
 
 function writeLock(dir: string, pid: number): void {
-  fs.writeFileSync(path.join(dir, RUN_LOCK_NAME), JSON.stringify({ pid, host: os.hostname(), started: 'then', token: 'abc' }));
+  fs.writeFileSync(
+    path.join(dir, RUN_LOCK_NAME),
+    JSON.stringify({ pid, host: os.hostname(), started: 'then', token: 'abc' }),
+  );
 }
 
 /** A second process that takes the lock of `dir` and holds it until killed. */
 async function holder(dir: string): Promise<ChildProcess> {
   const code = `require(${JSON.stringify(path.join(ROOT, 'src/runs/run-lock.ts'))}).acquireRunLock(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', code], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
     child.on('exit', (c) => reject(new Error(`holder exited with ${c}`)));

@@ -2,7 +2,19 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { crc32c, maskCrc, unmaskCrc } from '../../src/io/crc32c';
-import { decodeEvent, decodeRecords, encodeEvent, encodeRecord, EventFileWriter, FILE_VERSION, hparamsSummaryValue, isEventFile, readEventFile, textSummaryValue, truncateEventFiles } from '../../src/runs/tfevents';
+import {
+  decodeEvent,
+  decodeRecords,
+  encodeEvent,
+  encodeRecord,
+  EventFileWriter,
+  FILE_VERSION,
+  hparamsSummaryValue,
+  isEventFile,
+  readEventFile,
+  textSummaryValue,
+  truncateEventFiles,
+} from '../../src/runs/tfevents';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -61,7 +73,11 @@ describe('tfevents', () => {
     expect(path.basename(w.file)).toMatch(/^events\.out\.tfevents\.1000\./);
     const events = readEventFile(w.file);
     expect(events[0]).toMatchObject({ fileVersion: FILE_VERSION, wallTime: 1000, step: 0 });
-    expect(events[1]).toEqual({ wallTime: 1001, step: 10, scalars: { 'train/loss': 0.25, 'rollout/ep_rew_mean': -3.5 } });
+    expect(events[1]).toEqual({
+      wallTime: 1001,
+      step: 10,
+      scalars: { 'train/loss': 0.25, 'rollout/ep_rew_mean': -3.5 },
+    });
     expect(events[2]).toEqual({ wallTime: 1002, step: 2 ** 40, scalars: { 'eval/miou': 0.75 } });
   });
 
@@ -85,10 +101,17 @@ describe('tfevents', () => {
     const w2 = new EventFileWriter(dir, { wallTime: 2000 });
     w2.addScalars(300, { v: 30 }, 2001);
     w2.close();
-    const files = fs.readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.')).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith('events.out.tfevents.'))
+      .sort();
     expect(files).toHaveLength(2);
     const all = files.flatMap((f) => readEventFile(path.join(dir, f))).filter((e) => e.fileVersion === undefined);
-    expect(all.map((e) => [e.step, e.scalars.v])).toEqual([[100, 1], [200, 2], [300, 30]]);
+    expect(all.map((e) => [e.step, e.scalars.v])).toEqual([
+      [100, 1],
+      [200, 2],
+      [300, 30],
+    ]);
   });
 });
 

@@ -65,7 +65,9 @@ describe('trainRun', () => {
     expect(fs.existsSync(path.join(first.paths.checkpoints, 'model_8_steps', 'srm', 'srm.json'))).toBe(true);
     expect(fs.existsSync(path.join(first.paths.best, 'agent.json'))).toBe(true);
     expect(first.evaluation.map((r) => r.policy)).toEqual(['agent', 'random', 'oracle']);
-    expect(formatEvaluationTable(first.evaluation)).toMatch(/^Protocol: deployed .*\npolicy\s+mIoU@1\s+mIoU@2\s+mIoU@4\s+NoC@85/);
+    expect(formatEvaluationTable(first.evaluation)).toMatch(
+      /^Protocol: deployed .*\npolicy\s+mIoU@1\s+mIoU@2\s+mIoU@4\s+NoC@85/,
+    );
     expect(first.evaluation.every((r) => r.protocol === 'deployed')).toBe(true);
     const evalJson = JSON.parse(fs.readFileSync(first.paths.evalJson, 'utf8'));
     expect(evalJson.protocol).toBe('deployed');
@@ -80,12 +82,23 @@ describe('trainRun', () => {
     expect((await sharp(first.report!.miouClicks!).metadata()).width).toBe(720);
     const before = readMetrics(path.join(root, 'metrics.jsonl'));
     expect(before.some((r) => typeof r['eval/final_iou'] === 'number')).toBe(true);
-    expect(before.some((r) => typeof r['ppo/approx_kl'] === 'number' && typeof r['rollout/ep_rew_mean'] === 'number')).toBe(true);
-    expect(before.some((r) => typeof r['srm/loss'] === 'number' && typeof r['rollout/label_accuracy'] === 'number')).toBe(true);
+    expect(
+      before.some((r) => typeof r['ppo/approx_kl'] === 'number' && typeof r['rollout/ep_rew_mean'] === 'number'),
+    ).toBe(true);
+    expect(
+      before.some((r) => typeof r['srm/loss'] === 'number' && typeof r['rollout/label_accuracy'] === 'number'),
+    ).toBe(true);
 
     // A crash after the step-8 checkpoint: the step-16 checkpoint never made it to disk.
     fs.rmSync(path.join(first.paths.checkpoints, 'model_16_steps'), { recursive: true });
-    const resumed = await trainRun({ config: tinyConfig(dir, 16), resumeDir: root, resumeOverrides: ['train.total_timesteps=24', 'eval.baselines=[]'], sam, progress: null, log: quiet });
+    const resumed = await trainRun({
+      config: tinyConfig(dir, 16),
+      resumeDir: root,
+      resumeOverrides: ['train.total_timesteps=24', 'eval.baselines=[]'],
+      sam,
+      progress: null,
+      log: quiet,
+    });
     expect(resumed.resumedFrom).toBe(8);
     expect(resumed.numTimesteps).toBe(24);
     expect(listCheckpoints(resumed.paths.checkpoints).map((c) => c.step)).toEqual([8, 16, 24]);
@@ -101,9 +114,12 @@ describe('trainRun', () => {
       .flatMap((f) => readEventFile(path.join(root, f)))
       .filter((e) => e.fileVersion === undefined);
     const byTag = new Map<string, number[]>();
-    for (const e of events) for (const tag of Object.keys(e.scalars)) byTag.set(tag, [...(byTag.get(tag) ?? []), e.step]);
+    for (const e of events)
+      for (const tag of Object.keys(e.scalars)) byTag.set(tag, [...(byTag.get(tag) ?? []), e.step]);
     for (const [, steps] of byTag) expect(steps).toEqual([...new Set(steps)].sort((a, b) => a - b));
-    expect(byTag.get('rollout/ep_rew_mean')).toEqual(records.filter((r) => typeof r['rollout/ep_rew_mean'] === 'number').map((r) => r.step));
+    expect(byTag.get('rollout/ep_rew_mean')).toEqual(
+      records.filter((r) => typeof r['rollout/ep_rew_mean'] === 'number').map((r) => r.step),
+    );
     // TensorBoard gets the config text and the hyper-parameters once, kept through the resume.
     const info = events.flatMap((e) => e.otherValues ?? []).map((v) => new TextDecoder().decode(v));
     expect(info.filter((t) => t.includes('_hparams_/session_start_info'))).toHaveLength(1);
@@ -114,6 +130,8 @@ describe('trainRun', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alignsam-train-'));
     fs.mkdirSync(path.join(dir, 'tiny'));
     fs.writeFileSync(path.join(dir, 'tiny', 'config.yaml'), '{}');
-    await expect(trainRun({ config: tinyConfig(dir, 8), sam, progress: null, log: quiet })).rejects.toThrow(/already exists; continue it with --resume/);
+    await expect(trainRun({ config: tinyConfig(dir, 8), sam, progress: null, log: quiet })).rejects.toThrow(
+      /already exists; continue it with --resume/,
+    );
   });
 });
