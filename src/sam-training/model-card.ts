@@ -166,7 +166,7 @@ on the CPU; the image encoder is frozen (so image embeddings, and everything cac
 them, are unchanged; the import checks it). Each chain starts from the env's P0 (a positive and a
 negative cell centre; for a fraction ${String(o.p0_miss ?? '?')} of chains the positive cell misses the object) or, for a
 fraction ${o.env_like !== undefined ? (1 - Number(o.env_like)).toFixed(1) : '?'} of the steps, from one positive pixel with three masks as in pre-training. Then ${String(o.rounds ?? '?')}
-clicks on unclicked cell centres of a ${Array.isArray(o.grids) ? [...new Set(o.grids as number[])].join(', ') : '?'} grid, one policy per chain (probabilities ${Array.isArray(o.policy_probs) ? (o.policy_probs as number[]).join(', ') : '?'}:
+clicks on unclicked cell centres of a G x G grid, G drawn per chain from ${Array.isArray(o.grids) ? (o.grids as number[]).join(', ') : '?'}, one policy per chain (probabilities ${Array.isArray(o.policy_probs) ? (o.policy_probs as number[]).join(', ') : '?'}:
 the cell of the deepest error pixel, a uniform cell, a cell near the object), each labelled by the
 ground truth at the cell centre and flipped with probability ${String(o.label_noise ?? '?')}; the loss still asks for
 the true object. Previous low-res logits as mask input. Loss: BCE + Dice on the full-size mask and
