@@ -5,7 +5,9 @@
  *   optimizer.safetensors Adam moments
  *   replay.safetensors    the replay of recent states the online updates sample from, and the
  *                         embeddings it names (so a resumed run draws the same minibatches)
- * A folder without replay.safetensors (an older one) loads with an empty replay.
+ * A folder without replay.safetensors (an older one) loads with an empty replay. An export keeps
+ * only what inference needs (`contents: 'weights'`: srm.json and weights.safetensors, a tenth of the
+ * size); loaded, it labels as the checkpoint did and trains on, if asked, from fresh Adam moments.
  */
 import * as path from 'node:path';
 import { writeFolderAtomic } from '../io/atomic-folder';
@@ -30,7 +32,17 @@ interface SrmCheckpointJson {
     rng: RngState;
     replay?: SrmReplayState;
     lastStats?: SrmUpdateStats | null;
+    /** Written by `contents: 'weights'`: no optimizer.safetensors or replay.safetensors beside it. */
+    weightsOnly?: boolean;
   };
+}
+
+export interface SaveSrmOptions {
+  /**
+   * 'checkpoint' (default): weights, Adam moments and the replay, so that training resumes exactly;
+   * 'weights': the config and weights only, for an exported agent.
+   */
+  contents?: 'checkpoint' | 'weights';
 }
 
 function checkLastStats(v: unknown, file: string): SrmUpdateStats | null {
@@ -41,8 +53,26 @@ function checkLastStats(v: unknown, file: string): SrmUpdateStats | null {
   return { loss: s.loss, bce: s.bce, dice: s.dice, updates: s.updates };
 }
 
-export async function saveSrm(srm: SemanticRecalibrationModule, dir: string): Promise<void> {
+export async function saveSrm(
+  srm: SemanticRecalibrationModule,
+  dir: string,
+  options: SaveSrmOptions = {},
+): Promise<void> {
   const s = srm.serialize();
+  if (options.contents === 'weights') {
+    await writeFolderAtomic(dir, async (tmp) => {
+      await writeSafetensors(path.join(tmp, 'weights.safetensors'), s.weights);
+      const t = srm.trainingState();
+      const json: SrmCheckpointJson = {
+        format: SRM_CHECKPOINT_FORMAT,
+        formatVersion: SRM_CHECKPOINT_VERSION,
+        config: s.config,
+        state: { optimizerStep: 0, updates: t.updates, rng: t.rng, lastStats: srm.lastStats, weightsOnly: true },
+      };
+      await writeJsonFile(path.join(tmp, 'srm.json'), json);
+    });
+    return;
+  }
   const t = srm.trainingState();
   const replay = srm.replayRecord();
   await writeFolderAtomic(dir, async (tmp) => {
@@ -87,20 +117,24 @@ export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promis
   validateSrmConfig(json.config, `${file}: config`);
   const weightsFile = path.join(dir, 'weights.safetensors');
   const optimFile = path.join(dir, 'optimizer.safetensors');
+  const weightsOnly = json.state.weightsOnly === true;
+  if (json.state.weightsOnly !== undefined && typeof json.state.weightsOnly !== 'boolean')
+    throw new Error(`${file}: 'state.weightsOnly' must be a boolean, got ${JSON.stringify(json.state.weightsOnly)}`);
   const weights = (await readSafetensors(weightsFile)).tensors;
-  const optimizer = (await readSafetensors(optimFile)).tensors;
+  const optimizer = weightsOnly ? null : (await readSafetensors(optimFile)).tensors;
   const lastStats = json.state.lastStats === undefined ? null : checkLastStats(json.state.lastStats, file);
   const replayFile = path.join(dir, 'replay.safetensors');
-  const replay = json.state.replay === undefined ? null : (await readSafetensors(replayFile)).tensors;
+  const replay = weightsOnly || json.state.replay === undefined ? null : (await readSafetensors(replayFile)).tensors;
   const srm = SemanticRecalibrationModule.deserialize(
     { format: 'alignsam-srm', formatVersion: 1, config: json.config, weights },
     weightsFile,
   );
   try {
-    srm.restoreTrainingState(
-      { optimizer, optimizerStep: json.state.optimizerStep, updates: json.state.updates, rng: json.state.rng },
-      optimFile,
-    );
+    if (optimizer)
+      srm.restoreTrainingState(
+        { optimizer, optimizerStep: json.state.optimizerStep, updates: json.state.updates, rng: json.state.rng },
+        optimFile,
+      );
     if (replay) srm.restoreReplay(replay, json.state.replay!, `${file} and ${replayFile}`);
     srm.lastStats = lastStats;
     if (options.textEncoder !== undefined) srm.checkTextEncoder(options.textEncoder, dir);

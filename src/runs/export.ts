@@ -3,7 +3,7 @@
  *   alignsam-export.json   manifest: action grid, horizon, label source, initial prompts,
  *                          preprocessing (the SAM and its config), text encoder identity, source run
  *   policy.json, policy.weights.bin   the policy (src/agent/export: runs with @tensorflow/tfjs alone)
- *   srm/                   the semantic recalibration module, when the agent uses one
+ *   srm/                   the semantic recalibration module's config and weights, when the agent uses one
  *   categories.json        target names and their text vectors (so known names need no encoder)
  *   sam.safetensors + sam-config.json   the SAM weights when small enough to copy (the micro-SAM);
  *                          otherwise the manifest names the checkpoint file
@@ -129,7 +129,7 @@ export async function exportRun(
       await writeJsonFile(path.join(tmp, POLICY_JSON), spec);
       await writeJsonFile(path.join(tmp, 'sam-config.json'), samConfigJson);
       if (copySam) fs.copyFileSync(samFile, path.join(tmp, manifest.sam.weights));
-      if (srm) await saveSrm(srm, path.join(tmp, 'srm'));
+      if (srm) await saveSrm(srm, path.join(tmp, 'srm'), { contents: 'weights' });
       if (text) {
         const vectors = await text.embed(categories);
         fs.writeFileSync(

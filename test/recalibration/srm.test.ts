@@ -270,6 +270,37 @@ describe('SRM save, load, serialize', () => {
     }
   });
 
+  it('saves weights only for an export: it labels as the checkpoint does and trains on from fresh moments', async () => {
+    const embs = Array.from({ length: 3 }, (_, i) => embedding(`w${i}`, 700 + i));
+    const data = embs.map((e, i) => obs(e, 710 + i));
+    const truths = embs.map(truth);
+    const a = new SemanticRecalibrationModule(implicitConfig);
+    a.record(data, truths);
+    a.update(3);
+    const dir = path.join(tmp, 'weights-only');
+    await saveSrm(a, dir, { contents: 'weights' });
+    expect((await fsp.readdir(dir)).sort()).toEqual(['srm.json', 'weights.safetensors']);
+    const b = await loadSrm(dir);
+    try {
+      expect(b.config).toEqual(a.config);
+      const [sa] = await a.scoreCells([data[0]]);
+      const [sb] = await b.scoreCells([data[0]]);
+      expect(Array.from(sb)).toEqual(Array.from(sa));
+      expect(b.replaySize).toBe(0);
+      b.record(data, truths);
+      b.update(1);
+      const [after] = await b.scoreCells([data[0]]);
+      expect(Array.from(after)).not.toEqual(Array.from(sa));
+      const json = JSON.parse(await fsp.readFile(path.join(dir, 'srm.json'), 'utf8'));
+      json.state.weightsOnly = 'yes';
+      await fsp.writeFile(path.join(dir, 'srm.json'), JSON.stringify(json));
+      await expect(loadSrm(dir)).rejects.toThrow(/srm\.json: 'state\.weightsOnly' must be a boolean/);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   it('names the bad tensor or field of a broken checkpoint and leaves nothing behind', async () => {
     const a = new SemanticRecalibrationModule(implicitConfig);
     const dir = path.join(tmp, 'broken');

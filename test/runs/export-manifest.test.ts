@@ -8,23 +8,27 @@ import { loadExport, readExportManifest, type ExportManifest } from '../../src/r
 import { exportEnvOptions } from '../../src/runs/export-env';
 import { EmbeddingCache } from '../../src/sam/embedding-cache';
 
-/** An export written before the manifest's env took the option's name: it says `multimask`. */
 const SHIPPED = path.resolve(__dirname, '../../models/default-agent');
-const shippedJson = (): Record<string, unknown> & { env: Record<string, unknown> } =>
-  JSON.parse(fs.readFileSync(path.join(SHIPPED, 'alignsam-export.json'), 'utf8'));
 
-/** The shipped export's manifest with its env key spelled the current way. */
+/** The shipped export's manifest, written with the current key `multimaskOutput`. */
 function currentJson(): ExportManifest {
-  const json = shippedJson();
-  const { multimask, ...env } = json.env;
-  return { ...json, env: { ...env, multimaskOutput: multimask } } as unknown as ExportManifest;
+  const json = JSON.parse(fs.readFileSync(path.join(SHIPPED, 'alignsam-export.json'), 'utf8'));
+  expect(json.env).toHaveProperty('multimaskOutput');
+  return json;
+}
+
+/** The same manifest as an export written before the env took the option's name: `multimask`. */
+function oldJson(): Record<string, unknown> & { env: Record<string, unknown> } {
+  const json = currentJson() as unknown as Record<string, unknown> & { env: Record<string, unknown> };
+  const { multimaskOutput, ...env } = json.env;
+  return { ...json, env: { ...env, multimask: multimaskOutput } };
 }
 
 describe('readExportManifest', () => {
   it('reads the old key `multimask` as multimaskOutput', () => {
-    const json = shippedJson();
+    const json = oldJson();
     expect(json.env.multimask).toBe('single-point');
-    const m = readExportManifest(json, 'shipped.json');
+    const m = readExportManifest(json, 'old.json');
     expect(m.env.multimaskOutput).toBe('single-point');
     expect(m.env).not.toHaveProperty('multimask');
     expect(json.env).toHaveProperty('multimask'); // the parsed JSON is left as it was
@@ -52,7 +56,7 @@ describe('readExportManifest', () => {
     expect(() => readExportManifest(missing, 'm.json')).toThrow(
       "m.json: env.multimaskOutput must be true, false or 'single-point', got undefined",
     );
-    const old = shippedJson();
+    const old = oldJson();
     old.env.multimask = 'always';
     expect(() => readExportManifest(old, 'o.json')).toThrow(/o.json: env.multimaskOutput must be .* got "always"/);
     expect(() => readExportManifest({ format: 'other' }, 'x.json')).toThrow('x.json: not an AlignSAM export');
@@ -84,17 +88,20 @@ describe('loading exports with either key', () => {
     }
   }
 
-  it('loads the shipped export (old key) and a copy written with the new key', async () => {
+  it('loads the shipped export (new key) and a copy written with the old key', async () => {
     expect(await multimaskOfExport(SHIPPED)).toBe('single-point');
-    const copy = path.join(tmp, 'current');
+    const copy = path.join(tmp, 'old');
     fs.cpSync(SHIPPED, copy, { recursive: true });
-    fs.writeFileSync(path.join(copy, 'alignsam-export.json'), JSON.stringify(currentJson()));
+    fs.writeFileSync(path.join(copy, 'alignsam-export.json'), JSON.stringify(oldJson()));
     expect(await multimaskOfExport(copy)).toBe('single-point');
   });
 
   it("the demo's loader reads the old key too", async () => {
+    const old = path.join(tmp, 'old-demo');
+    fs.cpSync(SHIPPED, old, { recursive: true });
+    fs.writeFileSync(path.join(old, 'alignsam-export.json'), JSON.stringify(oldJson()));
     const fetchFn = (async (url: string) => {
-      const file = path.join(SHIPPED, url.replace(/^https:\/\/demo\.test\//, ''));
+      const file = path.join(old, url.replace(/^https:\/\/demo\.test\//, ''));
       return fs.existsSync(file) ? new Response(fs.readFileSync(file)) : new Response('', { status: 404 });
     }) as typeof fetch;
     const exp = await loadBrowserExport('https://demo.test/', { fetchFn });
