@@ -64,8 +64,15 @@ describe('the env settings are one schema for the library and the config', () =>
     ]);
   });
 
-  test('the old config key multimask is refused with a pointer to multimask_output', () => {
-    expect(configError('multimask', true)).toMatch(/unknown key \(did you mean 'multimask_output'\?\)/);
+  test('the old config key multimask is read as multimask_output, with a warning naming the file', () => {
+    const warnings: string[] = [];
+    const config = resolveConfig(
+      { env: { label_source: 'oracle', multimask: false }, srm: { enabled: false } },
+      'x.yaml',
+      { onWarning: (m) => warnings.push(m) },
+    );
+    expect(config.env.multimask_output).toBe(false);
+    expect(warnings).toEqual([expect.stringMatching(/^x\.yaml: env\.multimask is read as env\.multimask_output/)]);
   });
 
   test('the worker env refuses what needs a labeler in the workers before it starts any', async () => {
