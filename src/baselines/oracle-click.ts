@@ -73,49 +73,37 @@ export function nextOracleClick(
     { mask: fn, label: 1 as const },
     { mask: fp, label: 0 as const },
   ];
-  let best: {
+  // Typed by assertion: `best` is set inside `consider`, which plain narrowing would not see.
+  let best = null as {
     mask: Uint8Array;
     label: 0 | 1;
     component: number;
     labels: Int32Array;
     area: number;
-    dt?: Float32Array;
     score: number;
-  } | null = null;
+  } | null;
+  /** Keep component c of an error kind when it scores higher than the best so far. */
+  const consider = (
+    kind: (typeof kinds)[number],
+    cc: { labels: Int32Array; areas: ArrayLike<number> },
+    c: number,
+    score: number,
+  ) => {
+    if (best === null || score > best.score)
+      best = { mask: kind.mask, label: kind.label, component: c, labels: cc.labels, area: cc.areas[c], score };
+  };
   for (const kind of kinds) {
     const cc = connectedComponents(kind.mask, height, width, connectivity);
     if (cc.count === 0) continue;
     if ((options.regionBy ?? 'area') === 'area') {
-      for (let c = 1; c <= cc.count; c++) {
-        if (best === null || cc.areas[c] > best.score) {
-          best = {
-            mask: kind.mask,
-            label: kind.label,
-            component: c,
-            labels: cc.labels,
-            area: cc.areas[c],
-            score: cc.areas[c],
-          };
-        }
-      }
+      for (let c = 1; c <= cc.count; c++) consider(kind, cc, c, cc.areas[c]);
     } else {
       // Distances within one error kind: its regions are separated by non-error pixels, so one
       // transform of the whole kind mask gives each region's own interior distances.
       const dt = distanceTransform(kind.mask, height, width, border);
       let arg = -1;
       for (let i = 0; i < n; i++) if (kind.mask[i] && (arg < 0 || dt[i] > dt[arg])) arg = i;
-      if (best === null || dt[arg] > best.score) {
-        const c = cc.labels[arg];
-        best = {
-          mask: kind.mask,
-          label: kind.label,
-          component: c,
-          labels: cc.labels,
-          area: cc.areas[c],
-          dt,
-          score: dt[arg],
-        };
-      }
+      consider(kind, cc, cc.labels[arg], dt[arg]);
     }
   }
   if (best === null) return null;

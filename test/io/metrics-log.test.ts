@@ -37,29 +37,24 @@ describe('run logger', () => {
     for (const step of [400, 500, 600]) resumed.log(step, { r: step + 1 });
     resumed.close();
 
-    const records = readMetrics(path.join(dir, 'metrics.jsonl'));
-    expect(series(records, 'r')).toEqual([
+    // Records 100-300 from the first run, 400-600 from the resumed one, each step once.
+    const expected = [
       [100, 100],
       [200, 200],
       [300, 300],
       [400, 401],
       [500, 501],
       [600, 601],
-    ]);
+    ];
+    const records = readMetrics(path.join(dir, 'metrics.jsonl'));
+    expect(series(records, 'r')).toEqual(expected);
     const events = fs
       .readdirSync(dir)
       .filter((f) => f.startsWith('events.out.tfevents.'))
       .sort()
       .flatMap((f) => readEventFile(path.join(dir, f)))
       .filter((e) => e.fileVersion === undefined);
-    expect(events.map((e) => [e.step, e.scalars.r])).toEqual([
-      [100, 100],
-      [200, 200],
-      [300, 300],
-      [400, 401],
-      [500, 501],
-      [600, 601],
-    ]);
+    expect(events.map((e) => [e.step, e.scalars.r])).toEqual(expected);
   });
 
   it('a bad line that is not the last is an error naming the file and line', () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import type { SamConfig } from '../../src/sam/config';
+import { smallSamVariant } from '../sam/small-sam';
 import { randomSamWeights } from '../../src/sam/weights/random-weights';
 import { samVariables } from '../../src/sam/weights/variables';
 import { Adam } from '../../src/nn/adam';
@@ -11,36 +12,11 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-const tiny: SamConfig = {
-  name: 'tiny',
-  imageEncoder: {
-    imgSize: 32,
-    patchSize: 4,
-    inChans: 3,
-    embedDim: 16,
-    depth: 2,
-    numHeads: 2,
-    mlpRatio: 2,
-    outChans: 16,
-    qkvBias: true,
-    useAbsPos: true,
-    useRelPos: true,
-    windowSize: 4,
-    globalAttnIndexes: [1],
-    normEps: 1e-6,
-  },
-  promptEncoder: { embedDim: 16, maskInChans: 8 },
-  maskDecoder: {
-    transformerDim: 16,
-    numMultimaskOutputs: 3,
-    iouHeadDepth: 3,
-    iouHeadHiddenDim: 16,
-    transformer: { depth: 1, mlpDim: 32, numHeads: 2, attentionDownsampleRate: 2, layerNormEps: 1e-5 },
-  },
-  pixelMean: [123.675, 116.28, 103.53],
-  pixelStd: [58.395, 57.12, 57.375],
-  maskThreshold: 0,
-};
+const tiny: SamConfig = smallSamVariant(
+  'tiny',
+  { imgSize: 32, patchSize: 4, depth: 2, windowSize: 4, globalAttnIndexes: [1] },
+  { depth: 1 },
+);
 
 // A bright disc on a dark background.
 const S = 32;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { SamConfig } from '../../src/sam/config';
+import { smallSamVariant } from './small-sam';
 import { randomSamWeights } from '../../src/sam/weights/random-weights';
 import { SamModel } from '../../src/sam/modeling/sam-model';
 import { packedMatMulPreferred } from '../../src/tfjs-ops/packed-matmul';
@@ -11,36 +12,11 @@ import { loadSimdKernels } from '../../src/tfjs-ops/simd/simd-module';
  * packed neck convolution): 96-px input, 12x12 grid, windows of 5 (padded to 15), a global block,
  * head width 10 and encoder widths (30, 60) off the 8-column panels.
  */
-const odd: SamConfig = {
-  name: 'odd-encoder',
-  imageEncoder: {
-    imgSize: 96,
-    patchSize: 8,
-    inChans: 3,
-    embedDim: 30,
-    depth: 3,
-    numHeads: 3,
-    mlpRatio: 2,
-    outChans: 16,
-    qkvBias: true,
-    useAbsPos: true,
-    useRelPos: true,
-    windowSize: 5,
-    globalAttnIndexes: [1],
-    normEps: 1e-6,
-  },
-  promptEncoder: { embedDim: 16, maskInChans: 8 },
-  maskDecoder: {
-    transformerDim: 16,
-    numMultimaskOutputs: 3,
-    iouHeadDepth: 3,
-    iouHeadHiddenDim: 16,
-    transformer: { depth: 2, mlpDim: 24, numHeads: 2, attentionDownsampleRate: 2, layerNormEps: 1e-5 },
-  },
-  pixelMean: [123.675, 116.28, 103.53],
-  pixelStd: [58.395, 57.12, 57.375],
-  maskThreshold: 0,
-};
+const odd: SamConfig = smallSamVariant(
+  'odd-encoder',
+  { imgSize: 96, embedDim: 30, depth: 3, numHeads: 3, windowSize: 5, globalAttnIndexes: [1] },
+  { mlpDim: 24 },
+);
 
 let sam: SamModel;
 let input: tf.Tensor3D;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { SamConfig } from '../../src/sam/config';
+import { smallSamVariant } from './small-sam';
 import { encodeImage } from '../../src/sam/image-encoding';
 import { SamPredictor, disposePrediction } from '../../src/sam/predictor';
 import { randomSamWeights } from '../../src/sam/weights/random-weights';
@@ -9,36 +10,14 @@ import type { RgbImage } from '../../src/data/types';
 import { Rng } from '../../src/utils/rng';
 
 /** A geometry no fixture has: 80-px input, 10x10 grid, window 4 (padded to 12), 3 blocks. */
-const odd: SamConfig = {
-  name: 'odd',
-  imageEncoder: {
-    imgSize: 80,
-    patchSize: 8,
-    inChans: 3,
-    embedDim: 24,
-    depth: 3,
-    numHeads: 3,
-    mlpRatio: 2,
-    outChans: 16,
-    qkvBias: true,
-    useAbsPos: true,
-    useRelPos: true,
-    windowSize: 4,
-    globalAttnIndexes: [2],
-    normEps: 1e-6,
-  },
-  promptEncoder: { embedDim: 16, maskInChans: 8 },
-  maskDecoder: {
-    transformerDim: 16,
-    numMultimaskOutputs: 3,
-    iouHeadDepth: 3,
-    iouHeadHiddenDim: 16,
-    transformer: { depth: 2, mlpDim: 32, numHeads: 2, attentionDownsampleRate: 2, layerNormEps: 1e-5 },
-  },
-  pixelMean: [123.675, 116.28, 103.53],
-  pixelStd: [58.395, 57.12, 57.375],
-  maskThreshold: 0,
-};
+const odd: SamConfig = smallSamVariant('odd', {
+  imgSize: 80,
+  embedDim: 24,
+  depth: 3,
+  numHeads: 3,
+  windowSize: 4,
+  globalAttnIndexes: [2],
+});
 
 function randomImage(width: number, height: number, seed: number): RgbImage {
   const rng = new Rng(seed);

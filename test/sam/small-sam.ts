@@ -34,6 +34,23 @@ export const SMALL_SAM: SamConfig = {
   maskThreshold: 0,
 };
 
+/**
+ * SMALL_SAM under another name with some image-encoder and decoder-transformer sizes changed: the
+ * geometries tests need that no fixture has.
+ */
+export function smallSamVariant(
+  name: string,
+  imageEncoder: Partial<SamConfig['imageEncoder']>,
+  transformer: Partial<SamConfig['maskDecoder']['transformer']> = {},
+): SamConfig {
+  return {
+    ...SMALL_SAM,
+    name,
+    imageEncoder: { ...SMALL_SAM.imageEncoder, ...imageEncoder },
+    maskDecoder: { ...SMALL_SAM.maskDecoder, transformer: { ...SMALL_SAM.maskDecoder.transformer, ...transformer } },
+  };
+}
+
 /** A w x h image whose bytes follow `(i * v) % 251`: different `v`, different image. */
 export const patternImage = (v: number, w = 20, h = 16): RgbImage => ({
   width: w,
