@@ -45,7 +45,7 @@ def load_model(folder: str) -> Sam:
     config = json.load(open(os.path.join(folder, "config.json")))
     weights, _ = read_safetensors(os.path.join(folder, "weights.safetensors"))
     model = Sam(config)
-    model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in weights.items()}, strict=True)
+    model.load_state_dict({k: torch.from_numpy(np.array(v, copy=True)) for k, v in weights.items()}, strict=True)
     return model
 
 
