@@ -56,6 +56,11 @@ const SKIPPED: ReadonlyArray<{ file: string; code: string; why: string }> = [
     code: 'bash scripts/micro-sam-torch/train-on-gpu.sh   # dump scenes (Node), train (PyTorch), adopt and evaluate (tfjs)',
   },
   {
+    file: 'docs/sam-on-wasm.md',
+    why: 'fine-tunes the micro-SAM with PyTorch for 25 minutes and rewrites models/micro-sam',
+    code: 'bash scripts/micro-sam-torch/finetune-on-cpu.sh   # dump scenes, fine-tune (PyTorch, ~25 min on 2 cores), adopt and evaluate (tfjs)',
+  },
+  {
     file: 'docs/performance.md',
     why: 'benchmarks run for minutes',
     code: 'npm run bench:sam\nnpm run bench:env\nnpm run bench:agent\nnpx alignsam bench --only sam,env',
