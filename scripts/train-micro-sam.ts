@@ -13,7 +13,6 @@
  * The committed weights come from the PyTorch twin on a GPU (scripts/micro-sam-torch/train-on-gpu.sh
  * runs the whole pipeline and ends with --import-twin); this tfjs trainer is the CPU path.
  */
-import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -24,7 +23,7 @@ import { syntheticSplit } from '../src/data/synthetic';
 import { loadSam } from '../src/sam/pretrained';
 import { samConfigToJson } from '../src/sam/config';
 import { writeAll, writeFileAtomic } from '../src/io/atomic-file';
-import { readSafetensors } from '../src/io/safetensors';
+import { parseSafetensors, readSafetensors } from '../src/io/safetensors';
 import { randomSamWeights } from '../src/sam/weights/random-weights';
 import { samVariables } from '../src/sam/weights/variables';
 import {
@@ -133,23 +132,34 @@ async function evaluateAndWriteCard(trainInfo: Record<string, unknown> | null): 
  * Adopt the PyTorch twin's output: check that its config is the micro-SAM's, copy the weights,
  * and turn its training.json into the card's (camelCase, producer and device recorded).
  */
-async function importTwin(dir: string): Promise<Record<string, unknown>> {
+/**
+ * What a PyTorch twin script wrote into `dir`: its training record and weight bytes, after checking
+ * that its config is the micro-SAM's. `flag` names the option in errors.
+ */
+async function readTwinOutput(
+  dir: string,
+  flag: string,
+): Promise<{ training: ReturnType<typeof JSON.parse>; weights: Buffer }> {
   const read = async (name: string) => {
     const file = path.join(dir, name);
     try {
       return await fsp.readFile(file);
     } catch {
-      throw new Error(`--import-twin: ${file} is missing`);
+      throw new Error(`${flag}: ${file} is missing`);
     }
   };
   const twinConfig = JSON.parse((await read('config.json')).toString('utf8'));
-  const expected = samConfigToJson(microSamConfig());
-  if (JSON.stringify(twinConfig) !== JSON.stringify(expected))
+  if (JSON.stringify(twinConfig) !== JSON.stringify(samConfigToJson(microSamConfig())))
     throw new Error(
-      `--import-twin: ${path.join(dir, 'config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`,
+      `${flag}: ${path.join(dir, 'config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`,
     );
-  const t = JSON.parse((await read('training.json')).toString('utf8'));
-  const weights = await read('weights.safetensors');
+  const training = JSON.parse((await read('training.json')).toString('utf8'));
+  return { training, weights: await read('weights.safetensors') };
+}
+
+async function importTwin(dir: string): Promise<Record<string, unknown>> {
+  const { training: t, weights } = await readTwinOutput(dir, '--import-twin');
+  const expected = samConfigToJson(microSamConfig());
   await fsp.mkdir(argv.out, { recursive: true });
   await writeFileAtomic(path.join(argv.out, 'weights.safetensors'), (h) => writeAll(h, weights));
   await writeTextAtomic(path.join(argv.out, 'config.json'), JSON.stringify(expected, null, 2) + '\n');
@@ -194,18 +204,10 @@ async function importTwin(dir: string): Promise<Record<string, unknown>> {
  * pre-training record stays and the fine-tuning's is added beside it.
  */
 async function importFinetune(dir: string): Promise<Record<string, unknown>> {
-  const file = (name: string) => path.join(dir, name);
-  for (const name of ['config.json', 'training.json', 'weights.safetensors']) {
-    if (!fs.existsSync(file(name))) throw new Error(`--import-finetune: ${file(name)} is missing`);
-  }
-  const expected = samConfigToJson(microSamConfig());
-  if (JSON.stringify(JSON.parse(fs.readFileSync(file('config.json'), 'utf8'))) !== JSON.stringify(expected)) {
-    throw new Error(
-      `--import-finetune: ${file('config.json')} is not the micro-SAM config (npm run train:micro-sam -- --print-config)`,
-    );
-  }
+  const { training: t, weights } = await readTwinOutput(dir, '--import-finetune');
+  const weightsFile = path.join(dir, 'weights.safetensors');
   const current = (await readSafetensors(path.join(argv.out, 'weights.safetensors'))).tensors;
-  const tuned = (await readSafetensors(file('weights.safetensors'))).tensors;
+  const tuned = parseSafetensors(weights, weightsFile).tensors;
   const changed = [...current.keys()].filter((name) => {
     if (!name.startsWith('image_encoder.')) return false;
     const a = current.get(name)!.data;
@@ -214,9 +216,8 @@ async function importFinetune(dir: string): Promise<Record<string, unknown>> {
   });
   if (changed.length)
     throw new Error(
-      `--import-finetune: ${file('weights.safetensors')} changes the image encoder (${changed[0]}${changed.length > 1 ? ` and ${changed.length - 1} more` : ''}); a fine-tuning must leave it as it is`,
+      `--import-finetune: ${weightsFile} changes the image encoder (${changed[0]}${changed.length > 1 ? ` and ${changed.length - 1} more` : ''}); a fine-tuning must leave it as it is`,
     );
-  const t = JSON.parse(fs.readFileSync(file('training.json'), 'utf8'));
   const previous = JSON.parse(await fsp.readFile(path.join(argv.out, 'training.json'), 'utf8'));
   const { evaluation: _stale, ...pretraining } = previous;
   const finetune = {
@@ -232,7 +233,6 @@ async function importFinetune(dir: string): Promise<Record<string, unknown>> {
     valBefore: t.val_before,
     valAfter: t.val_after,
   };
-  const weights = await fsp.readFile(file('weights.safetensors'));
   await writeFileAtomic(path.join(argv.out, 'weights.safetensors'), (h) => writeAll(h, weights));
   const info = { ...pretraining, finetune };
   await writeTextAtomic(path.join(argv.out, 'training.json'), JSON.stringify(info, null, 1) + '\n');
