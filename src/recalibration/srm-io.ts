@@ -59,37 +59,22 @@ export async function saveSrm(
   options: SaveSrmOptions = {},
 ): Promise<void> {
   const s = srm.serialize();
-  if (options.contents === 'weights') {
-    await writeFolderAtomic(dir, async (tmp) => {
-      await writeSafetensors(path.join(tmp, 'weights.safetensors'), s.weights);
-      const t = srm.trainingState();
-      const json: SrmCheckpointJson = {
-        format: SRM_CHECKPOINT_FORMAT,
-        formatVersion: SRM_CHECKPOINT_VERSION,
-        config: s.config,
-        state: { optimizerStep: 0, updates: t.updates, rng: t.rng, lastStats: srm.lastStats, weightsOnly: true },
-      };
-      await writeJsonFile(path.join(tmp, 'srm.json'), json);
-    });
-    return;
-  }
   const t = srm.trainingState();
-  const replay = srm.replayRecord();
+  const replay = options.contents === 'weights' ? null : srm.replayRecord();
+  const state: SrmCheckpointJson['state'] = replay
+    ? { optimizerStep: t.optimizerStep, updates: t.updates, rng: t.rng, replay: replay.state, lastStats: srm.lastStats }
+    : { optimizerStep: 0, updates: t.updates, rng: t.rng, lastStats: srm.lastStats, weightsOnly: true };
   await writeFolderAtomic(dir, async (tmp) => {
     await writeSafetensors(path.join(tmp, 'weights.safetensors'), s.weights);
-    await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), t.optimizer);
-    await writeSafetensors(path.join(tmp, 'replay.safetensors'), replay.record);
+    if (replay) {
+      await writeSafetensors(path.join(tmp, 'optimizer.safetensors'), t.optimizer);
+      await writeSafetensors(path.join(tmp, 'replay.safetensors'), replay.record);
+    }
     const json: SrmCheckpointJson = {
       format: SRM_CHECKPOINT_FORMAT,
       formatVersion: SRM_CHECKPOINT_VERSION,
       config: s.config,
-      state: {
-        optimizerStep: t.optimizerStep,
-        updates: t.updates,
-        rng: t.rng,
-        replay: replay.state,
-        lastStats: srm.lastStats,
-      },
+      state,
     };
     await writeJsonFile(path.join(tmp, 'srm.json'), json);
   });
