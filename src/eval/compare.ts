@@ -16,7 +16,7 @@ import { clickMetrics } from '../metrics/interactive';
 import { meanMetrics } from '../metrics/aggregate';
 import { dice, iou } from '../metrics/segmentation';
 import { createBaseline, type ClickPolicy } from './clickers';
-import { evaluate, type EpisodeResult, type EpisodeSpec, type EvaluationReport } from './evaluate';
+import { evaluate, meansByTarget, type EpisodeResult, type EpisodeSpec, type EvaluationReport } from './evaluate';
 
 export const BASELINE_NAMES = ['random', 'centre', 'oracle', 'oracle-gt', 'srm-map'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
@@ -218,5 +218,23 @@ export function formatEvaluationTable(
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     `(${reports[0].episodes.length} episodes each, the same for every policy)`,
+    ...formatByTargetTable(reports),
   ].join('\n');
+}
+
+/** Final mIoU per target name, one column per name (empty for a task with one name). */
+function formatByTargetTable(reports: readonly (ComparisonReport | EvaluationReport)[]): string[] {
+  const groups = reports.map((r) => meansByTarget(r.episodes));
+  const first = groups.find((g) => g !== null);
+  if (!first) return [];
+  const names = Object.keys(first);
+  const cols = ['final IoU by target', ...names.map((n) => `${n} (${first[n].episodes})`)];
+  const rows = reports.map((r, i) => [
+    'description' in r ? (r as ComparisonReport).description : r.policy,
+    ...names.map((n) => fmt(groups[i]?.[n]?.mean.final_iou, 3)),
+  ]);
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return ['', line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }

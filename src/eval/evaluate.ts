@@ -180,11 +180,36 @@ function checkCount(n: number): number {
   return n;
 }
 
+/**
+ * Means of every metric per target name, when the episodes ask for more than one name (an explicit
+ * task); null otherwise. A named task is only as good as its worst name, which the overall mean hides.
+ */
+export function meansByTarget(
+  episodes: readonly EpisodeResult[],
+): Record<string, { episodes: number; mean: Record<string, number> }> | null {
+  const groups = new Map<string, Record<string, number>[]>();
+  for (const e of episodes) {
+    if (e.targetName === null) return null;
+    const g = groups.get(e.targetName) ?? [];
+    g.push(e.metrics);
+    groups.set(e.targetName, g);
+  }
+  if (groups.size < 2) return null;
+  const out: Record<string, { episodes: number; mean: Record<string, number> }> = {};
+  for (const name of [...groups.keys()].sort()) {
+    const records = groups.get(name)!;
+    out[name] = { episodes: records.length, mean: meanMetrics(records) };
+  }
+  return out;
+}
+
 /** The report without pictures (for eval.json). */
 export function reportToJson(report: EvaluationReport): Record<string, unknown> {
+  const byTarget = meansByTarget(report.episodes);
   return {
     policy: report.policy,
     mean: report.mean,
+    ...(byTarget ? { mean_by_target: byTarget } : {}),
     mean_iou_curve: report.meanIouCurve,
     episodes: report.episodes.map((e) => ({
       index: e.index,

@@ -8,7 +8,7 @@ export {
   createBaseline,
 } from './clickers';
 export type { ClickerName, ClickPolicy } from './clickers';
-export { episodeSpecs, evaluate, reportToJson } from './evaluate';
+export { episodeSpecs, evaluate, meansByTarget, reportToJson } from './evaluate';
 export type { EpisodePicture, EpisodeResult, EpisodeSpec, EvaluateOptions, EvaluationReport } from './evaluate';
 export { evaluateFromConfig, evaluationJson, evaluationScalars, writeEvaluationJson } from './run-evaluation';
 export type { RunEvaluationConfig, RunEvaluationOptions } from './run-evaluation';
