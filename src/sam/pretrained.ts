@@ -5,10 +5,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { SAM_PRESETS, SamConfig, SamPresetName, samConfigFromJson } from './config';
-import { SamModel } from './modeling/sam-model';
+import { SamMemoryOptions, SamModel } from './modeling/sam-model';
+import { planSamMemory } from './memory-plan';
 import { fileSha256, inferSamPreset, readSamCheckpoint, toRawWeights } from './weights/checkpoint';
 
-export interface LoadSamOptions {
+export interface LoadSamOptions extends SamMemoryOptions {
   /**
    * A config, a preset name, or a path to a config.json. Default: the folder's (or the weights
    * file's neighbouring) config.json, else inferred from the weights' shapes (ViT-B/L/H).
@@ -77,6 +78,8 @@ async function configFromFiles(files: PretrainedFiles, option: LoadSamOptions['c
 export async function fromPretrained(dirOrFile: string, options: LoadSamOptions = {}): Promise<SamModel> {
   const files = resolvePretrained(dirOrFile);
   let config = await configFromFiles(files, options.config);
+  // A model the backend cannot hold is refused before its checkpoint is read.
+  if (config) planSamMemory(config, options);
   const record = await readSamCheckpoint(files.weights);
   if (!config) {
     const preset = inferSamPreset(record);
@@ -88,7 +91,7 @@ export async function fromPretrained(dirOrFile: string, options: LoadSamOptions 
   }
   const raw = toRawWeights(record, files.weights);
   const weightsId = await fileSha256(files.weights);
-  return SamModel.fromWeights(config, raw, { weightsId, source: files.weights });
+  return SamModel.fromWeights(config, raw, { weightsId, source: files.weights, heapLimit: options.heapLimit });
 }
 
 /** `fromPretrained` under the name the CLI, runs and scripts use. */

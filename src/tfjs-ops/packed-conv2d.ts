@@ -3,12 +3,13 @@
  * `conv2d_same`), for inference where that product is the faster path: SAM's 3x3 neck
  * convolution (2.4 GMAC per image), which XNNPACK's convolution runs at ~10-12 GMAC/s here.
  * The filter is packed once; each call gathers input patches block by block inside the kernel.
- * Returns null where the kernels do not apply; callers then use conv2d.
+ * Returns null where the kernels are not loaded; whether the packed path is the faster one
+ * (`packedMatMulPreferred()`) is the caller's choice, as for packedMatMul.
  */
 import * as tf from '@tensorflow/tfjs';
 import { heapAddress, lazyWasmKernel, withScratch, type WasmHeapBackend } from './wasm-heap';
 import { simdKernels } from './simd/simd-module';
-import { packedInputs, packMatrix, packedMatMulPreferred, type PackedMatrix } from './packed-matmul';
+import { packedInputs, packMatrix, type PackedMatrix } from './packed-matmul';
 
 /** A [kh, kw, Cin, Cout] filter packed as its [kh * kw * Cin, Cout] view. */
 export interface PackedConvFilter extends PackedMatrix {
@@ -57,11 +58,10 @@ export function packConvFilter(filter: tf.Tensor4D, bias: tf.Tensor1D | null = n
 
 /**
  * x [H, W, Cin] convolved with the packed filter, stride 1, TensorFlow's 'same' padding ->
- * [H, W, Cout]; null where the packed product is not the faster path (the plain-SIMD build) or
- * the kernels are not loaded.
+ * [H, W, Cout]; null where the kernels are not loaded.
  */
 export function packedConv2dSame(x: tf.Tensor3D, filter: PackedConvFilter, differentiable = false): tf.Tensor3D | null {
-  if (differentiable || !packedMatMulPreferred() || x.dtype !== 'float32') return null;
+  if (differentiable || !simdKernels() || x.dtype !== 'float32') return null;
   if (x.shape[2] !== filter.inChannels) {
     throw new Error(`packedConv2dSame: x [${x.shape}] has ${x.shape[2]} channels, the filter ${filter.inChannels}`);
   }

@@ -8,30 +8,39 @@ import { ImageEncoderConfig } from '../config';
 import { conv2d } from '../../tfjs-ops/conv2d';
 import { bmm, gelu, layerNorm, linear } from './ops';
 import { tokenSideMatMul } from '../../tfjs-ops/gemm';
-import {
-  keepPacked,
-  packedMatMul,
-  packedMatMulPreferred,
-  packMatrix,
-  type PackedMatrix,
-} from '../../tfjs-ops/packed-matmul';
+import { keepPacked, packedMatMul, packMatrix, type PackedMatrix } from '../../tfjs-ops/packed-matmul';
 import { relPosAttention, type RelPosTables } from '../../tfjs-ops/attention';
 import { packConvFilter, packedConv2dSame, type PackedConvFilter } from '../../tfjs-ops/packed-conv2d';
 import { relPosSoftmax } from '../../tfjs-ops/softmax';
 import { unstack0 } from '../../tfjs-ops/unstack';
-import { LinearParams, NormParams, ParamStore } from '../weights/params';
+import { NormParams, ParamStore } from '../weights/params';
 
-/** Upper bound on attention-score elements materialised at once (16M floats = 64 MB). */
-const MAX_SCORE_ELEMENTS = 1 << 24;
+/** Default bound on the attention-score elements the tf-op attention materialises at once (64 MB). */
+export const MAX_SCORE_ELEMENTS = 1 << 24;
+
+export interface ImageEncoderOptions {
+  /**
+   * Keep the linears and the neck's 3x3 filter only as panels packed for the SIMD product (inference
+   * on wasm with the kernels loaded): each weight is then held once on the heap, not as the plain
+   * matrix beside XNNPACK's or the kernel's packed copy.
+   */
+  packWeights?: boolean;
+  /** Bound on the scores the tf-op attention materialises at once (query rows are chunked to fit). */
+  maxScoreElements?: number;
+}
+
+/** A linear as the encoder computes it: plain x @ w + b, or on the packed SIMD product. */
+type EncoderLinear =
+  { kind: 'plain'; w: tf.Tensor2D; b: tf.Tensor1D | null } | { kind: 'packed'; packed: PackedMatrix };
 
 interface BlockParams {
   norm1: NormParams;
   norm2: NormParams;
   /** q, k and v projections: the column blocks of the reference's fused qkv linear. */
-  qkv: [LinearParams, LinearParams, LinearParams];
-  proj: LinearParams;
-  lin1: LinearParams;
-  lin2: LinearParams;
+  qkv: [EncoderLinear, EncoderLinear, EncoderLinear];
+  proj: EncoderLinear;
+  lin1: EncoderLinear;
+  lin2: EncoderLinear;
   /** Relative-position tables expanded per query row/column: [q, headDim, k] (tf-op form). */
   relHT: tf.Tensor3D | null;
   relWT: tf.Tensor3D | null;
@@ -57,61 +66,47 @@ function expandRelPos(relPos: tf.Tensor2D, size: number): tf.Tensor3D {
     .transpose([0, 2, 1]) as tf.Tensor3D;
 }
 
-/**
- * The fused qkv linear as three linears. Separate q, k, v outputs need only a rank-4 transpose to
- * reach head-major layout; the fused output needs a rank-5 one, which tfjs-wasm runs ~50x slower
- * per element (1.45 s against ~26 ms for the 3.7M values of a ViT-B windowed block).
- */
-function splitQkv(params: ParamStore, prefix: string, dim: number): [LinearParams, LinearParams, LinearParams] {
-  const hasBias = params.has(`${prefix}.bias`);
-  const part = (s: number): LinearParams => ({
-    // PyTorch's weight is [3C, C]: rows s*C .. (s+1)*C are part s.
-    w: params.own(
-      () =>
-        params
-          .temp(`${prefix}.weight`)
-          .slice([s * dim, 0], [dim, dim])
-          .transpose() as tf.Tensor2D,
-    ),
-    b: hasBias ? params.own(() => params.temp(`${prefix}.bias`).slice([s * dim], [dim]) as tf.Tensor1D) : null,
-  });
-  return [part(0), part(1), part(2)];
-}
+const KERNELS_GONE =
+  "image encoder: its weights are packed for the project's SIMD kernels, which are not loaded on the backend in use; build the model again after switching backends";
 
 export class ImageEncoder {
-  private readonly patchW: tf.Tensor2D;
-  private readonly patchB: tf.Tensor1D;
+  private readonly patch: EncoderLinear;
   private readonly posEmbed: tf.Tensor | null;
   private readonly blocks: BlockParams[] = [];
-  private readonly neckConv1: tf.Tensor2D;
+  private readonly neckConv1: EncoderLinear;
   private readonly neckNorm1: NormParams;
-  private readonly neckConv2: tf.Tensor4D;
+  private readonly neckConv2: { kind: 'plain'; filter: tf.Tensor4D } | { kind: 'packed'; packed: PackedConvFilter };
   private readonly neckNorm2: NormParams;
   readonly gridSize: number;
   /** Built over trainable variables: use only ops with gradients. */
   private readonly differentiable: boolean;
-  /** Weights packed for the SIMD product, made on first use (never for the differentiable model). */
-  private readonly packedWeights = new Map<tf.Tensor2D, PackedMatrix>();
-  private packedNeckConv2: PackedConvFilter | null = null;
-  private readonly params: ParamStore;
+  private readonly packWeights: boolean;
+  private readonly maxScoreElements: number;
 
   constructor(
     readonly config: ImageEncoderConfig,
     params: ParamStore,
     prefix = 'image_encoder',
+    options: ImageEncoderOptions = {},
   ) {
     const c = config;
     this.gridSize = c.imgSize / c.patchSize;
     this.differentiable = params.differentiable;
+    this.packWeights = options.packWeights ?? false;
+    if (this.packWeights && this.differentiable)
+      throw new Error('image encoder: packed weights are for inference only');
+    this.maxScoreElements = options.maxScoreElements ?? MAX_SCORE_ELEMENTS;
+    const biasOf = (name: string) => (params.has(name) ? () => params.temp(name) as tf.Tensor1D : null);
     // Patch embedding as a matMul over flattened patches ordered (ky, kx, channel).
-    this.patchW = params.own(
+    this.patch = this.linearFrom(
+      params,
       () =>
         params
           .temp(`${prefix}.patch_embed.proj.weight`)
-          .transpose([2, 3, 1, 0])
-          .reshape([c.patchSize * c.patchSize * c.inChans, c.embedDim]) as tf.Tensor2D,
+          .transpose([0, 2, 3, 1])
+          .reshape([c.embedDim, c.patchSize * c.patchSize * c.inChans]) as tf.Tensor2D,
+      biasOf(`${prefix}.patch_embed.proj.bias`),
     );
-    this.patchB = params.tensor(`${prefix}.patch_embed.proj.bias`) as tf.Tensor1D;
     this.posEmbed = c.useAbsPos
       ? params.own(() => params.temp(`${prefix}.pos_embed`).reshape([this.gridSize, this.gridSize, c.embedDim]))
       : null;
@@ -119,13 +114,15 @@ export class ImageEncoder {
       const b = `${prefix}.blocks.${i}`;
       const windowSize = c.globalAttnIndexes.includes(i) ? 0 : c.windowSize;
       const attnSize = windowSize > 0 ? windowSize : this.gridSize;
+      const linear = (name: string) =>
+        this.linearFrom(params, () => params.temp(`${name}.weight`) as tf.Tensor2D, biasOf(`${name}.bias`));
       this.blocks.push({
         norm1: params.norm(`${b}.norm1`),
         norm2: params.norm(`${b}.norm2`),
-        qkv: splitQkv(params, `${b}.attn.qkv`, c.embedDim),
-        proj: params.linear(`${b}.attn.proj`),
-        lin1: params.linear(`${b}.mlp.lin1`),
-        lin2: params.linear(`${b}.mlp.lin2`),
+        qkv: this.splitQkv(params, `${b}.attn.qkv`, c.embedDim),
+        proj: linear(`${b}.attn.proj`),
+        lin1: linear(`${b}.mlp.lin1`),
+        lin2: linear(`${b}.mlp.lin2`),
         relHT: c.useRelPos
           ? params.own(() => expandRelPos(params.temp(`${b}.attn.rel_pos_h`) as tf.Tensor2D, attnSize))
           : null,
@@ -141,46 +138,89 @@ export class ImageEncoder {
         windowSize,
       });
     }
-    this.neckConv1 = params.own(
-      () => params.temp(`${prefix}.neck.0.weight`).reshape([c.outChans, c.embedDim]).transpose() as tf.Tensor2D,
+    this.neckConv1 = this.linearFrom(
+      params,
+      () => params.temp(`${prefix}.neck.0.weight`).reshape([c.outChans, c.embedDim]) as tf.Tensor2D,
+      null,
     );
     this.neckNorm1 = params.norm(`${prefix}.neck.1`);
-    this.neckConv2 = params.convFilter(`${prefix}.neck.2.weight`);
+    this.neckConv2 = this.packWeights
+      ? {
+          kind: 'packed',
+          packed: this.packed(params, () =>
+            // PyTorch's [out, in, kh, kw] as tfjs's [kh, kw, in, out] filter.
+            packConvFilter(params.temp(`${prefix}.neck.2.weight`).transpose([2, 3, 1, 0]) as tf.Tensor4D),
+          ),
+        }
+      : { kind: 'plain', filter: params.convFilter(`${prefix}.neck.2.weight`) };
     this.neckNorm2 = params.norm(`${prefix}.neck.3`);
-    this.params = params;
   }
 
   /**
-   * x [..., in] @ w + b. The large products run on the packed SIMD kernel where it is the faster
-   * path (its relaxed-SIMD build is loaded); the weight is packed on first use and kept with the
-   * other parameters.
+   * A linear from its weight in PyTorch's [out, in] layout and its bias. Packed, the panels are made
+   * straight from that layout inside a tidy, so the plain weight never outlives the packing.
    */
-  private linear(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.Tensor {
-    if (this.differentiable || !packedMatMulPreferred()) return linear(x, w, b);
-    let packed = this.packedWeights.get(w);
-    if (!packed) {
-      const made = packMatrix(w, { bias: b });
-      if (!made) return linear(x, w, b);
-      packed = made;
-      keepPacked(packed).forEach((t) => this.params.adopt(t));
-      this.packedWeights.set(w, packed);
-    }
-    const [inDim, outDim] = w.shape;
-    const y = packedMatMul(x.reshape([-1, inDim]) as tf.Tensor2D, packed);
-    return y ? y.reshape([...x.shape.slice(0, -1), outDim]) : linear(x, w, b);
+  private linearFrom(
+    params: ParamStore,
+    weightOutIn: () => tf.Tensor2D,
+    bias: (() => tf.Tensor1D) | null,
+  ): EncoderLinear {
+    if (this.packWeights)
+      return {
+        kind: 'packed',
+        packed: this.packed(params, () => packMatrix(weightOutIn(), { transposed: true, bias: bias?.() ?? null })),
+      };
+    return {
+      kind: 'plain',
+      w: params.own(() => weightOutIn().transpose() as tf.Tensor2D),
+      b: bias ? params.own(bias) : null,
+    };
   }
 
-  /** The neck's 3x3 convolution: on the packed SIMD product where it is the faster path. */
+  /** Runs `pack` in a tidy that keeps only the packed tensors, which `params` then owns. */
+  private packed<P extends PackedMatrix>(params: ParamStore, pack: () => P | null): P {
+    const made: { packed: P | null } = { packed: null };
+    tf.tidy(() => {
+      made.packed = pack();
+      if (made.packed) keepPacked(made.packed).forEach((t) => params.adopt(t));
+    });
+    if (!made.packed) throw new Error(KERNELS_GONE);
+    return made.packed;
+  }
+
+  /**
+   * The fused qkv linear as three linears. Separate q, k, v outputs need only a rank-4 transpose to
+   * reach head-major layout; the fused output needs a rank-5 one, which tfjs-wasm runs ~50x slower
+   * per element (1.45 s against ~26 ms for the 3.7M values of a ViT-B windowed block).
+   */
+  private splitQkv(params: ParamStore, prefix: string, dim: number): [EncoderLinear, EncoderLinear, EncoderLinear] {
+    const hasBias = params.has(`${prefix}.bias`);
+    // PyTorch's weight is [3C, C]: rows s*C .. (s+1)*C are part s.
+    const part = (s: number): EncoderLinear =>
+      this.linearFrom(
+        params,
+        () => params.temp(`${prefix}.weight`).slice([s * dim, 0], [dim, dim]) as tf.Tensor2D,
+        hasBias ? () => params.temp(`${prefix}.bias`).slice([s * dim], [dim]) as tf.Tensor1D : null,
+      );
+    return [part(0), part(1), part(2)];
+  }
+
+  /** x [..., in] @ w + b, on the packed SIMD product for packed weights. */
+  private linear(x: tf.Tensor, l: EncoderLinear): tf.Tensor {
+    if (l.kind === 'plain') return linear(x, l.w, l.b);
+    const { k, n } = l.packed;
+    const y = packedMatMul(x.reshape([-1, k]) as tf.Tensor2D, l.packed);
+    if (!y) throw new Error(KERNELS_GONE);
+    return y.reshape([...x.shape.slice(0, -1), n]);
+  }
+
+  /** The neck's 3x3 convolution ('same' padding). */
   private neckConv(y: tf.Tensor3D): tf.Tensor3D {
-    if (!this.differentiable && packedMatMulPreferred()) {
-      if (!this.packedNeckConv2) {
-        this.packedNeckConv2 = packConvFilter(this.neckConv2);
-        if (this.packedNeckConv2) keepPacked(this.packedNeckConv2).forEach((t) => this.params.adopt(t));
-      }
-      const out = this.packedNeckConv2 && packedConv2dSame(y, this.packedNeckConv2);
-      if (out) return out;
-    }
-    return conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2, 'same').squeeze([0]);
+    if (this.neckConv2.kind === 'plain')
+      return conv2d(y.expandDims(0) as tf.Tensor4D, this.neckConv2.filter, 'same').squeeze([0]);
+    const out = packedConv2dSame(y, this.neckConv2.packed);
+    if (!out) throw new Error(KERNELS_GONE);
+    return out;
   }
 
   /** Patch embedding without positions: [S, S, 3] -> [G, G, C] (the fixtures' `encoder.patch_embed`). */
@@ -192,7 +232,7 @@ export class ImageEncoder {
         .reshape([g, p, g, p, inChans])
         .transpose([0, 2, 1, 3, 4])
         .reshape([g * g, p * p * inChans]);
-      return this.linear(patches, this.patchW, this.patchB).reshape([g, g, embedDim]) as tf.Tensor3D;
+      return this.linear(patches, this.patch).reshape([g, g, embedDim]) as tf.Tensor3D;
     });
   }
 
@@ -213,7 +253,7 @@ export class ImageEncoder {
     });
     const out = tf.tidy(() => {
       const eps = this.config.normEps;
-      let y = this.linear(x, this.neckConv1, null);
+      let y = this.linear(x, this.neckConv1);
       y = layerNorm(y, this.neckNorm1.gamma, this.neckNorm1.beta, eps, this.differentiable);
       y = this.neckConv(y as tf.Tensor3D);
       return layerNorm(y, this.neckNorm2.gamma, this.neckNorm2.beta, eps, this.differentiable) as tf.Tensor3D;
@@ -265,12 +305,12 @@ export class ImageEncoder {
       } else {
         attended = attended.reshape([h, w, c]);
       }
-      const x1 = x.add(this.linear(attended, p.proj.w, p.proj.b));
+      const x1 = x.add(this.linear(attended, p.proj));
       const hidden = gelu(
-        this.linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1.w, p.lin1.b),
+        this.linear(layerNorm(x1, p.norm2.gamma, p.norm2.beta, eps, this.differentiable), p.lin1),
         this.differentiable,
       );
-      return x1.add(this.linear(hidden, p.lin2.w, p.lin2.b)) as tf.Tensor3D;
+      return x1.add(this.linear(hidden, p.lin2)) as tf.Tensor3D;
     });
   }
 
@@ -286,7 +326,7 @@ export class ImageEncoder {
     const scale = 1 / Math.sqrt(dh);
     const d = this.differentiable;
     const x2 = x.reshape([nb * n, c]);
-    const [q2, k2, v2] = p.qkv.map((lin) => this.linear(x2, lin.w, lin.b)) as tf.Tensor2D[];
+    const [q2, k2, v2] = p.qkv.map((lin) => this.linear(x2, lin)) as tf.Tensor2D[];
     // [B*N, C] -> [B, heads, N, dh] -> B*heads items [N, dh]
     const toHeads = (t: tf.Tensor2D) =>
       t
@@ -313,8 +353,8 @@ export class ImageEncoder {
     const v = toHeads(v2);
     const qs = q.mul(scale);
     const outputs: tf.Tensor[] = [];
-    // Rows of queries per chunk so that a chunk's scores stay under MAX_SCORE_ELEMENTS.
-    const rowsPerChunk = Math.max(1, Math.min(h, Math.floor(MAX_SCORE_ELEMENTS / (w * n))));
+    // Rows of queries per chunk so that a chunk's scores stay under maxScoreElements.
+    const rowsPerChunk = Math.max(1, Math.min(h, Math.floor(this.maxScoreElements / (w * n))));
     const qsItems = unstack0(qs, d);
     const kItems = unstack0(k, d);
     const vItems = unstack0(v, d);

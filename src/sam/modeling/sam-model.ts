@@ -5,12 +5,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SamConfig, embeddingGridSize, validateSamConfig } from '../config';
-import { ImageEncoder } from './image-encoder';
+import { ImageEncoder, ImageEncoderOptions } from './image-encoder';
 import { DecoderIntermediates, DecoderOutput, MaskDecoder } from './mask-decoder';
 import { ImageEmbedding } from '../image-embedding';
 import { ParamStore, RawWeights } from '../weights/params';
 import { ModelPrompt, PromptEncoder } from './prompt-encoder';
 import { samWeightSpecs } from '../weights/weight-spec';
+import { planSamMemory, type SamMemoryPlan } from '../memory-plan';
+
+export interface SamMemoryOptions {
+  /**
+   * The backend heap's size in bytes, for engines that grant less than the wasm32 maximum (4 GiB,
+   * the default on wasm; no limit elsewhere): a model that would not fit beside the tensors already
+   * held is refused before anything is uploaded.
+   */
+  heapLimit?: number;
+}
 
 /** One prompt set to decode against a cached image embedding. */
 export interface DecodeRequest {
@@ -38,11 +48,14 @@ export class SamModel {
     /** Identifies the weights (e.g. a content hash) for caches keyed by model. */
     readonly weightsId: string,
     variables: Map<string, tf.Variable> | null = null,
+    /** The backend memory the model was planned to need (inference models only). */
+    readonly memoryPlan: SamMemoryPlan | null = null,
   ) {
     this.params = new ParamStore(weights, variables);
     try {
       this.gridSize = embeddingGridSize(config);
-      this.imageEncoder = new ImageEncoder(config.imageEncoder, this.params);
+      const encoderOptions: ImageEncoderOptions = { packWeights: memoryPlan?.weightForm === 'packed' };
+      this.imageEncoder = new ImageEncoder(config.imageEncoder, this.params, 'image_encoder', encoderOptions);
       this.promptEncoder = new PromptEncoder(
         config.promptEncoder,
         config.imageEncoder.imgSize,
@@ -57,19 +70,24 @@ export class SamModel {
     } catch (err) {
       this.params.dispose();
       throw err;
+    } finally {
+      // Every tensor is made: the model no longer holds the caller's arrays.
+      this.params.releaseRaw();
     }
   }
 
   /**
    * Build a model from official-name weights. Every expected tensor must be present with the
    * expected shape; extra tensors are an error too (they usually mean a different architecture).
+   * A model the backend's memory cannot hold (see memory-plan.ts) is refused before either check.
    */
   static fromWeights(
     config: SamConfig,
     weights: RawWeights,
-    options: { weightsId?: string; source?: string; allowExtra?: boolean } = {},
+    options: { weightsId?: string; source?: string; allowExtra?: boolean } & SamMemoryOptions = {},
   ): SamModel {
     validateSamConfig(config);
+    const plan = planSamMemory(config, { heapLimit: options.heapLimit });
     const source = options.source ? `${options.source}: ` : '';
     const specs = samWeightSpecs(config);
     const problems: string[] = [];
@@ -100,7 +118,7 @@ export class SamModel {
       const more = problems.length > 12 ? ` (and ${problems.length - 12} more)` : '';
       throw new Error(`${source}checkpoint does not match SAM config '${config.name}': ${shown}${more}`);
     }
-    return new SamModel(config, weights, options.weightsId ?? 'unnamed');
+    return new SamModel(config, weights, options.weightsId ?? 'unnamed', null, plan);
   }
 
   /**

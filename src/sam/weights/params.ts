@@ -25,6 +25,7 @@ export interface NormParams {
 
 export class ParamStore {
   private readonly owned: tf.Tensor[] = [];
+  private raw: RawWeights | null;
 
   /**
    * From raw arrays (inference: tensors are created once and owned here), or from variables in
@@ -32,22 +33,30 @@ export class ParamStore {
    * ops, so gradients reach them; build the modules inside the gradient function).
    */
   constructor(
-    private readonly raw: RawWeights,
+    raw: RawWeights,
     private readonly variables: Map<string, tf.Variable> | null = null,
-  ) {}
+  ) {
+    this.raw = raw;
+  }
 
   get differentiable(): boolean {
     return this.variables !== null;
   }
 
   private get(name: string): RawWeight {
+    if (!this.raw) throw new Error(`SAM weights: '${name}' asked for after the model was built`);
     const w = this.raw.get(name);
     if (!w) throw new Error(`SAM weights: missing tensor '${name}'`);
     return w;
   }
 
   has(name: string): boolean {
-    return this.variables ? this.variables.has(name) : this.raw.has(name);
+    return this.variables ? this.variables.has(name) : (this.raw?.has(name) ?? false);
+  }
+
+  /** Drop the raw arrays once every tensor is made, so that they can be collected. */
+  releaseRaw(): void {
+    this.raw = null;
   }
 
   /** Register a tensor built from parameters, keeping it alive until dispose(). */
