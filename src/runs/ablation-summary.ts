@@ -46,7 +46,7 @@ function meanSd(xs: number[]): [number, number] {
   return [m, sd];
 }
 
-function gitCommit(): string | null {
+export function gitCommit(): string | null {
   try {
     const root = path.join(__dirname, '..', '..');
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {

@@ -73,6 +73,25 @@ const SKIPPED: ReadonlyArray<{ file: string; code: string; why: string }> = [
       'npm run bench:paired -- --sam-repo <segment-anything checkout> --rounds 10',
     ].join('\n'),
   },
+  {
+    file: 'docs/performance.md',
+    why: 'benchmarks run for minutes and rewrite the page',
+    code: [
+      'npm run bench:perf -- --write                                   # the four presets, then the peers',
+      'npm run bench:perf -- --only vit_b,micro --write                # some parts',
+      'npm run bench:perf -- --only peers --sides wasm,ort-1,ort-all   # some sides, printed and not stored',
+      'npm run bench:perf -- --render                                  # this page from the stored data',
+    ].join('\n'),
+  },
+  {
+    file: 'docs/performance.md',
+    why: 'installs packages and clones a repository (network), then benchmarks for minutes',
+    code: [
+      'apt-get install -y python3-torch python3-torchvision python3-onnx',
+      'git clone https://github.com/facebookresearch/segment-anything .cache/segment-anything',
+      'npm run bench:perf -- --only peers --write',
+    ].join('\n'),
+  },
 ];
 
 function docFiles(): string[] {

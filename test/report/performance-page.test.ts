@@ -1,0 +1,226 @@
+/**
+ * The performance tables: rendered from performance.json alone, the committed page current with the
+ * committed data, and a bad data file refused with the field named. Nothing here measures.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  emptyPerformanceData,
+  parsePerformanceData,
+  readPerformanceData,
+  type MeasuredRun,
+  type PerformanceData,
+  type PresetRow,
+} from '../../src/report/performance-data';
+import {
+  PEERS_BEGIN,
+  PEERS_END,
+  peersMarkdown,
+  PRESETS_BEGIN,
+  PRESETS_END,
+  presetsMarkdown,
+  withPerformanceTables,
+} from '../../src/report/performance-page';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+const run: MeasuredRun = {
+  date: '2026-12-07T10:00:00.000Z',
+  commit: 'abc1234',
+  machine: '2 x Test CPU, 8 GiB, Node v20.0.0',
+  cores: 2,
+  backend: 'wasm',
+  loadBefore: 0.25,
+  loadAfter: 1.5,
+  wallSeconds: 42,
+  command: 'npm run bench:perf -- --only vit_b',
+};
+
+const vitB: PresetRow = {
+  preset: 'vit_b',
+  run,
+  weights: 'random',
+  parameters: 93_735_472,
+  imageSize: [640, 480],
+  loadSeconds: 2.5,
+  peakRssBytes: 1.5 * 2 ** 30,
+  wasmHeapBytes: 600 * 2 ** 20,
+  encoderOneWorker: { workers: 1, images: 2, secondsPerImage: 18 },
+  encoderAllWorkers: { workers: 2, images: 4, secondsPerImage: 9.5 },
+  decoderMs: 45.25,
+  decoderCalls: 10,
+  error: null,
+};
+
+const vitH: PresetRow = {
+  ...vitB,
+  preset: 'vit_h',
+  run: { ...run, command: 'npm run bench:perf -- --only vit_h' },
+  parameters: 636_000_000,
+  loadSeconds: 23,
+  peakRssBytes: null,
+  wasmHeapBytes: null,
+  encoderOneWorker: null,
+  encoderAllWorkers: null,
+  decoderMs: null,
+  error: 'RuntimeError: memory access out of bounds',
+};
+
+const sample = (): PerformanceData => ({
+  ...emptyPerformanceData(),
+  presets: [vitB, vitH],
+  peers: {
+    run: { ...run, command: 'npm run bench:perf -- --only peers' },
+    fixture: 'vitb2',
+    imageSize: [320, 240],
+    encoderGflop: 90,
+    rounds: 3,
+    decoderCalls: 10,
+    sides: [
+      {
+        id: 'wasm',
+        label: 'ours 1',
+        threads: 1,
+        status: 'ok',
+        reason: null,
+        encoderMs: [3000, 3300, 3600],
+        decoderMs: [40, 50, 60],
+      },
+      {
+        id: 'wasm-pool',
+        label: 'ours 2',
+        threads: 2,
+        status: 'ok',
+        reason: null,
+        encoderMs: [1600, 1800, 1500],
+        decoderMs: [],
+      },
+      {
+        id: 'ort-1',
+        label: 'ort 1',
+        threads: 1,
+        status: 'ok',
+        reason: null,
+        encoderMs: [1000, 1100, 1200],
+        decoderMs: [45, 48, 55],
+      },
+      {
+        id: 'ort-all',
+        label: 'ort 2',
+        threads: 2,
+        status: 'ok',
+        reason: null,
+        encoderMs: [600, 500, 700],
+        decoderMs: [20, 22, 21],
+      },
+      {
+        id: 'torch-1',
+        label: 'torch 1',
+        threads: 1,
+        status: 'skipped',
+        reason: 'python3 lacks torch',
+        encoderMs: [],
+        decoderMs: [],
+      },
+    ],
+  },
+});
+
+describe('the performance tables', () => {
+  it('give every preset a row, with its numbers, how it was measured and why it stopped', () => {
+    const md = presetsMarkdown(sample());
+    expect(md.startsWith(PRESETS_BEGIN)).toBe(true);
+    expect(md.endsWith(PRESETS_END)).toBe(true);
+    expect(md).toContain(
+      '| vit_b (random weights) | 93.7 M | 2.50 s | 1.50 GiB | 600 MiB | 18.0 s (1 worker, 2 images) | 9.50 s (2 workers, 4 images) | 45.3 ms |',
+    );
+    expect(md).toContain('| vit_l (not measured) | - | - | - | - | - | - | - |');
+    expect(md).toContain('| vit_h (random weights), failed | 636 M | 23.0 s | - | - | - | - | - |');
+    expect(md).toContain(
+      '- vit_b: 640 x 480 images, decoder median of 10 calls; 2026-12-07 at commit abc1234 on 2 x Test CPU, 8 GiB, Node v20.0.0 ' +
+        '(2 cores usable, backend wasm), load average 0.25 before and 1.50 after, 42.0 s wall: `npm run bench:perf -- --only vit_b`.',
+    );
+    expect(md).toMatch(/- vit_h: .* It stopped with: RuntimeError: memory access out of bounds/);
+    // Rows in the presets' order whatever the data's order.
+    const reordered = presetsMarkdown({ ...sample(), presets: [vitH, vitB] });
+    expect(reordered.indexOf('| vit_b')).toBeLessThan(reordered.indexOf('| vit_h'));
+  });
+
+  it('compare the sides on medians, against the peer at its faster thread count, and say what was skipped', () => {
+    const md = peersMarkdown(sample());
+    expect(md).toContain('a 320 x 240 image, 3 rounds;');
+    expect(md).toContain('| ours 1 | 1 | 3.30 (3.00-3.60) | 27.3 | 50.0 (40.0-60.0) |');
+    expect(md).toContain('| ours 2 | 2 | 1.60 (1.50-1.80) | 56.3 | - |');
+    expect(md).toContain('| torch 1 | 1 | skipped: python3 lacks torch | - | - |');
+    // ours 3.30 s against ort 1.10 s; decoder 50 against 48 ms; ours faster in no round and in 1 of 3.
+    expect(md).toContain('| encoder, 1 thread | 3.30 s | ort 1: 1.10 s | 3.00x slower | 0 of 3 |');
+    expect(md).toContain('| decoder, 1 thread | 50.0 ms | ort 1: 48.0 ms | 1.04x slower | 1 of 3 |');
+    // ort's faster side is its 2-thread one (0.60 s).
+    expect(md).toContain(
+      "| encoder, 2 workers against the peer's faster thread count | 1.60 s | ort 2: 0.60 s | 2.67x slower | 0 of 3 |",
+    );
+    // No comparison against a skipped side.
+    expect(md).not.toMatch(/\| torch 1: /);
+    expect(peersMarkdown(emptyPerformanceData())).toBe(
+      `${PEERS_BEGIN}\nNot measured yet (\`npm run bench:perf -- --only peers\`).\n${PEERS_END}`,
+    );
+  });
+
+  it('rewrite both blocks of a page and keep the prose around them', () => {
+    const page = `# P\n\nintro\n\n${PRESETS_BEGIN}\nold\n${PRESETS_END}\n\nmiddle\n\n${PEERS_BEGIN}\nold\n${PEERS_END}\n\nend\n`;
+    const data = sample();
+    expect(withPerformanceTables(page, data, 'p.md')).toBe(
+      `# P\n\nintro\n\n${presetsMarkdown(data)}\n\nmiddle\n\n${peersMarkdown(data)}\n\nend\n`,
+    );
+    expect(() => withPerformanceTables('# P\n', data, 'p.md')).toThrow(
+      /p\.md: the markers .*presets:begin.* are missing/,
+    );
+  });
+
+  it('docs/performance.md is current with docs/performance/performance.json', () => {
+    const data = readPerformanceData(path.join(ROOT, 'docs', 'performance', 'performance.json'));
+    const page = fs.readFileSync(path.join(ROOT, 'docs', 'performance.md'), 'utf8');
+    expect(withPerformanceTables(page, data, 'docs/performance.md')).toBe(page);
+  });
+});
+
+describe('the performance data', () => {
+  const withPreset = (patch: Record<string, unknown>) => ({ ...sample(), presets: [{ ...vitB, ...patch }] });
+
+  it('is refused with the file and the field named', () => {
+    expect(() => parsePerformanceData(withPreset({ loadSeconds: 'fast' }), 'perf.json')).toThrow(
+      /^perf\.json: presets\[0\]\.loadSeconds: expected a number >= 0, got "fast"/,
+    );
+    expect(() => parsePerformanceData(withPreset({ preset: 'vit_x' }), 'perf.json')).toThrow(
+      /perf\.json: presets\[0\]\.preset: expected one of vit_b, vit_l, vit_h, micro, got "vit_x"/,
+    );
+    expect(() => parsePerformanceData({ ...sample(), format: 'other' }, 'perf.json')).toThrow(/perf\.json: format:/);
+    expect(() => parsePerformanceData({ ...sample(), presets: [vitB, vitB] }, 'perf.json')).toThrow(
+      "perf.json: presets[1].preset: 'vit_b' is listed twice",
+    );
+    const data = sample();
+    data.peers!.sides[0].encoderMs = [3000];
+    expect(() => parsePerformanceData(data, 'perf.json')).toThrow(
+      'perf.json: peers.sides[0].encoderMs: expected one value per round (3), got 1',
+    );
+    data.peers!.sides[0] = { ...data.peers!.sides[0], status: 'skipped', reason: null };
+    expect(() => parsePerformanceData(data, 'perf.json')).toThrow(
+      'perf.json: peers.sides[0].reason: a skipped side says why',
+    );
+  });
+
+  it('round-trips through a file, and a file that is not JSON is named', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'perf-data-'));
+    try {
+      const good = path.join(dir, 'good.json');
+      fs.writeFileSync(good, JSON.stringify(sample()));
+      expect(readPerformanceData(good)).toEqual(sample());
+      const bad = path.join(dir, 'bad.json');
+      fs.writeFileSync(bad, '{"format":');
+      expect(() => readPerformanceData(bad)).toThrow(new RegExp(`^${bad.replace(/[.\\/]/g, '\\$&')}: not JSON`));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
