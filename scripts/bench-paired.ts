@@ -6,7 +6,7 @@
  * least; the script prints every round and, per row, the medians, their ratio and how many rounds
  * each side won.
  *
- *   npm run bench:paired -- --sam-repo /path/to/segment-anything [--python python3] [--rounds 6]
+ *   npm run bench:paired -- --sam-repo /path/to/segment-anything [--python <python with torch>] [--rounds 6]
  *     [--decoder-calls 10] [--threads 1]
  *
  * Same weights (the vitb2 fixture), image size (320x240) and prompt (one positive point,
@@ -18,13 +18,15 @@ import { initBackend } from '../src/backend';
 import { loadSam } from '../src/sam/pretrained';
 import { Rng } from '../src/utils/rng';
 import { arg, requiredArg } from './cli-args';
-import { median, runInterleaved } from './perf/interleaved';
-import { OfficialProcess } from './perf/official-side';
+import { median } from '../src/utils/median';
+import { runInterleaved } from './perf/interleaved';
+import { findPython, OfficialProcess } from './perf/official-side';
 import { callingThreadSide } from './perf/ours-sides';
 
 async function main(): Promise<void> {
   const samRepo = path.resolve(requiredArg('bench:paired', 'sam-repo'));
-  const python = arg('python', 'python3');
+  const given = arg('python', '');
+  const { python } = findPython(given ? [given] : ['python3', '/usr/bin/python3']);
   const rounds = Number(arg('rounds', '6'));
   const decoderCalls = Number(arg('decoder-calls', '10'));
   const threads = Number(arg('threads', '1'));

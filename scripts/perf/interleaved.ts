@@ -4,6 +4,7 @@
  * which separate runs minutes apart do not; the first side of each round rotates so that none is
  * always the one that starts cold or follows the heaviest.
  */
+import { median } from '../../src/utils/median';
 
 export interface Side {
   readonly id: string;
@@ -24,11 +25,6 @@ export interface SideSeries {
   decoderMs: number[];
   /** Set when the side failed; it is left out of the rounds after. */
   error: string | null;
-}
-
-export function median(xs: readonly number[]): number {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
 
 /**

@@ -17,9 +17,9 @@ import { readSafetensorsHeader } from '../../src/io/safetensors';
 import { PERF_PRESETS, type PresetRow } from '../../src/report/performance-data';
 import { defaultEncoderWorkers, EncoderPool } from '../../src/sam/encoder-pool';
 import { loadSam, resolvePretrained } from '../../src/sam/pretrained';
+import { median } from '../../src/utils/median';
 import { Rng } from '../../src/utils/rng';
 import { arg, requiredArg } from '../cli-args';
-import { median } from './interleaved';
 import { callingThreadSide } from './ours-sides';
 
 /** What the child reports: a preset row without its provenance, which the caller adds. */
