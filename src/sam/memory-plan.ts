@@ -73,11 +73,16 @@ function relTableFloats(config: SamConfig): number {
   return n;
 }
 
+/** Which build of the project's SIMD kernels is loaded ('none': the tf-op forms throughout). */
+export type KernelBuild = 'relaxed' | 'plain' | 'none';
+
 /**
- * Peak activation floats of one encoder pass: a block keeps every intermediate until it returns (it
- * runs in one tf.tidy), so its peak is their sum; the largest block (or the neck) sets the peak.
+ * Peak activation floats of one encoder pass. A block runs in one tf.tidy, so what it makes stays
+ * until it returns: its peak is at its end (all of it), or in its attention (what is made up to
+ * then, and the largest chunk of scores), whichever is larger; the largest block (or the neck)
+ * sets the pass's peak.
  */
-function activationFloats(config: SamConfig, attentionKernel: boolean, maxScoreElements: number): number {
+function activationFloats(config: SamConfig, kernels: KernelBuild, onWasm: boolean, maxScoreElements: number): number {
   const ie = config.imageEncoder;
   const g = embeddingGridSize(config);
   const t = g * g;
@@ -85,51 +90,72 @@ function activationFloats(config: SamConfig, attentionKernel: boolean, maxScoreE
   const m = Math.floor(c * ie.mlpRatio);
   const heads = ie.numHeads;
   const dh = c / heads;
-  // Input and output of the block, its norms, projections, residual sums and MLP.
-  const blockBase = 2 * t * c + 5 * t * c + 2 * t * m;
-  const blockPeak = (side: number, windows: number) => {
+  const blockPeak = (global: boolean, side: number, windows: number) => {
     const n = side * side;
     const tq = windows * n; // tokens attended, padding included
-    // Padding, window partition, q, k and v, the attention's output and its reassembly.
-    let floats = blockBase + 7 * tq * c;
-    if (!attentionKernel) {
-      // Head-major copies of q, k, v (and the per-head items, k transposed, XNNPACK's copies of
-      // the right operands), the relative-position terms, the outputs' concatenation and layout.
-      floats += 12 * tq * c + 4 * tq * heads * side;
-      // One chunk of query rows: scores, the terms added to them, the probabilities, the output.
+    // q, k, v, and (windows) the padding and the partition.
+    let attention = (global ? 3 : 5) * tq * c;
+    let scores = 0;
+    if (kernels === 'relaxed') {
+      attention += tq * c; // the attention kernel's output
+    } else {
+      // Head-major copies of q (twice more for the relative-position products), k and v, scaled q,
+      // the per-head items of all three, k transposed, the outputs, their stack and layout; and
+      // the relative-position terms (products, stack, layout, items) along both axes.
+      attention += 15 * tq * c + 8 * tq * heads * side;
+      // XNNPACK's copies of each head's k transposed and v, where it runs those products.
+      if (onWasm && (kernels === 'none' || n > 1024)) attention += 2 * tq * c;
+      // One chunk of query rows: its scores and probabilities (and, without the softmax kernel, the
+      // two relative-position sums before them).
       const rows = Math.max(1, Math.min(side, Math.floor(maxScoreElements / (side * n))));
-      floats += 4 * rows * side * n + rows * side * dh;
+      scores = (kernels === 'none' ? 4 : 2) * rows * side * n + 2 * rows * side * dh;
     }
-    return floats;
+    // The block's input and first norm; after the attention, (windows) the reassembly and the
+    // cropped tokens, then the projection, residual sum, second norm, MLP and the output. Without
+    // the kernels the GELU runs as five tf ops, each output the MLP's width.
+    const before = 2 * t * c;
+    const mlp = (kernels === 'none' ? 6 : 2) * t * m;
+    const after = (global ? 0 : tq * c + t * c) + 3 * t * c + mlp + 2 * t * c;
+    return before + attention + Math.max(scores, after);
   };
   let peak = 0;
   for (let i = 0; i < ie.depth; i++) {
     const global = ie.globalAttnIndexes.includes(i) || ie.windowSize === 0;
     const side = global ? g : ie.windowSize;
-    const windows = global ? 1 : Math.ceil(g / side) ** 2;
-    peak = Math.max(peak, blockPeak(side, windows));
+    peak = Math.max(peak, blockPeak(global, side, global ? 1 : Math.ceil(g / side) ** 2));
   }
   const s = ie.imgSize;
-  const patchEmbed = 2 * s * s * ie.inChans + 3 * t * c;
+  // The patch embedding: the image's patches gathered, their projection and the positions added.
+  const patchEmbed = s * s * ie.inChans + 2 * t * c;
   // The neck: its two convolutions and norms, the 3x3 product's gathered patches, and the block output.
   const neck = t * c + 4 * t * ie.outChans + 128 * 9 * ie.outChans;
+  // The input image is held by the caller throughout.
   return Math.max(peak, patchEmbed, neck) + s * s * ie.inChans;
 }
 
-/** The plan of a config in the given form; `maxScoreElements` is the tf-op attention's chunk bound. */
+/**
+ * The plan of a config in the given form with the given kernels loaded (`maxScoreElements`: the
+ * tf-op attention's chunk bound).
+ */
 export function samMemoryPlan(
   config: SamConfig,
-  options: { weightForm: EncoderWeightForm; onWasm?: boolean; attentionKernel?: boolean; maxScoreElements?: number },
+  options: { weightForm: EncoderWeightForm; kernels: KernelBuild; onWasm?: boolean; maxScoreElements?: number },
 ): SamMemoryPlan {
-  const { weightForm } = options;
+  const { weightForm, kernels } = options;
   const onWasm = options.onWasm ?? true;
-  const specFloats = samWeightSpecs(config).reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0);
+  const specs = samWeightSpecs(config);
+  const floats = (names: (name: string) => boolean) =>
+    specs.filter((s) => names(s.name)).reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0);
   const padding = weightForm === 'packed' ? packedPaddingFloats(config) : 0;
-  const weightBytes = (specFloats + padding + relTableFloats(config)) * F32;
+  // Beside the weights: the encoder's expanded relative-position tables, the dense positional
+  // encoding, and the decoder's derived layouts (folded and low-rank forms: at most its weights again).
+  const grid = embeddingGridSize(config);
+  const derived = relTableFloats(config) + grid * grid * config.promptEncoder.embedDim;
+  const decoder = floats((name) => name.startsWith('mask_decoder.'));
+  const weightBytes = (floats(() => true) + padding + derived + decoder) * F32;
   const weightCopyBytes = weightForm === 'plain' && onWasm ? productWeightFloats(config) * F32 : 0;
-  const attentionKernel = options.attentionKernel ?? weightForm === 'packed';
-  const activationBytes =
-    activationFloats(config, attentionKernel, options.maxScoreElements ?? MAX_SCORE_ELEMENTS) * F32;
+  const maxScores = options.maxScoreElements ?? MAX_SCORE_ELEMENTS;
+  const activationBytes = activationFloats(config, kernels, onWasm, maxScores) * F32;
   return {
     model: config.name,
     weightForm,
@@ -165,12 +191,11 @@ function gib(bytes: number): string {
 export function planSamMemory(config: SamConfig, options: { heapLimit?: number } = {}): SamMemoryPlan {
   const onWasm = tf.getBackend() === 'wasm';
   const canPack = onWasm && simdKernels() !== null;
+  const kernels: KernelBuild = !canPack ? 'none' : packedMatMulPreferred() ? 'relaxed' : 'plain';
   const { limit, inUse } = backendMemory(options.heapLimit);
   const available = limit - inUse;
-  const packed = canPack
-    ? samMemoryPlan(config, { weightForm: 'packed', attentionKernel: packedMatMulPreferred() })
-    : null;
-  const plain = samMemoryPlan(config, { weightForm: 'plain', onWasm });
+  const packed = canPack ? samMemoryPlan(config, { weightForm: 'packed', kernels }) : null;
+  const plain = samMemoryPlan(config, { weightForm: 'plain', kernels, onWasm });
   const fitting = [packedMatMulPreferred() ? packed : plain, packed, plain].find(
     (p): p is SamMemoryPlan => p !== null && p.totalBytes <= available,
   );
@@ -187,6 +212,6 @@ export function planSamMemory(config: SamConfig, options: { heapLimit?: number }
   throw new Error(
     `SAM '${config.name}' needs ${best.totalBytes} bytes (${gib(best.totalBytes)}: ${parts.join(', ')}) ` +
       `on the ${tf.getBackend()} backend, which has ${Math.max(0, available)} bytes (${gib(Math.max(0, available))}) ` +
-      `free: a ${gib(limit)} limit less ${gib(inUse)} in use. ${hint[0].toUpperCase()}${hint.slice(1)}.`,
+      `free: its limit of ${limit} bytes (${gib(limit)}) less ${inUse} in use. ${hint[0].toUpperCase()}${hint.slice(1)}.`,
   );
 }
