@@ -20,6 +20,8 @@ export interface AblationRow {
   sd: Record<string, number>;
   /** Mean over seeds of the mean IoU after k clicks, k = 1..T. */
   curve: number[];
+  /** Named tasks: final mIoU of each target name, per seed, with mean and sd over seeds. */
+  byTarget?: Record<string, { episodes: number[]; perSeed: number[]; mean: number; sd: number }>;
 }
 
 export interface AblationSummary {

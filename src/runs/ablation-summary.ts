@@ -30,6 +30,7 @@ interface EvalJsonPolicy {
   policy: string;
   description?: string;
   mean: Record<string, number>;
+  mean_by_target?: Record<string, { episodes: number; mean: Record<string, number> }>;
   mean_iou_curve: number[];
 }
 
@@ -44,6 +45,21 @@ function meanSd(xs: number[]): [number, number] {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
   const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
   return [m, sd];
+}
+
+export /** Final mIoU per target name over seeds, when every seed's evaluation has the same names. */
+function targetRows(ps: readonly EvalJsonPolicy[]): AblationRow['byTarget'] | null {
+  const names = Object.keys(ps[0].mean_by_target ?? {});
+  if (names.length === 0) return null;
+  const out: NonNullable<AblationRow['byTarget']> = {};
+  for (const name of names) {
+    const per = ps.map((p) => p.mean_by_target?.[name]);
+    if (per.some((t) => !t || !Number.isFinite(t.mean.final_iou))) return null;
+    const xs = per.map((t) => t!.mean.final_iou);
+    const [m, sd] = meanSd(xs);
+    out[name] = { episodes: per.map((t) => t!.episodes), perSeed: xs, mean: m, sd };
+  }
+  return out;
 }
 
 export function gitCommit(): string | null {
@@ -111,6 +127,7 @@ export function summarizeAblation(
     }
     const len = ps[0].mean_iou_curve.length;
     const curve = Array.from({ length: len }, (_, i) => ps.reduce((a, p) => a + p.mean_iou_curve[i], 0) / ps.length);
+    const byTarget = targetRows(ps);
     rows.push({
       name: spec.name,
       description: ps[0].description ?? spec.name,
@@ -120,6 +137,7 @@ export function summarizeAblation(
       mean,
       sd,
       curve,
+      ...(byTarget ? { byTarget } : {}),
     });
   }
   const wall = runs.map((r) => meta.wallSeconds[path.basename(r.dir)] ?? 0);

@@ -70,6 +70,8 @@ export interface AblationOptions {
   stepScale?: number;
   /** Extra `--set` overrides for every run. */
   overrides?: readonly string[];
+  /** Train only these variants (names from ablationVariants); default: all of them. */
+  variants?: readonly string[];
   log?: (m: string) => void;
   progress?: NodeJS.WritableStream | null;
   /** The command that trains one run (tests replace it); default: this package's CLI. */
@@ -102,9 +104,17 @@ export function planAblation(opts: AblationOptions): AblationRun[] {
     throw new Error(`--seeds must be a positive integer, got ${opts.seeds}`);
   const scale = opts.stepScale ?? 1;
   if (!(scale > 0 && scale <= 1)) throw new Error(`step scale must be in (0, 1], got ${scale}`);
+  const all = ablationVariants(opts.config);
+  const unknown = (opts.variants ?? []).filter((n) => !all.some((v) => v.name === n));
+  if (unknown.length > 0)
+    throw new Error(
+      `--variants: no variant ${unknown.join(', ')} (this config has ${all.map((v) => v.name).join(', ')})`,
+    );
+  if (opts.variants && opts.variants.length === 0) throw new Error('--variants: name at least one variant');
+  const chosen = opts.variants ? all.filter((v) => opts.variants!.includes(v.name)) : all;
   const runs: AblationRun[] = [];
   fs.mkdirSync(path.join(opts.out, 'configs'), { recursive: true });
-  for (const v of ablationVariants(opts.config)) {
+  for (const v of chosen) {
     for (let seed = 0; seed < opts.seeds; seed++) {
       const name = `${v.name}-seed${seed}`;
       const total = Math.max(1, Math.round(opts.config.train.total_timesteps * scale));

@@ -139,3 +139,58 @@ it('resumes after a killed run: finished runs are kept, the killed one continues
     expect(replaceReadmeSection(readme, s)).toBe(`# x\n${readmeTable(s)}\ntail\n`);
   }
 }, 60_000);
+
+it('trains only the variants asked for, and refuses an unknown one before writing anything', () => {
+  const runs = planAblation({
+    config: config(),
+    configFile: 'test.yaml',
+    out: dir,
+    seeds: 2,
+    variants: ['T1', 'full'],
+  });
+  expect(runs.map((r) => path.basename(r.dir))).toEqual(['full-seed0', 'full-seed1', 'T1-seed0', 'T1-seed1']);
+  const out = path.join(dir, 'none');
+  expect(() =>
+    planAblation({ config: config(), configFile: 'test.yaml', out, seeds: 1, variants: ['full', 'T3'] }),
+  ).toThrow('--variants: no variant T3 (this config has full, no-srm, T1, T5, T10)');
+  expect(fs.existsSync(out)).toBe(false);
+});
+
+it('summarises a named task per target name and shows the worst name on the page', () => {
+  const out = path.join(dir, 'named');
+  const runs = planAblation({ config: config(), configFile: 'named.yaml', out, seeds: 2, variants: ['full'] });
+  runs.forEach((run, seed) => {
+    const byName = (star: number, circle: number) => ({
+      circle: { episodes: 40, mean: { final_iou: circle } },
+      star: { episodes: 60, mean: { final_iou: star } },
+    });
+    const row = (policy: string, star: number, circle: number) => ({
+      policy,
+      description: policy,
+      mean: { final_iou: (0.6 * star + 0.4 * circle) as number, 'iou@1': 0.5 },
+      mean_by_target: byName(star, circle),
+      mean_iou_curve: [0.5, 0.6],
+    });
+    fs.mkdirSync(run.dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(run.dir, 'eval.json'),
+      JSON.stringify({
+        protocol: 'deployed',
+        episodes: 100,
+        policies: [row('agent', 0.7 + 0.1 * seed, 0.6), row('oracle-gt', 0.9, 0.8)],
+      }),
+    );
+  });
+  const s = summarizeAblation(runs, { config: 'named.yaml', out, commandWallSeconds: 1, jobs: 1, wallSeconds: {} });
+  const full = s.rows.find((r) => r.name === 'full')!;
+  expect(full.byTarget!.star.perSeed).toEqual([expect.closeTo(0.7, 12), expect.closeTo(0.8, 12)]);
+  expect(full.byTarget!.star.mean).toBeCloseTo(0.75, 12);
+  expect(full.byTarget!.star.sd).toBeCloseTo(Math.SQRT1_2 * 0.1, 12);
+  expect(full.byTarget!.circle).toEqual({ episodes: [40, 40], perSeed: [0.6, 0.6], mean: 0.6, sd: 0 });
+  const page = resultsPage(s, { source: 'x.json' });
+  expect(page).toContain('--seeds 2 --variants full`');
+  expect(page).toContain('one of "circle", "star"');
+  expect(page).toContain('| row | "circle" | "star" | worst name |');
+  expect(page).toContain('| full | 0.600 ± 0.000 | 0.750 ± 0.071 | 0.600 |');
+  expect(page).toContain('| ceiling | 0.800 ± 0.000 | 0.900 ± 0.000 | 0.800 |');
+});

@@ -8,6 +8,7 @@ export interface AblateArgs {
   jobs?: number;
   quick: boolean;
   set?: string | string[];
+  variants?: string;
   progress: boolean;
 }
 
@@ -41,6 +42,10 @@ export const ablateCommand: CommandModule<object, AblateArgs> = {
             type: 'boolean',
             default: false,
             describe: `Train each run for ${QUICK_STEP_SCALE} of its steps`,
+          })
+          .option('variants', {
+            type: 'string',
+            describe: 'Comma-separated variants to train (full, no-srm, T1, T5, T10; default: all)',
           })
           .option('progress', { type: 'boolean', default: true, describe: 'Progress line on stderr' }),
       ),
@@ -77,6 +82,7 @@ export const ablateCommand: CommandModule<object, AblateArgs> = {
       seeds: a.seeds,
       jobs,
       stepScale: a.quick ? QUICK_STEP_SCALE : 1,
+      variants: a.variants?.split(',').map((v) => v.trim()),
       log: stderrLog,
       progress: a.progress ? process.stderr : null,
     });

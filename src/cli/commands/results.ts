@@ -4,6 +4,7 @@ export interface ResultsArgs {
   ablation: string;
   page: string;
   readme: string;
+  headline: boolean;
   check: boolean;
 }
 
@@ -24,6 +25,12 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
         default: 'README.md',
         describe: 'The README whose results section is replaced',
       })
+      .option('headline', {
+        type: 'boolean',
+        default: true,
+        describe:
+          "Replace the README's results section (--no-headline: a further page, e.g. a named task's, leaves it)",
+      })
       .option('check', {
         type: 'boolean',
         default: false,
@@ -32,6 +39,10 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
       .example(
         '$0 results --ablation runs/ablate-synthetic-ppo/ablation.json',
         'publish a finished ablation (the JSON and its plot into docs/results/)',
+      )
+      .example(
+        '$0 results --ablation runs/ablate-synthetic-named-ppo/ablation.json --page docs/results-named.md --no-headline',
+        'a second page (its data goes to docs/results-named/)',
       )
       .example('$0 results --check', 'is the committed page current?'),
   handler: async (a) => {
@@ -43,7 +54,8 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
     const { svgDocument } = await import('../../report/svg');
     const summary = readAblationSummary(a.ablation);
     const pageDir = path.dirname(a.page);
-    const dataDir = path.join(pageDir, 'results');
+    // Each page keeps its data in a folder of its own name: docs/results.md -> docs/results/.
+    const dataDir = path.join(pageDir, path.basename(a.page, '.md'));
     const json = path.join(dataDir, 'ablation.json');
     const plot = path.join(dataDir, 'ablation.png');
     const plotSvg = path.join(dataDir, 'ablation.svg');
@@ -51,11 +63,12 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
       plot: path.relative(pageDir, plot),
       source: path.relative(process.cwd(), json),
     });
-    const readme = replaceReadmeSection(fs.readFileSync(a.readme, 'utf8'), summary);
+    const readmeNow = fs.readFileSync(a.readme, 'utf8');
+    const readme = a.headline ? replaceReadmeSection(readmeNow, summary) : readmeNow;
     if (a.check) {
       const stale = [
         ...(fs.existsSync(a.page) && fs.readFileSync(a.page, 'utf8') === page ? [] : [a.page]),
-        ...(fs.readFileSync(a.readme, 'utf8') === readme ? [] : [a.readme]),
+        ...(readmeNow === readme ? [] : [a.readme]),
         ...(fs.existsSync(plotSvg) && fs.readFileSync(plotSvg, 'utf8') === svgDocument(ablationPlot(summary))
           ? []
           : [plotSvg]),
@@ -69,7 +82,9 @@ export const resultsCommand: CommandModule<object, ResultsArgs> = {
     if (path.resolve(a.ablation) !== path.resolve(json)) fs.copyFileSync(a.ablation, json);
     await writeAblationPlot(summary, plot);
     fs.writeFileSync(a.page, page);
-    fs.writeFileSync(a.readme, readme);
-    process.stdout.write(`wrote ${a.page}, the results section of ${a.readme}, ${plot} and ${plotSvg} from ${json}\n`);
+    if (a.headline) fs.writeFileSync(a.readme, readme);
+    process.stdout.write(
+      `wrote ${a.page}, ${a.headline ? `the results section of ${a.readme}, ` : ''}${plot} and ${plotSvg} from ${json}\n`,
+    );
   },
 };
