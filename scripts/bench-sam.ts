@@ -4,6 +4,12 @@
  * ms per image for the encoder, each with the (reference-equivalent) GFLOP/s it reaches.
  *
  *   npm run bench:sam [-- --backend wasm|tensorflow|auto] [--repeats 10] [--encoder-repeats 5] [--image 320x240]
+ *
+ * With --preset (vit_b, vit_l, vit_h, micro, a comma-separated list, or all): what each preset costs
+ * on wasm instead, in a process of its own (scripts/sam-memory.ts): build time, encoder seconds for
+ * one 1024-px image, peak RSS and wasm heap, beside the model's memory plan.
+ *
+ *   npm run bench:sam -- --preset all [--via memory|safetensors]
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -15,6 +21,7 @@ import { decoderFlops, encoderFlops } from '../src/sam/flops';
 import { SamPredictor, disposePrediction, PromptInput } from '../src/sam/predictor';
 import { Rng } from '../src/utils/rng';
 import { arg } from './cli-args';
+import { formatPresetMemory, measurePresetMemory, MEMORY_PRESETS, type MemoryPreset } from './sam-memory';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -22,6 +29,13 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
+  const presets = arg('preset', '');
+  if (presets) {
+    const via = arg('via', 'memory') as 'memory' | 'safetensors';
+    for (const preset of presets === 'all' ? MEMORY_PRESETS : (presets.split(',') as MemoryPreset[]))
+      console.log(formatPresetMemory(await measurePresetMemory(preset, { via })));
+    return;
+  }
   const backend = await initBackend(arg('backend', 'auto') as BackendName);
   const repeats = Number(arg('repeats', '10'));
   const weights = path.resolve(
