@@ -2,12 +2,13 @@
  * The performance tables of docs/performance.md, measured: per SAM preset (vit_b, vit_l, vit_h,
  * micro) load time, peak RSS, wasm heap, encoder s/image on one worker and on every worker, decoder
  * ms; and this project beside the official PyTorch code and onnxruntime-node on the vitb2 fixture,
- * interleaved (`peers`). Each part runs in a process of its own: a preset that aborts is recorded
- * as failed, with its error, and the others go on.
+ * interleaved (`peers`). Each part runs in processes of its own (a preset's loading and memory in
+ * scripts/sam-memory.ts, its speed in scripts/perf/measure-preset-speed.ts): a preset that aborts is
+ * recorded as failed, with its error, and the others go on.
  *
  *   npm run bench:perf -- [--only vit_b,vit_l,vit_h,micro,peers] [--write] [--images K]
  *     [--decoder-calls 10] [--rounds 6] [--sides wasm,wasm-pool,torch-1,torch-all,ort-1,ort-all]
- *     [--sam-repo <segment-anything checkout>] [--python <python with torch>] [--vit-b <checkpoint>] ...
+ *     [--sam-repo <segment-anything checkout>] [--python <python with torch>]
  *   npm run bench:perf -- --render     rewrite the page from the committed data, measuring nothing
  *
  * With --write every finished part replaces its entry in docs/performance/performance.json (the
@@ -24,6 +25,7 @@ import { writeAll, writeFileAtomic } from '../src/io/atomic-file';
 import {
   emptyPerformanceData,
   parsePerformanceData,
+  PEER_SIDES,
   PERF_PRESETS,
   readPerformanceData,
   type MeasuredRun,
@@ -37,14 +39,16 @@ import { SAM_PRESETS } from '../src/sam/config';
 import { availableCores } from '../src/sam/encoder-pool';
 import { arg } from './cli-args';
 import type { PeersResult } from './perf/measure-peers';
-import { parameterCount, type PresetResult } from './perf/measure-preset';
+import type { PresetSpeed } from './perf/measure-preset-speed';
 import { writeRandomCheckpoint } from './perf/random-checkpoint';
+import { formatPresetMemory, measurePresetMemory } from './sam-memory';
 
 const ROOT = path.resolve(__dirname, '..');
+const MICRO_SAM = path.join(ROOT, 'models', 'micro-sam');
 const PARTS = [...PERF_PRESETS, 'peers'] as const;
 type Part = (typeof PARTS)[number];
 /** Options that say how to measure, as the provenance repeats them; the rest say what to do with it. */
-const MEASURE_OPTIONS = ['images', 'decoder-calls', 'rounds', 'sides', 'backend', 'vit-b', 'vit-l', 'vit-h'];
+const MEASURE_OPTIONS = ['images', 'decoder-calls', 'rounds', 'sides'];
 
 const flag = (name: string) => process.argv.includes(`--${name}`);
 const load1 = () => os.loadavg()[0];
@@ -77,59 +81,64 @@ function runChild(script: string, args: string[]): Promise<{ failure: string | n
   });
 }
 
-/** The checkpoint a preset is measured with, and how the table names its weights. */
-async function checkpointOf(preset: PerfPreset): Promise<{ checkpoint: string; weights: string }> {
-  if (preset === 'micro') return { checkpoint: path.join(ROOT, 'models', 'micro-sam'), weights: 'models/micro-sam' };
-  const given = arg(preset.replace('_', '-'), '');
-  if (given) return { checkpoint: path.resolve(given), weights: path.basename(given) };
+/** What a preset's row holds before its provenance is added, and the backend it ran on. */
+type PresetResult = Omit<PresetRow, 'run'> & { backend: string };
+
+/** The weights file the speed half loads: random weights, drawn once into .cache/perf; the shipped micro-SAM. */
+async function checkpointOf(preset: PerfPreset): Promise<string> {
+  if (preset === 'micro') return MICRO_SAM;
   const file = path.join(ROOT, '.cache', 'perf', `${preset}-random.safetensors`);
   if (!fs.existsSync(file)) {
     console.log(`${preset}: drawing random weights into ${path.relative(ROOT, file)}`);
     await writeRandomCheckpoint(SAM_PRESETS[preset], file);
   }
-  return { checkpoint: file, weights: 'random' };
+  return file;
 }
 
-async function measurePresetPart(
-  preset: PerfPreset,
-  out: string,
-): Promise<Omit<PresetRow, 'run'> & { backend: string }> {
-  const { checkpoint, weights } = await checkpointOf(preset);
-  const images = arg('images', preset === 'micro' ? '16' : '2');
-  const args = ['--preset', preset, '--checkpoint', checkpoint, '--weights', weights, '--out', out];
-  args.push('--images', images, '--decoder-calls', arg('decoder-calls', '10'), '--backend', arg('backend', 'wasm'));
-  const { failure } = await runChild('measure-preset.ts', args);
-  const partial: PresetResult | null = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
-  if (!failure && partial) return partial;
-  return {
-    ...(partial ?? {
-      preset,
-      backend: arg('backend', 'wasm'),
-      weights,
-      parameters: await parameterCount(checkpoint),
-      imageSize: [640, 480],
-      loadSeconds: null,
-      peakRssBytes: null,
-      wasmHeapBytes: null,
-      encoderOneWorker: null,
-      encoderAllWorkers: null,
-      decoderMs: null,
-      decoderCalls: Number(arg('decoder-calls', '10')),
-    }),
-    error: partial?.error ?? failure ?? 'the measuring process wrote no result',
+/**
+ * A preset's row in two processes: loading and memory by scripts/sam-memory.ts (the weights read
+ * from a safetensors file, one 1024-px image encoded), then the speed half. A preset that fails
+ * keeps what was measured before, with the error.
+ */
+async function measurePresetPart(preset: PerfPreset, out: string): Promise<PresetResult> {
+  const decoderCalls = Number(arg('decoder-calls', '10'));
+  const memory = await measurePresetMemory(preset, { via: 'safetensors' }).catch((err: Error) => err);
+  const row: PresetResult = {
+    preset,
+    backend: memory instanceof Error ? 'wasm' : memory.backend,
+    weights: preset === 'micro' ? path.relative(ROOT, MICRO_SAM) : 'random',
+    simdKernels: memory instanceof Error ? null : memory.simdKernels,
+    parameters: memory instanceof Error || memory.parameters === 0 ? null : memory.parameters,
+    imageSize: [640, 480],
+    loadSeconds: memory instanceof Error ? null : memory.loadSeconds,
+    peakRssBytes: memory instanceof Error ? null : memory.peakRssBytes,
+    wasmHeapBytes: memory instanceof Error ? null : memory.wasmHeapBytes,
+    encoderOneWorker: null,
+    encoderAllWorkers: null,
+    decoderMs: null,
+    decoderCalls,
+    error: memory instanceof Error ? memory.message.split('\n')[0] : memory.error,
   };
+  console.log(memory instanceof Error ? `${preset}: ${row.error}` : formatPresetMemory(memory));
+  if (row.error) return row;
+
+  const images = arg('images', preset === 'micro' ? '16' : '2');
+  const args = ['--checkpoint', await checkpointOf(preset), '--out', out];
+  args.push('--images', images, '--decoder-calls', String(decoderCalls));
+  const { failure } = await runChild('measure-preset-speed.ts', args);
+  const speed: PresetSpeed | null = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
+  return { ...row, ...speed, error: speed?.error ?? failure };
 }
 
 async function measurePeersPart(out: string): Promise<PeersResult> {
   const defaultRepo = path.join(ROOT, '.cache', 'segment-anything');
   const samRepo = arg('sam-repo', fs.existsSync(defaultRepo) ? defaultRepo : '');
   const args = ['--out', out, '--rounds', arg('rounds', '6'), '--decoder-calls', arg('decoder-calls', '10')];
-  args.push('--backend', arg('backend', 'wasm'));
   if (arg('python', '')) args.push('--python', arg('python', ''));
   if (samRepo) args.push('--sam-repo', path.resolve(samRepo));
   if (arg('sides', '')) args.push('--sides', arg('sides', ''));
   const { failure } = await runChild('measure-peers.ts', args);
-  if (failure || !fs.existsSync(out)) throw new Error(`peers: ${failure ?? 'no result written'}`);
+  if (failure || !fs.existsSync(out)) throw new Error(failure ?? 'no result written');
   return JSON.parse(fs.readFileSync(out, 'utf8'));
 }
 
@@ -154,8 +163,23 @@ async function main(): Promise<void> {
   const unknown = parts.filter((p) => !PARTS.includes(p));
   if (unknown.length > 0)
     throw new Error(`bench:perf: --only: unknown part ${unknown.join(', ')} (known: ${PARTS.join(', ')})`);
-  // Read before measuring: a stored file that does not validate stops the command before any work.
+  const sides = arg('sides', '').split(',').filter(Boolean);
+  const unknownSides = sides.filter((s) => !(PEER_SIDES as readonly string[]).includes(s));
+  if (unknownSides.length > 0)
+    throw new Error(`bench:perf: --sides: unknown ${unknownSides.join(', ')} (known: ${PEER_SIDES.join(', ')})`);
+  for (const option of ['images', 'rounds', 'decoder-calls']) {
+    const n = Number(arg(option, '1'));
+    if (!(Number.isInteger(n) && n >= 1))
+      throw new Error(`bench:perf: --${option} must be an integer >= 1, got ${arg(option, '')}`);
+  }
+  for (const option of ['sam-repo'])
+    if (arg(option, '') && !fs.existsSync(arg(option, '')))
+      throw new Error(`bench:perf: --${option}: ${arg(option, '')} does not exist`);
+  // Read before measuring: a stored file that does not validate, or a page without the markers,
+  // stops the command before any work.
   let data = stored();
+  if (flag('write')) withPerformanceTables(fs.readFileSync(doc, 'utf8'), data, doc);
+  const failed: string[] = [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-perf-'));
   const started = performance.now();
   try {
@@ -164,7 +188,13 @@ async function main(): Promise<void> {
       const run = { date: new Date().toISOString(), loadBefore: load1() };
       const t = performance.now();
       const out = path.join(tmp, `${part}.json`);
-      const result = part === 'peers' ? await measurePeersPart(out) : await measurePresetPart(part, out);
+      let result: PeersResult | PresetResult;
+      try {
+        result = part === 'peers' ? await measurePeersPart(out) : await measurePresetPart(part, out);
+      } catch (err) {
+        failed.push(`${part}: ${(err as Error).message}`);
+        continue;
+      }
       const { backend, ...rest } = result;
       const measured: MeasuredRun = {
         ...run,
@@ -201,6 +231,7 @@ async function main(): Promise<void> {
   console.log(
     `\nbench:perf: ${parts.join(', ')} in ${((performance.now() - started) / 1000).toFixed(0)} s${flag('write') ? '' : ' (not saved: --write saves)'}`,
   );
+  if (failed.length > 0) throw new Error(`bench:perf: not measured, nothing stored for them:\n${failed.join('\n')}`);
 }
 
 main().catch((err) => {

@@ -38,7 +38,11 @@ const presetRow = s.object({
   preset: s.enum(PERF_PRESETS),
   run: measuredRun,
   weights: s.string({ nonEmpty: true }).describe("'random' or the checkpoint measured."),
-  parameters: s.integer({ min: 1 }),
+  simdKernels: s
+    .string({ nonEmpty: true })
+    .nullable()
+    .describe("Which build of the project's SIMD kernels ran: 'relaxed', 'plain' or 'off' (null: not known)."),
+  parameters: s.integer({ min: 1 }).nullable().describe('Values in the weights file (null: it could not be read).'),
   imageSize: s.array(s.integer({ min: 1 }), { minItems: 2, maxItems: 2 }).describe('[width, height] encoded.'),
   loadSeconds: seconds().nullable(),
   peakRssBytes: s.integer({ min: 0 }).nullable().describe('Peak RSS over loading and one encode on one thread.'),

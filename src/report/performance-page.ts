@@ -64,7 +64,7 @@ function presetCells(row: PresetRow | undefined, preset: string): string[] {
     );
   return [
     `${row.preset} (${row.weights === 'random' ? 'random weights' : row.weights})${row.error ? ', failed' : ''}`,
-    parameters(row.parameters),
+    orDash(row.parameters, parameters),
     orDash(row.loadSeconds, (x) => `${sig(x)} s`),
     orDash(row.peakRssBytes, bytes),
     orDash(row.wasmHeapBytes, bytes),
@@ -96,7 +96,7 @@ export function presetsMarkdown(data: PerformanceData): string {
   ];
   for (const r of data.presets)
     out.push(
-      `- ${r.preset}: ${r.imageSize.join(' x ')} images, decoder median of ${r.decoderCalls} calls; ${provenance(r.run)}.` +
+      `- ${r.preset}: speed on ${r.imageSize.join(' x ')} images, decoder median of ${r.decoderCalls} calls, SIMD kernels ${r.simdKernels ?? 'unknown'}; ${provenance(r.run)}.` +
         (r.error ? ` It stopped with: ${cell(r.error)}` : ''),
     );
   if (data.presets.length === 0) out.push('- Nothing measured yet.');
