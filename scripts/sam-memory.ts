@@ -34,7 +34,7 @@ export type MemoryPreset = (typeof MEMORY_PRESETS)[number];
 export interface PresetMemoryOptions {
   /** How the weights reach the model: built from arrays in memory, or loaded from a safetensors file. */
   via?: 'memory' | 'safetensors';
-  /** Side of the square image encoded, in pixels. */
+  /** Side of the square image encoded, in pixels; 0 measures the build alone. */
   image?: number;
 }
 
@@ -121,13 +121,15 @@ export async function measureInProcess(preset: MemoryPreset, options: PresetMemo
     result.tensorBytesLoaded = tracker.stop().retainedBytes;
 
     const side = Number(options.image ?? 1024);
-    const rng = new Rng(1);
-    const image = { width: side, height: side, data: new Uint8Array(side * side * 3).map(() => rng.int(256)) };
-    const model = sam;
-    t = performance.now();
-    const use = measureHeapUse(() => encodeImage(model, image).dispose());
-    result.encodeSeconds = (performance.now() - t) / 1000;
-    result.tensorBytesPeak = result.tensorBytesLoaded + use.peakBytes;
+    if (side > 0) {
+      const rng = new Rng(1);
+      const image = { width: side, height: side, data: new Uint8Array(side * side * 3).map(() => rng.int(256)) };
+      const model = sam;
+      t = performance.now();
+      const use = measureHeapUse(() => encodeImage(model, image).dispose());
+      result.encodeSeconds = (performance.now() - t) / 1000;
+      result.tensorBytesPeak = result.tensorBytesLoaded + use.peakBytes;
+    }
   } catch (err) {
     result.error = (err as Error).message.split('\n')[0];
   } finally {
