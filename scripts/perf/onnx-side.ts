@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as path from 'path';
 import type { RgbImage } from '../../src/data/types';
-import type { SamConfig } from '../../src/sam/config';
+import { lowResMaskSize, type SamConfig } from '../../src/sam/config';
 import { applyCoords, normalizeAndPad, resizeImageLongestSide } from '../../src/sam/processing/transforms';
 import type { Side } from './interleaved';
 import { benchPoint } from './ours-sides';
@@ -104,7 +104,7 @@ export async function onnxSide(
   const decoder = await ort.InferenceSession.create(path.join(dir, 'decoder.onnx'), options);
   const s = config.imageEncoder.imgSize;
   const point = applyCoords(benchPoint(image), { height: image.height, width: image.width }, s);
-  const lowRes = 4 * (s / config.imageEncoder.patchSize);
+  const lowRes = lowResMaskSize(config);
   const prompt = {
     // The official ONNX example's prompt without a box: the point and a padding point labelled -1.
     point_coords: new ort.Tensor('float32', new Float32Array([point[0], point[1], 0, 0]), [1, 2, 2]),

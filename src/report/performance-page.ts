@@ -60,7 +60,8 @@ function presetCells(row: PresetRow | undefined, preset: string): string[] {
   const perImage = (e: PresetRow['encoderOneWorker']) =>
     orDash(
       e,
-      (x) => `${sig(x.secondsPerImage)} s (${x.workers} worker${x.workers > 1 ? 's' : ''}, ${x.images} images)`,
+      (x) =>
+        `${sig(x.secondsPerImage)} s (${x.workers} worker${x.workers > 1 ? 's' : ''}, ${x.images} image${x.images > 1 ? 's' : ''})`,
     );
   return [
     `${row.preset} (${row.weights === 'random' ? 'random weights' : row.weights})${row.error ? ', failed' : ''}`,
