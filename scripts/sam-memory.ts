@@ -169,7 +169,7 @@ const mib = (b: number | null) => (b === null ? '-' : `${(b / 2 ** 20).toFixed(0
 export function formatPresetMemory(m: PresetMemory): string {
   if (m.error) return `${m.preset}: ${m.error}`;
   const plan = m.plan
-    ? `plan ${mib(m.plan.totalBytes)} (${m.plan.weightForm}: weights ${mib(m.plan.weightBytes)}, copies ${mib(m.plan.weightCopyBytes)}, activations ${mib(m.plan.activationBytes)})`
+    ? `plan ${mib(m.plan.totalBytes)} (${m.plan.weightForm}: weights ${mib(m.plan.weightBytes)}, copies ${mib(m.plan.weightCopyBytes)}, activations ${mib(m.plan.activationBytes)}, allocator ${mib(m.plan.allocatorBytes)})`
     : 'no plan';
   return (
     `${m.preset} (${(m.parameters / 1e6).toFixed(1)} M parameters, kernels ${m.simdKernels}, via ${m.via}): ` +

@@ -17,7 +17,7 @@ export type {
 export { SamModel } from './modeling/sam-model';
 export type { DecodeRequest, SamMemoryOptions } from './modeling/sam-model';
 export { planSamMemory, samMemoryPlan, WASM_HEAP_LIMIT } from './memory-plan';
-export type { SamMemoryPlan, EncoderWeightForm } from './memory-plan';
+export type { SamMemoryPlan, EncoderWeightForm, KernelBuild } from './memory-plan';
 export type { DecoderOutput, DecoderIntermediates } from './modeling/mask-decoder';
 export type { ModelPrompt } from './modeling/prompt-encoder';
 export { fromPretrained, loadSam, resolvePretrained, SAM_WEIGHT_EXTENSIONS } from './pretrained';

@@ -32,10 +32,15 @@ export interface SamMemoryPlan {
   weightCopyBytes: number;
   /** Peak activations of one encoder pass at the config's input size. */
   activationBytes: number;
+  /** Room for the allocator's headers and fragmentation beside the tensors (ALLOCATOR_SLACK of them). */
+  allocatorBytes: number;
   totalBytes: number;
 }
 
 const F32 = 4;
+
+/** ViT-H's heap grew 5% past its tensors' peak (3112 MiB for 2964 MiB); the plan keeps twice that. */
+export const ALLOCATOR_SLACK = 0.1;
 
 /** The encoder's weights that run as the right operand of a product (linears, patch and neck filters). */
 function productWeightFloats(config: SamConfig): number {
@@ -156,13 +161,16 @@ export function samMemoryPlan(
   const weightCopyBytes = weightForm === 'plain' && onWasm ? productWeightFloats(config) * F32 : 0;
   const maxScores = options.maxScoreElements ?? MAX_SCORE_ELEMENTS;
   const activationBytes = activationFloats(config, kernels, onWasm, maxScores) * F32;
+  const tensorBytes = weightBytes + weightCopyBytes + activationBytes;
+  const allocatorBytes = Math.ceil(tensorBytes * ALLOCATOR_SLACK);
   return {
     model: config.name,
     weightForm,
     weightBytes,
     weightCopyBytes,
     activationBytes,
-    totalBytes: weightBytes + weightCopyBytes + activationBytes,
+    allocatorBytes,
+    totalBytes: tensorBytes + allocatorBytes,
   };
 }
 
@@ -204,6 +212,7 @@ export function planSamMemory(config: SamConfig, options: { heapLimit?: number }
   const parts = [`weights ${gib(best.weightBytes)}`];
   if (best.weightCopyBytes > 0) parts.push(`XNNPACK's packed copies of them ${gib(best.weightCopyBytes)}`);
   parts.push(`activations ${gib(best.activationBytes)} for a ${config.imageEncoder.imgSize}-px input`);
+  parts.push(`allocator ${gib(best.allocatorBytes)}`);
   const hint = canPack
     ? 'use a smaller model, or the tensorflow backend (@tensorflow/tfjs-node)'
     : onWasm

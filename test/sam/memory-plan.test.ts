@@ -46,7 +46,7 @@ describe('a model the heap cannot hold', () => {
       message = (err as Error).message;
     }
     expect(message).toMatch(
-      /^SAM 'c' needs (\d+) bytes \([\d.]+ GiB: weights .*activations .* for a 32-px input\) on the wasm backend/,
+      /^SAM 'c' needs (\d+) bytes \([\d.]+ GiB: weights .*activations .* for a 32-px input, allocator [\d.]+ GiB\) on the wasm backend/,
     );
     const needed = Number(/needs (\d+) bytes/.exec(message)![1]);
     expect(needed).toBeGreaterThan(100_000);
@@ -63,7 +63,7 @@ describe('a model the heap cannot hold', () => {
       imageEncoder: { ...SAM_PRESETS.vit_h.imageEncoder, imgSize: 4096 },
     };
     expect(() => SamModel.fromWeights(huge, new Map())).toThrow(
-      /SAM 'vit_h' needs \d+ bytes \(\d+\.\d\d GiB: weights 2\.\d\d GiB, activations \d+\.\d\d GiB for a 4096-px input\) on the wasm backend, which has \d+ bytes/,
+      /SAM 'vit_h' needs \d+ bytes \(\d+\.\d\d GiB: weights 2\.\d\d GiB, activations \d+\.\d\d GiB for a 4096-px input, allocator \d+\.\d\d GiB\) on the wasm backend, which has \d+ bytes/,
     );
     // The vitb2 fixture does not match this config either: the memory is what is reported.
     await expect(loadSam(path.join(FIXTURES_DIR, 'vitb2', 'weights.safetensors'), { config: huge })).rejects.toThrow(
