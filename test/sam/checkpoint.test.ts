@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { TensorRecord } from '../../src/io/tensor-record';
-import { inferSamPreset, readSamCheckpoint } from '../../src/sam/weights/checkpoint';
+import { inferSamPreset, readSamCheckpoint, toRawWeights } from '../../src/sam/weights/checkpoint';
 import { loadSam } from '../../src/sam/pretrained';
 import { samConfigFromJson } from '../../src/sam/config';
 import { toHuggingFaceNames } from '../../src/sam/weights/weight-names';
@@ -34,6 +34,20 @@ async function decodeFile(file: string): Promise<Float32Array> {
     sam.dispose();
   }
 }
+
+test("a float32 checkpoint's bytes are held once in JS: each tensor owns exactly its bytes, and the model gets those arrays", async () => {
+  for (const file of ['weights.safetensors', 'weights.pth']) {
+    const record = await readSamCheckpoint(path.join(tinyDir, file));
+    const raw = toRawWeights(record, file);
+    for (const [name, t] of record) {
+      expect(t.dtype).toBe('float32');
+      // Not a view into a buffer of the whole file (which would keep all of it alive), nor a copy.
+      expect(t.data.byteOffset).toBe(0);
+      expect(t.data.buffer.byteLength).toBe(t.data.byteLength);
+      expect(raw.get(name)!.data).toBe(t.data);
+    }
+  }
+});
 
 test('safetensors and pth checkpoints load the same weights', async () => {
   const a = await readSamCheckpoint(path.join(tinyDir, 'weights.safetensors'));
