@@ -59,7 +59,11 @@ function commandFor(part: Part): string {
   return ['npm run bench:perf -- --only', part, ...given].join(' ');
 }
 
-/** Runs a part's script in a child process; resolves with the last line it wrote to stderr, if it failed. */
+/**
+ * Runs a script of scripts/perf in a child process. When it fails, resolves with the first line of
+ * its stderr that names an error (else its last line, else how it exited: a SIGKILL is most often
+ * the kernel's out-of-memory killer).
+ */
 function runChild(script: string, args: string[]): Promise<{ failure: string | null }> {
   return new Promise((resolve) => {
     const child = spawn(
