@@ -15,13 +15,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { BackendName, initBackend } from '../src/backend';
 import type { RgbImage } from '../src/data/types';
-import { writeSafetensors } from '../src/io/safetensors';
 import { SAM_PRESETS, type SamConfig } from '../src/sam/config';
 import { availableCores, EncoderPool } from '../src/sam/encoder-pool';
 import { loadSam } from '../src/sam/pretrained';
-import { randomSamWeights } from '../src/sam/weights/random-weights';
 import { Rng } from '../src/utils/rng';
 import { arg } from './cli-args';
+import { writeRandomCheckpoint } from './perf/random-checkpoint';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -36,11 +35,7 @@ interface Model {
 /** Random ViT-B weights in a temporary file: every worker loads its model from a file. */
 async function randomVitB(dir: string): Promise<string> {
   const file = path.join(dir, 'vit_b-random.safetensors');
-  const weights = randomSamWeights(SAM_PRESETS.vit_b, 0);
-  await writeSafetensors(
-    file,
-    new Map([...weights].map(([name, w]) => [name, { dtype: 'float32' as const, shape: w.shape, data: w.data }])),
-  );
+  await writeRandomCheckpoint(SAM_PRESETS.vit_b, file);
   return file;
 }
 

@@ -1,7 +1,6 @@
 /**
- * A SAM preset with random weights as a safetensors file: every encoder worker loads its model from
- * a file, and random weights cost the same to run as trained ones. Kept under .cache/perf so that
- * a remeasured preset does not draw its 636 M values again.
+ * A SAM preset with random weights as a safetensors file, for the benchmarks: every encoder worker
+ * loads its model from a file, and random weights cost the same to run as trained ones.
  */
 import * as fs from 'fs';
 import * as path from 'path';
