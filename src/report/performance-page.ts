@@ -100,7 +100,11 @@ export function presetsMarkdown(data: PerformanceData): string {
       `- ${r.preset}: speed on ${r.imageSize.join(' x ')} images, decoder median of ${r.decoderCalls} calls, SIMD kernels ${r.simdKernels ?? 'unknown'}; ${provenance(r.run)}.` +
         (r.error ? ` It stopped with: ${cell(r.error)}` : ''),
     );
-  if (data.presets.length === 0) out.push('- Nothing measured yet.');
+  const missing = PERF_PRESETS.filter((p) => !byPreset.has(p));
+  if (missing.length > 0)
+    out.push(
+      `- ${missing.join(', ')}: not measured yet (\`npm run bench:perf -- --only ${missing.join(',')} --write\`).`,
+    );
   out.push(PRESETS_END);
   return out.join('\n');
 }
