@@ -26,7 +26,7 @@ export type EncoderWeightForm = 'packed' | 'plain';
 export interface SamMemoryPlan {
   model: string;
   weightForm: EncoderWeightForm;
-  /** Every weight once, with the encoder's derived relative-position tables. */
+  /** Every weight once, with the tables derived from them (relative positions, dense positions, the decoder's folded forms). */
   weightBytes: number;
   /** The copies the product keeps beside the weights: XNNPACK's packed ones in the plain form on wasm. */
   weightCopyBytes: number;
@@ -39,10 +39,14 @@ export interface SamMemoryPlan {
 
 const F32 = 4;
 
-/** ViT-H's heap grew 5% past its tensors' peak (3112 MiB for 2964 MiB); the plan keeps twice that. */
+/**
+ * The heap measured 5-12% above its tensors' peak (ViT-H 3112 MiB for 2964, ViT-B 757 for 676), its
+ * growth steps included; what must fit under the limit is the tensors and the allocator's
+ * fragmentation, for which the plan keeps this share of the tensors.
+ */
 export const ALLOCATOR_SLACK = 0.1;
 
-/** The encoder's weights that run as the right operand of a product (linears, patch and neck filters). */
+/** The weights that run as the right operand of a product: the encoder's linears and neck, the decoder's. */
 function productWeightFloats(config: SamConfig): number {
   let n = 0;
   for (const { name, shape } of samWeightSpecs(config)) {
@@ -177,7 +181,7 @@ export function samMemoryPlan(
 export interface BackendMemory {
   /** The heap's limit in bytes (Infinity where the backend sets none). */
   limit: number;
-  /** Bytes the backend's tensors hold now. */
+  /** Bytes the backend's tensors hold now (tf.memory(): a view sharing a buffer counts again, erring high). */
   inUse: number;
 }
 
