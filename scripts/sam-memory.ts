@@ -6,7 +6,8 @@
  * its peak RSS is its own and a failure ends only that process.
  *
  *   npm run bench:sam -- --preset vit_h            (or all; see scripts/bench-sam.ts)
- *   ts-node --transpile-only scripts/sam-memory.ts --preset vit_h [--via safetensors] [--image 1024]
+ *   ts-node --transpile-only scripts/sam-memory.ts --preset vit_h [--via safetensors [--checkpoint <file>]] [--image 1024]
+ *   ts-node --transpile-only scripts/sam-memory.ts --preset vit_h --write-random <file>   (random weights as safetensors)
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
@@ -36,6 +37,18 @@ export interface PresetMemoryOptions {
   via?: 'memory' | 'safetensors';
   /** Side of the square image encoded, in pixels; 0 measures the build alone. */
   image?: number;
+  /**
+   * With via 'safetensors': the checkpoint to load (a .safetensors or .pth file of the preset).
+   * Default: random weights written to a temporary file first, by a process of their own when
+   * measured in a child, so that the peak RSS is the loading's alone.
+   */
+  checkpoint?: string;
+}
+
+/** Random weights of a preset, as a safetensors file. */
+async function writeRandomCheckpoint(preset: SamPresetName, file: string): Promise<void> {
+  const weights = randomSamWeights(SAM_PRESETS[preset], 0, { tile: 1 << 20 });
+  await writeSafetensors(file, new Map([...weights].map(([n, w]) => [n, { dtype: 'float32' as const, ...w }])));
 }
 
 export interface PresetMemory {
@@ -97,22 +110,21 @@ export async function measureInProcess(preset: MemoryPreset, options: PresetMemo
       sam = await loadSam(MICRO_SAM);
     } else {
       const config: SamConfig = SAM_PRESETS[preset as SamPresetName];
-      let weights: RawWeights | null = randomSamWeights(config, 0, { tile: 1 << 20 });
       if (via === 'safetensors') {
-        tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-memory-'));
-        const file = path.join(tmpDir, `${preset}.safetensors`);
-        const record = new Map([...weights].map(([n, w]) => [n, { dtype: 'float32' as const, ...w }]));
-        await writeSafetensors(file, record);
-        weights = null;
-        record.clear();
+        let file = options.checkpoint;
+        if (!file) {
+          tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-memory-'));
+          file = path.join(tmpDir, `${preset}.safetensors`);
+          await writeRandomCheckpoint(preset as SamPresetName, file);
+        }
         tracker = trackHeapUse();
         t = performance.now();
         sam = await loadSam(file, { config: preset as SamPresetName });
       } else {
+        const weights: RawWeights = randomSamWeights(config, 0, { tile: 1 << 20 });
         tracker = trackHeapUse();
         t = performance.now();
         sam = SamModel.fromWeights(config, weights, { weightsId: `random-${preset}` });
-        weights = null;
       }
     }
     result.loadSeconds = (performance.now() - t) / 1000;
@@ -145,22 +157,41 @@ export async function measureInProcess(preset: MemoryPreset, options: PresetMemo
  * Measure one preset in a child process of its own and return what it reports. The child inherits
  * the environment (ALIGNSAM_SIMD_KERNELS=0 measures the tf-op forms).
  */
-export function measurePresetMemory(preset: MemoryPreset, options: PresetMemoryOptions = {}): Promise<PresetMemory> {
-  const args = ['-r', 'ts-node/register/transpile-only', __filename, '--preset', preset, '--json'];
-  if (options.via) args.push('--via', options.via);
-  if (options.image) args.push('--image', String(options.image));
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      const line = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as PresetMemory);
-      } catch {
-        reject(
-          new Error(`sam-memory ${preset}: the child reported nothing (${err?.message ?? ''}) ${stderr.slice(-2000)}`),
-        );
-      }
+export async function measurePresetMemory(
+  preset: MemoryPreset,
+  options: PresetMemoryOptions = {},
+): Promise<PresetMemory> {
+  const run = (extra: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const args = ['-r', 'ts-node/register/transpile-only', __filename, '--preset', preset, ...extra];
+      execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+        if (err && !stdout.trim()) reject(new Error(`sam-memory ${preset}: ${err.message} ${stderr.slice(-2000)}`));
+        else resolve(stdout.trim().split('\n').pop() ?? '');
+      });
     });
-  });
+  const args = ['--json'];
+  if (options.via) args.push('--via', options.via);
+  if (options.image !== undefined) args.push('--image', String(options.image));
+  let tmpDir: string | null = null;
+  try {
+    if (options.via === 'safetensors' && preset !== 'micro') {
+      let file = options.checkpoint;
+      if (!file) {
+        tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-memory-'));
+        file = path.join(tmpDir, `${preset}.safetensors`);
+        await run(['--write-random', file]);
+      }
+      args.push('--checkpoint', file);
+    }
+    const line = await run(args);
+    try {
+      return JSON.parse(line) as PresetMemory;
+    } catch {
+      throw new Error(`sam-memory ${preset}: the child reported no result (${line})`);
+    }
+  } finally {
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
 }
 
 const mib = (b: number | null) => (b === null ? '-' : `${(b / 2 ** 20).toFixed(0)} MiB`);
@@ -173,7 +204,7 @@ export function formatPresetMemory(m: PresetMemory): string {
     : 'no plan';
   return (
     `${m.preset} (${(m.parameters / 1e6).toFixed(1)} M parameters, kernels ${m.simdKernels}, via ${m.via}): ` +
-    `load ${m.loadSeconds?.toFixed(1)} s, encode ${m.encodeSeconds?.toFixed(1)} s/image, peak RSS ${mib(m.peakRssBytes)}, ` +
+    `load ${m.loadSeconds?.toFixed(1) ?? '-'} s, encode ${m.encodeSeconds?.toFixed(1) ?? '-'} s/image, peak RSS ${mib(m.peakRssBytes)}, ` +
     `wasm heap ${mib(m.wasmHeapBytes)}, tensors ${mib(m.tensorBytesLoaded)} loaded / ${mib(m.tensorBytesPeak)} peak; ${plan}`
   );
 }
@@ -182,8 +213,15 @@ async function main(): Promise<void> {
   const preset = arg('preset', '') as MemoryPreset;
   if (!MEMORY_PRESETS.includes(preset))
     throw new Error(`sam-memory: --preset must be one of ${MEMORY_PRESETS.join(', ')}`);
+  const writeTo = arg('write-random', '');
+  if (writeTo) {
+    if (preset === 'micro') throw new Error('sam-memory: --write-random takes one of the ViT presets');
+    await writeRandomCheckpoint(preset, writeTo);
+    return;
+  }
   const via = arg('via', 'memory') as PresetMemoryOptions['via'];
-  const m = await measureInProcess(preset, { via, image: Number(arg('image', '1024')) });
+  const checkpoint = arg('checkpoint', '') || undefined;
+  const m = await measureInProcess(preset, { via, image: Number(arg('image', '1024')), checkpoint });
   console.log(process.argv.includes('--json') ? JSON.stringify(m) : formatPresetMemory(m));
 }
 

@@ -4,9 +4,9 @@
  */
 import { promises as fsp } from 'node:fs';
 
-import { loadPth } from './pth';
-import { readSafetensors } from './safetensors';
-import { TensorRecord } from './tensor-record';
+import { loadPth, openPth } from './pth';
+import { openSafetensors, readSafetensors } from './safetensors';
+import { TensorReader, TensorRecord } from './tensor-record';
 import { looksLikeZip } from './zip';
 
 export type CheckpointFormat = 'pth' | 'safetensors';
@@ -26,6 +26,13 @@ export async function detectCheckpointFormat(filePath: string): Promise<Checkpoi
   } finally {
     await handle.close();
   }
+}
+
+/** A `.pth` or `.safetensors` checkpoint opened for reading one tensor at a time. */
+export async function openCheckpoint(filePath: string): Promise<{ reader: TensorReader; format: CheckpointFormat }> {
+  const format = await detectCheckpointFormat(filePath);
+  const reader = format === 'pth' ? await openPth(filePath) : await openSafetensors(filePath);
+  return { reader, format };
 }
 
 /** All tensors of a `.pth` or `.safetensors` checkpoint, under the names stored in it. */

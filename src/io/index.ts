@@ -4,14 +4,15 @@ export {
   parseSafetensors,
   serializeSafetensors,
   readSafetensorsHeader,
+  openSafetensors,
 } from './safetensors';
 export type { SafetensorsContents, SafetensorsEntry, SafetensorsHeader } from './safetensors';
-export { loadPth, readPth } from './pth';
+export { loadPth, openPth, readPth } from './pth';
 export type { PthContents, StateDictLocation } from './pth';
-export { readCheckpoint, detectCheckpointFormat } from './checkpoint';
+export { readCheckpoint, openCheckpoint, detectCheckpointFormat } from './checkpoint';
 export { PickleSecurityError, PickleFormatError } from './pickle';
 export { toFloat32, toInt32, elementCount } from './tensor-record';
-export type { DType, NamedTensor, TensorRecord, TensorData } from './tensor-record';
+export type { DType, NamedTensor, TensorRecord, TensorData, TensorReader } from './tensor-record';
 export { downloadFile, SAM_CHECKPOINTS, SAM_CHECKPOINT_BASE_URL } from './download';
 export type { SamModelType } from './download';
 export { writeFileAtomic } from './atomic-file';

@@ -13,7 +13,7 @@
 import { promises as fsp } from 'node:fs';
 
 import { unpickle, PyDict, PyValue } from './pickle';
-import { adoptBytes, DTYPE_BYTES, elementCount, NamedTensor, TensorRecord } from './tensor-record';
+import { adoptBytes, DTYPE_BYTES, elementCount, NamedTensor, TensorReader, TensorRecord } from './tensor-record';
 import { isTorchTensorRef, TorchTensorRef, torchPersistentLoad, torchStateDictGlobals } from './torch-globals';
 import { looksLikeZip, ZipReader } from './zip';
 
@@ -151,8 +151,16 @@ function gatherView(ref: TorchTensorRef, storageBytes: Uint8Array, what: string,
   }
 }
 
-/** Load a `.pth` checkpoint's state dict, reporting where in the pickle it was found. */
-export async function readPth(filePath: string): Promise<PthContents> {
+/** An opened `.pth`: its state dict's tensors as references into the archive, not yet read. */
+interface OpenedStateDict {
+  zip: ZipReader;
+  prefix: string;
+  byteOrder: 'little' | 'big';
+  refs: Array<[string, TorchTensorRef]>;
+  from: StateDictLocation;
+}
+
+async function openStateDict(filePath: string): Promise<OpenedStateDict> {
   await checkFormat(filePath);
   const zip = await ZipReader.open(filePath);
   try {
@@ -164,42 +172,60 @@ export async function readPth(filePath: string): Promise<PthContents> {
       if (text !== 'little' && text !== 'big') throw new Error(`${filePath}: unknown byteorder '${text}'`);
       byteOrder = text;
     }
-
     const root = unpickle(await zip.read(`${prefix}data.pkl`), {
       source: `${filePath} (${prefix}data.pkl)`,
       globals: torchStateDictGlobals(),
       persistentLoad: torchPersistentLoad,
     });
     const { dict, from } = findStateDict(root, filePath);
-
-    // Storages are read once, shared by the tensors that view them, and dropped after their last use.
-    const remainingUses = new Map<string, number>();
     const refs: Array<[string, TorchTensorRef]> = [];
+    const dtypeOfStorage = new Map<string, string>();
     for (const [key, value] of dict.items) {
       if (typeof key !== 'string') throw new Error(`${filePath}: state dict key ${String(key)} is not a string`);
       const ref = value as TorchTensorRef;
+      const { key: storage, dtype } = ref.storage;
+      const seen = dtypeOfStorage.get(storage);
+      if (seen !== undefined && seen !== dtype) {
+        throw new Error(`${filePath}: tensor '${key}': storage ${storage} is used both as ${seen} and as ${dtype}`);
+      }
+      dtypeOfStorage.set(storage, dtype);
+      const entryName = `${prefix}data/${storage}`;
+      if (zip.entry(entryName) === undefined) {
+        throw new Error(`${filePath}: tensor '${key}': storage entry '${entryName}' is missing`);
+      }
       refs.push([key, ref]);
-      remainingUses.set(ref.storage.key, (remainingUses.get(ref.storage.key) ?? 0) + 1);
     }
+    return { zip, prefix, byteOrder, refs, from };
+  } catch (err) {
+    await zip.close();
+    throw err;
+  }
+}
+
+/** A storage's bytes, checked against the size its reference declares. */
+function checkedStorage(bytes: Uint8Array, ref: TorchTensorRef, what: string): Uint8Array {
+  const { key, dtype, numel } = ref.storage;
+  if (bytes.length !== numel * DTYPE_BYTES[dtype]) {
+    throw new Error(`${what}: storage ${key} has ${bytes.length} bytes, expected ${numel} x ${dtype}`);
+  }
+  return bytes;
+}
+
+/** Load a `.pth` checkpoint's state dict, reporting where in the pickle it was found. */
+export async function readPth(filePath: string): Promise<PthContents> {
+  const { zip, prefix, byteOrder, refs, from } = await openStateDict(filePath);
+  try {
+    // Storages are read once, shared by the tensors that view them, and dropped after their last use.
+    const remainingUses = new Map<string, number>();
+    for (const [, ref] of refs) remainingUses.set(ref.storage.key, (remainingUses.get(ref.storage.key) ?? 0) + 1);
     const loaded = new Map<string, Uint8Array>();
-    const dtypeOfStorage = new Map<string, string>();
     const tensors: TensorRecord = new Map();
     for (const [name, ref] of refs) {
       const what = `${filePath}: tensor '${name}'`;
-      const { key, dtype, numel } = ref.storage;
-      const seenDtype = dtypeOfStorage.get(key);
-      if (seenDtype !== undefined && seenDtype !== dtype) {
-        throw new Error(`${what}: storage ${key} is used both as ${seenDtype} and as ${dtype}`);
-      }
-      dtypeOfStorage.set(key, dtype);
+      const { key, dtype } = ref.storage;
       let bytes = loaded.get(key);
       if (bytes === undefined) {
-        const entryName = `${prefix}data/${key}`;
-        if (zip.entry(entryName) === undefined) throw new Error(`${what}: storage entry '${entryName}' is missing`);
-        bytes = await zip.read(entryName);
-        if (bytes.length !== numel * DTYPE_BYTES[dtype]) {
-          throw new Error(`${what}: storage ${key} has ${bytes.length} bytes, expected ${numel} x ${dtype}`);
-        }
+        bytes = checkedStorage(await zip.read(`${prefix}data/${key}`), ref, what);
         loaded.set(key, bytes);
       }
       const left = (remainingUses.get(key) ?? 1) - 1;
@@ -213,6 +239,28 @@ export async function readPth(filePath: string): Promise<PthContents> {
   } finally {
     await zip.close();
   }
+}
+
+/**
+ * Open a `.pth` checkpoint for reading one tensor at a time (see readPth for what is accepted):
+ * each `readSync` reads that tensor's storage from the archive and keeps nothing after.
+ */
+export async function openPth(filePath: string): Promise<TensorReader> {
+  const { zip, prefix, byteOrder, refs } = await openStateDict(filePath);
+  const byName = new Map(refs);
+  return {
+    entries: new Map(refs.map(([name, ref]) => [name, { dtype: ref.storage.dtype, shape: ref.shape.slice() }])),
+    readSync(name: string): NamedTensor {
+      const ref = byName.get(name);
+      if (ref === undefined) throw new Error(`${filePath}: no tensor '${name}'`);
+      const what = `${filePath}: tensor '${name}'`;
+      const bytes = checkedStorage(zip.readSync(`${prefix}data/${ref.storage.key}`), ref, what);
+      // The storage was read for this tensor alone: a view of all of it takes its bytes as they are.
+      const data = adoptBytes(ref.storage.dtype, gatherView(ref, bytes, what, true), byteOrder);
+      return { dtype: ref.storage.dtype, shape: ref.shape.slice(), data };
+    },
+    close: () => zip.close(),
+  };
 }
 
 /** Load a `.pth` checkpoint's state dict (see readPth for what is accepted). */

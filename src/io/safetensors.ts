@@ -7,6 +7,7 @@
  * offsets inside the data section, byte sizes equal to prod(shape) * dtype size, and no two tensors
  * overlapping. Errors name the file and the tensor. Gaps between tensors are tolerated.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 
 import { readExactly, writeAll, writeFileAtomic } from './atomic-file';
@@ -18,6 +19,7 @@ import {
   elementCount,
   isValidShape,
   NamedTensor,
+  TensorReader,
   TensorRecord,
   tensorBytesLE,
   typedArrayFromBytes,
@@ -189,6 +191,36 @@ export async function readSafetensors(filePath: string): Promise<SafetensorsCont
     return { tensors, metadata: header.metadata };
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Open a safetensors file for reading one tensor at a time: the header is read and checked now,
+ * each `readSync` reads one tensor straight into its own buffer.
+ */
+export async function openSafetensors(filePath: string): Promise<TensorReader> {
+  const handle = await fsp.open(filePath, 'r');
+  try {
+    const header = await readHeaderFrom(handle, filePath);
+    const byName = new Map(header.entries.map((e) => [e.name, e]));
+    return {
+      entries: new Map(header.entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape.slice() }])),
+      readSync(name: string): NamedTensor {
+        const e = byName.get(name);
+        if (e === undefined) throw new Error(`${filePath}: no tensor '${name}'`);
+        const bytes = new Uint8Array(e.end - e.begin);
+        for (let done = 0; done < bytes.length;) {
+          const n = fs.readSync(handle.fd, bytes, done, bytes.length - done, header.dataStart + e.begin + done);
+          if (n === 0) throw new Error(`${filePath}: tensor '${name}': unexpected end of file`);
+          done += n;
+        }
+        return { dtype: e.dtype, shape: e.shape.slice(), data: adoptBytes(e.dtype, bytes) };
+      },
+      close: () => handle.close(),
+    };
+  } catch (err) {
+    await handle.close();
+    throw err;
   }
 }
 

@@ -25,6 +25,17 @@ export interface NamedTensor {
 /** Tensors by name, in the order of the source file. */
 export type TensorRecord = Map<string, NamedTensor>;
 
+/**
+ * A checkpoint opened for reading one tensor at a time: every tensor's dtype and shape is known
+ * up front, and each read makes an array of that tensor's own (nothing else of the file is kept).
+ */
+export interface TensorReader {
+  /** Dtype and shape of every tensor, in the order of the file. */
+  readonly entries: ReadonlyMap<string, { dtype: DType; shape: number[] }>;
+  readSync(name: string): NamedTensor;
+  close(): Promise<void>;
+}
+
 export const DTYPE_BYTES: Readonly<Record<DType, number>> = {
   float32: 4,
   float16: 2,

@@ -1,8 +1,10 @@
 /**
  * Minimal zip reader: the central directory (with zip64 end records and zip64 extra fields), stored
  * and deflated entries. Entries are read on demand from an open file, so a multi-gigabyte archive
- * never has to be in memory at once. Encrypted and multi-disk archives are refused.
+ * never has to be in memory at once; `readSync` serves callers that read one entry at a time from
+ * synchronous code. Encrypted and multi-disk archives are refused.
  */
+import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as zlib from 'node:zlib';
 
@@ -23,7 +25,21 @@ export interface ZipEntry {
 interface ByteSource {
   readonly size: number;
   read(position: number, length: number, what: string): Promise<Uint8Array>;
+  readSync(position: number, length: number, what: string): Uint8Array;
   close(): Promise<void>;
+}
+
+/** `length` bytes at `position` of an open file, synchronously. */
+function readExactlySync(fd: number, position: number, length: number, what: string): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let done = 0; done < length;) {
+    const n = fs.readSync(fd, out, done, length - done, position + done);
+    if (n === 0) {
+      throw new Error(`${what}: unexpected end of file (wanted ${length} bytes at offset ${position}, got ${done})`);
+    }
+    done += n;
+  }
+  return out;
 }
 
 const SIG_EOCD = 0x06054b50;
@@ -93,6 +109,7 @@ export class ZipReader {
       const source: ByteSource = {
         size,
         read: (position, length, what) => readExactly(handle, position, length, what),
+        readSync: (position, length, what) => readExactlySync(handle.fd, position, length, what),
         close: () => handle.close(),
       };
       const entries = await readCentralDirectory(source, filePath);
@@ -105,12 +122,14 @@ export class ZipReader {
 
   /** A zip archive held in memory (`archiveName` only names it in errors). */
   static async fromBytes(bytes: Uint8Array, archiveName = '<zip buffer>'): Promise<ZipReader> {
+    const readSync = (position: number, length: number, what: string) => {
+      if (position + length > bytes.length) throw new Error(`${what}: unexpected end of data`);
+      return bytes.slice(position, position + length);
+    };
     const source: ByteSource = {
       size: bytes.length,
-      read: async (position, length, what) => {
-        if (position + length > bytes.length) throw new Error(`${what}: unexpected end of data`);
-        return bytes.slice(position, position + length);
-      },
+      read: async (position, length, what) => readSync(position, length, what),
+      readSync,
       close: async () => undefined,
     };
     return new ZipReader(source, archiveName, await readCentralDirectory(source, archiveName));
@@ -122,6 +141,21 @@ export class ZipReader {
 
   /** The uncompressed bytes of an entry, CRC-checked unless `verifyCrc` is false. */
   async read(nameOrEntry: string | ZipEntry, options: { verifyCrc?: boolean } = {}): Promise<Uint8Array> {
+    const { entry, what } = this.locate(nameOrEntry);
+    const local = await this.source.read(entry.localHeaderOffset, 30, what);
+    const raw = await this.source.read(this.dataStart(entry, local, what), entry.compressedSize, what);
+    return this.decode(entry, raw, what, options);
+  }
+
+  /** `read`, synchronously. */
+  readSync(nameOrEntry: string | ZipEntry, options: { verifyCrc?: boolean } = {}): Uint8Array {
+    const { entry, what } = this.locate(nameOrEntry);
+    const local = this.source.readSync(entry.localHeaderOffset, 30, what);
+    const raw = this.source.readSync(this.dataStart(entry, local, what), entry.compressedSize, what);
+    return this.decode(entry, raw, what, options);
+  }
+
+  private locate(nameOrEntry: string | ZipEntry): { entry: ZipEntry; what: string } {
     const entry = typeof nameOrEntry === 'string' ? this.byName.get(nameOrEntry) : nameOrEntry;
     if (entry === undefined) throw new Error(`${this.archiveName}: no zip entry '${String(nameOrEntry)}'`);
     const what = `${this.archiveName}: zip entry '${entry.name}'`;
@@ -129,13 +163,21 @@ export class ZipReader {
     if (entry.method !== 0 && entry.method !== 8) {
       throw new Error(`${what} uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`);
     }
-    const local = dv(await this.source.read(entry.localHeaderOffset, 30, what));
+    return { entry, what };
+  }
+
+  /** Where the entry's data starts, from its 30-byte local header. */
+  private dataStart(entry: ZipEntry, localHeader: Uint8Array, what: string): number {
+    const local = dv(localHeader);
     if (local.getUint32(0, true) !== SIG_LOCAL) throw new Error(`${what}: bad local header signature`);
     const dataStart = entry.localHeaderOffset + 30 + local.getUint16(26, true) + local.getUint16(28, true);
     if (dataStart + entry.compressedSize > this.source.size) {
       throw new Error(`${what}: data runs past the end of the archive`);
     }
-    const raw = await this.source.read(dataStart, entry.compressedSize, what);
+    return dataStart;
+  }
+
+  private decode(entry: ZipEntry, raw: Uint8Array, what: string, options: { verifyCrc?: boolean }): Uint8Array {
     let data: Uint8Array;
     if (entry.method === 0) {
       if (entry.compressedSize !== entry.uncompressedSize) {

@@ -22,7 +22,7 @@ export type { DecoderOutput, DecoderIntermediates } from './modeling/mask-decode
 export type { ModelPrompt } from './modeling/prompt-encoder';
 export { fromPretrained, loadSam, resolvePretrained, SAM_WEIGHT_EXTENSIONS } from './pretrained';
 export type { LoadSamOptions, PretrainedFiles } from './pretrained';
-export { readSamCheckpoint, inferSamPreset, fileSha256 } from './weights/checkpoint';
+export { readSamCheckpoint, inferSamPreset, fileSha256, CheckpointWeights } from './weights/checkpoint';
 export type { CheckpointFormat } from './weights/checkpoint';
 export { SamPredictor, disposePrediction } from './predictor';
 export type { PromptInput, Prediction } from './predictor';
@@ -48,4 +48,4 @@ export { detectNaming, toOfficialNames, toHuggingFaceNames } from './weights/wei
 export { randomSamWeights } from './weights/random-weights';
 export { samVariables, weightsFromVariables, SAM_FROZEN_BUFFERS } from './weights/variables';
 export { encoderFlops, decoderFlops } from './flops';
-export type { RawWeights, RawWeight } from './weights/params';
+export type { RawWeights, RawWeight, WeightSource } from './weights/params';

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { SAM_PRESETS, SamConfig, SamPresetName, samConfigFromJson } from './config';
 import { SamMemoryOptions, SamModel } from './modeling/sam-model';
 import { planSamMemory } from './memory-plan';
-import { fileSha256, inferSamPreset, readSamCheckpoint, toRawWeights } from './weights/checkpoint';
+import { CheckpointWeights, fileSha256, inferSamPreset } from './weights/checkpoint';
 
 export interface LoadSamOptions extends SamMemoryOptions {
   /**
@@ -80,18 +80,22 @@ export async function fromPretrained(dirOrFile: string, options: LoadSamOptions 
   let config = await configFromFiles(files, options.config);
   // A model the backend cannot hold is refused before its checkpoint is read.
   if (config) planSamMemory(config, options);
-  const record = await readSamCheckpoint(files.weights);
-  if (!config) {
-    const preset = inferSamPreset(record);
-    if (!preset)
-      throw new Error(
-        `${files.weights}: cannot infer the SAM config from the weights and no config.json is beside them; pass a config or a config.json path`,
-      );
-    config = SAM_PRESETS[preset];
+  // Read one tensor at a time as the model is built: the checkpoint is never whole in JS memory.
+  const weights = await CheckpointWeights.open(files.weights);
+  try {
+    if (!config) {
+      const preset = inferSamPreset(weights.shapes);
+      if (!preset)
+        throw new Error(
+          `${files.weights}: cannot infer the SAM config from the weights and no config.json is beside them; pass a config or a config.json path`,
+        );
+      config = SAM_PRESETS[preset];
+    }
+    const weightsId = await fileSha256(files.weights);
+    return SamModel.fromWeights(config, weights, { weightsId, source: files.weights, heapLimit: options.heapLimit });
+  } finally {
+    await weights.close();
   }
-  const raw = toRawWeights(record, files.weights);
-  const weightsId = await fileSha256(files.weights);
-  return SamModel.fromWeights(config, raw, { weightsId, source: files.weights, heapLimit: options.heapLimit });
 }
 
 /** `fromPretrained` under the name the CLI, runs and scripts use. */

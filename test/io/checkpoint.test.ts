@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { detectCheckpointFormat, readCheckpoint } from '../../src/io/checkpoint';
+import { detectCheckpointFormat, openCheckpoint, readCheckpoint } from '../../src/io/checkpoint';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/sam/tiny');
 
@@ -26,6 +26,27 @@ describe('readCheckpoint', () => {
     expect(b.format).toBe('safetensors');
     expect([...a.tensors.keys()]).toEqual([...b.tensors.keys()]);
   });
+
+  test.each(['weights.pth', 'weights.safetensors'])(
+    'openCheckpoint reads %s one tensor at a time: the tensors readCheckpoint reads, each owning its bytes',
+    async (file) => {
+      const { tensors } = await readCheckpoint(path.join(FIXTURES, file));
+      const { reader } = await openCheckpoint(path.join(FIXTURES, file));
+      try {
+        expect([...reader.entries]).toEqual(
+          [...tensors].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape }]),
+        );
+        for (const [name, t] of tensors) {
+          const read = reader.readSync(name);
+          expect(read).toEqual(t);
+          expect(read.data.byteOffset).toBe(0);
+          expect(read.data.buffer.byteLength).toBe(read.data.byteLength);
+        }
+      } finally {
+        await reader.close();
+      }
+    },
+  );
 
   test('legacy torch files get the conversion hint; junk fails naming the file', async () => {
     const legacy = path.join(dir, 'old.bin');

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { PickleSecurityError } from '../../src/io/pickle';
-import { loadPth, readPth } from '../../src/io/pth';
+import { loadPth, openPth, readPth } from '../../src/io/pth';
 import { readSafetensors } from '../../src/io/safetensors';
 import { TensorData } from '../../src/io/tensor-record';
 import { PickleWriter, torchStateDictPickle, TorchTensorSpec, writeTorchTensor } from './helpers/pickle-writer';
@@ -136,6 +136,18 @@ describe('loadPth', () => {
     expect(record.get('full')?.data.buffer).not.toBe(record.get('slice')?.data.buffer);
     expect(record.get('half')).toEqual({ dtype: 'float16', shape: [2], data: Uint16Array.from([0x3c00, 0xc000]) });
     expect(record.get('long')).toEqual({ dtype: 'int64', shape: [2], data: BigInt64Array.from([5n, -1n]) });
+
+    // Opened for one tensor at a time: every dtype and shape before any read, then the same tensors,
+    // read in any order, each in an array of its own.
+    const reader = await openPth(file);
+    try {
+      expect([...reader.entries]).toEqual([...record].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape }]));
+      for (const name of [...record.keys()].reverse()) expect(reader.readSync(name)).toEqual(record.get(name));
+      expect(reader.readSync('full').data.buffer).not.toBe(reader.readSync('full').data.buffer);
+      expect(() => reader.readSync('missing')).toThrow(/views\.pth: no tensor 'missing'/);
+    } finally {
+      await reader.close();
+    }
   });
 
   test('big-endian checkpoints are converted, also when whole-storage views share a storage', async () => {

@@ -48,6 +48,11 @@ describe('zip reader', () => {
       expect(Buffer.compare(await zip.read('arc/b.bin'), b)).toBe(0);
       expect((await zip.read('arc/empty')).length).toBe(0);
       await expect(zip.read('arc/missing')).rejects.toThrow(/x\.zip: no zip entry 'arc\/missing'/);
+      // The same bytes synchronously.
+      expect(Buffer.compare(zip.readSync('arc/a.bin'), a)).toBe(0);
+      expect(Buffer.compare(zip.readSync('arc/b.bin'), b)).toBe(0);
+      expect(zip.readSync('arc/empty').length).toBe(0);
+      expect(() => zip.readSync('arc/missing')).toThrow(/x\.zip: no zip entry 'arc\/missing'/);
     } finally {
       await zip.close();
     }
@@ -72,6 +77,7 @@ describe('zip reader', () => {
     bytes[30 + 1 + 500] ^= 0xff; // local header (30) + name (1) + offset into data
     const zip = await ZipReader.fromBytes(bytes, 'corrupt.zip');
     await expect(zip.read('d')).rejects.toThrow(/corrupt\.zip: zip entry 'd': CRC-32 mismatch/);
+    expect(() => zip.readSync('d')).toThrow(/corrupt\.zip: zip entry 'd': CRC-32 mismatch/);
     expect((await zip.read('d', { verifyCrc: false })).length).toBe(1000);
   });
 

@@ -4,8 +4,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
-import { TensorRecord } from '../../src/io/tensor-record';
-import { inferSamPreset, readSamCheckpoint, toRawWeights } from '../../src/sam/weights/checkpoint';
+import { TensorRecord, toFloat32 } from '../../src/io/tensor-record';
+import { CheckpointWeights, inferSamPreset, readSamCheckpoint } from '../../src/sam/weights/checkpoint';
 import { loadSam } from '../../src/sam/pretrained';
 import { samConfigFromJson } from '../../src/sam/config';
 import { toHuggingFaceNames } from '../../src/sam/weights/weight-names';
@@ -35,16 +35,24 @@ async function decodeFile(file: string): Promise<Float32Array> {
   }
 }
 
-test("a float32 checkpoint's bytes are held once in JS: each tensor owns exactly its bytes, and the model gets those arrays", async () => {
+test('a checkpoint is read one tensor at a time under official names: the weights readSamCheckpoint reads', async () => {
   for (const file of ['weights.safetensors', 'weights.pth']) {
     const record = await readSamCheckpoint(path.join(tinyDir, file));
-    const raw = toRawWeights(record, file);
-    for (const [name, t] of record) {
-      expect(t.dtype).toBe('float32');
-      // Not a view into a buffer of the whole file (which would keep all of it alive), nor a copy.
-      expect(t.data.byteOffset).toBe(0);
-      expect(t.data.buffer.byteLength).toBe(t.data.byteLength);
-      expect(raw.get(name)!.data).toBe(t.data);
+    const weights = await CheckpointWeights.open(path.join(tinyDir, file));
+    try {
+      expect([...weights.keys()]).toEqual([...record.keys()]);
+      expect([...weights.shapes]).toEqual([...record].map(([name, t]) => [name, { shape: t.shape }]));
+      for (const [name, t] of record) {
+        const w = weights.get(name)!;
+        expect(w.shape).toEqual(t.shape);
+        expect(w.data).toEqual(toFloat32(t));
+        // An array of its own: nothing else of the file is kept alive by it.
+        expect(w.data.buffer.byteLength).toBe(w.data.byteLength);
+      }
+      expect(weights.has('image_encoder.nope')).toBe(false);
+      expect(weights.get('image_encoder.nope')).toBeUndefined();
+    } finally {
+      await weights.close();
     }
   }
 });

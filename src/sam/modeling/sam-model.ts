@@ -8,7 +8,7 @@ import { SamConfig, embeddingGridSize, validateSamConfig } from '../config';
 import { ImageEncoder, ImageEncoderOptions } from './image-encoder';
 import { DecoderIntermediates, DecoderOutput, MaskDecoder } from './mask-decoder';
 import { ImageEmbedding } from '../image-embedding';
-import { ParamStore, RawWeights } from '../weights/params';
+import { ParamStore, WeightSource } from '../weights/params';
 import { ModelPrompt, PromptEncoder } from './prompt-encoder';
 import { samWeightSpecs } from '../weights/weight-spec';
 import { planSamMemory, type SamMemoryPlan } from '../memory-plan';
@@ -44,7 +44,7 @@ export class SamModel {
 
   private constructor(
     readonly config: SamConfig,
-    weights: RawWeights,
+    weights: WeightSource,
     /** Identifies the weights (e.g. a content hash) for caches keyed by model. */
     readonly weightsId: string,
     variables: Map<string, tf.Variable> | null = null,
@@ -83,7 +83,7 @@ export class SamModel {
    */
   static fromWeights(
     config: SamConfig,
-    weights: RawWeights,
+    weights: WeightSource,
     options: { weightsId?: string; source?: string; allowExtra?: boolean } & SamMemoryOptions = {},
   ): SamModel {
     validateSamConfig(config);

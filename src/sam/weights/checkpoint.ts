@@ -5,11 +5,11 @@
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import { CheckpointFormat, readCheckpoint } from '../../io/checkpoint';
-import { TensorRecord, toFloat32 } from '../../io/tensor-record';
+import { CheckpointFormat, openCheckpoint, readCheckpoint } from '../../io/checkpoint';
+import { TensorReader, TensorRecord, toFloat32 } from '../../io/tensor-record';
 import { SAM_PRESETS, SamPresetName } from '../config';
-import { RawWeights } from './params';
-import { toOfficialNames } from './weight-names';
+import { RawWeight, RawWeights, WeightSource } from './params';
+import { officialNameMap, sameTensor, toOfficialNames } from './weight-names';
 
 export type { CheckpointFormat };
 
@@ -35,8 +35,8 @@ export async function readSamCheckpoint(filePath: string): Promise<TensorRecord>
   }
 }
 
-/** The official preset whose encoder width and depth match the weights, if any. */
-export function inferSamPreset(record: TensorRecord): SamPresetName | null {
+/** The official preset whose encoder width and depth match the weights (by shape), if any. */
+export function inferSamPreset(record: ReadonlyMap<string, { shape: number[] }>): SamPresetName | null {
   const patch = record.get('image_encoder.patch_embed.proj.weight');
   if (!patch) return null;
   let depth = 0;
@@ -53,4 +53,69 @@ export function toRawWeights(record: TensorRecord, filePath: string): RawWeights
   const raw: RawWeights = new Map();
   for (const [name, t] of record) raw.set(name, { shape: t.shape, data: toFloat32(t, `${filePath}: ${name}`) });
   return raw;
+}
+
+/** Recently read tensors kept, for a module that asks for a weight and its bias in turn, again. */
+const RECENT = 2;
+
+/**
+ * A checkpoint's tensors as float32 weights under official names, each read from the file when
+ * asked: a model built from it has one tensor at a time in JS memory, not the whole checkpoint
+ * beside its copy on the backend. Close it after the build.
+ */
+export class CheckpointWeights implements WeightSource {
+  private readonly recent = new Map<string, RawWeight>();
+
+  private constructor(
+    private readonly reader: TensorReader,
+    /** Official name -> name in the file. */
+    private readonly stored: Map<string, string>,
+    readonly filePath: string,
+  ) {}
+
+  static async open(filePath: string): Promise<CheckpointWeights> {
+    const { reader } = await openCheckpoint(filePath);
+    try {
+      const names = officialNameMap([...reader.entries.keys()], (tied, shared) =>
+        sameTensor(reader.readSync(tied), reader.readSync(shared)),
+      );
+      return new CheckpointWeights(reader, names, filePath);
+    } catch (err) {
+      await reader.close();
+      throw new Error(`${filePath}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Every tensor's shape under its official name, read from the file's header (no data). */
+  get shapes(): Map<string, { shape: number[] }> {
+    return new Map(
+      [...this.stored].map(([official, name]) => [official, { shape: this.reader.entries.get(name)!.shape }]),
+    );
+  }
+
+  has(name: string): boolean {
+    return this.stored.has(name);
+  }
+
+  keys(): MapIterator<string> {
+    return this.stored.keys();
+  }
+
+  get(name: string): RawWeight | undefined {
+    const stored = this.stored.get(name);
+    if (stored === undefined) return undefined;
+    let weight = this.recent.get(name);
+    if (weight === undefined) {
+      const tensor = this.reader.readSync(stored);
+      weight = { shape: tensor.shape, data: toFloat32(tensor, `${this.filePath}: ${name}`) };
+      if (this.recent.size >= RECENT) this.recent.delete(this.recent.keys().next().value!);
+      this.recent.set(name, weight);
+    }
+    return weight;
+  }
+
+  async close(): Promise<void> {
+    this.recent.clear();
+    await this.reader.close();
+  }
 }

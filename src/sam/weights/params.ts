@@ -12,6 +12,12 @@ export interface RawWeight {
 
 export type RawWeights = Map<string, RawWeight>;
 
+/**
+ * What a model is built from: a RawWeights map, or anything that answers the same three questions
+ * (e.g. a checkpoint read one tensor at a time when asked).
+ */
+export type WeightSource = Pick<ReadonlyMap<string, RawWeight>, 'get' | 'has' | 'keys'>;
+
 export interface LinearParams {
   /** [in, out] */
   w: tf.Tensor2D;
@@ -25,7 +31,7 @@ export interface NormParams {
 
 export class ParamStore {
   private readonly owned: tf.Tensor[] = [];
-  private raw: RawWeights | null;
+  private raw: WeightSource | null;
 
   /**
    * From raw arrays (inference: tensors are created once and owned here), or from variables in
@@ -33,7 +39,7 @@ export class ParamStore {
    * ops, so gradients reach them; build the modules inside the gradient function).
    */
   constructor(
-    raw: RawWeights,
+    raw: WeightSource,
     private readonly variables: Map<string, tf.Variable> | null = null,
   ) {
     this.raw = raw;

@@ -213,7 +213,8 @@ function hfToOfficial(name: string, depths: Map<string, number>): string {
   throw new Error(`tensor '${name}' is not a Hugging Face SamModel weight name`);
 }
 
-function sameTensor(a: NamedTensor, b: NamedTensor): boolean {
+/** Whether two tensors have the same dtype, shape and bytes. */
+export function sameTensor(a: NamedTensor, b: NamedTensor): boolean {
   if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
     return false;
   const x = new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
@@ -221,9 +222,44 @@ function sameTensor(a: NamedTensor, b: NamedTensor): boolean {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
-function insert(out: TensorRecord, name: string, tensor: NamedTensor, source: string): void {
+function insert<T>(out: Map<string, T>, name: string, value: T, source: string): void {
   if (out.has(name)) throw new Error(`tensors '${source}' and another both map to '${name}'`);
-  out.set(name, tensor);
+  out.set(name, value);
+}
+
+/**
+ * Official segment-anything name -> the name as stored, for a checkpoint's tensor names (source
+ * order). Accepts official or Hugging Face names; throws naming any tensor it cannot place.
+ * `tiedEqualsShared` compares the Hugging Face duplicate of the random-Fourier matrix with the
+ * shared one (by their stored names), asked only where a checkpoint holds both.
+ */
+export function officialNameMap(
+  names: string[],
+  tiedEqualsShared: (tied: string, shared: string) => boolean,
+): Map<string, string> {
+  const naming = detectNaming(names);
+  if (naming === 'unknown') throw unknownNamingError(names);
+  const out = new Map<string, string>();
+  if (naming === 'official') {
+    for (const name of names) if (!OFFICIAL_EXTRAS.has(name)) out.set(name, name);
+    return out;
+  }
+  const hasShared = names.includes(HF_SHARED_PE);
+  if (hasShared && names.includes(HF_TIED_PE) && !tiedEqualsShared(HF_TIED_PE, HF_SHARED_PE)) {
+    throw new Error(
+      `'${HF_TIED_PE}' differs from '${HF_SHARED_PE}'; SamModel ties them, so the checkpoint is inconsistent`,
+    );
+  }
+  const depths = mlpDepths(names, 'huggingface');
+  for (const name of names) {
+    if (name === HF_TIED_PE) {
+      // Only the duplicate of the shared matrix: use it when the shared name itself is absent.
+      if (!hasShared) insert(out, hfToOfficial(HF_SHARED_PE, depths), name, name);
+      continue;
+    }
+    insert(out, hfToOfficial(name, depths), name, name);
+  }
+  return out;
 }
 
 /**
@@ -231,31 +267,10 @@ function insert(out: TensorRecord, name: string, tensor: NamedTensor, source: st
  * official or Hugging Face names; throws naming any tensor it cannot place.
  */
 export function toOfficialNames(record: TensorRecord): TensorRecord {
-  const names = [...record.keys()];
-  const naming = detectNaming(names);
-  if (naming === 'unknown') throw unknownNamingError(names);
-  const out: TensorRecord = new Map();
-  if (naming === 'official') {
-    for (const [name, tensor] of record) if (!OFFICIAL_EXTRAS.has(name)) out.set(name, tensor);
-    return out;
-  }
-  const tied = record.get(HF_TIED_PE);
-  const shared = record.get(HF_SHARED_PE);
-  if (tied !== undefined && shared !== undefined && !sameTensor(tied, shared)) {
-    throw new Error(
-      `'${HF_TIED_PE}' differs from '${HF_SHARED_PE}'; SamModel ties them, so the checkpoint is inconsistent`,
-    );
-  }
-  const depths = mlpDepths(names, 'huggingface');
-  for (const [name, tensor] of record) {
-    if (name === HF_TIED_PE) {
-      // Only the duplicate of the shared matrix: use it when the shared name itself is absent.
-      if (shared === undefined) insert(out, hfToOfficial(HF_SHARED_PE, depths), tensor, name);
-      continue;
-    }
-    insert(out, hfToOfficial(name, depths), tensor, name);
-  }
-  return out;
+  const names = officialNameMap([...record.keys()], (tied, shared) =>
+    sameTensor(record.get(tied)!, record.get(shared)!),
+  );
+  return new Map([...names].map(([official, stored]) => [official, record.get(stored)!]));
 }
 
 /** The record under Hugging Face SamModel names (input must use official names). */
