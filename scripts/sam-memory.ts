@@ -15,7 +15,6 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend';
-import { writeSafetensors } from '../src/io/safetensors';
 import { SAM_PRESETS, SamConfig, SamPresetName } from '../src/sam/config';
 import { encodeImage } from '../src/sam/image-encoding';
 import type { SamMemoryPlan } from '../src/sam/memory-plan';
@@ -28,6 +27,7 @@ import { simdKernels, simdKernelsRelaxed } from '../src/tfjs-ops/simd/simd-modul
 import { Rng } from '../src/utils/rng';
 import { measureHeapUse, trackHeapUse } from '../src/tfjs-ops/wasm-heap';
 import { arg } from './cli-args';
+import { writeRandomCheckpoint } from './perf/random-checkpoint';
 
 export const MEMORY_PRESETS = ['vit_b', 'vit_l', 'vit_h', 'micro'] as const;
 export type MemoryPreset = (typeof MEMORY_PRESETS)[number];
@@ -43,12 +43,6 @@ export interface PresetMemoryOptions {
    * measured in a child, so that the peak RSS is the loading's alone.
    */
   checkpoint?: string;
-}
-
-/** Random weights of a preset, as a safetensors file. */
-async function writeRandomCheckpoint(preset: SamPresetName, file: string): Promise<void> {
-  const weights = randomSamWeights(SAM_PRESETS[preset], 0, { tile: 1 << 20 });
-  await writeSafetensors(file, new Map([...weights].map(([n, w]) => [n, { dtype: 'float32' as const, ...w }])));
 }
 
 export interface PresetMemory {
@@ -115,7 +109,7 @@ export async function measureInProcess(preset: MemoryPreset, options: PresetMemo
         if (!file) {
           tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sam-memory-'));
           file = path.join(tmpDir, `${preset}.safetensors`);
-          await writeRandomCheckpoint(preset as SamPresetName, file);
+          await writeRandomCheckpoint(config, file);
         }
         tracker = trackHeapUse();
         t = performance.now();
@@ -216,7 +210,7 @@ async function main(): Promise<void> {
   const writeTo = arg('write-random', '');
   if (writeTo) {
     if (preset === 'micro') throw new Error('sam-memory: --write-random takes one of the ViT presets');
-    await writeRandomCheckpoint(preset, writeTo);
+    await writeRandomCheckpoint(SAM_PRESETS[preset], writeTo);
     return;
   }
   const via = arg('via', 'memory') as PresetMemoryOptions['via'];
