@@ -88,7 +88,7 @@ function runChild(script: string, args: string[]): Promise<{ failure: string | n
 /** What a preset's row holds before its provenance is added, and the backend it ran on. */
 type PresetResult = Omit<PresetRow, 'run'> & { backend: string };
 
-/** The weights file the speed half loads: random weights, drawn once into .cache/perf; the shipped micro-SAM. */
+/** The weights file both halves load: random weights, drawn once into .cache/perf; the shipped micro-SAM. */
 async function checkpointOf(preset: PerfPreset): Promise<string> {
   if (preset === 'micro') return MICRO_SAM;
   const file = path.join(ROOT, '.cache', 'perf', `${preset}-random.safetensors`);
@@ -100,13 +100,14 @@ async function checkpointOf(preset: PerfPreset): Promise<string> {
 }
 
 /**
- * A preset's row in two processes: loading and memory by scripts/sam-memory.ts (the weights read
- * from a safetensors file, one 1024-px image encoded), then the speed half. A preset that fails
+ * A preset's row in two processes on the same weights file: loading and memory by
+ * scripts/sam-memory.ts (one 1024-px image encoded), then the speed half. A preset that fails
  * keeps what was measured before, with the error.
  */
 async function measurePresetPart(preset: PerfPreset, out: string): Promise<PresetResult> {
   const decoderCalls = Number(arg('decoder-calls', '10'));
-  const memory = await measurePresetMemory(preset, { via: 'safetensors' }).catch((err: Error) => err);
+  const checkpoint = await checkpointOf(preset);
+  const memory = await measurePresetMemory(preset, { via: 'safetensors', checkpoint }).catch((err: Error) => err);
   const row: PresetResult = {
     preset,
     backend: memory instanceof Error ? 'wasm' : memory.backend,
@@ -127,7 +128,7 @@ async function measurePresetPart(preset: PerfPreset, out: string): Promise<Prese
   if (row.error) return row;
 
   const images = arg('images', preset === 'micro' ? '16' : '2');
-  const args = ['--checkpoint', await checkpointOf(preset), '--out', out];
+  const args = ['--checkpoint', checkpoint, '--out', out];
   args.push('--images', images, '--decoder-calls', String(decoderCalls));
   const { failure } = await runChild('measure-preset-speed.ts', args);
   const speed: PresetSpeed | null = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : null;
