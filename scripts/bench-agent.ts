@@ -152,6 +152,10 @@ async function main(): Promise<void> {
       `     rollout (agent side): ${inferMs.toFixed(1)} ms per vector step of ${nEnvs} envs; ` +
       `agent rollout / iteration = ${((100 * it.time_rollout_s) / (it.time_rollout_s + updS)).toFixed(1)}%\n`,
   );
+  // The process's peak so far is PPO's: nothing else has run yet (maxRSS is in KiB).
+  process.stdout.write(
+    `     peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (PPO, ${nEnvs} envs, full-size embeddings)\n`,
+  );
   const tensorsBefore = tf.memory().numTensors;
   ppo.dispose();
 
