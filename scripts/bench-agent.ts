@@ -21,6 +21,7 @@ import type { VectorEnv, VectorResetResult, VectorStepResult } from '../src/env/
 import { loadSam } from '../src/sam/pretrained';
 import { EmbeddingCache } from '../src/sam/embedding-cache';
 import { Rng } from '../src/utils/rng';
+import { peakRssBytes } from './perf/peak-rss';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -152,9 +153,9 @@ async function main(): Promise<void> {
       `     rollout (agent side): ${inferMs.toFixed(1)} ms per vector step of ${nEnvs} envs; ` +
       `agent rollout / iteration = ${((100 * it.time_rollout_s) / (it.time_rollout_s + updS)).toFixed(1)}%\n`,
   );
-  // The process's peak so far is PPO's: nothing else has run yet (maxRSS is in KiB).
+  // The process's peak so far is PPO's: nothing else has run yet.
   process.stdout.write(
-    `     peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB (PPO, ${nEnvs} envs, full-size embeddings)\n`,
+    `     peak RSS ${(peakRssBytes() / 2 ** 20).toFixed(0)} MiB (PPO, ${nEnvs} envs, full-size embeddings)\n`,
   );
   const tensorsBefore = tf.memory().numTensors;
   ppo.dispose();

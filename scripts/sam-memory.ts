@@ -28,6 +28,7 @@ import { Rng } from '../src/utils/rng';
 import { measureHeapUse, trackHeapUse } from '../src/tfjs-ops/wasm-heap';
 import { arg } from './cli-args';
 import { writeRandomCheckpoint } from './perf/random-checkpoint';
+import { peakRssBytes } from './perf/peak-rss';
 
 export const MEMORY_PRESETS = ['vit_b', 'vit_l', 'vit_h', 'micro'] as const;
 export type MemoryPreset = (typeof MEMORY_PRESETS)[number];
@@ -142,7 +143,7 @@ export async function measureInProcess(preset: MemoryPreset, options: PresetMemo
     sam?.dispose();
     if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
   }
-  result.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  result.peakRssBytes = peakRssBytes();
   result.wasmHeapBytes = wasmHeapBytes();
   return result;
 }
