@@ -92,6 +92,14 @@ const SKIPPED: ReadonlyArray<{ file: string; code: string; why: string }> = [
       'npm run bench:perf -- --only peers --write',
     ].join('\n'),
   },
+  {
+    file: 'docs/srm.md',
+    why: 'trains three agents (about 30 minutes on 2 cores) and rewrites a results page',
+    code: [
+      'npx alignsam ablate --config configs/synthetic-named-ppo.yaml --seeds 3 --variants full',
+      'npx alignsam results --ablation runs/ablate-synthetic-named-ppo/ablation.json --page docs/results-named.md --no-headline',
+    ].join('\n'),
+  },
 ];
 
 function docFiles(): string[] {
