@@ -203,9 +203,6 @@ export function formatEvaluationTable(
     ...(hasP0 ? [fmt(r.mean.p0_positive_in_target, 2)] : []),
     fmt(r.mean.return, 2),
   ]);
-  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const protocol = 'protocol' in reports[0] ? (reports[0] as ComparisonReport).protocol : null;
   const head =
     heading ??
@@ -214,9 +211,7 @@ export function formatEvaluationTable(
       : null);
   return [
     ...(head ? [head] : []),
-    line(cols),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
+    ...alignedTable(cols, rows),
     `(${reports[0].episodes.length} episodes each, the same for every policy)`,
     ...formatByTargetTable(reports),
   ].join('\n');
@@ -233,8 +228,13 @@ function formatByTargetTable(reports: readonly (ComparisonReport | EvaluationRep
     'description' in r ? (r as ComparisonReport).description : r.policy,
     ...names.map((n) => fmt(groups[i]?.[n]?.mean.final_iou, 3)),
   ]);
+  return ['', ...alignedTable(cols, rows)];
+}
+
+/** Header, rule and rows, columns padded to their widest cell: the first left-aligned, the rest right. */
+function alignedTable(cols: string[], rows: string[][]): string[] {
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return ['', line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
