@@ -85,7 +85,12 @@ const argv = yargs(hideBin(process.argv))
   .option('import-finetune', {
     type: 'string',
     describe:
-      'folder written by scripts/micro-sam-torch/finetune_clicks.py: copy its model to --out, keep the pre-training record, add the fine-tuning one, evaluate and write the card',
+      'folder written by scripts/micro-sam-torch/finetune_clicks.py: copy its model to --out, keep the earlier records, add the fine-tuning one, evaluate and write the card',
+  })
+  .option('finetune-command', {
+    type: 'string',
+    default: 'bash scripts/micro-sam-torch/finetune-on-cpu.sh',
+    describe: 'the command that made the --import-finetune folder, for the model card',
   })
   .option('fresh', { type: 'boolean', default: false, describe: 'ignore saved state in --work' })
   .strict()
@@ -199,9 +204,10 @@ async function importTwin(dir: string): Promise<Record<string, unknown>> {
 }
 
 /**
- * Adopt a decoder fine-tuning of the model in --out: its image encoder must be unchanged (the
- * fine-tuning freezes it, and caches and SRMs keyed on embeddings depend on that); the
- * pre-training record stays and the fine-tuning's is added beside it.
+ * Adopt a fine-tuning of the model in --out. A fine-tuning that did not declare it trained the
+ * image encoder must leave it bit for bit as it is (caches and SRMs keyed on embeddings depend on
+ * that); one that did changes every embedding, and its record says so. Earlier records stay and
+ * this one is added after them.
  */
 async function importFinetune(dir: string): Promise<Record<string, unknown>> {
   const { training: t, weights } = await readTwinOutput(dir, '--import-finetune');
@@ -214,14 +220,16 @@ async function importFinetune(dir: string): Promise<Record<string, unknown>> {
     const b = tuned.get(name)?.data;
     return !b || a.length !== b.length || a.some((v, i) => v !== b[i]);
   });
-  if (changed.length)
+  const encoderTrained = t.encoder_trained === true;
+  if (changed.length && !encoderTrained)
     throw new Error(
-      `--import-finetune: ${weightsFile} changes the image encoder (${changed[0]}${changed.length > 1 ? ` and ${changed.length - 1} more` : ''}); a fine-tuning must leave it as it is`,
+      `--import-finetune: ${weightsFile} changes the image encoder (${changed[0]}${changed.length > 1 ? ` and ${changed.length - 1} more` : ''}) but ${path.join(dir, 'training.json')} does not say it trained it (encoder_trained)`,
     );
   const previous = JSON.parse(await fsp.readFile(path.join(argv.out, 'training.json'), 'utf8'));
-  const { evaluation: _stale, ...pretraining } = previous;
+  const { evaluation: _stale, finetune: legacy, finetunes: earlier, ...pretraining } = previous;
   const finetune = {
-    command: 'bash scripts/micro-sam-torch/finetune-on-cpu.sh',
+    command: argv['finetune-command'],
+    encoderTrained,
     device: t.device,
     threads: t.threads,
     torch: t.torch,
@@ -233,8 +241,9 @@ async function importFinetune(dir: string): Promise<Record<string, unknown>> {
     valBefore: t.val_before,
     valAfter: t.val_after,
   };
+  const finetunes = [...(earlier ?? (legacy ? [legacy] : [])), finetune];
   await writeFileAtomic(path.join(argv.out, 'weights.safetensors'), (h) => writeAll(h, weights));
-  const info = { ...pretraining, finetune };
+  const info = { ...pretraining, finetunes };
   await writeTextAtomic(path.join(argv.out, 'training.json'), JSON.stringify(info, null, 1) + '\n');
   console.log(`imported the fine-tuning in ${dir} (${String(t.steps)} steps) into ${argv.out}`);
   return info;

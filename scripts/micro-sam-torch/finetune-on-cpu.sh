@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Fine-tune the micro-SAM's prompt encoder and mask decoder for the env's click chains on the CPU
-# (the image encoder stays frozen), then adopt the result into models/micro-sam and re-measure it.
+# Fine-tune the micro-SAM for the env's click chains on the CPU (the prompt encoder and mask decoder;
+# with --train-encoder the image encoder too), then adopt the result into models/micro-sam and
+# re-measure it.
 #
 #   bash scripts/micro-sam-torch/finetune-on-cpu.sh              # the committed model's recipe
 #   SECONDS_TRAIN=600 bash scripts/micro-sam-torch/finetune-on-cpu.sh --label-noise 0
+#   bash scripts/micro-sam-torch/finetune-on-cpu.sh --train-encoder --category-loss 0.5   # the encoder too
 #
 # Needs: this repository after `npm ci`, python3 with torch and numpy. On Debian:
 #   apt-get install python3-torch libopenblas0-pthread
@@ -25,4 +27,5 @@ done
 ${PYTHON:-python3} -u scripts/micro-sam-torch/finetune_clicks.py --weights "${MODEL_DIR:-models/micro-sam}" \
   --train "$WORK/scenes/train-*.safetensors" --val "$WORK/scenes/val.safetensors" --out "$WORK/out" \
   --seconds "${SECONDS_TRAIN:-1500}" --threads "${THREADS:-$(nproc)}" "$@"
-npx ts-node --transpile-only scripts/train-micro-sam.ts --import-finetune "$WORK/out" --out "${MODEL_DIR:-models/micro-sam}"
+npx ts-node --transpile-only scripts/train-micro-sam.ts --import-finetune "$WORK/out" --out "${MODEL_DIR:-models/micro-sam}" \
+  --finetune-command "$(echo "SECONDS_TRAIN=${SECONDS_TRAIN:-1500} bash scripts/micro-sam-torch/finetune-on-cpu.sh $*" | sed 's/ *$//')"

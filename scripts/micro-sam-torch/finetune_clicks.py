@@ -15,9 +15,18 @@ positive pixel with three masks, as in pre-training. A small fraction of click l
     python3 scripts/micro-sam-torch/finetune_clicks.py --weights models/micro-sam \\
         --train 'scenes/train-*.safetensors' --val scenes/val.safetensors --out out/ --seconds 1500
 
-Runs on CPU (only the decoder trains; embeddings are computed once). Writes out/weights.safetensors
-(official names) and out/training.json (options, history, the val-split chain evaluation before and
-after). The authoritative numbers come from the tfjs model in the env.
+With `--train-encoder`, the image encoder trains too (at `--encoder-lr-scale` times the rate), and
+`--category-loss W` adds an auxiliary loss: a linear head on the image embedding predicts, per
+embedding cell, the fraction of its pixels that belong to each shape category (and the background),
+as a cross-entropy weighted W. The head is dropped at export. It stands in for the semantic
+richness of real SAM features, which a class-agnostic micro-SAM trained on eight shapes lacks: a
+recalibration module reading the embedding can then tell a star from a square. Scenes need the
+dump's `categories` tensor for it.
+
+Runs on CPU. Without `--train-encoder` only the decoder trains and embeddings are computed once.
+Writes out/weights.safetensors (official names) and out/training.json (options, history, the
+val-split chain evaluation before and after). The authoritative numbers come from the tfjs model in
+the env.
 """
 from __future__ import annotations
 
@@ -168,6 +177,31 @@ def run_chain(model: Sam, emb: torch.Tensor, gt: torch.Tensor, objects: torch.Te
     return (total / len(train_rounds) if train else None), torch.stack(ious, 1)
 
 
+def category_fractions(owners: np.ndarray, categories: np.ndarray, n_categories: int, grid: int) -> torch.Tensor:
+    """Per embedding cell, the fraction of its pixels of each class (0 = background, c = category
+    c): [N, n_categories + 1, grid, grid]."""
+    n = owners.shape[0]
+    cls = torch.from_numpy(np.take_along_axis(categories, owners.reshape(n, -1).astype(np.int64), 1).reshape(owners.shape).astype(np.int64))
+    one_hot = F.one_hot(cls, n_categories + 1).permute(0, 3, 1, 2).float()
+    return F.adaptive_avg_pool2d(one_hot, grid)
+
+
+class CategoryHead(torch.nn.Module):
+    """A 1 x 1 convolution from the image embedding to per-cell class logits (training only)."""
+
+    def __init__(self, channels: int, classes: int):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(channels, classes, 1)
+
+    def loss(self, emb: torch.Tensor, fractions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Soft cross-entropy against the cell fractions, and the share of cells whose largest class
+        the head names."""
+        logits = self.conv(emb)
+        loss = -(fractions * F.log_softmax(logits, 1)).sum(1).mean()
+        acc = (logits.argmax(1) == fractions.argmax(1)).float().mean()
+        return loss, acc
+
+
 def object_masks(owners: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(owners > 0)
 
@@ -221,7 +255,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--val-scenes", type=int, default=300)
     ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--train-encoder", action="store_true", help="train the image encoder too (embeddings change)")
+    ap.add_argument("--encoder-lr-scale", type=float, default=0.5, help="the encoder's rate relative to --lr")
+    ap.add_argument("--category-loss", type=float, default=0.0, help="weight of the auxiliary per-cell category loss (needs --train-encoder)")
     args = ap.parse_args()
+    if args.category_loss > 0 and not args.train_encoder:
+        ap.error("--category-loss trains the embedding: it needs --train-encoder")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -229,11 +268,11 @@ def main() -> None:
     model = load_model(args.weights)
     config = json.load(open(os.path.join(args.weights, "config.json")))
     for p in model.image_encoder.parameters():
-        p.requires_grad_(False)
+        p.requires_grad_(args.train_encoder)
     t0 = time.time()
     paths = sorted(p for pattern in args.train for p in glob.glob(pattern))
     images, owners_np, targets_np = load_scenes(paths)
-    emb = embed_all(model, images)
+    emb = None if args.train_encoder else embed_all(model, images)
     owners = torch.from_numpy(owners_np)
     target_gt = target_masks(owners_np, targets_np)
     vt, _ = read_safetensors(args.val)
@@ -242,6 +281,16 @@ def main() -> None:
     val_gt = target_masks(vt["owners"][:m], vt["is_target"][:m])
     val_objects = object_masks(vt["owners"][:m])
     n, h, w = owners.shape
+    head, fractions, val_fractions = None, None, None
+    if args.category_loss > 0:
+        names = read_safetensors(paths[0])[1].get("categories")
+        if names is None or "categories" not in vt:
+            raise SystemExit("--category-loss: the scene files carry no 'categories' tensor (dump them again)")
+        n_cat = len(json.loads(names))
+        cats = np.concatenate([read_safetensors(p)[0]["categories"] for p in paths])
+        fractions = category_fractions(owners_np, cats, n_cat, model.grid)
+        val_fractions = category_fractions(vt["owners"][:m], vt["categories"][:m], n_cat, model.grid)
+        head = CategoryHead(val_emb.shape[1], n_cat + 1)
     print(f"{n} training scenes, {m} val scenes embedded in {time.time() - t0:.1f} s", flush=True)
     val_grid = Grid(16, h, w)
     before = evaluate(model, val_emb, val_gt, val_objects, val_grid, args.rounds, args.seed)
@@ -250,7 +299,17 @@ def main() -> None:
     params = [p for name, p in model.named_parameters() if not name.startswith("image_encoder.")]
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.99))
+    groups = [{"params": decay, "weight_decay": args.weight_decay, "scale": 1.0}, {"params": no_decay, "weight_decay": 0.0, "scale": 1.0}]
+    if args.train_encoder:
+        enc = list(model.image_encoder.named_parameters())
+        # Positional tables, norms and biases take no decay, as in pre-training.
+        decays = [p.ndim >= 2 and "pos" not in name for name, p in enc]
+        groups.append({"params": [p for (_, p), d in zip(enc, decays) if d], "weight_decay": args.weight_decay, "scale": args.encoder_lr_scale})
+        groups.append({"params": [p for (_, p), d in zip(enc, decays) if not d], "weight_decay": 0.0, "scale": args.encoder_lr_scale})
+    if head is not None:
+        groups.append({"params": list(head.parameters()), "weight_decay": 0.0, "scale": 1.0})
+    params = [p for g in groups for p in g["params"]]
+    opt = torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.99))
     gen = torch.Generator().manual_seed(args.seed)
     grids = {g: Grid(g, h, w) for g in set(args.grids)}
     policy_probs = torch.tensor(args.policy_probs)
@@ -261,7 +320,7 @@ def main() -> None:
         if frac >= 1.0:
             break
         for group in opt.param_groups:
-            group["lr"] = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+            group["lr"] = group["scale"] * args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         k = args.objects_per_image
         idx = torch.randint(0, n, (args.images,), generator=gen)
         own = owners[idx].repeat_interleave(k, 0)
@@ -279,8 +338,13 @@ def main() -> None:
         later = torch.randperm(args.rounds, generator=gen)[:args.train_rounds - 1] + 1
         train_rounds = {0, *later.tolist()}
         objects = (own > 0)
-        loss, ious = run_chain(model, emb[idx].repeat_interleave(k, 0), gt, objects, grid, env_like, policy, args.rounds,
+        step_emb = model.image_encoder(model.preprocess(torch.from_numpy(images[idx.numpy()]))) if args.train_encoder else emb[idx]
+        loss, ious = run_chain(model, step_emb.repeat_interleave(k, 0), gt, objects, grid, env_like, policy, args.rounds,
                                args.label_noise, args.p0_miss, gen, train_rounds)
+        cat_loss, cat_acc = (None, None)
+        if head is not None:
+            cat_loss, cat_acc = head.loss(step_emb, fractions[idx])
+            loss = loss + args.category_loss * cat_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(params, args.clip)
@@ -291,15 +355,22 @@ def main() -> None:
         if step % args.log_every == 0:
             rec = {"step": step, "seconds": round(time.time() - start, 1), "lr": opt.param_groups[0]["lr"], "loss": round(float(loss), 4),
                    "grad_norm": round(float(gnorm), 3), "iou_by_round": [round(x, 3) for x in run_iou]}
+            if cat_loss is not None:
+                rec.update(category_loss=round(float(cat_loss), 4), category_acc=round(float(cat_acc), 3))
             history.append(rec)
             print(json.dumps(rec), flush=True)
     train_seconds = time.time() - start
     write_safetensors(os.path.join(args.out, "weights.safetensors"), state_dict_for_export(model),
                       {"producer": "scripts/micro-sam-torch/finetune_clicks.py", "step": str(step)})
     json.dump(config, open(os.path.join(args.out, "config.json"), "w"), indent=2)
+    if args.train_encoder:
+        val_emb = embed_all(model, vt["images"][:m])
     after = evaluate(model, val_emb, val_gt, val_objects, val_grid, args.rounds, args.seed)
+    if head is not None:
+        with torch.no_grad():
+            after["category_loss"], after["category_acc"] = (round(float(x), 4) for x in head.loss(val_emb, val_fractions))
     print("after:", json.dumps(after), flush=True)
-    json.dump({"steps": step, "training_seconds": round(train_seconds, 1), "device": "cpu", "threads": args.threads, "torch": torch.__version__,
+    json.dump({"steps": step, "encoder_trained": args.train_encoder, "training_seconds": round(train_seconds, 1), "device": "cpu", "threads": args.threads, "torch": torch.__version__,
                "scenes": n, "options": vars(args), "history": history, "val_before": before, "val_after": after},
               open(os.path.join(args.out, "training.json"), "w"), indent=1)
 

@@ -38,7 +38,7 @@ Synthetic scenes (\`src/data/synthetic.ts\`), config \`${JSON.stringify(m.data)}
 categories as targets with flat, gradient, stripe, checker and noise textures, one to three
 distractors, ${String((m.data as { imageSize?: number }).imageSize ?? 128)} px. Training reads the \`train\` split; evaluation the disjoint \`test\` split.
 
-${t.producer === 'pytorch-twin' ? twinTraining(m) : tfjsTraining(m)}${finetuneSection(m)}
+${t.producer === 'pytorch-twin' ? twinTraining(m) : tfjsTraining(m)}${finetuneSections(m)}
 ## Evaluation
 Oracle clicker (\`nextOracleClick\`: the deepest pixel of the largest error region of the full-size
 prediction), clicks accumulated, previous low-res logits as mask input, click 1 keeps the mask with
@@ -135,6 +135,7 @@ for the project's oracle) on ${twin.scenes} test scenes: mIoU@1..${twin.miou_at_
 
 interface FinetuneRecord {
   command?: string;
+  encoderTrained?: boolean;
   device?: string;
   threads?: number;
   torch?: string;
@@ -142,28 +143,52 @@ interface FinetuneRecord {
   trainingSeconds?: number;
   trainScenes?: number;
   options?: Record<string, unknown>;
-  valBefore?: Record<string, number[]>;
-  valAfter?: Record<string, number[]>;
+  valBefore?: Record<string, number | number[]>;
+  valAfter?: Record<string, number | number[]>;
 }
 
-/** The decoder fine-tuning for the env's click chains (scripts/micro-sam-torch/finetune_clicks.py), when there is one. */
-function finetuneSection(m: ModelCardInputs): string {
-  const f = (m.training as { finetune?: FinetuneRecord }).finetune;
-  if (!f) return '';
+/** The fine-tunings for the env's click chains (scripts/micro-sam-torch/finetune_clicks.py), in order. */
+function finetuneSections(m: ModelCardInputs): string {
+  const t = m.training as { finetune?: FinetuneRecord; finetunes?: FinetuneRecord[] };
+  const all = t.finetunes ?? (t.finetune ? [t.finetune] : []);
+  return all.map((f, i) => finetuneSection(f, all.length > 1 ? i + 1 : 0)).join('\n');
+}
+
+function finetuneSection(f: FinetuneRecord, stage: number): string {
   const o = f.options ?? {};
+  const curve = (c: number | number[] | undefined) => (Array.isArray(c) ? c : undefined);
   const row = (name: string, label: string) => {
-    const before = f.valBefore?.[name];
-    const after = f.valAfter?.[name];
+    const before = curve(f.valBefore?.[name]);
+    const after = curve(f.valAfter?.[name]);
     if (!before || !after) return '';
     const at = (c: number[], k: number) => (c.length > k ? c[k].toFixed(3) : 'n/a');
     return `| ${label} | ${[0, 1, 5, 10, 15].map((k) => `${at(before, k)} -> ${at(after, k)}`).join(' | ')} |\n`;
   };
-  return `## Fine-tuning for click chains (\`${f.command ?? 'bash scripts/micro-sam-torch/finetune-on-cpu.sh'}\`)
+  const categoryWeight = Number(o.category_loss ?? 0);
+  const categoryAcc = f.valAfter?.category_acc;
+  const what = f.encoderTrained
+    ? `The whole model was fine-tuned for that, by the PyTorch twin on the CPU, the image encoder at
+${String(o.encoder_lr_scale ?? '?')} times the decoder's rate${
+        categoryWeight > 0
+          ? `, with an auxiliary loss (weight ${categoryWeight}): a linear head on the image embedding
+predicts, per embedding cell, the fraction of its pixels of each shape category and of the
+background (soft cross-entropy), and is dropped at export. The micro-SAM is class-agnostic and knows
+eight shapes; real SAM features carry far richer semantics, which a recalibration module reading
+the embedding relies on to tell a target from a distractor. The head's loss stands in for them.${
+              typeof categoryAcc === 'number'
+                ? ` On the \`val\` split the head names a cell's largest class for ${(100 * categoryAcc).toFixed(1)}% of cells.`
+                : ''
+            }`
+          : '.'
+      } Every image embedding changes: caches are keyed on the weights and recomputed, and SRMs or
+agents trained on the earlier embeddings must be trained again.`
+    : `The prompt encoder and mask decoder were fine-tuned for that, by the PyTorch twin
+on the CPU; the image encoder is frozen (so image embeddings, and everything cached or trained on
+them, are unchanged; the import checks it).`;
+  return `## ${stage ? `Fine-tuning ${stage}` : 'Fine-tuning'} for click chains (\`${f.command ?? 'bash scripts/micro-sam-torch/finetune-on-cpu.sh'}\`)
 The prompting env asks more of SAM than pre-training did: up to ${String(o.rounds ?? '?')} clicks after P0, on grid-cell
 centres chosen by a policy rather than at error pixels, labelled by a learned module that is
-sometimes wrong. The prompt encoder and mask decoder were fine-tuned for that, by the PyTorch twin
-on the CPU; the image encoder is frozen (so image embeddings, and everything cached or trained on
-them, are unchanged; the import checks it). Each chain starts from the env's P0 (a positive and a
+sometimes wrong. ${what} Each chain starts from the env's P0 (a positive and a
 negative cell centre; for a fraction ${String(o.p0_miss ?? '?')} of chains the positive cell misses the object) or, for a
 fraction ${o.env_like !== undefined ? (1 - Number(o.env_like)).toFixed(1) : '?'} of the steps, from one positive pixel with three masks as in pre-training. Then ${String(o.rounds ?? '?')}
 clicks on unclicked cell centres of a G x G grid, G drawn per chain from ${Array.isArray(o.grids) ? (o.grids as number[]).join(', ') : '?'}, one policy per chain (probabilities ${Array.isArray(o.policy_probs) ? (o.policy_probs as number[]).join(', ') : '?'}:
