@@ -28,4 +28,4 @@ ${PYTHON:-python3} -u scripts/micro-sam-torch/finetune_clicks.py --weights "${MO
   --train "$WORK/scenes/train-*.safetensors" --val "$WORK/scenes/val.safetensors" --out "$WORK/out" \
   --seconds "${SECONDS_TRAIN:-1500}" --threads "${THREADS:-$(nproc)}" "$@"
 npx ts-node --transpile-only scripts/train-micro-sam.ts --import-finetune "$WORK/out" --out "${MODEL_DIR:-models/micro-sam}" \
-  --finetune-command "$(echo "SECONDS_TRAIN=${SECONDS_TRAIN:-1500} bash scripts/micro-sam-torch/finetune-on-cpu.sh $*" | sed 's/ *$//')"
+  --finetune-command "SECONDS_TRAIN=${SECONDS_TRAIN:-1500} bash scripts/micro-sam-torch/finetune-on-cpu.sh${*:+ $*}"

@@ -180,10 +180,14 @@ def run_chain(model: Sam, emb: torch.Tensor, gt: torch.Tensor, objects: torch.Te
 def category_fractions(owners: np.ndarray, categories: np.ndarray, n_categories: int, grid: int) -> torch.Tensor:
     """Per embedding cell, the fraction of its pixels of each class (0 = background, c = category
     c): [N, n_categories + 1, grid, grid]."""
-    n = owners.shape[0]
-    cls = torch.from_numpy(np.take_along_axis(categories, owners.reshape(n, -1).astype(np.int64), 1).reshape(owners.shape).astype(np.int64))
-    one_hot = F.one_hot(cls, n_categories + 1).permute(0, 3, 1, 2).float()
-    return F.adaptive_avg_pool2d(one_hot, grid)
+    out = []
+    # In chunks: the one-hot maps of a whole training set would take gigabytes.
+    for i in range(0, owners.shape[0], 256):
+        own, cat = owners[i:i + 256], categories[i:i + 256]
+        cls = np.take_along_axis(cat, own.reshape(own.shape[0], -1).astype(np.int64), 1).reshape(own.shape)
+        one_hot = F.one_hot(torch.from_numpy(cls.astype(np.int64)), n_categories + 1).permute(0, 3, 1, 2).float()
+        out.append(F.adaptive_avg_pool2d(one_hot, grid))
+    return torch.cat(out)
 
 
 class CategoryHead(torch.nn.Module):
@@ -271,7 +275,7 @@ def main() -> None:
         p.requires_grad_(args.train_encoder)
     t0 = time.time()
     paths = sorted(p for pattern in args.train for p in glob.glob(pattern))
-    images, owners_np, targets_np = load_scenes(paths)
+    images, owners_np, targets_np, *category_data = load_scenes(paths, with_categories=args.category_loss > 0)
     emb = None if args.train_encoder else embed_all(model, images)
     owners = torch.from_numpy(owners_np)
     target_gt = target_masks(owners_np, targets_np)
@@ -282,12 +286,11 @@ def main() -> None:
     val_objects = object_masks(vt["owners"][:m])
     n, h, w = owners.shape
     head, fractions, val_fractions = None, None, None
-    if args.category_loss > 0:
-        names = read_safetensors(paths[0])[1].get("categories")
-        if names is None or "categories" not in vt:
-            raise SystemExit("--category-loss: the scene files carry no 'categories' tensor (dump them again)")
-        n_cat = len(json.loads(names))
-        cats = np.concatenate([read_safetensors(p)[0]["categories"] for p in paths])
+    if category_data:
+        cats, names = category_data
+        if "categories" not in vt:
+            raise SystemExit(f"{args.val}: no 'categories' tensor (dump the scenes again)")
+        n_cat = len(names)
         fractions = category_fractions(owners_np, cats, n_cat, model.grid)
         val_fractions = category_fractions(vt["owners"][:m], vt["categories"][:m], n_cat, model.grid)
         head = CategoryHead(val_emb.shape[1], n_cat + 1)

@@ -38,12 +38,23 @@ from st_io import read_safetensors, write_safetensors  # noqa: E402
 
 # ----------------------------------------------------------------------------- data
 
-def load_scenes(paths: list[str]):
-    images, owners, targets = [], [], []
+def load_scenes(paths: list[str], with_categories: bool = False):
+    """images, owners and is_target of every file, concatenated; with_categories adds each object's
+    category and the category names (the dump's `categories` tensor and metadata)."""
+    images, owners, targets, categories, names = [], [], [], [], set()
     for p in paths:
-        t, _ = read_safetensors(p)
+        t, meta = read_safetensors(p)
         images.append(t["images"]), owners.append(t["owners"]), targets.append(t["is_target"])
-    return np.concatenate(images), np.concatenate(owners), np.concatenate(targets)
+        if with_categories:
+            if "categories" not in t or "categories" not in meta:
+                raise SystemExit(f"{p}: no 'categories' tensor (dump the scenes again)")
+            categories.append(t["categories"]), names.add(meta["categories"])
+    out = (np.concatenate(images), np.concatenate(owners), np.concatenate(targets))
+    if not with_categories:
+        return out
+    if len(names) != 1:
+        raise SystemExit(f"the scene files name different categories: {sorted(names)}")
+    return out + (np.concatenate(categories), json.loads(names.pop()))
 
 
 def dihedral(x: torch.Tensor, k: int, dims=(1, 2)) -> torch.Tensor:
