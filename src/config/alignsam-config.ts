@@ -289,6 +289,7 @@ export const configSchema = s.object({
     branch: srmOptionFields.branch.default('implicit'),
     q: srmOptionFields.updatesPerStep.default(1),
     state: srmOptionFields.state,
+    cell_truth: srmOptionFields.cellTruth,
     pretrain: s.object({
       images: s
         .integer({ min: 0 })
@@ -303,7 +304,7 @@ export const configSchema = s.object({
         .nullable()
         .default('.cache/srm-pretrained')
         .describe(
-          'Keeps each pre-trained SRM under a hash of everything it depends on (SAM weights, data, grid, SRM settings, seed), so a second run with the same settings loads it instead of pre-training again (null: always pre-train).',
+          'Keeps each pre-trained SRM under a hash of everything it depends on (SAM weights, data, grid, SRM settings but q, seed), so a second run with the same settings loads it instead of pre-training again (null: always pre-train).',
         ),
     }),
     // A run's default, not the module's (1e-3): configs that leave it out resolve to 1e-4.

@@ -8,14 +8,17 @@ import type { SrmObservation } from './srm';
 
 export interface SrmExample {
   observation: SrmObservation;
-  /** Fraction of ground-truth pixels per grid cell, [G*G] (the env's info.cell_fractions). */
-  cellFractions: Float32Array;
+  /**
+   * The ground truth on the grid, [G*G] in [0, 1]: the target's fraction of each cell
+   * (info.cell_fractions) or the target at each cell's centre (info.cell_centres).
+   */
+  cellTruth: Float32Array;
 }
 
 export interface SrmEvaluation {
   /** Cells scored. */
   cells: number;
-  /** Fraction of cells whose label (prob >= threshold) matches the truth (fraction >= 0.5). */
+  /** Fraction of cells whose label (prob >= threshold) matches the truth (>= 0.5). */
   accuracy: number;
   /** Mean of the true-positive and true-negative rates. */
   balancedAccuracy: number;
@@ -103,7 +106,7 @@ export async function evaluateSrm(
   const scores = await srm.scoreCells(examples.map((e) => e.observation));
   return srmMetrics(
     scores,
-    examples.map((e) => e.cellFractions),
+    examples.map((e) => e.cellTruth),
     srm.config?.threshold ?? 0.5,
   );
 }

@@ -28,12 +28,15 @@ export function diceBceLoss(logits: tf.Tensor2D, targets: tf.Tensor2D, bceWeight
   return { total, bce, dice };
 }
 
-/** Cell targets from the env's cell fractions: 'hard' thresholds at 0.5, 'soft' keeps the fraction. */
-export function cellTargets(cellFractions: ArrayLike<number>, mode: 'hard' | 'soft'): Float32Array {
-  const out = new Float32Array(cellFractions.length);
+/**
+ * Cell targets from the ground truth on the grid (fractions, or 0/1 centre labels): 'hard'
+ * thresholds at 0.5, 'soft' keeps the value.
+ */
+export function cellTargets(truth: ArrayLike<number>, mode: 'hard' | 'soft'): Float32Array {
+  const out = new Float32Array(truth.length);
   for (let i = 0; i < out.length; i++) {
-    const f = cellFractions[i];
-    if (!(f >= 0 && f <= 1)) throw new Error(`SRM: cell fraction ${i} is ${f}, expected a value in [0, 1]`);
+    const f = truth[i];
+    if (!(f >= 0 && f <= 1)) throw new Error(`SRM: the ground truth of cell ${i} is ${f}, expected a value in [0, 1]`);
     out[i] = mode === 'hard' ? (f >= 0.5 ? 1 : 0) : f;
   }
   return out;

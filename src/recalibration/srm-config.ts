@@ -25,6 +25,14 @@ export type SrmState = (typeof SRM_STATES)[number];
 /** 'hard': a cell is foreground when at least half its pixels are (cell fraction >= 0.5); 'soft': the fraction itself. */
 export type SrmTargetMode = 'hard' | 'soft';
 
+/**
+ * Which ground truth on the grid the SRM learns: 'area', the target's fraction of each cell
+ * (info.cell_fractions, then targetMode); 'centre', the target at each cell's centre pixel
+ * (info.cell_centres), the point a click on the cell lands on and is judged by.
+ */
+export const SRM_CELL_TRUTHS = ['area', 'centre'] as const;
+export type SrmCellTruth = (typeof SRM_CELL_TRUTHS)[number];
+
 const textEncoderIdentity = s.custom<TextEncoderIdentity>('{id, dim}', (v, fail) => {
   const e = v as Partial<TextEncoderIdentity>;
   if (typeof v !== 'object' || v === null || typeof e.id !== 'string' || !Number.isInteger(e.dim))
@@ -67,6 +75,12 @@ export const srmOptionFields = {
     .number({ min: 0, max: 1, minExclusive: true, maxExclusive: true })
     .default(0.5)
     .describe('Probability at or above which a clicked cell is labelled positive.'),
+  cellTruth: s
+    .enum(SRM_CELL_TRUTHS)
+    .default('area')
+    .describe(
+      "The ground truth on the grid it learns: 'area' (the target's fraction of each cell, then targetMode) or 'centre' (the target at each cell's centre, where a click on the cell lands).",
+    ),
   targetMode: s
     .enum(['hard', 'soft'] as const)
     .default('hard')
@@ -120,9 +134,26 @@ export function resolveSrmConfig(input: SrmConfigInput): SrmConfig {
   });
 }
 
-/** A saved config that names no state describes the paper's gated state. */
+/**
+ * A saved config from before a field existed describes what was then the only behaviour: no
+ * state is the paper's gated state, no cell truth is 'area'.
+ */
 export function withSavedState(c: SrmConfig): SrmConfig {
-  return c && c.state === undefined ? { ...c, state: 'gated' } : c;
+  if (!c || typeof c !== 'object') return c;
+  return {
+    ...c,
+    ...(c.state === undefined ? { state: 'gated' as const } : {}),
+    ...(c.cellTruth === undefined ? { cellTruth: 'area' as const } : {}),
+  };
+}
+
+/**
+ * The config less what only online training reads (q, its minibatch, its replay): two SRMs equal
+ * here come out of the same supervised pre-training identical.
+ */
+export function pretrainingConfig(c: SrmConfig): Omit<SrmConfig, 'updatesPerStep' | 'batchSize' | 'replayCapacity'> {
+  const { updatesPerStep: _q, batchSize: _b, replayCapacity: _r, ...rest } = c;
+  return rest;
 }
 
 /** Check a complete (saved) config; errors name `source` and the field. */

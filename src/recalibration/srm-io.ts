@@ -15,7 +15,7 @@ import { readJsonFile, writeJsonFile } from '../io/json-file';
 import { readSafetensors, writeSafetensors } from '../io/safetensors';
 import type { TextEncoderIdentity } from '../text/text-encoder';
 import type { RngState } from '../utils/rng';
-import { validateSrmConfig, withSavedState, type SrmConfig } from './srm-config';
+import { pretrainingConfig, validateSrmConfig, withSavedState, type SrmConfig } from './srm-config';
 import { SemanticRecalibrationModule, type SrmUpdateStats } from './srm';
 import type { SrmReplayState } from './srm-replay';
 
@@ -131,14 +131,15 @@ export async function loadSrm(dir: string, options: LoadSrmOptions = {}): Promis
 }
 
 /**
- * Load a saved SRM's weights and training state into `srm`, whose config must be the same (the
- * pre-training cache: a run continues exactly as if it had pre-trained itself).
+ * Load a pre-trained SRM's weights and training state into `srm`, whose config must be the same
+ * but for online training's settings (the pre-training cache: a run continues exactly as if it
+ * had pre-trained itself).
  */
 export async function loadSrmInto(srm: SemanticRecalibrationModule, dir: string): Promise<void> {
   const saved = await loadSrm(dir);
   try {
-    const a = JSON.stringify(saved.config);
-    const b = JSON.stringify(srm.config);
+    const a = JSON.stringify(pretrainingConfig(saved.config));
+    const b = JSON.stringify(pretrainingConfig(srm.config));
     if (a !== b) throw new Error(`${dir}: the saved SRM's config differs from this run's (${a} vs ${b})`);
     srm.net.params.loadRecord(saved.net.params.toRecord(), path.join(dir, 'weights.safetensors'));
     const state = saved.trainingState();

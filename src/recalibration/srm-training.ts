@@ -13,14 +13,17 @@ import type { PromptObservation } from '../env/prompt/observation';
 import type { Env, Info } from '../env/types';
 import type { VectorEnv, VectorResetOptions, VectorResetResult, VectorStepResult } from '../env/vector/types';
 import { Rng } from '../utils/rng';
+import type { SrmCellTruth } from './srm-config';
 import type { SrmExample } from './evaluate-srm';
 import type { SemanticRecalibrationModule, SrmUpdateStats } from './srm';
 
-function cellFractionsOf(info: Info, where: string): Float32Array {
-  const f = info.cell_fractions;
+/** The ground truth on the grid that an SRM with `cellTruth` learns, from a prompting env's info. */
+export function cellTruthOf(info: Info, cellTruth: SrmCellTruth, where: string): Float32Array {
+  const key = cellTruth === 'centre' ? 'cell_centres' : 'cell_fractions';
+  const f = info[key];
   if (!(f instanceof Float32Array))
     throw new Error(
-      `${where}: info.cell_fractions is missing (the SRM trains on the prompting env's ground truth on the grid)`,
+      `${where}: info.${key} is missing (the SRM trains on the prompting env's ground truth on the grid, cellTruth '${cellTruth}')`,
     );
   return f;
 }
@@ -63,19 +66,18 @@ export class SrmTrainingVectorEnv implements VectorEnv<PromptObservation, number
     return this.env.autoresetMode;
   }
 
+  private truths(infos: readonly Info[]): Float32Array[] {
+    return infos.map((info, i) => cellTruthOf(info, this.srm.config.cellTruth, `env ${i}`));
+  }
+
   private train(observations: readonly PromptObservation[], infos: readonly Info[]): void {
-    const fractions = infos.map((info, i) => cellFractionsOf(info, `env ${i}`));
-    const stats = this.srm.observe(observations, fractions);
+    const stats = this.srm.observe(observations, this.truths(infos));
     this.options.onUpdate?.(stats);
   }
 
   async reset(opts?: VectorResetOptions): Promise<VectorResetResult<PromptObservation>> {
     const r = await this.env.reset(opts);
-    if (this.options.recordResets !== false)
-      this.srm.record(
-        r.observations,
-        r.infos.map((info, i) => cellFractionsOf(info, `env ${i}`)),
-      );
+    if (this.options.recordResets !== false) this.srm.record(r.observations, this.truths(r.infos));
     return r;
   }
 
@@ -111,6 +113,8 @@ export interface RandomRolloutOptions {
   /** Random clicks per episode (capped by the env's horizon). Default: until the episode ends. */
   clicksPerEpisode?: number;
   seed?: number;
+  /** The ground truth on the grid handed out with each observation (default 'area'). */
+  cellTruth?: SrmCellTruth;
 }
 
 /** Runs random-click episodes and hands each observation with its truth to `visit`. */
@@ -122,13 +126,14 @@ async function randomRollouts(
   if (!(Number.isInteger(opts.episodes) && opts.episodes > 0))
     throw new Error(`episodes must be a positive integer, got ${opts.episodes}`);
   const rng = new Rng(opts.seed ?? 0);
+  const truth = opts.cellTruth ?? 'area';
   for (let ep = 0; ep < opts.episodes; ep++) {
     let { observation, info } = await env.reset(ep === 0 ? { seed: opts.seed ?? 0 } : {});
-    visit(observation, cellFractionsOf(info, 'env'));
+    visit(observation, cellTruthOf(info, truth, 'env'));
     for (let k = 0; k < (opts.clicksPerEpisode ?? Infinity); k++) {
       const r = await env.step(randomAllowedAction(observation.actionMask, rng));
       observation = r.observation;
-      visit(observation, cellFractionsOf(r.info, 'env'));
+      visit(observation, cellTruthOf(r.info, truth, 'env'));
       if (r.terminated || r.truncated) break;
     }
   }
@@ -141,12 +146,12 @@ async function randomRollouts(
 export async function pretrainSrm(
   srm: SemanticRecalibrationModule,
   env: Env<PromptObservation, number>,
-  opts: RandomRolloutOptions,
+  opts: Omit<RandomRolloutOptions, 'cellTruth'>,
 ): Promise<{ updates: number; finalLoss: number }> {
   const start = srm.updates;
   let lossSum = 0;
   let lossN = 0;
-  await randomRollouts(env, opts, (o, f) => {
+  await randomRollouts(env, { ...opts, cellTruth: srm.config.cellTruth }, (o, f) => {
     const s = srm.observe([o], [f]);
     lossSum += s.loss * s.updates;
     lossN += s.updates;
@@ -159,7 +164,7 @@ export class SrmExampleSet {
   readonly examples: SrmExample[] = [];
   private readonly store = new EmbeddingStore();
 
-  add(observation: PromptObservation, cellFractions: Float32Array): void {
+  add(observation: PromptObservation, truth: Float32Array): void {
     const key = this.store.acquire(observation.embedding);
     this.examples.push({
       observation: {
@@ -167,7 +172,7 @@ export class SrmExampleSet {
         maskProbs: Float32Array.from(observation.maskProbs),
         textVector: observation.textVector,
       },
-      cellFractions: Float32Array.from(cellFractions),
+      cellTruth: Float32Array.from(truth),
     });
   }
 
@@ -216,7 +221,7 @@ export async function pretrainSrmOnImages(
   try {
     for (let i = 0; i < opts.images; i++) {
       const { observation, info } = await env.reset({ seed: i, options: { index: i } });
-      set.add(observation, cellFractionsOf(info, `sample ${i}`));
+      set.add(observation, cellTruthOf(info, srm.config.cellTruth, `sample ${i}`));
     }
     return srm.fit(set.examples, { updates: opts.updates, batchSize: opts.batchSize, onUpdate: opts.onUpdate });
   } finally {

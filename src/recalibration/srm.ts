@@ -147,17 +147,18 @@ export class SemanticRecalibrationModule implements ClickLabeler {
     return requests.map((r, i) => (scores[i][r.cell] >= this.config.threshold ? 1 : 0));
   }
 
-  /** Store observations with their ground truth on the grid (the env's `info.cell_fractions`). */
-  record(observations: readonly SrmObservation[], cellFractions: readonly ArrayLike<number>[]): void {
-    if (observations.length !== cellFractions.length)
-      throw new Error(
-        `SRM.record: ${observations.length} observations but ${cellFractions.length} cell-fraction arrays`,
-      );
+  /**
+   * Store observations with their ground truth on the grid, values in [0, 1]: the env's
+   * `info.cell_fractions` or `info.cell_centres`, as `config.cellTruth` says (`cellTruthOf`).
+   */
+  record(observations: readonly SrmObservation[], truths: readonly ArrayLike<number>[]): void {
+    if (observations.length !== truths.length)
+      throw new Error(`SRM.record: ${observations.length} observations but ${truths.length} ground-truth arrays`);
     const g2 = this.config.gridSize ** 2;
     observations.forEach((o, i) => {
-      const f = cellFractions[i];
+      const f = truths[i];
       if (!f || f.length !== g2)
-        throw new Error(`SRM.record: cell fractions ${i} have ${f?.length} values, expected G*G = ${g2}`);
+        throw new Error(`SRM.record: ground truth ${i} has ${f?.length} values, expected G*G = ${g2}`);
       if (this.config.branch === 'explicit' && (!o.textVector || o.textVector.length !== this.config.textDim)) {
         throw new Error(`SRM.record (explicit): observation ${i} needs a text vector of length ${this.config.textDim}`);
       }
@@ -171,8 +172,8 @@ export class SemanticRecalibrationModule implements ClickLabeler {
   }
 
   /** `record`, then `updatesPerStep` updates: what a trainer calls after each env step. */
-  observe(observations: readonly SrmObservation[], cellFractions: readonly ArrayLike<number>[]): SrmUpdateStats {
-    this.record(observations, cellFractions);
+  observe(observations: readonly SrmObservation[], truths: readonly ArrayLike<number>[]): SrmUpdateStats {
+    this.record(observations, truths);
     return this.update();
   }
 
@@ -212,9 +213,9 @@ export class SemanticRecalibrationModule implements ClickLabeler {
       throw new Error(`SRM.fit: batchSize must be a positive integer, got ${batchSize}`);
     const g2 = this.config.gridSize ** 2;
     const targets = examples.map((e, i) => {
-      if (!e.cellFractions || e.cellFractions.length !== g2)
-        throw new Error(`SRM.fit: example ${i} has ${e.cellFractions?.length} cell fractions, expected G*G = ${g2}`);
-      return cellTargets(e.cellFractions, this.config.targetMode);
+      if (!e.cellTruth || e.cellTruth.length !== g2)
+        throw new Error(`SRM.fit: example ${i} has ${e.cellTruth?.length} ground-truth values, expected G*G = ${g2}`);
+      return cellTargets(e.cellTruth, this.config.targetMode);
     });
     let sum = [0, 0, 0];
     for (let k = 0; k < opts.updates; k++) {

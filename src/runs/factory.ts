@@ -243,6 +243,7 @@ async function createSrm(
       textDim: config.srm.branch === 'explicit' ? (text?.dim ?? 0) : 0,
       textEncoder: config.srm.branch === 'explicit' && text ? textEncoderIdentity(text) : null,
       state: config.srm.state,
+      cellTruth: config.srm.cell_truth,
       updatesPerStep: config.srm.q,
       learningRate: config.srm.learning_rate,
       seed: config.train.seed,

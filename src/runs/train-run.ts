@@ -15,6 +15,7 @@ import { isResumablePromptEnv } from '../env/prompt/prompt-env-state';
 import { SamPromptEnv } from '../env/prompt/sam-prompt-env';
 import { writeFolderAtomic } from '../io/atomic-folder';
 import { pretrainSrmOnImages } from '../recalibration/srm-training';
+import { pretrainingConfig } from '../recalibration/srm-config';
 import { loadSrmInto, saveSrm } from '../recalibration/srm-io';
 import type { SamModel } from '../sam/modeling/sam-model';
 import { agentPolicy } from '../eval/clickers';
@@ -88,7 +89,7 @@ function srmPretrainKey(config: AlignSamConfig, parts: RunParts): string {
     sam: parts.sam.weightsId,
     data: config.data,
     grid: config.env.grid_size,
-    srm: parts.labeler!.srm.config,
+    srm: pretrainingConfig(parts.labeler!.srm.config),
     pretrain,
     backend: tf.getBackend(),
   };

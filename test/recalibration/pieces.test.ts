@@ -1,8 +1,10 @@
-/** The SRM's building blocks: the loss, AUC and metrics. */
+/** The SRM's building blocks: the loss, AUC and metrics, and the ground truth on the grid it learns. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { rocAuc, SrmEvalCallback, srmMetrics } from '../../src/recalibration/evaluate-srm';
+import { ActionGrid } from '../../src/env/prompt/action-grid';
 import { cellTargets, diceBceLoss } from '../../src/recalibration/losses';
+import { cellTruthOf } from '../../src/recalibration/srm-training';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -49,7 +51,7 @@ describe('diceBceLoss', () => {
   it('turns cell fractions into hard or soft targets', () => {
     expect(Array.from(cellTargets([0, 0.49, 0.5, 1], 'hard'))).toEqual([0, 0, 1, 1]);
     expect(Array.from(cellTargets([0, 0.25], 'soft'))).toEqual([0, 0.25]);
-    expect(() => cellTargets([0, 1.5], 'hard')).toThrow(/cell fraction 1 is 1.5/);
+    expect(() => cellTargets([0, 1.5], 'hard')).toThrow(/ground truth of cell 1 is 1.5/);
   });
 });
 
@@ -83,7 +85,7 @@ describe('SrmEvalCallback', () => {
         return o.map(() => Float32Array.from([0.9, 0.1]));
       },
     };
-    const examples = [{ observation: {} as never, cellFractions: Float32Array.from([1, 0]) }];
+    const examples = [{ observation: {} as never, cellTruth: Float32Array.from([1, 0]) }];
     const logged: number[] = [];
     const cb = new SrmEvalCallback({ srm, examples, everySteps: 10, log: (e) => logged.push(e.timesteps) });
     cb.onTrainingStart({ numTimesteps: 0 });
@@ -93,6 +95,33 @@ describe('SrmEvalCallback', () => {
     expect(cb.history[0].accuracy).toBe(1);
     expect(() => new SrmEvalCallback({ srm, examples, everySteps: 0 })).toThrow(
       /'everySteps' must be a positive integer/,
+    );
+  });
+});
+
+describe('the ground truth on the grid', () => {
+  // A 4 x 4 image on a 2 x 2 grid: the top-left cell is 3/4 target but its centre pixel (1, 1)
+  // is background; the bottom-right cell is 1/4 target, its centre pixel (3, 3) included.
+  const mask = Uint8Array.from([1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  const grid = new ActionGrid(2, 'oracle');
+
+  it('gives each cell its target fraction and the target at its centre, where a click lands', () => {
+    expect(Array.from(grid.cellFractions(mask, 4, 4))).toEqual([0.75, 0, 0, 0.25]);
+    expect(Array.from(grid.cellCentreTruth(mask, 4, 4))).toEqual([0, 0, 0, 1]);
+    // A click on a cell is judged at cellCenterXY, the pixel cellCentreTruth reads.
+    const [x, y] = grid.cellCenterXY(3, 4, 4);
+    expect(mask[Math.floor(y) * 4 + Math.floor(x)]).toBe(1);
+  });
+
+  it('hands the SRM the truth its config names, and names the missing field', () => {
+    const info = {
+      cell_fractions: Float32Array.from([0.75, 0, 0, 0.25]),
+      cell_centres: Float32Array.from([0, 0, 0, 1]),
+    };
+    expect(Array.from(cellTargets(cellTruthOf(info, 'area', 'env 0'), 'hard'))).toEqual([1, 0, 0, 0]);
+    expect(Array.from(cellTargets(cellTruthOf(info, 'centre', 'env 0'), 'hard'))).toEqual([0, 0, 0, 1]);
+    expect(() => cellTruthOf({ cell_fractions: info.cell_fractions }, 'centre', 'env 1')).toThrow(
+      /env 1: info\.cell_centres is missing.*cellTruth 'centre'/,
     );
   });
 });

@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
-import { resolveSrmConfig } from '../../src/recalibration/srm-config';
+import { resolveSrmConfig, withSavedState } from '../../src/recalibration/srm-config';
 import { SemanticRecalibrationModule, type SrmObservation } from '../../src/recalibration/srm';
-import { loadSrm, saveSrm } from '../../src/recalibration/srm-io';
+import { loadSrm, loadSrmInto, saveSrm } from '../../src/recalibration/srm-io';
 import { Rng } from '../../src/utils/rng';
 
 const E = 8;
@@ -147,7 +147,7 @@ describe('SemanticRecalibrationModule as a labeler', () => {
       );
       expect(() => srm.update()).toThrow(/empty \(record observations before updating\)/);
       expect(() => srm.record([obs(a, 1)], [new Float32Array(3)])).toThrow(
-        /cell fractions 0 have 3 values, expected G\*G = 16/,
+        /ground truth 0 has 3 values, expected G\*G = 16/,
       );
     } finally {
       srm.dispose();
@@ -268,6 +268,37 @@ describe('SRM save, load, serialize', () => {
       a.dispose();
       b.dispose();
     }
+  });
+
+  it('loads a pre-trained SRM into one that differs only in online settings, and refuses any other difference', async () => {
+    const embs = Array.from({ length: 3 }, (_, i) => embedding(`p${i}`, 800 + i));
+    const examples = embs.map((e, i) => ({ observation: obs(e, 810 + i), cellTruth: truth(e) }));
+    const pretrained = new SemanticRecalibrationModule({ ...implicitConfig, updatesPerStep: 1 });
+    pretrained.fit(examples, { updates: 3, batchSize: 2 });
+    const dir = path.join(tmp, 'pretrained');
+    await saveSrm(pretrained, dir);
+    const online = { updatesPerStep: 0, batchSize: 2, replayCapacity: 4 };
+    const b = new SemanticRecalibrationModule({ ...implicitConfig, ...online });
+    const other = new SemanticRecalibrationModule({ ...implicitConfig, ...online, cellTruth: 'centre' });
+    try {
+      await loadSrmInto(b, dir);
+      expect(b.config.updatesPerStep).toBe(0); // its own online settings stay
+      expect(b.updates).toBe(3);
+      const [sa] = await pretrained.scoreCells([examples[0].observation]);
+      const [sb] = await b.scoreCells([examples[0].observation]);
+      expect(Array.from(sb)).toEqual(Array.from(sa));
+      await expect(loadSrmInto(other, dir)).rejects.toThrow(/saved SRM's config differs from this run's/);
+    } finally {
+      pretrained.dispose();
+      b.dispose();
+      other.dispose();
+    }
+  });
+
+  it("reads a saved config from before cellTruth existed as 'area'", () => {
+    const saved = resolveSrmConfig(implicitConfig) as Partial<ReturnType<typeof resolveSrmConfig>>;
+    delete saved.cellTruth;
+    expect(withSavedState(saved as ReturnType<typeof resolveSrmConfig>).cellTruth).toBe('area');
   });
 
   it('saves weights only for an export: it labels as the checkpoint does and trains on from fresh moments', async () => {

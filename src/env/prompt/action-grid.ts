@@ -63,6 +63,21 @@ export class ActionGrid {
     return mask;
   }
 
+  /**
+   * The mask at each cell's centre pixel, [G*G] of 0/1: the truth a click on that cell is judged
+   * by (the env clicks cell centres), where a cell's fraction judges the whole patch.
+   */
+  cellCentreTruth(mask: Uint8Array, width: number, height: number): Float32Array {
+    const out = new Float32Array(this.numCells);
+    for (let c = 0; c < this.numCells; c++) {
+      const [x, y] = this.cellCenterXY(c, width, height);
+      const col = Math.min(width - 1, Math.max(0, Math.floor(x)));
+      const row = Math.min(height - 1, Math.max(0, Math.floor(y)));
+      out[c] = mask[row * width + col] !== 0 ? 1 : 0;
+    }
+    return out;
+  }
+
   /** Fraction of target pixels in each cell, [G*G], from a full-resolution mask. */
   cellFractions(mask: Uint8Array, width: number, height: number): Float32Array {
     const counts = new Float32Array(this.numCells);

@@ -66,6 +66,7 @@ interface Episode {
   frame: LowResFrame;
   gtLow: Uint8Array;
   cellFractions: Float32Array;
+  cellCentres: Float32Array;
   pointsXY: number[];
   labels: (0 | 1)[];
   clicked: Uint8Array;
@@ -236,6 +237,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       frame,
       gtLow: frame.sample(sample.mask, sample.width, sample.height),
       cellFractions: this.grid.cellFractions(sample.mask, sample.width, sample.height),
+      cellCentres: this.grid.cellCentreTruth(sample.mask, sample.width, sample.height),
       pointsXY: [],
       labels: [],
       clicked: new Uint8Array(g2),
@@ -462,6 +464,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       sample_index: ep.sampleIndex,
       target_name: ep.sample.targetName,
       cell_fractions: ep.cellFractions,
+      cell_centres: ep.cellCentres,
     };
   }
 

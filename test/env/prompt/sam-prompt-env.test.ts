@@ -58,8 +58,9 @@ test('an episode follows the paper: P0 from the ground truth, T clicks, then tru
     const [x, y] = env.grid.cellCenterXY(action, sample.width, sample.height);
     const inGt = sample.mask[Math.floor(y) * sample.width + Math.floor(x)] === 1;
     expect(r.reward).toBe(inGt ? 1 : -1);
-    // Oracle labels agree with the ground truth.
+    // Oracle labels agree with the ground truth, which info gives per cell at the centres.
     expect(r.info.label).toBe(inGt ? 1 : 0);
+    expect((r.info.cell_centres as Float32Array)[action]).toBe(inGt ? 1 : 0);
     expect(r.observation.actionMask[action]).toBe(0);
     expect(r.observation.stepFraction).toBeCloseTo((t + 1) / 5);
     expect(typeof r.info.iou).toBe('number');
