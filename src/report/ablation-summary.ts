@@ -42,6 +42,11 @@ export interface AblationSummary {
   /** Wall-clock seconds of the ablate invocations that trained runs of the set, summed. */
   commandWallSeconds: number;
   jobs: number;
+  /**
+   * The config file the full variant's first seed trained from, every key resolved: the page
+   * records the settings, not only the config's path (absent from summaries made before).
+   */
+  runConfig?: string;
   rows: AblationRow[];
 }
 

@@ -72,6 +72,21 @@ export function provenance(s: AblationSummary): string {
   ].join('\n');
 }
 
+/** The full runs' resolved config, folded (empty for a summary that did not record it). */
+export function runConfigBlock(s: AblationSummary): string {
+  if (!s.runConfig) return '';
+  const yaml = s.runConfig.replace(/^#.*\n/gm, '').trimEnd();
+  return `
+<details><summary>Every setting of the full runs (the resolved config of the first seed's run)</summary>
+
+\`\`\`yaml
+${yaml}
+\`\`\`
+
+</details>
+`;
+}
+
 export function resultsTable(s: AblationSummary): string {
   const ks = clicksOf(s);
   const head = ['row', 'what', ...ks.map((k) => `mIoU@${k}`), 'final IoU', 'label acc.', 'P0+ in target'];
@@ -138,7 +153,7 @@ The AlignSAM ablations on ${task}, made by \`npx alignsam ablate --config ${s.co
 Mean ± standard deviation over training seeds of each seed's mean over episodes.
 
 ${provenance(s)}
-
+${runConfigBlock(s)}
 ${resultsTable(s)}
 
 Rows: **full** is the trained agent with the SRM; **w/o RL** is random cells with the same SRM

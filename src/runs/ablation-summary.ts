@@ -150,6 +150,7 @@ export function summarizeAblation(
   ];
   const totalTimesteps: Record<string, number> = {};
   for (const r of runs) totalTimesteps[r.variant] = r.totalTimesteps;
+  const first = runs.filter((r) => r.variant === 'full').sort((a, b) => a.seed - b.seed)[0] ?? runs[0];
   return {
     format: ABLATION_FORMAT,
     formatVersion: 1,
@@ -166,6 +167,7 @@ export function summarizeAblation(
     maxRunWallSeconds: Math.round(Math.max(0, ...wall)),
     commandWallSeconds: Math.round(meta.commandWallSeconds),
     jobs: meta.jobs,
+    runConfig: fs.readFileSync(first.configFile, 'utf8'),
     rows,
   };
 }

@@ -135,6 +135,11 @@ it('resumes after a killed run: finished runs are kept, the killed one continues
     const page = resultsPage(s, { source: 'x.json' });
     expect(page).toContain('**Protocol: deployed.**');
     expect(page).toContain('0.641 ± 0.001');
+    // The page records every setting the full runs trained with, not only the config's path.
+    const fullConfig = fs.readFileSync(runs.find((r) => r.variant === 'full' && r.seed === 0)!.configFile, 'utf8');
+    expect(s.runConfig).toBe(fullConfig);
+    expect(page).toContain(`\`\`\`yaml\n${fullConfig.replace(/^#.*\n/gm, '').trimEnd()}\n\`\`\``);
+    expect(page).toMatch(/learning_rate: /);
     const readme = `# x\n${README_BEGIN}\nold\n${README_END}\ntail\n`;
     expect(replaceReadmeSection(readme, s)).toBe(`# x\n${readmeTable(s)}\ntail\n`);
   }
