@@ -353,7 +353,7 @@ export const configSchema = s.object({
       .array(s.enum(BASELINE_NAMES))
       .default([...BASELINE_NAMES])
       .describe(
-        "Rows evaluated beside the agent on the same episodes: 'random' and 'centre' cells and the 'oracle' clicker, labelled by the env's label source; 'oracle-gt', the oracle clicker with ground-truth labels (the ceiling); 'srm-map', the SRM's grid map as the mask (no SAM).",
+        "Rows evaluated beside the agent on the same episodes: 'random' and 'centre' cells and the 'oracle' clicker, labelled by the env's label source; 'oracle-gt', the oracle clicker with ground-truth labels (the ceiling); 'random-gt', random cells with ground-truth labels (does SAM hold its mask under correct clicks?); 'srm-map', the SRM's grid map as the mask (no SAM).",
       ),
     clicks: s
       .array(s.integer({ min: 1 }), { minItems: 1 })

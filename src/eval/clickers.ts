@@ -21,7 +21,7 @@ export interface ClickPolicy {
   act(env: SamPromptEnv, observation: PromptObservation): number | Promise<number>;
 }
 
-/** Click policies that need no training (`oracle-gt` is the oracle clicker in an env labelled by the ground truth). */
+/** Click policies that need no training (`oracle-gt` and `random-gt` are two of them in an env labelled by the ground truth). */
 export const CLICKER_NAMES = ['random', 'centre', 'oracle'] as const;
 export type ClickerName = (typeof CLICKER_NAMES)[number];
 

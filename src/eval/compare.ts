@@ -7,6 +7,8 @@
  *              env's label source: how good the labels are on the best cells;
  * - oracle-gt: the oracle clicker with ground-truth labels, in an env that differs only in its
  *              label source: what this SAM reaches on this grid (the ceiling);
+ * - random-gt: random cells with ground-truth labels, in that env: whether this SAM holds its
+ *              mask under correct clicks anywhere (it should not lose much as clicks accumulate);
  * - srm-map:   no SAM at all: the labeler's grid map, thresholded and upsampled, is the mask
  *              (does SAM add anything over the SRM alone?).
  * Every report says which protocol made it (`SamPromptEnv.protocol`).
@@ -18,7 +20,7 @@ import { dice, iou } from '../metrics/segmentation';
 import { createBaseline, type ClickPolicy } from './clickers';
 import { evaluate, meansByTarget, type EpisodeResult, type EpisodeSpec, type EvaluationReport } from './evaluate';
 
-export const BASELINE_NAMES = ['random', 'centre', 'oracle', 'oracle-gt', 'srm-map'] as const;
+export const BASELINE_NAMES = ['random', 'centre', 'oracle', 'oracle-gt', 'random-gt', 'srm-map'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
 
 export type Protocol = SamPromptEnv['protocol'];
@@ -36,6 +38,8 @@ export function describePolicy(name: string, labels: string): string {
       return `oracle clicker + ${labels}`;
     case 'oracle-gt':
       return 'oracle clicker + ground-truth labels (ceiling)';
+    case 'random-gt':
+      return 'random cells + ground-truth labels';
     case 'srm-map':
       return 'SRM grid map as the mask (no SAM)';
     default:
@@ -85,14 +89,15 @@ export async function evaluateWithBaselines(
     } else if (name === 'srm-map') {
       if (!env.labeler) continue;
       report = await evaluateLabelerMap(env, opts.episodes, { ...common, onEpisode });
-    } else if (name === 'oracle-gt') {
+    } else if (name === 'oracle-gt' || name === 'random-gt') {
       const rowEnv = env.variant({ labelSource: 'oracle' });
+      const clicker = createBaseline(name === 'oracle-gt' ? 'oracle' : 'random', opts.seed ?? 0);
       try {
-        report = await evaluate(createBaseline('oracle'), rowEnv, opts.episodes, { ...common, onEpisode });
+        report = await evaluate(clicker, rowEnv, opts.episodes, { ...common, onEpisode });
       } finally {
         await rowEnv.close();
       }
-      report = { ...report, policy: 'oracle-gt' };
+      report = { ...report, policy: name };
     } else {
       report = await evaluate(
         createBaseline(name as 'random' | 'centre' | 'oracle', opts.seed ?? 0),

@@ -161,7 +161,7 @@ labels; **w/o SRM** is an agent trained to pick each click's label itself; **T =
 trained and evaluated with k clicks; **centre** clicks the unclicked cells nearest the centre;
 **oracle + SRM labels** clicks the largest error region's deepest cell but takes the SRM's label;
 **ceiling** is that oracle with ground-truth labels (what this SAM reaches on this grid);
-**SRM map** is the SRM's own cell map, thresholded, as the mask (no SAM).
+${s.rows.some((r) => r.policy === 'random-gt') ? '**random + true labels** is random cells with ground-truth labels (does this SAM keep its mask\nas correct clicks accumulate?);\n' : ''}**SRM map** is the SRM's own cell map, thresholded, as the mask (no SAM).
 ${perName}
 ## The paper's findings, here
 

@@ -23,6 +23,7 @@ const ROWS: Array<{ name: string; variant: string; policy: string; description?:
   { name: 'centre', variant: 'full', policy: 'centre' },
   { name: 'oracle + SRM labels', variant: 'full', policy: 'oracle' },
   { name: 'ceiling', variant: 'full', policy: 'oracle-gt' },
+  { name: 'random + true labels', variant: 'full', policy: 'random-gt' },
   { name: 'SRM map', variant: 'full', policy: 'srm-map' },
 ];
 

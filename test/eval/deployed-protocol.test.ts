@@ -130,13 +130,18 @@ it('every row of the comparison says its protocol and what it is', async () => {
   });
   try {
     const rows = await evaluateWithBaselines(env, null, {
-      baselines: ['random', 'oracle', 'oracle-gt', 'srm-map'],
+      baselines: ['random', 'oracle', 'oracle-gt', 'random-gt', 'srm-map'],
       episodes: episodeSpecs(6, 3, 0),
       ks: [1, 3],
     });
-    expect(rows.map((r) => r.policy)).toEqual(['random', 'oracle', 'oracle-gt', 'srm-map']);
+    expect(rows.map((r) => r.policy)).toEqual(['random', 'oracle', 'oracle-gt', 'random-gt', 'srm-map']);
     expect(rows.every((r) => r.protocol === 'deployed')).toBe(true);
     expect(rows.find((r) => r.policy === 'oracle-gt')!.mean.label_accuracy).toBe(1);
+    // random-gt clicks the cells the random row clicks (same seed, same episodes), with true labels.
+    const randomGt = rows.find((r) => r.policy === 'random-gt')!;
+    expect(randomGt.mean.label_accuracy).toBe(1);
+    expect(randomGt.description).toBe('random cells + ground-truth labels');
+    expect(randomGt.protocol).toBe('deployed');
     expect(rows.find((r) => r.policy === 'random')!.description).toContain('SRM labels');
     // The SRM map row is one mask per episode: its curve is flat.
     const map = rows.find((r) => r.policy === 'srm-map')!;

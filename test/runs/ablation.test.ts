@@ -128,6 +128,7 @@ it('resumes after a killed run: finished runs are kept, the killed one continues
       'centre',
       'oracle + SRM labels',
       'ceiling',
+      'random + true labels',
       'SRM map',
     ]);
     const shape = Object.fromEntries(paperShape(s).map((c) => [c.claim, c.holds]));
@@ -140,6 +141,7 @@ it('resumes after a killed run: finished runs are kept, the killed one continues
     expect(s.runConfig).toBe(fullConfig);
     expect(page).toContain(`\`\`\`yaml\n${fullConfig.replace(/^#.*\n/gm, '').trimEnd()}\n\`\`\``);
     expect(page).toMatch(/learning_rate: /);
+    expect(page).toContain('**random + true labels** is random cells with ground-truth labels');
     const readme = `# x\n${README_BEGIN}\nold\n${README_END}\ntail\n`;
     expect(replaceReadmeSection(readme, s)).toBe(`# x\n${readmeTable(s)}\ntail\n`);
   }
