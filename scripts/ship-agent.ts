@@ -80,7 +80,7 @@ ${(bytes / 2 ** 20).toFixed(2)} MiB in all, the micro-SAM's weights included.
 - Config: \`${path.basename(run)}\` of \`${config.run.dir}\`, from configs/synthetic-ppo.yaml; seed ${config.train.seed}; ${manifest.source.numTimesteps} env steps of ${config.agent.algo.toUpperCase()} with ${config.env.num_envs} envs.
 - Env: ${config.env.grid_size} x ${config.env.grid_size} grid, T = ${config.env.horizon} clicks, labels from the SRM, P0 from the SRM's best and worst cells in training and at deployment; mask input ${config.env.mask_input ? 'on' : 'off'}; the agent sees the SRM's cell scores: ${config.env.observe_labeler ? 'yes' : 'no'}.
 - Reward: ${config.reward.preset ?? 'custom terms'}${config.reward.terms ? ` (${config.reward.terms.map((t) => `${t.term} x ${t.weight}`).join(', ')})` : ''}.
-- SRM: ${config.srm.branch}, state '${config.srm.state}', pre-trained on the ground truth of ${config.srm.pretrain.images} training images (${config.srm.pretrain.updates} updates), ${config.srm.q ? `then trained online (q = ${config.srm.q})` : 'not trained online (q = 0)'}.
+- SRM: ${config.srm.branch}, state '${config.srm.state}', cell truth '${config.srm.cell_truth}', pre-trained on the ground truth of ${config.srm.pretrain.images} training images (${config.srm.pretrain.updates} updates), ${config.srm.q ? `then trained online (q = ${config.srm.q})` : 'not trained online (q = 0)'}.
 
 ## Deployed numbers (from the run's eval.json)
 Protocol: **${evalJson.protocol}** (no ground truth in the agent's episodes), ${evalJson.episodes} validation episodes, checkpoint \`${evalJson.checkpoint}\`.
