@@ -348,7 +348,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
     const [x, y] = this.grid.cellCenterXY(cell, ep.sample.width, ep.sample.height);
     let label: 0 | 1;
     if (this.labelSource === 'agent') label = actionLabel!;
-    else if (this.labelSource === 'oracle') label = this.gtAt(x, y) ? 1 : 0;
+    else if (this.labelSource === 'oracle') label = ep.cellCentres[cell] !== 0 ? 1 : 0;
     else {
       if (labelFromLabeler !== 0 && labelFromLabeler !== 1)
         throw new Error(
@@ -383,7 +383,7 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
       pointXY: pointLow,
       pointNorm: [px / ep.sample.width, py / ep.sample.height],
       label: pending.label,
-      pointInGt: this.gtAt(px, py),
+      pointInGt: ep.cellCentres[pending.cell] !== 0,
       step: ep.t,
       horizon: this.horizon,
       isLastStep: ep.t === this.horizon - 1,
@@ -563,13 +563,6 @@ export class SamPromptEnv implements Env<PromptObservation, number> {
         (label === 1 ? ep.clicksPositive : ep.clicksNegative)[cell] = 1;
       }
     }
-  }
-
-  private gtAt(x: number, y: number): boolean {
-    const { mask, width, height } = this.episode!.sample;
-    const col = Math.min(width - 1, Math.max(0, Math.floor(x)));
-    const row = Math.min(height - 1, Math.max(0, Math.floor(y)));
-    return mask[row * width + col] !== 0;
   }
 
   private textVectorOf(name: string | null): Float32Array | undefined {
