@@ -1,7 +1,8 @@
 /**
  * The measured performance (docs/performance/performance.json): per SAM preset, what loading and
  * encoding cost on the default backend; and one interleaved run of this project beside its peers
- * (the official PyTorch code, onnxruntime-node) on the same weights. Each part says when, where and
+ * (the official PyTorch code, onnxruntime-node) on the same weights; and the encoder's kernels
+ * against the machine's multiply-add peak. Each part says when, where and
  * at which commit it was measured, since parts are remeasured one at a time. This JSON is the one
  * source of the tables in docs/performance.md; `npm run bench:perf` writes it.
  */
@@ -77,11 +78,29 @@ const peers = s.object({
   sides: s.array(peerSide, { minItems: 1 }),
 });
 
+const kernelRow = s.object({
+  name: s.string({ nonEmpty: true }),
+  shape: s.string({ nonEmpty: true }).describe('The operands, as the encoder gives them.'),
+  gflop: s.number({ min: 0 }).describe('Its GFLOP in the reference algorithm (src/sam/flops.ts counts the same).'),
+  ms: s.array(s.number({ min: 0 }), { minItems: 1 }).describe('Per round: one call, ms.'),
+});
+
+const kernels = s.object({
+  run: measuredRun,
+  build: s.enum(['relaxed', 'plain'] as const).describe('The SIMD module measured (relaxed: fused multiply-adds).'),
+  rounds: s.integer({ min: 1 }),
+  peakGflops: s
+    .array(s.number({ min: 0 }), { minItems: 1 })
+    .describe("Per round: the multiply-add probe's GFLOP/s on one thread, the rate no kernel of this build can pass."),
+  kernels: s.array(kernelRow, { minItems: 1 }),
+});
+
 const performanceData = s.object({
   format: s.literal(PERFORMANCE_FORMAT),
   formatVersion: s.literal(1),
   presets: s.array(presetRow),
   peers: peers.nullable(),
+  kernels: kernels.nullable().default(null),
 });
 
 export type MeasuredRun = z.infer<typeof measuredRun>;
@@ -89,10 +108,14 @@ export type EncoderThroughput = z.infer<typeof encoderThroughput>;
 export type PresetRow = z.infer<typeof presetRow>;
 export type PeerSide = z.infer<typeof peerSide>;
 export type PeerComparison = z.infer<typeof peers>;
+export type KernelRow = z.infer<typeof kernelRow>;
+export type KernelsMeasurement = z.infer<typeof kernels>;
+/** What scripts/perf/measure-kernels.ts writes: the kernels part before its provenance. */
+export type KernelsResult = Omit<KernelsMeasurement, 'run'> & { backend: string };
 export type PerformanceData = z.infer<typeof performanceData>;
 
 export function emptyPerformanceData(): PerformanceData {
-  return { format: PERFORMANCE_FORMAT, formatVersion: 1, presets: [], peers: null };
+  return { format: PERFORMANCE_FORMAT, formatVersion: 1, presets: [], peers: null, kernels: null };
 }
 
 /** Check a parsed performance JSON; every problem is named by its field, after `source`. */
@@ -114,6 +137,15 @@ export function parsePerformanceData(value: unknown, source: string): Performanc
     if (side.status !== 'ok' && side.reason === null)
       throw new Error(`${where}.reason: a ${side.status} side says why`);
   }
+  for (const [i, row] of (data.kernels?.kernels ?? []).entries())
+    if (row.ms.length !== data.kernels!.rounds)
+      throw new Error(
+        `${source}: kernels.kernels[${i}].ms: expected one value per round (${data.kernels!.rounds}), got ${row.ms.length}`,
+      );
+  if (data.kernels && data.kernels.peakGflops.length !== data.kernels.rounds)
+    throw new Error(
+      `${source}: kernels.peakGflops: expected one value per round (${data.kernels.rounds}), got ${data.kernels.peakGflops.length}`,
+    );
   return data;
 }
 

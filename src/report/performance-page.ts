@@ -10,6 +10,7 @@ import {
   type PeerComparison,
   type PeerSide,
   type PeerSideId,
+  type KernelsMeasurement,
   type PerformanceData,
   type PresetRow,
 } from './performance-data';
@@ -20,6 +21,8 @@ export const PRESETS_BEGIN = `<!-- performance:presets:begin ${GENERATED} -->`;
 export const PRESETS_END = '<!-- performance:presets:end -->';
 export const PEERS_BEGIN = `<!-- performance:peers:begin ${GENERATED} -->`;
 export const PEERS_END = '<!-- performance:peers:end -->';
+export const KERNELS_BEGIN = `<!-- performance:kernels:begin ${GENERATED} -->`;
+export const KERNELS_END = '<!-- performance:kernels:end -->';
 
 const fixed = (x: number, digits: number): string => x.toFixed(digits);
 /** About three significant figures, never in exponent form. */
@@ -191,12 +194,65 @@ export function peersMarkdown(data: PerformanceData): string {
   return out.join('\n');
 }
 
+/**
+ * The encoder's kernels on one thread against the multiply-add probe's rate, and what that rate
+ * bounds: the peers' encoder at the peak on every core.
+ */
+export function kernelsMarkdown(data: PerformanceData): string {
+  const k: KernelsMeasurement | null = data.kernels;
+  if (!k) return [KERNELS_BEGIN, 'Not measured yet (`npm run bench:perf -- --only kernels`).', KERNELS_END].join('\n');
+  const peak = median(k.peakGflops);
+  const percent = (rate: number) => `${fixed((100 * rate) / peak, 0)}%`;
+  const rows = [
+    [
+      'multiply-add probe (the peak)',
+      '12 independent chains, no memory',
+      '-',
+      '-',
+      `${fixed(peak, 1)} (${fixed(Math.min(...k.peakGflops), 1)}-${fixed(Math.max(...k.peakGflops), 1)})`,
+      '100%',
+    ],
+    ...k.kernels.map((row) => {
+      const ms = median(row.ms);
+      const rate = row.gflop / (ms / 1000);
+      return [
+        row.name,
+        cell(row.shape),
+        sig(row.gflop),
+        `${sig(ms)} (${sig(Math.min(...row.ms))}-${sig(Math.max(...row.ms))})`,
+        fixed(rate, 1),
+        percent(rate),
+      ];
+    }),
+  ];
+  const out = [
+    KERNELS_BEGIN,
+    `The ${k.build} SIMD build on one thread, ${k.rounds} round${k.rounds > 1 ? 's' : ''}, each round the probe ` +
+      `(0.3 s) then one call of every kernel. Measured ${provenance(k.run)}.`,
+    '',
+    ...table(['kernel', 'operands', 'GFLOP', 'ms: median (min-max)', 'GFLOP/s: median (min-max)', 'of the peak'], rows),
+  ];
+  const p = data.peers;
+  if (p) {
+    const cores = k.run.cores;
+    out.push(
+      '',
+      `At the probe's median rate, the \`${p.fixture}\` encoder's ${sig(p.encoderGflop)} GFLOP per image (the table ` +
+        `above) take at least ${sig(p.encoderGflop / peak)} s on one core and ${sig(p.encoderGflop / peak / cores)} s ` +
+        `on ${cores}, with every operation at the peak and none of the rest of the pass.`,
+    );
+  }
+  out.push(KERNELS_END);
+  return out.join('\n');
+}
+
 const BLOCKS = [
   { begin: PRESETS_BEGIN, end: PRESETS_END, markdown: presetsMarkdown },
   { begin: PEERS_BEGIN, end: PEERS_END, markdown: peersMarkdown },
+  { begin: KERNELS_BEGIN, end: KERNELS_END, markdown: kernelsMarkdown },
 ];
 
-/** `text` (the page, named `name` in errors) with both generated tables rewritten from `data`. */
+/** `text` (the page, named `name` in errors) with every generated table rewritten from `data`. */
 export function withPerformanceTables(text: string, data: PerformanceData, name: string): string {
   let out = text;
   for (const { begin, end, markdown } of BLOCKS) {

@@ -14,6 +14,9 @@ import {
   type PresetRow,
 } from '../../src/report/performance-data';
 import {
+  KERNELS_BEGIN,
+  KERNELS_END,
+  kernelsMarkdown,
   PEERS_BEGIN,
   PEERS_END,
   peersMarkdown,
@@ -128,6 +131,20 @@ const sample = (): PerformanceData => ({
   },
 });
 
+const withKernels = (): PerformanceData => ({
+  ...sample(),
+  kernels: {
+    run: { ...run, command: 'npm run bench:perf -- --only kernels' },
+    build: 'relaxed',
+    rounds: 3,
+    peakGflops: [48, 50, 52],
+    kernels: [
+      { name: 'MLP, first layer', shape: '[4096, 768] @ [768, 3072]', gflop: 20, ms: [500, 400, 800] },
+      { name: 'global attention', shape: '1 x 64 x 64 tokens', gflop: 50, ms: [2000, 2500, 2100] },
+    ],
+  },
+});
+
 describe('the performance tables', () => {
   it('give every preset a row, with its numbers, how it was measured and why it stopped', () => {
     const md = presetsMarkdown(sample());
@@ -169,14 +186,40 @@ describe('the performance tables', () => {
     );
   });
 
-  it('rewrite both blocks of a page and keep the prose around them', () => {
-    const page = `# P\n\nintro\n\n${PRESETS_BEGIN}\nold\n${PRESETS_END}\n\nmiddle\n\n${PEERS_BEGIN}\nold\n${PEERS_END}\n\nend\n`;
-    const data = sample();
+  it("put each kernel's rate beside the probe's, and bound the peers' encoder by that peak on every core", () => {
+    const md = kernelsMarkdown(withKernels());
+    expect(md.startsWith(KERNELS_BEGIN)).toBe(true);
+    expect(md.endsWith(KERNELS_END)).toBe(true);
+    expect(md).toContain('The relaxed SIMD build on one thread, 3 rounds,');
+    expect(md).toContain(
+      '| multiply-add probe (the peak) | 12 independent chains, no memory | - | - | 50.0 (48.0-52.0) | 100% |',
+    );
+    // Medians: 20 GFLOP in 500 ms is 40 GFLOP/s, 80% of 50; 50 GFLOP in 2100 ms is 23.8, 48%.
+    expect(md).toContain('| MLP, first layer | [4096, 768] @ [768, 3072] | 20.0 | 500 (400-800) | 40.0 | 80% |');
+    expect(md).toContain('| global attention | 1 x 64 x 64 tokens | 50.0 | 2100 (2000-2500) | 23.8 | 48% |');
+    // The peers' 90 GFLOP at 50 GFLOP/s: 1.8 s on one core, 0.9 s on the part's 2 cores.
+    expect(md).toContain(
+      "the `vitb2` encoder's 90.0 GFLOP per image (the table above) take at least 1.80 s on one core and 0.90 s on 2,",
+    );
+    expect(kernelsMarkdown({ ...withKernels(), peers: null })).not.toContain('take at least');
+    expect(kernelsMarkdown(emptyPerformanceData())).toBe(
+      `${KERNELS_BEGIN}\nNot measured yet (\`npm run bench:perf -- --only kernels\`).\n${KERNELS_END}`,
+    );
+  });
+
+  it('rewrite every block of a page and keep the prose around them', () => {
+    const page =
+      `# P\n\nintro\n\n${PRESETS_BEGIN}\nold\n${PRESETS_END}\n\nmiddle\n\n${PEERS_BEGIN}\nold\n${PEERS_END}\n\n` +
+      `more\n\n${KERNELS_BEGIN}\nold\n${KERNELS_END}\n\nend\n`;
+    const data = withKernels();
     expect(withPerformanceTables(page, data, 'p.md')).toBe(
-      `# P\n\nintro\n\n${presetsMarkdown(data)}\n\nmiddle\n\n${peersMarkdown(data)}\n\nend\n`,
+      `# P\n\nintro\n\n${presetsMarkdown(data)}\n\nmiddle\n\n${peersMarkdown(data)}\n\nmore\n\n${kernelsMarkdown(data)}\n\nend\n`,
     );
     expect(() => withPerformanceTables('# P\n', data, 'p.md')).toThrow(
       /p\.md: the markers .*presets:begin.* are missing/,
+    );
+    expect(() => withPerformanceTables(page.slice(0, page.indexOf(KERNELS_BEGIN)), data, 'p.md')).toThrow(
+      /p\.md: the markers .*kernels:begin.* are missing/,
     );
   });
 
@@ -210,6 +253,22 @@ describe('the performance data', () => {
     expect(() => parsePerformanceData(data, 'perf.json')).toThrow(
       'perf.json: peers.sides[0].reason: a skipped side says why',
     );
+  });
+
+  it('checks the kernels part: one value per round, a known build; a file without the part reads as not measured', () => {
+    const data = withKernels();
+    data.kernels!.kernels[1].ms = [2000];
+    expect(() => parsePerformanceData(data, 'perf.json')).toThrow(
+      'perf.json: kernels.kernels[1].ms: expected one value per round (3), got 1',
+    );
+    expect(() =>
+      parsePerformanceData({ ...withKernels(), kernels: { ...withKernels().kernels, peakGflops: [50] } }, 'perf.json'),
+    ).toThrow('perf.json: kernels.peakGflops: expected one value per round (3), got 1');
+    expect(() =>
+      parsePerformanceData({ ...withKernels(), kernels: { ...withKernels().kernels, build: 'avx' } }, 'perf.json'),
+    ).toThrow(/perf\.json: kernels\.build: expected one of relaxed, plain/);
+    const { kernels: _, ...older } = sample();
+    expect(parsePerformanceData(older, 'perf.json').kernels).toBeNull();
   });
 
   it('round-trips through a file, and a file that is not JSON is named', () => {

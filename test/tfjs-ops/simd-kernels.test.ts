@@ -150,6 +150,15 @@ describe.each(['relaxed', 'plain'] as const)('%s build', (build) => {
     });
   });
 
+  describe('multiply-add probe', () => {
+    it('runs its 12 chains c + 0.5 a from starts c, 2c, .. 12c, each converging to 2c', () => {
+      const probe = simdKernels()!.madd_peak_probe;
+      expect(probe(0, 1)).toBe(78); // 1 + 2 + .. + 12
+      expect(probe(1, 2)).toBe(12 * 2 + 0.5 * 156); // each chain 2 + 0.5 * 2j
+      expect(probe(200, 1.5)).toBe(12 * 3);
+    });
+  });
+
   describe('gemm kernel', () => {
     it('equals tf.matMul (with and without bias) across tile remainders and K blocks', () => {
       for (const [m, k, n] of [

@@ -706,3 +706,29 @@ void conv2d_same(const float* x, int H, int W, int C, int kh, int kw, const floa
     gemm_packed(cols, K, Wp, bias8, out + (long)p0 * N, N, rows, K, N, gw);
   }
 }
+
+/*
+ * The rate limit of the products in this build: `iterations` rounds of 12 independent
+ * multiply-adds (MADD, the form the products use: fused in the relaxed build), no loads or stores.
+ * 12 chains cover the FMA latency on the cores measured, so the loop runs at the CPU's multiply-add
+ * throughput for 128-bit vectors. The benchmarks (scripts/perf/measure-kernels.ts) time it to say
+ * what fraction of that peak each kernel reaches. Each chain converges (a = c + 0.5 a), so no
+ * value goes denormal or infinite; the sum is returned so the work cannot be dropped.
+ */
+__attribute__((export_name("madd_peak_probe")))
+float madd_peak_probe(int iterations, float c) {
+  const f4 y = SPLAT(0.5f);
+  const f4 k = SPLAT(c);
+  /* different starts, so that the compiler cannot merge identical chains into one */
+  f4 a0 = SPLAT(c * 1.0f), a1 = SPLAT(c * 2.0f), a2 = SPLAT(c * 3.0f), a3 = SPLAT(c * 4.0f);
+  f4 a4 = SPLAT(c * 5.0f), a5 = SPLAT(c * 6.0f), a6 = SPLAT(c * 7.0f), a7 = SPLAT(c * 8.0f);
+  f4 a8 = SPLAT(c * 9.0f), a9 = SPLAT(c * 10.0f), a10 = SPLAT(c * 11.0f), a11 = SPLAT(c * 12.0f);
+  for (int i = 0; i < iterations; i++) {
+    a0 = MADD(k, a0, y); a1 = MADD(k, a1, y); a2 = MADD(k, a2, y); a3 = MADD(k, a3, y);
+    a4 = MADD(k, a4, y); a5 = MADD(k, a5, y); a6 = MADD(k, a6, y); a7 = MADD(k, a7, y);
+    a8 = MADD(k, a8, y); a9 = MADD(k, a9, y); a10 = MADD(k, a10, y); a11 = MADD(k, a11, y);
+  }
+  const f4 s = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)),
+                              wasm_f32x4_add(wasm_f32x4_add(a4, a5), wasm_f32x4_add(a6, a7)));
+  return wasm_f32x4_extract_lane(wasm_f32x4_add(s, wasm_f32x4_add(wasm_f32x4_add(a8, a9), wasm_f32x4_add(a10, a11))), 0);
+}

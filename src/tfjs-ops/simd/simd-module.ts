@@ -86,6 +86,8 @@ export interface SimdKernels {
     work: number,
   ): void;
   conv_work_floats(k: number): number;
+  /** `iterations` rounds of 12 independent multiply-adds in this build's form (benchmarks time it: the peak). */
+  madd_peak_probe(iterations: number, c: number): number;
 }
 
 export const ACT_NONE = 0;
