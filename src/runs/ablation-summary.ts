@@ -7,25 +7,10 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ABLATION_FORMAT, type AblationRow, type AblationSummary } from '../report/ablation-summary';
+import { ABLATION_FORMAT, ABLATION_ROWS, type AblationRow, type AblationSummary } from '../report/ablation-summary';
 import type { AblationRun } from './ablation';
 
 const METRICS = ['final_iou', 'label_accuracy', 'p0_positive_in_target', 'return'];
-
-/** Rows in display order: variant rows first, then the full runs' reference rows. */
-const ROWS: Array<{ name: string; variant: string; policy: string; description?: string }> = [
-  { name: 'full', variant: 'full', policy: 'agent' },
-  { name: 'w/o RL', variant: 'full', policy: 'random' },
-  { name: 'w/o SRM', variant: 'no-srm', policy: 'agent' },
-  { name: 'T = 1', variant: 'T1', policy: 'agent' },
-  { name: 'T = 5', variant: 'T5', policy: 'agent' },
-  { name: 'T = 10', variant: 'T10', policy: 'agent' },
-  { name: 'centre', variant: 'full', policy: 'centre' },
-  { name: 'oracle + SRM labels', variant: 'full', policy: 'oracle' },
-  { name: 'ceiling', variant: 'full', policy: 'oracle-gt' },
-  { name: 'random + true labels', variant: 'full', policy: 'random-gt' },
-  { name: 'SRM map', variant: 'full', policy: 'srm-map' },
-];
 
 interface EvalJsonPolicy {
   policy: string;
@@ -107,7 +92,7 @@ export function summarizeAblation(
   let protocol = '';
   let episodes = 0;
   const rows: AblationRow[] = [];
-  for (const spec of ROWS) {
+  for (const spec of ABLATION_ROWS) {
     const vr = (byVariant.get(spec.variant) ?? []).slice().sort((a, b) => a.seed - b.seed);
     if (vr.length === 0) continue;
     const evals = vr.map(readEval);

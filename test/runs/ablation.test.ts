@@ -200,4 +200,9 @@ it('summarises a named task per target name and shows the worst name on the page
   expect(page).toContain('| row | "circle" | "star" | worst name |');
   expect(page).toContain('| full | 0.600 ± 0.000 | 0.750 ± 0.071 | 0.600 |');
   expect(page).toContain('| ceiling | 0.800 ± 0.000 | 0.900 ± 0.000 | 0.800 |');
+  // The legend explains the rows the table has, and only those.
+  expect(page).toContain(
+    'Rows: **full** is the trained agent with the SRM; **ceiling** is that oracle with ground-truth\nlabels (what this SAM reaches on this grid).',
+  );
+  expect(page).not.toMatch(/\*\*(w\/o RL|w\/o SRM|T = k)\*\*/);
 });
