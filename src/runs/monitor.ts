@@ -22,15 +22,15 @@ export class EpisodeStats {
   /**
    * Same-step autoreset: an env whose episode ended holds the last step's info in `final_info`.
    * A click's label counts as right when it matches the ground truth at the clicked point, the
-   * cell's centre (as evaluation judges it); envs that give only cell fractions are judged by the
-   * cell's majority.
+   * cell's centre (`info.cell_centres`), as evaluation judges it; an env whose infos do not carry
+   * that truth adds nothing to the label accuracy.
    */
   observe(infos: readonly Info[]): void {
     for (const info of infos) {
       const step = (info.final_info as Info | undefined) ?? info;
       const cell = step.cell;
       const label = step.label;
-      const truth = (step.cell_centres ?? step.cell_fractions) as ArrayLike<number> | undefined;
+      const truth = step.cell_centres as ArrayLike<number> | undefined;
       if (typeof cell === 'number' && (label === 0 || label === 1) && truth) {
         this.labelsRight.push((truth[cell] >= 0.5 ? 1 : 0) === label ? 1 : 0);
         if (this.labelsRight.length > this.clickWindow) this.labelsRight.shift();
