@@ -5,13 +5,15 @@
  * so the rollout time is the agent's share of an iteration (inference, buffering, bootstrapping);
  * with the real prompting env add its step time; the "real env" line measures that (vitb2 decoder).
  *
- *   npm run bench:agent -- [--envs 8] [--epochs 20] [--dqn-steps 40] [--backend wasm]
+ *   npm run bench:agent -- [--envs 8] [--epochs 20] [--dqn-steps 40] [--backend wasm] [--real-env 0]
+ *     [--json <file>]   also write the numbers as JSON (npm run bench:perf -- --only agent stores them)
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, BackendName } from '../src/backend';
 import { DQN } from '../src/agent/dqn/dqn';
 import { PPO, PPO_PRESETS } from '../src/agent/ppo/ppo';
+import * as fs from 'fs';
 import * as path from 'path';
 import { SyntheticDataset } from '../src/data/synthetic';
 import { promptObservationSpace, type PromptObservation } from '../src/env/prompt/observation';
@@ -21,6 +23,7 @@ import type { VectorEnv, VectorResetResult, VectorStepResult } from '../src/env/
 import { loadSam } from '../src/sam/pretrained';
 import { EmbeddingCache } from '../src/sam/embedding-cache';
 import { Rng } from '../src/utils/rng';
+import type { AgentBenchResult } from '../src/report/performance-data';
 import { peakRssBytes } from './perf/peak-rss';
 
 function arg(name: string, fallback: string): string {
@@ -157,6 +160,19 @@ async function main(): Promise<void> {
   process.stdout.write(
     `     peak RSS ${(peakRssBytes() / 2 ** 20).toFixed(0)} MiB (PPO, ${nEnvs} envs, full-size embeddings)\n`,
   );
+  const result: AgentBenchResult = {
+    backend,
+    envs: nEnvs,
+    epochs,
+    embedding: [C, E, E],
+    grid: G,
+    horizon: T,
+    ppoParameters: params,
+    ppoUpdateSamplesPerSecond: it.update_samples / updS,
+    ppoRolloutMsPerVectorStep: inferMs,
+    ppoPeakRssBytes: peakRssBytes(),
+    dqnGradientStepsPerSecond: null,
+  };
   const tensorsBefore = tf.memory().numTensors;
   ppo.dispose();
 
@@ -215,8 +231,14 @@ async function main(): Promise<void> {
     `DQN  ${d.gradient_steps} gradient steps (batch 32, double Q) in ${d.time_train_s.toFixed(2)} s = ${(d.gradient_steps / d.time_train_s).toFixed(1)} steps/s ` +
       `(warm-up: ${(warm.gradient_steps / warm.time_train_s).toFixed(1)} steps/s); replay holds ${dqn.replayBuffer.size} transitions, ${dqn.replayBuffer.store.size} embeddings\n`,
   );
+  result.dqnGradientStepsPerSecond = d.gradient_steps / d.time_train_s;
   dqn.dispose();
   await env.close();
+  const json = arg('json', '');
+  if (json) {
+    fs.writeFileSync(`${json}.tmp`, JSON.stringify(result));
+    fs.renameSync(`${json}.tmp`, json);
+  }
   process.stdout.write(`tensors after PPO: ${tensorsBefore}; after everything: ${tf.memory().numTensors}\n`);
 }
 

@@ -3,11 +3,12 @@
  * micro) load time, peak RSS, wasm heap, encoder s/image on one worker and on every worker, decoder
  * ms; and this project beside the official PyTorch code and onnxruntime-node on the vitb2 fixture,
  * interleaved (`peers`); and the encoder's kernels on one thread against the rate of a probe that
- * does nothing but multiply-adds, the machine's peak for them (`kernels`). Each part runs in processes of its own (a preset's loading and memory in
+ * does nothing but multiply-adds, the machine's peak for them (`kernels`); and PPO and DQN on
+ * full-size embeddings, PPO's peak RSS included (`agent`, scripts/bench-agent.ts). Each part runs in processes of its own (a preset's loading and memory in
  * scripts/sam-memory.ts, its speed in scripts/perf/measure-preset-speed.ts): a preset that aborts is
  * recorded as failed, with its error, and the others go on.
  *
- *   npm run bench:perf -- [--only vit_b,vit_l,vit_h,micro,peers,kernels] [--write] [--images K]
+ *   npm run bench:perf -- [--only vit_b,vit_l,vit_h,micro,peers,kernels,agent] [--write] [--images K]
  *     [--decoder-calls 10] [--rounds 6] [--sides wasm,wasm-pool,torch-1,torch-all,ort-1,ort-all]
  *     [--sam-repo <segment-anything checkout>] [--python <python with torch>]
  *   npm run bench:perf -- --render     rewrite the page from the committed data, measuring nothing
@@ -29,13 +30,20 @@ import {
   PEER_SIDES,
   PERF_PRESETS,
   readPerformanceData,
+  type AgentBenchResult,
   type KernelsResult,
   type MeasuredRun,
   type PerformanceData,
   type PerfPreset,
   type PresetRow,
 } from '../src/report/performance-data';
-import { kernelsMarkdown, peersMarkdown, presetsMarkdown, withPerformanceTables } from '../src/report/performance-page';
+import {
+  agentMarkdown,
+  kernelsMarkdown,
+  peersMarkdown,
+  presetsMarkdown,
+  withPerformanceTables,
+} from '../src/report/performance-page';
 import { gitCommit, machineDescription } from '../src/runs/ablation-summary';
 import { SAM_PRESETS } from '../src/sam/config';
 import { availableCores } from '../src/sam/encoder-pool';
@@ -47,7 +55,7 @@ import { formatPresetMemory, measurePresetMemory } from './sam-memory';
 
 const ROOT = path.resolve(__dirname, '..');
 const MICRO_SAM = path.join(ROOT, 'models', 'micro-sam');
-const PARTS = [...PERF_PRESETS, 'peers', 'kernels'] as const;
+const PARTS = [...PERF_PRESETS, 'peers', 'kernels', 'agent'] as const;
 type Part = (typeof PARTS)[number];
 /** Options that say how to measure, as the provenance repeats them; the rest say what to do with it. */
 const MEASURE_OPTIONS = ['images', 'decoder-calls', 'rounds', 'sides'];
@@ -155,6 +163,12 @@ async function measureKernelsPart(out: string): Promise<KernelsResult> {
   return JSON.parse(fs.readFileSync(out, 'utf8'));
 }
 
+async function measureAgentPart(out: string): Promise<AgentBenchResult> {
+  const { failure } = await runChild(path.join('..', 'bench-agent.ts'), ['--real-env', '0', '--json', out]);
+  if (failure || !fs.existsSync(out)) throw new Error(failure ?? 'no result written');
+  return JSON.parse(fs.readFileSync(out, 'utf8'));
+}
+
 async function writeText(file: string, text: string): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   await writeFileAtomic(file, (handle) => writeAll(handle, new TextEncoder().encode(text)));
@@ -201,14 +215,16 @@ async function main(): Promise<void> {
       const run = { date: new Date().toISOString(), loadBefore: load1() };
       const t = performance.now();
       const out = path.join(tmp, `${part}.json`);
-      let result: PeersResult | PresetResult | KernelsResult;
+      let result: PeersResult | PresetResult | KernelsResult | AgentBenchResult;
       try {
         result =
           part === 'peers'
             ? await measurePeersPart(out)
             : part === 'kernels'
               ? await measureKernelsPart(out)
-              : await measurePresetPart(part, out);
+              : part === 'agent'
+                ? await measureAgentPart(out)
+                : await measurePresetPart(part, out);
       } catch (err) {
         failed.push(`${part}: ${(err as Error).message}`);
         continue;
@@ -229,13 +245,15 @@ async function main(): Promise<void> {
           ? { ...data, peers: { run: measured, ...(rest as Omit<PeersResult, 'backend'>) } }
           : part === 'kernels'
             ? { ...data, kernels: { run: measured, ...(rest as Omit<KernelsResult, 'backend'>) } }
-            : {
-                ...data,
-                presets: [
-                  ...data.presets.filter((r) => r.preset !== part),
-                  { run: measured, ...(rest as Omit<PresetRow, 'run'>) },
-                ].sort((a, b) => PERF_PRESETS.indexOf(a.preset) - PERF_PRESETS.indexOf(b.preset)),
-              };
+            : part === 'agent'
+              ? { ...data, agent: { run: measured, ...(rest as Omit<AgentBenchResult, 'backend'>) } }
+              : {
+                  ...data,
+                  presets: [
+                    ...data.presets.filter((r) => r.preset !== part),
+                    { run: measured, ...(rest as Omit<PresetRow, 'run'>) },
+                  ].sort((a, b) => PERF_PRESETS.indexOf(a.preset) - PERF_PRESETS.indexOf(b.preset)),
+                };
       data = parsePerformanceData(next, `the ${part} measurement`);
       console.log(
         `${part}: ${measured.wallSeconds.toFixed(0)} s wall, load average ${measured.loadBefore.toFixed(2)} -> ${measured.loadAfter.toFixed(2)}`,
@@ -246,9 +264,10 @@ async function main(): Promise<void> {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const only = { ...data, presets: data.presets.filter((r) => parts.includes(r.preset)) };
-  if (parts.some((p) => p !== 'peers' && p !== 'kernels')) console.log(`\n${presetsMarkdown(only)}`);
+  if (parts.some((p) => (PERF_PRESETS as readonly string[]).includes(p))) console.log(`\n${presetsMarkdown(only)}`);
   if (parts.includes('peers')) console.log(`\n${peersMarkdown(data)}`);
   if (parts.includes('kernels')) console.log(`\n${kernelsMarkdown(data)}`);
+  if (parts.includes('agent')) console.log(`\n${agentMarkdown(data)}`);
   console.log(
     `\nbench:perf: ${parts.join(', ')} in ${((performance.now() - started) / 1000).toFixed(0)} s${flag('write') ? '' : ' (not saved: --write saves)'}`,
   );

@@ -1,8 +1,8 @@
 /**
  * The measured performance (docs/performance/performance.json): per SAM preset, what loading and
  * encoding cost on the default backend; and one interleaved run of this project beside its peers
- * (the official PyTorch code, onnxruntime-node) on the same weights; and the encoder's kernels
- * against the machine's multiply-add peak. Each part says when, where and
+ * (the official PyTorch code, onnxruntime-node) on the same weights; the encoder's kernels
+ * against the machine's multiply-add peak; and the agents on full-size embeddings. Each part says when, where and
  * at which commit it was measured, since parts are remeasured one at a time. This JSON is the one
  * source of the tables in docs/performance.md; `npm run bench:perf` writes it.
  */
@@ -95,12 +95,29 @@ const kernels = s.object({
   kernels: s.array(kernelRow, { minItems: 1 }),
 });
 
+const agent = s.object({
+  run: measuredRun,
+  envs: s.integer({ min: 1 }),
+  epochs: s.integer({ min: 1 }).describe("PPO's epochs per update."),
+  embedding: s.array(s.integer({ min: 1 }), { minItems: 3, maxItems: 3 }).describe('[C, H, W] of each observation.'),
+  grid: s.integer({ min: 1 }),
+  horizon: s.integer({ min: 1 }),
+  ppoParameters: s.integer({ min: 1 }),
+  ppoUpdateSamplesPerSecond: s.number({ min: 0 }),
+  ppoRolloutMsPerVectorStep: s
+    .number({ min: 0 })
+    .describe("The agent's side of one vector step (the env is a stand-in that costs nothing)."),
+  ppoPeakRssBytes: s.integer({ min: 0 }).describe("The process's peak RSS over PPO's rollouts and updates."),
+  dqnGradientStepsPerSecond: s.number({ min: 0 }).nullable(),
+});
+
 const performanceData = s.object({
   format: s.literal(PERFORMANCE_FORMAT),
   formatVersion: s.literal(1),
   presets: s.array(presetRow),
   peers: peers.nullable(),
   kernels: kernels.nullable().default(null),
+  agent: agent.nullable().default(null),
 });
 
 export type MeasuredRun = z.infer<typeof measuredRun>;
@@ -112,10 +129,13 @@ export type KernelRow = z.infer<typeof kernelRow>;
 export type KernelsMeasurement = z.infer<typeof kernels>;
 /** What scripts/perf/measure-kernels.ts writes: the kernels part before its provenance. */
 export type KernelsResult = Omit<KernelsMeasurement, 'run'> & { backend: string };
+export type AgentMeasurement = z.infer<typeof agent>;
+/** What scripts/bench-agent.ts writes with --json: the agent part before its provenance. */
+export type AgentBenchResult = Omit<AgentMeasurement, 'run'> & { backend: string };
 export type PerformanceData = z.infer<typeof performanceData>;
 
 export function emptyPerformanceData(): PerformanceData {
-  return { format: PERFORMANCE_FORMAT, formatVersion: 1, presets: [], peers: null, kernels: null };
+  return { format: PERFORMANCE_FORMAT, formatVersion: 1, presets: [], peers: null, kernels: null, agent: null };
 }
 
 /** Check a parsed performance JSON; every problem is named by its field, after `source`. */

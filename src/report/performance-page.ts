@@ -10,6 +10,7 @@ import {
   type PeerComparison,
   type PeerSide,
   type PeerSideId,
+  type AgentMeasurement,
   type KernelsMeasurement,
   type PerformanceData,
   type PresetRow,
@@ -23,6 +24,8 @@ export const PEERS_BEGIN = `<!-- performance:peers:begin ${GENERATED} -->`;
 export const PEERS_END = '<!-- performance:peers:end -->';
 export const KERNELS_BEGIN = `<!-- performance:kernels:begin ${GENERATED} -->`;
 export const KERNELS_END = '<!-- performance:kernels:end -->';
+export const AGENT_BEGIN = `<!-- performance:agent:begin ${GENERATED} -->`;
+export const AGENT_END = '<!-- performance:agent:end -->';
 
 const fixed = (x: number, digits: number): string => x.toFixed(digits);
 /** About three significant figures, never in exponent form. */
@@ -246,10 +249,37 @@ export function kernelsMarkdown(data: PerformanceData): string {
   return out.join('\n');
 }
 
+/** PPO and DQN on full-size embeddings: update rate and PPO's peak memory. */
+export function agentMarkdown(data: PerformanceData): string {
+  const a: AgentMeasurement | null = data.agent;
+  if (!a) return [AGENT_BEGIN, 'Not measured yet (`npm run bench:perf -- --only agent`).', AGENT_END].join('\n');
+  return [
+    AGENT_BEGIN,
+    `${a.envs} envs, observations of ${a.embedding.join(' x ')} embeddings, a ${a.grid} x ${a.grid} grid, ` +
+      `horizon ${a.horizon}; PPO with the paper's preset and ${a.epochs} epochs per update. Measured ${provenance(a.run)}.`,
+    '',
+    ...table(
+      ['measure', 'value'],
+      [
+        ['PPO policy parameters', parameters(a.ppoParameters)],
+        ['PPO update, samples/s (forward, backward, Adam)', fixed(a.ppoUpdateSamplesPerSecond, 1)],
+        ["PPO rollout, agent's ms per vector step", sig(a.ppoRolloutMsPerVectorStep)],
+        ['PPO peak RSS (the process)', bytes(a.ppoPeakRssBytes)],
+        [
+          'DQN gradient steps/s (batch 32, double Q)',
+          a.dqnGradientStepsPerSecond === null ? '-' : fixed(a.dqnGradientStepsPerSecond, 1),
+        ],
+      ],
+    ),
+    AGENT_END,
+  ].join('\n');
+}
+
 const BLOCKS = [
   { begin: PRESETS_BEGIN, end: PRESETS_END, markdown: presetsMarkdown },
   { begin: PEERS_BEGIN, end: PEERS_END, markdown: peersMarkdown },
   { begin: KERNELS_BEGIN, end: KERNELS_END, markdown: kernelsMarkdown },
+  { begin: AGENT_BEGIN, end: AGENT_END, markdown: agentMarkdown },
 ];
 
 /** `text` (the page, named `name` in errors) with every generated table rewritten from `data`. */

@@ -77,7 +77,7 @@ const SKIPPED: ReadonlyArray<{ file: string; code: string; why: string }> = [
     file: 'docs/performance.md',
     why: 'benchmarks run for minutes and rewrite the page',
     code: [
-      'npm run bench:perf -- --write                                   # the four presets, the peers, the kernels',
+      'npm run bench:perf -- --write                                   # every part: presets, peers, kernels, agent',
       'npm run bench:perf -- --only vit_b,micro --write                # some parts',
       'npm run bench:perf -- --only peers --sides wasm,ort-1,ort-all   # some sides, printed and not stored',
       'npm run bench:perf -- --render                                  # this page from the stored data',

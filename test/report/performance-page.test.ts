@@ -14,6 +14,9 @@ import {
   type PresetRow,
 } from '../../src/report/performance-data';
 import {
+  AGENT_BEGIN,
+  AGENT_END,
+  agentMarkdown,
   KERNELS_BEGIN,
   KERNELS_END,
   kernelsMarkdown,
@@ -145,6 +148,23 @@ const withKernels = (): PerformanceData => ({
   },
 });
 
+const withAgent = (): PerformanceData => ({
+  ...withKernels(),
+  agent: {
+    run: { ...run, command: 'npm run bench:perf -- --only agent' },
+    envs: 8,
+    epochs: 20,
+    embedding: [256, 64, 64],
+    grid: 10,
+    horizon: 15,
+    ppoParameters: 1_234_567,
+    ppoUpdateSamplesPerSecond: 123.456,
+    ppoRolloutMsPerVectorStep: 12.34,
+    ppoPeakRssBytes: 1.25 * 2 ** 30,
+    dqnGradientStepsPerSecond: null,
+  },
+});
+
 describe('the performance tables', () => {
   it('give every preset a row, with its numbers, how it was measured and why it stopped', () => {
     const md = presetsMarkdown(sample());
@@ -207,13 +227,27 @@ describe('the performance tables', () => {
     );
   });
 
+  it("give the agents' rates and PPO's peak memory, with how they were measured", () => {
+    const md = agentMarkdown(withAgent());
+    expect(md.startsWith(AGENT_BEGIN)).toBe(true);
+    expect(md.endsWith(AGENT_END)).toBe(true);
+    expect(md).toContain('8 envs, observations of 256 x 64 x 64 embeddings, a 10 x 10 grid, horizon 15;');
+    expect(md).toContain('`npm run bench:perf -- --only agent`');
+    expect(md).toContain('| PPO policy parameters | 1.23 M |');
+    expect(md).toContain('| PPO update, samples/s (forward, backward, Adam) | 123.5 |');
+    expect(md).toContain('| PPO peak RSS (the process) | 1.25 GiB |');
+    expect(md).toContain('| DQN gradient steps/s (batch 32, double Q) | - |');
+    expect(agentMarkdown(emptyPerformanceData())).toContain('Not measured yet (`npm run bench:perf -- --only agent`).');
+  });
+
   it('rewrite every block of a page and keep the prose around them', () => {
     const page =
       `# P\n\nintro\n\n${PRESETS_BEGIN}\nold\n${PRESETS_END}\n\nmiddle\n\n${PEERS_BEGIN}\nold\n${PEERS_END}\n\n` +
-      `more\n\n${KERNELS_BEGIN}\nold\n${KERNELS_END}\n\nend\n`;
-    const data = withKernels();
+      `more\n\n${KERNELS_BEGIN}\nold\n${KERNELS_END}\n\n${AGENT_BEGIN}\n${AGENT_END}\nend\n`;
+    const data = withAgent();
     expect(withPerformanceTables(page, data, 'p.md')).toBe(
-      `# P\n\nintro\n\n${presetsMarkdown(data)}\n\nmiddle\n\n${peersMarkdown(data)}\n\nmore\n\n${kernelsMarkdown(data)}\n\nend\n`,
+      `# P\n\nintro\n\n${presetsMarkdown(data)}\n\nmiddle\n\n${peersMarkdown(data)}\n\nmore\n\n` +
+        `${kernelsMarkdown(data)}\n\n${agentMarkdown(data)}\nend\n`,
     );
     expect(() => withPerformanceTables('# P\n', data, 'p.md')).toThrow(
       /p\.md: the markers .*presets:begin.* are missing/,
@@ -267,8 +301,8 @@ describe('the performance data', () => {
     expect(() =>
       parsePerformanceData({ ...withKernels(), kernels: { ...withKernels().kernels, build: 'avx' } }, 'perf.json'),
     ).toThrow(/perf\.json: kernels\.build: expected one of relaxed, plain/);
-    const { kernels: _, ...older } = sample();
-    expect(parsePerformanceData(older, 'perf.json').kernels).toBeNull();
+    const { kernels: _kernels, agent: _agent, ...older } = sample();
+    expect(parsePerformanceData(older, 'perf.json')).toMatchObject({ kernels: null, agent: null });
   });
 
   it('round-trips through a file, and a file that is not JSON is named', () => {
